@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Miura build. `make` builds every appliance and host program, `make test`
+# runs the whole suite, `make run` serves the demo site.
+#
+# Components: every kernel unit or driver has a `component.mk` that adds its
+# name to COMPONENTS and sets <name>_SRCS and <name>_DEPS. An appliance's
+# `app.mk` adds its name to APPS and sets <app>_SRCS and <app>_COMPONENTS; the
+# image links exactly the transitive closure of those components.
+# Host programs (`host/*/prog.mk`), unit tests (`tests/unit/*.mk`) and fuzz
+# targets (`fuzz/*.mk`) register the same way, so adding one never edits this
+# file.
+
+.SUFFIXES:
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+B := build
+V ?= 0
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+# ---- guest toolchain: freestanding C11, no SSE, frame pointers for backtraces
+CC       := gcc
+LD       := ld
+OBJCOPY  := objcopy
+STRIP    := strip
+GCC_INC  := $(shell $(CC) -print-file-name=include)
+GUEST_CFLAGS := -std=c11 -Os -g -ffreestanding -nostdinc -isystem $(GCC_INC) \
+	-Iinclude/libc -Iinclude -Ikernel -m64 -mgeneral-regs-only -mno-red-zone \
+	-mcmodel=small -fno-pie -fno-pic -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -ffunction-sections \
+	-fdata-sections -fno-common -Wall -Wextra -Werror -MMD -MP -DMIURA_GUEST=1
+GUEST_ASFLAGS := $(filter-out -std=c11,$(GUEST_CFLAGS)) -D__ASSEMBLY__
+GUEST_LDFLAGS := -nostdlib -static -no-pie --gc-sections -n -z noexecstack \
+	--no-warn-rwx-segments -T kernel/arch/x86_64/link.ld
+
+# ---- host toolchain: programs, unit tests (with sanitizers), fuzz targets
+HOSTCC       := gcc
+HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
+	-Iinclude -Ihost
+UNIT_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE \
+	-DMIURA_HOST_TEST=1 -Iinclude -Ikernel -Ihost -Itests/unit \
+	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZCC       := clang
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-DMIURA_HOST_TEST=1 -DMIURA_FUZZ=1 -Iinclude -Ikernel -Ihost -Itests/unit \
+	-fsanitize=fuzzer,address,undefined
+
+COMPONENTS :=
+APPS       :=
+HOSTPROGS  :=
+UNIT_TESTS :=
+FUZZERS    :=
+include $(sort $(wildcard kernel/*/component.mk kernel/*/*/component.mk kernel/*/*/*/component.mk))
+include $(sort $(wildcard apps/*/app.mk))
+include $(sort $(wildcard host/*/prog.mk))
+include $(sort $(wildcard tests/unit/*.mk))
+include $(sort $(wildcard fuzz/*.mk))
+
+# Transitive closure of component dependencies (depth-bounded; 6 is plenty).
+deps_step = $(sort $(1) $(foreach c,$(1),$($(c)_DEPS)))
+deps_of   = $(call deps_step,$(call deps_step,$(call deps_step,$(call deps_step,$(call deps_step,$(call deps_step,$(1)))))))
+
+guest_obj = $(patsubst %,$(B)/guest/%.o,$(basename $(1)))
+host_obj  = $(patsubst %,$(B)/host/%.o,$(basename $(1)))
+unit_obj  = $(patsubst %,$(B)/unit/%.o,$(basename $(1)))
+
+$(B)/guest/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(B)/guest/%.o: %.S
+	$(call msg,AS,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_ASFLAGS) -c $< -o $@
+
+$(B)/host/%.o: %.c
+	$(call msg,HOSTCC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+
+$(B)/unit/%.o: %.c
+	$(call msg,UNITCC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -c $< -o $@
+
+# ---- appliances: link twice; the second link adds a symbol table of the
+# first link's functions (placed after .rodata, so text addresses do not move)
+# for crash backtraces with names.
+define APP_RULES
+$(1)_ALLCOMP := $$(call deps_of,$$($(1)_COMPONENTS))
+$(1)_OBJS    := $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_SRCS)))
+$(B)/apps/$(1)/$(1).pass1.elf: $$($(1)_OBJS) kernel/arch/x86_64/link.ld
+	$$(call msg,LD,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(LD) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS)
+$(B)/apps/$(1)/syms.S: $(B)/apps/$(1)/$(1).pass1.elf tools/gensyms.sh
+	$$(call msg,GENSYMS,$$@)
+	$$(Q)sh tools/gensyms.sh $$< > $$@
+$(B)/apps/$(1)/syms.o: $(B)/apps/$(1)/syms.S
+	$$(Q)$$(CC) $$(GUEST_ASFLAGS) -c $$< -o $$@
+$(B)/apps/$(1)/$(1).elf: $$($(1)_OBJS) $(B)/apps/$(1)/syms.o kernel/arch/x86_64/link.ld
+	$$(call msg,LD,$$@)
+	$$(Q)$$(LD) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS) $(B)/apps/$(1)/syms.o
+	$$(Q)cmp -s <(nm $$@ | grep -i ' t ' | grep -v miura_syms) <(nm $(B)/apps/$(1)/$(1).pass1.elf | grep -i ' t ' | grep -v miura_syms) || { echo "symbol table moved text: fix link.ld" >&2; rm -f $$@; exit 1; }
+$(B)/apps/$(1)/$(1): $(B)/apps/$(1)/$(1).elf
+	$$(call msg,STRIP,$$@)
+	$$(Q)$$(STRIP) -o $$@ $$<
+-include $$($(1)_OBJS:.o=.d)
+endef
+SHELL := /bin/bash
+$(foreach a,$(APPS),$(eval $(call APP_RULES,$(a))))
+APP_IMAGES := $(foreach a,$(APPS),$(B)/apps/$(a)/$(a))
+
+# ---- host programs
+define PROG_RULES
+$(1)_OBJS := $$(call host_obj,$$($(1)_SRCS))
+$(B)/bin/$(1): $$($(1)_OBJS)
+	$$(call msg,HOSTLD,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(HOSTCC) -o $$@ $$($(1)_OBJS) $$($(1)_LIBS)
+-include $$($(1)_OBJS:.o=.d)
+endef
+$(foreach p,$(HOSTPROGS),$(eval $(call PROG_RULES,$(p))))
+HOST_BINS := $(foreach p,$(HOSTPROGS),$(B)/bin/$(p))
+
+# ---- unit tests
+define UNIT_RULES
+$(1)_OBJS := $$(call unit_obj,$$($(1)_SRCS) tests/unit/test_main.c)
+$(B)/unit/bin/$(1): $$($(1)_OBJS)
+	$$(call msg,UNITLD,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(HOSTCC) $$(UNIT_CFLAGS) -o $$@ $$($(1)_OBJS) $$($(1)_LIBS)
+-include $$($(1)_OBJS:.o=.d)
+endef
+$(foreach t,$(sort $(UNIT_TESTS)),$(eval $(call UNIT_RULES,$(t))))
+UNIT_BINS := $(foreach t,$(sort $(UNIT_TESTS)),$(B)/unit/bin/$(t))
+
+# ---- fuzz targets (clang + libFuzzer)
+define FUZZ_RULES
+$(B)/fuzz/$(1): $$($(1)_SRCS)
+	$$(call msg,FUZZCC,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(FUZZCC) $$(FUZZ_CFLAGS) -o $$@ $$($(1)_SRCS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULES,$(f))))
+FUZZ_BINS := $(foreach f,$(FUZZERS),$(B)/fuzz/$(f))
+
+.PHONY: all apps host unit fuzz test run bench format format-check clean deps
+all: apps host
+apps: $(APP_IMAGES)
+host: $(HOST_BINS)
+unit: $(UNIT_BINS)
+fuzz: $(FUZZ_BINS)
+
+# Installs missing tools (or says what is missing), builds, runs every test.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit fuzz
+	$(Q)bash tests/run.sh
+
+deps:
+	$(Q)bash tools/deps.sh test
+
+run: deps
+	$(Q)bash tools/deps.sh run
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tools/run-demo.sh
+
+bench: all
+	$(Q)bash bench/run.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Miura: what an appliance may call beyond the POSIX-shaped subset.
+ *
+ * An appliance is `int main(int argc, char **argv)`: argv holds the words of
+ * the kernel command line (argv[0] is the image name). main's return value is
+ * the VM's exit status (see miura_poweroff).
+ */
+#ifndef MIURA_MIURA_H
+#define MIURA_MIURA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "miura/thread.h"
+
+/* Number of CPUs the VM has, and the one the caller runs on (0-based). */
+unsigned miura_cpu_count(void);
+unsigned miura_cpu_id(void);
+
+/* Usable RAM in bytes, as the VMM's memory map describes it. */
+uint64_t miura_mem_bytes(void);
+
+/* Monotonic nanoseconds since boot (TSC-based). Never goes backwards. */
+uint64_t miura_clock_ns(void);
+
+/* Guest nanoseconds from the PVH entry's first instruction to main(). */
+uint64_t miura_boot_ns(void);
+
+/*
+ * The kernel command line. miura_getarg("key") returns the value of the last
+ * "key=value" word, "" for a bare "key", or NULL when absent. The returned
+ * string lives for the whole run.
+ */
+const char *miura_cmdline(void);
+const char *miura_getarg(const char *key);
+
+/*
+ * Powers the VM off. With QEMU's isa-debug-exit device (iobase 0xf4), QEMU
+ * exits with status (status << 1) | 1, so a host sees 1 for success; the
+ * launcher and tests decode it. Without it, the VM is stopped by a triple
+ * fault (QEMU exits 0 under -no-reboot). Never returns.
+ */
+_Noreturn void miura_poweroff(int status);
+
+#endif

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Makes sure the tools a make target needs are present. As root with apt it
+# installs what is missing; otherwise it names the missing packages and fails.
+# Usage: tools/deps.sh test|run|bench
+set -eu
+want=${1:-test}
+need=() # "command:package"
+need+=(gcc:gcc make:make ld:binutils nm:binutils timeout:coreutils)
+need+=(qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-x86)
+case $want in
+test) need+=(clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
+             socat:socat curl:curl wget:wget ab:apache2-utils sha256sum:coreutils) ;;
+bench) need+=(wrk:wrk nginx:nginx socat:socat hyperfine:hyperfine curl:curl ab:apache2-utils) ;;
+run) need+=(curl:curl) ;;
+*) echo "usage: tools/deps.sh test|run|bench" >&2; exit 2 ;;
+esac
+missing=()
+for item in "${need[@]}"; do
+    cmd=${item%%:*} pkg=${item#*:}
+    if [[ $cmd == /* ]]; then [ -e "$cmd" ] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
+    [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    exit 0
+fi
+echo "missing packages: ${missing[*]} (install with: sudo apt-get install ${missing[*]})" >&2
+exit 1
