@@ -23,6 +23,9 @@ char *strncpy(char *restrict dst, const char *restrict src, size_t n);
 size_t strlcpy(char *restrict dst, const char *restrict src, size_t size);
 char *strdup(const char *s);
 char *strndup(const char *s, size_t n);
+/* Linux's message for errnum; "Unknown error" for a number not in errno.h. */
 char *strerror(int errnum);
+/* The symbolic name ("ENOENT") of errnum, or NULL if unknown. */
+const char *strerrorname_np(int errnum);
 
 #endif

@@ -1,0 +1,2 @@
+FUZZERS += cmdline
+cmdline_SRCS := fuzz/cmdline.c kernel/lib/cmdline.c
