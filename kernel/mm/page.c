@@ -24,6 +24,7 @@ struct page_region {
     uint32_t meta_pages;      /* desc[0 .. meta_pages) are PAGE_RESERVED */
     uint32_t nonempty;        /* bit k set: free_head[k] is not PAGE_NONE */
     uint32_t free_head[PAGE_MAX_ORDER + 1];
+    uint32_t free_tail[PAGE_MAX_ORDER + 1];
     struct page_desc desc[];
 };
 
@@ -55,11 +56,24 @@ static void list_push(struct page_region *r, uint32_t idx, unsigned order)
 
     d->state = PAGE_FREE_HEAD;
     d->order = (uint8_t)order;
-    d->u.free.prev = PAGE_NONE;
-    d->u.free.next = head;
-    if (head != PAGE_NONE)
+    if (head == PAGE_NONE) {
+        d->u.free.prev = d->u.free.next = PAGE_NONE;
+        r->free_head[order] = r->free_tail[order] = idx;
+    } else if (idx < head) {
+        /* Blocks below the head go in front, others at the back: allocation
+         * takes from the front, so it keeps to low addresses and leaves the
+         * high ones to coalesce into big blocks. */
+        d->u.free.prev = PAGE_NONE;
+        d->u.free.next = head;
         r->desc[head].u.free.prev = idx;
-    r->free_head[order] = idx;
+        r->free_head[order] = idx;
+    } else {
+        uint32_t tail = r->free_tail[order];
+        d->u.free.next = PAGE_NONE;
+        d->u.free.prev = tail;
+        r->desc[tail].u.free.next = idx;
+        r->free_tail[order] = idx;
+    }
     r->nonempty |= 1u << order;
 }
 
@@ -75,6 +89,8 @@ static void list_remove(struct page_region *r, uint32_t idx)
         r->free_head[order] = d->u.free.next;
     if (d->u.free.next != PAGE_NONE)
         r->desc[d->u.free.next].u.free.prev = d->u.free.prev;
+    else
+        r->free_tail[order] = d->u.free.prev;
     if (r->free_head[order] == PAGE_NONE)
         r->nonempty &= ~(1u << order);
     d->state = PAGE_FREE;
@@ -202,7 +218,7 @@ void page_add_region(uint64_t base, uint64_t len)
     r->meta_pages = (uint32_t)meta_pages;
     r->nonempty = 0;
     for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++)
-        r->free_head[k] = PAGE_NONE;
+        r->free_head[k] = r->free_tail[k] = PAGE_NONE;
     for (uint64_t i = 0; i < meta_pages; i++) {
         r->desc[i] = (struct page_desc){.state = PAGE_RESERVED};
     }
@@ -403,7 +419,7 @@ static int check_region(struct page_region *r, size_t *free_seen)
                 goto bad_list;
             prev = j;
         }
-        if (n != heads[k] || ((r->nonempty >> k) & 1) != (n != 0))
+        if (n != heads[k] || prev != r->free_tail[k] || ((r->nonempty >> k) & 1) != (n != 0))
             goto bad_list;
     }
     return 0;
