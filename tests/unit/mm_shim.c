@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Host stand-ins for mm_port.h: a settable CPU id, a counting reporter and a
+ * pthread mutex for the page allocator. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "mm/mm_port.h"
+#include "mm_shim.h"
+
+__thread unsigned mm_test_cpu;
+unsigned mm_test_cpus = 4;
+int mm_test_reports;
+char mm_test_last_report[256];
+static pthread_mutex_t mm_test_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+unsigned mm_cpu_id(void)
+{
+    return mm_test_cpu;
+}
+
+unsigned mm_cpu_count(void)
+{
+    return mm_test_cpus;
+}
+
+void mm_report(const char *fmt, ...)
+{
+    va_list ap;
+
+    __atomic_fetch_add(&mm_test_reports, 1, __ATOMIC_RELAXED);
+    va_start(ap, fmt);
+    vsnprintf(mm_test_last_report, sizeof(mm_test_last_report), fmt, ap);
+    va_end(ap);
+    if (getenv("MM_VERBOSE") != NULL)
+        printf("# mm: %s\n", mm_test_last_report);
+}
+
+void mm_lock(void)
+{
+    pthread_mutex_lock(&mm_test_mutex);
+}
+
+void mm_unlock(void)
+{
+    pthread_mutex_unlock(&mm_test_mutex);
+}
+
+void *mm_test_memory(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        abort();
+    }
+    return p;
+}
