@@ -135,7 +135,7 @@ int http_path_normalize(const char *target, size_t len, char *out, size_t out_si
     out[0] = '/';
     o = 1;
     while (i < path_end) {
-        size_t seg_start, seg_end;
+        size_t seg_start, seg_end, room;
         long n;
         if (target[i] == '/')
             i++;
@@ -144,7 +144,9 @@ int http_path_normalize(const char *target, size_t len, char *out, size_t out_si
             i++;
         seg_end = i;
         /* out[0, o) is "/" or "/a/b/"; the segment is decoded after it */
-        n = decode_segment(target + seg_start, seg_end - seg_start, out + o, out_size - 1 - o);
+        /* room for the segment, keeping one byte for the NUL; o <= out_size */
+        room = o < out_size ? out_size - 1 - o : 0;
+        n = decode_segment(target + seg_start, seg_end - seg_start, out + o, room);
         if (n < 0)
             return (int)-n;
         if (n == 0 || (n == 1 && out[o] == '.')) {
@@ -157,9 +159,9 @@ int http_path_normalize(const char *target, size_t len, char *out, size_t out_si
                 o--;
             ends_in_slash = true;
         } else {
+            /* o + n <= out_size - 1: the '/' fits, at worst in the NUL's place,
+             * and is dropped again at the end if this is the last segment */
             o += (size_t)n;
-            if (o + 1 >= out_size)
-                return 414;
             out[o++] = '/';
             ends_in_slash = false;
         }
