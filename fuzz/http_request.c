@@ -14,10 +14,10 @@
 
 #include "../apps/webserver/http.h"
 
-#define REQUIRE(cond)                                                                              \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
+#define REQUIRE(cond)         \
+    do {                      \
+        if (!(cond))          \
+            __builtin_trap(); \
     } while (0)
 
 static void check_slice(struct http_slice s, const uint8_t *buf, size_t len)
@@ -65,8 +65,8 @@ static void serve(const uint8_t *data, size_t size, const struct http_request *r
     check_slice(req->range, data, size);
     check_slice(req->if_range, data, size);
     check_slice(req->if_modified_since, data, size);
-    status = http_path_normalize(req->target.ptr, req->target.len, path_buf, sizeof(path_buf),
-                                 &path);
+    status =
+        http_path_normalize(req->target.ptr, req->target.len, path_buf, sizeof(path_buf), &path);
     if (status) {
         REQUIRE(status == 400 || status == 414);
         http_respond_error(req, status, mtime, out, sizeof(out), &resp);

@@ -569,6 +569,7 @@ TEST(path_normalization)
         {"/dir", "/dir"},
         {"//a//b", "/a/b"},
         {"//", "/index.html"},
+        {"//evil.example/x", "/evil.example/x"}, /* never a protocol-relative path */
         {"/./a/./b", "/a/b"},
         {"/a/.", "/a/index.html"},
         {"/a/b/../c", "/a/c"},
