@@ -269,7 +269,8 @@ static bool if_range_holds(const struct http_request *req, const char *etag, int
     int64_t date;
     if (!req->has_if_range)
         return true;
-    if (len > 0 && (s[0] == '"' || s[0] == 'W'))
+    /* an entity-tag starts with '"' or "W/"; a date may start with 'W' (Wed) */
+    if ((len > 0 && s[0] == '"') || (len > 1 && s[0] == 'W' && s[1] == '/'))
         return len == strlen(etag) && memcmp(s, etag, len) == 0;
     return http_date_parse(s, len, &date) && date == last_modified;
 }

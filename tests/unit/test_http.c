@@ -51,6 +51,7 @@ static const struct {
     {"/secret", {HTTP_FILE_FORBIDDEN, 0, 0}},
     {"/empty.bin", {HTTP_FILE_REGULAR, 0, MTIME}},
     {"/future.css", {HTTP_FILE_REGULAR, 5, NOW + 1000}},
+    {"/wed.txt", {HTTP_FILE_REGULAR, 5, 783766177}}, /* Wed, 02 Nov 1994 08:49:37 GMT */
 };
 
 static char out[4096];
@@ -834,6 +835,9 @@ TEST(if_range)
              200);
     CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n"
                    "If-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"),
+             206);
+    CHECK_EQ(serve("GET /wed.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n"
+                   "If-Range: Wed, 02 Nov 1994 08:49:37 GMT\r\n\r\n"),
              206);
     CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n"
                    "If-Range: Sun, 06 Nov 1994 08:49:38 GMT\r\n\r\n"),
