@@ -172,6 +172,17 @@ static int parse_field_line(const char *line, size_t len, struct http_request *r
             req->if_none_match[req->if_none_match_count].len = vend;
         }
         req->if_none_match_count++;
+    } else if (http_slice_ieq(line, name_len, "if-match")) {
+        if (req->if_match_count < HTTP_MAX_LIST_FIELDS) {
+            req->if_match[req->if_match_count].ptr = value;
+            req->if_match[req->if_match_count].len = vend;
+        }
+        req->if_match_count++;
+    } else if (http_slice_ieq(line, name_len, "if-unmodified-since")) {
+        bool repeated = req->has_if_unmodified_since;
+        req->has_if_unmodified_since = true;
+        req->if_unmodified_since.ptr = repeated ? NULL : value;
+        req->if_unmodified_since.len = repeated ? 0 : vend;
     } else if (http_slice_ieq(line, name_len, "if-modified-since")) {
         /* a repeated field is emptied, so that it fails to parse and is ignored */
         bool repeated = req->has_if_modified_since;

@@ -27,6 +27,9 @@
  *
  * Timeouts are the caller's job; on one, send http_respond_error(NULL, 408, ...)
  * and close.
+ * Each call walks the buffer from its start. To bound that work, a caller may
+ * call again only when the new bytes contain a '\n' or the buffer is full: no
+ * answer depends on other moments (only when a limit error is noticed).
  *
  * Limits (struct http_limits; defaults in brackets):
  *   max_request_line   [8192]  bytes of the request line without its line
@@ -74,7 +77,9 @@ struct http_limits {
 #define HTTP_DEFAULT_MAX_HEADER_BYTES  16384
 #define HTTP_DEFAULT_MAX_HEADER_FIELDS 64
 #define HTTP_MAX_LEADING_EMPTY         16
-/* If-None-Match may come in several field lines; the first this many are kept. */
+/* If-Match and If-None-Match may come in several field lines; the first this
+ * many are kept. With more, the condition is not evaluated (the full response
+ * is sent, which is always correct). */
 #define HTTP_MAX_LIST_FIELDS 4
 
 extern const struct http_limits http_default_limits;
@@ -113,6 +118,10 @@ struct http_request {
     struct http_slice host;
     bool has_if_modified_since;
     struct http_slice if_modified_since;
+    unsigned if_match_count; /* field lines seen; first HTTP_MAX_LIST_FIELDS kept */
+    struct http_slice if_match[HTTP_MAX_LIST_FIELDS];
+    bool has_if_unmodified_since;
+    struct http_slice if_unmodified_since;
     unsigned if_none_match_count; /* field lines seen; first HTTP_MAX_LIST_FIELDS kept */
     struct http_slice if_none_match[HTTP_MAX_LIST_FIELDS];
     unsigned range_count; /* Range is used only when exactly one field was sent */
@@ -237,9 +246,10 @@ struct http_response {
 /*
  * Answers a parsed request for a file. Decides, in this order: 404 (missing),
  * 403 (forbidden), 301 to path + "/" (a directory whose target had no trailing
- * '/'; 404 if index.html itself is a directory), 304 (If-None-Match, which takes
- * precedence, or If-Modified-Since; GET and HEAD), 206/416 (Range on GET, subject
- * to If-Range), else 200. HEAD gets the same head as GET and no body.
+ * '/'; 404 if index.html itself is a directory), 412 (If-Match, or else
+ * If-Unmodified-Since, fails), 304 (If-None-Match, which takes precedence, or
+ * If-Modified-Since), 206/416 (Range on GET, subject to If-Range), else 200.
+ * This is the order of RFC 7232 §6. HEAD gets the same head as GET, no body.
  * Header fields: Date, Server: Miura, Content-Type, Content-Length,
  * Last-Modified, ETag ("<hex mtime>-<hex size>"), Accept-Ranges, Content-Range,
  * Location, Connection.
@@ -250,8 +260,8 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
 
 /*
  * Builds a complete error response (head and a short HTML body; no body for
- * HEAD) for one of 400, 403, 404, 405 (adds Allow: GET, HEAD), 408, 413, 414,
- * 416, 431, 500, 501, 505; another status is answered as 500. req may be NULL
+ * HEAD) for one of 400, 403, 404, 405 (adds Allow: GET, HEAD), 408, 412, 413,
+ * 414, 416, 431, 500, 501, 505; another status is answered as 500. req may be NULL
  * (e.g. 408 before any byte arrived). The connection is kept alive only for 403
  * and 404 after a request that asked for keep-alive; all other error responses
  * carry "Connection: close".

@@ -178,6 +178,7 @@ void http_respond_error(const struct http_request *req, int status, int64_t now,
     case 404:
     case 405:
     case 408:
+    case 412:
     case 413:
     case 414:
     case 416:
@@ -243,6 +244,26 @@ static bool if_none_match_matches(const struct http_request *req, const char *et
         if (etag_list_matches(req->if_none_match[k].ptr, req->if_none_match[k].len, etag, true))
             return true;
     }
+    return false;
+}
+
+/* RFC 7232 §6 steps 1 and 2: true means 412. */
+static bool precondition_failed(const struct http_request *req, const char *etag,
+                                int64_t last_modified)
+{
+    int64_t since;
+    if (req->if_match_count > 0) {
+        if (req->if_match_count > HTTP_MAX_LIST_FIELDS)
+            return false; /* not all kept: ignore the condition */
+        for (unsigned k = 0; k < req->if_match_count; k++) {
+            if (etag_list_matches(req->if_match[k].ptr, req->if_match[k].len, etag, false))
+                return false;
+        }
+        return true;
+    }
+    if (req->has_if_unmodified_since &&
+        http_date_parse(req->if_unmodified_since.ptr, req->if_unmodified_since.len, &since))
+        return last_modified > since;
     return false;
 }
 
@@ -351,6 +372,10 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)file->mtime,
              (unsigned long long)file->size);
 
+    if (precondition_failed(req, etag, last_modified)) {
+        respond_error_page(req, 412, req->keep_alive, -1, now, out, out_size, resp);
+        return;
+    }
     unchanged = not_modified(req, etag, last_modified, now);
     if (unchanged) {
         status = 304;

@@ -1008,7 +1008,7 @@ TEST(redirects_and_directories)
 
 TEST(error_responses)
 {
-    static const int statuses[] = {400, 403, 404, 405, 408, 413, 414, 416, 431, 500, 501, 505};
+    static const int statuses[] = {400, 403, 404, 405, 408, 412, 413, 414, 416, 431, 500, 501, 505};
     struct http_request req;
     char line[64];
     CHECK_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n", &req), HTTP_PARSE_DONE);
@@ -1267,4 +1267,39 @@ TEST(log_lines)
     CHECK(strstr(line, " HTTP/1.1 404 99") != NULL);
     CHECK_EQ(http_log_format(line, 8, &req, 404, 99), 0);
     CHECK_EQ(http_log_format(line, 0, &req, 404, 99), 0);
+}
+
+TEST(preconditions)
+{
+    /* If-Match: strong comparison, lists, star, several fields */
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: " A_ETAG "\r\n\r\n"), 200);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: \"x\", " A_ETAG "\r\n\r\n"), 200);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: *\r\n\r\n"), 200);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: \"x\"\r\n"
+                   "If-Match: " A_ETAG "\r\n\r\n"),
+             200);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: \"x\"\r\n\r\n"), 412);
+    CHECK(starts_with(out, "HTTP/1.1 412 Precondition Failed\r\n"));
+    CHECK(resp.keep_alive);
+    CHECK(!resp.send_file);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: W/" A_ETAG "\r\n\r\n"), 412);
+    /* If-Match wins over If-Unmodified-Since */
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: " A_ETAG "\r\n"
+                   "If-Unmodified-Since: Sat, 01 Jan 1994 00:00:00 GMT\r\n\r\n"),
+             200);
+    /* If-Unmodified-Since alone */
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\n"
+                   "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"),
+             200);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\n"
+                   "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n\r\n"),
+             412);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Unmodified-Since: soon\r\n\r\n"), 200);
+    /* 412 comes before 304 and 206 */
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: \"x\"\r\n"
+                   "If-None-Match: " A_ETAG "\r\nRange: bytes=0-1\r\n\r\n"),
+             412);
+    CHECK_EQ(serve("GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: " A_ETAG "\r\n"
+                   "Range: bytes=0-1\r\n\r\n"),
+             206);
 }
