@@ -28,8 +28,8 @@
  * Timeouts are the caller's job; on one, send http_respond_error(NULL, 408, ...)
  * and close.
  * Each call walks the buffer from its start. To bound that work, a caller may
- * call again only when the new bytes contain a '\n' or the buffer is full: no
- * answer depends on other moments (only when a limit error is noticed).
+ * call again only when the new bytes contain a '\n' or the buffer is full: the
+ * answer never depends on that (only how early an error is noticed).
  *
  * Limits (struct http_limits; defaults in brackets):
  *   max_request_line   [8192]  bytes of the request line without its line
