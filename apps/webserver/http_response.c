@@ -138,7 +138,7 @@ static void respond_overflow(int64_t now, char *out, size_t out_size, struct htt
 
 /* An error page; content_range_size >= 0 adds "Content-Range: bytes * /size". */
 static void respond_error_page(const struct http_request *req, int status, bool keep_alive,
-                               int64_t content_range_size, int64_t now, char *out, size_t out_size,
+                               const uint64_t *range_size, int64_t now, char *out, size_t out_size,
                                struct http_response *resp)
 {
     struct out_buf b = {out, out_size, 0, false};
@@ -154,8 +154,8 @@ static void respond_error_page(const struct http_request *req, int status, bool 
     out_head_start(&b, status, now);
     if (status == 405)
         out_str(&b, "Allow: GET, HEAD\r\n");
-    if (content_range_size >= 0)
-        out_fmt(&b, "Content-Range: bytes */%llu\r\n", (unsigned long long)content_range_size);
+    if (range_size)
+        out_fmt(&b, "Content-Range: bytes */%llu\r\n", (unsigned long long)*range_size);
     out_fmt(&b, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n", body_len);
     out_head_end(&b, req, keep_alive);
     if (!is_head(req))
@@ -191,7 +191,7 @@ void http_respond_error(const struct http_request *req, int status, int64_t now,
         status = 500;
     }
     keep_alive = req && req->keep_alive && (status == 403 || status == 404);
-    respond_error_page(req, status, keep_alive, -1, now, out, out_size, resp);
+    respond_error_page(req, status, keep_alive, NULL, now, out, out_size, resp);
 }
 
 /* ---- conditional requests ---- */
@@ -354,11 +354,11 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
 
     if (file->kind == HTTP_FILE_MISSING ||
         (file->kind == HTTP_FILE_DIRECTORY && path->index_appended)) {
-        respond_error_page(req, 404, req->keep_alive, -1, now, out, out_size, resp);
+        respond_error_page(req, 404, req->keep_alive, NULL, now, out, out_size, resp);
         return;
     }
     if (file->kind == HTTP_FILE_FORBIDDEN) {
-        respond_error_page(req, 403, req->keep_alive, -1, now, out, out_size, resp);
+        respond_error_page(req, 403, req->keep_alive, NULL, now, out, out_size, resp);
         return;
     }
     if (file->kind == HTTP_FILE_DIRECTORY) {
@@ -373,7 +373,7 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
              (unsigned long long)file->size);
 
     if (precondition_failed(req, etag, last_modified)) {
-        respond_error_page(req, 412, req->keep_alive, -1, now, out, out_size, resp);
+        respond_error_page(req, 412, req->keep_alive, NULL, now, out, out_size, resp);
         return;
     }
     unchanged = not_modified(req, etag, last_modified, now);
@@ -388,8 +388,8 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
                 status = 206;
                 break;
             case HTTP_RANGE_UNSATISFIABLE:
-                respond_error_page(req, 416, req->keep_alive, (int64_t)file->size, now, out,
-                                   out_size, resp);
+                respond_error_page(req, 416, req->keep_alive, &file->size, now, out, out_size,
+                                   resp);
                 return;
             case HTTP_RANGE_IGNORE:
                 start = 0;
