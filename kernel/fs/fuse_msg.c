@@ -307,7 +307,7 @@ int fuse_reply_check_split(struct fuse_reply *r, const void *hdr, const void *bo
     uint32_t min, max, body_len;
 
     memset(r, 0, sizeof(*r));
-    if (body_rule(opcode, read_size, &min, &max) < 0)
+    if (body_rule(opcode, read_size, &min, &max) < 0 || (body_cap && !body))
         return -EINVAL;
     if (!hdr || written < sizeof(oh) || written - sizeof(oh) > body_cap)
         return -EPROTO;

@@ -24,7 +24,7 @@
 #include "abi/fuse.h"
 
 /* ---- what we ask for at FUSE_INIT */
-#define FUSE_MSG_MINOR     31 /* protocol minor we speak */
+#define FUSE_MSG_MINOR     31 /* protocol minor we speak (QEMU's virtiofsd needs >= 31) */
 #define FUSE_MSG_MIN_MINOR 12 /* oldest server we accept (umask in CREATE/MKDIR) */
 #define FUSE_MSG_INIT_FLAGS                                                          \
     (FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_ATOMIC_O_TRUNC | FUSE_DO_READDIRPLUS | \

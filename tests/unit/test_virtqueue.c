@@ -640,6 +640,66 @@ TEST(drain_requires_broken_queue)
     free(mem);
 }
 
+/* A chain may stay in flight while the avail index wraps many times. */
+TEST(long_lived_chain_across_wraparound)
+{
+    struct virtqueue vq;
+    struct fake_dev dev;
+    void *mem = ring_alloc(4);
+    struct req held = {.id = 0}, r = {.id = 1};
+    struct vq_buf out = {held.hdr, 8}, in = {held.reply, 8};
+    void *tok;
+    uint32_t len;
+    uint16_t held_head;
+
+    CHECK_EQ(vq_init(&vq, 4, mem, true), 0);
+    dev_attach(&dev, &vq, true);
+    CHECK_EQ(vq_add_chain(&vq, &out, 1, &in, 1, &held), 0);
+    vq_kick_prepare(&vq);
+    CHECK_EQ(dev_fetch(&dev, 1), 1);
+    held_head = dev.fetched[0].head;
+    for (unsigned i = 0; i < 3 * 65536 + 123; i++) {
+        CHECK_EQ(vq_add_chain(&vq, &in, 1, NULL, 0, &r), 0);
+        /* every few rounds an unpublished chain sits next to the held one */
+        if (i % 7 == 0) {
+            CHECK_EQ(vq_add_chain(&vq, &in, 1, NULL, 0, &r), 0);
+            CHECK_EQ(dev_fetch(&dev, 1), 0);
+        }
+        vq_kick_prepare(&vq);
+        while (dev_fetch(&dev, 1))
+            ;
+        while (dev.nfetched > 1) {
+            unsigned k = dev.fetched[0].head == held_head ? 1 : 0;
+            dev_complete(&dev, k, 0, 0);
+            CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+            CHECK(tok == &r);
+        }
+    }
+    /* run on until the next avail slot aliases the held chain's (0 mod 2^16) */
+    while (vq.avail_idx != 0) {
+        CHECK_EQ(vq_add_chain(&vq, &in, 1, NULL, 0, &r), 0);
+        vq_kick_prepare(&vq);
+        CHECK_EQ(dev_fetch(&dev, 1), 1);
+        dev_complete(&dev, dev.fetched[0].head == held_head ? 1 : 0, 0, 0);
+        CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    }
+    /* an unpublished chain at the aliasing position must not hide the held one */
+    CHECK_EQ(vq_add_chain(&vq, &in, 1, NULL, 0, &r), 0);
+    dev_complete(&dev, 0, 8, 3);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK(tok == &held);
+    CHECK_EQ(len, 8);
+    CHECK_EQ(held.reply[7], 3);
+    vq_kick_prepare(&vq);
+    CHECK_EQ(dev_fetch(&dev, 1), 1);
+    dev_complete(&dev, 0, 0, 0);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK(tok == &r);
+    CHECK_EQ(vq_num_free(&vq), 4);
+    CHECK(!vq_is_broken(&vq));
+    free(mem);
+}
+
 /* ---------------------------------------------------------------- notifications */
 
 TEST(no_notify_and_no_interrupt_flags)

@@ -39,7 +39,7 @@ size_t vq_ring_bytes(uint16_t size)
 {
     if (!size_valid(size))
         return 0;
-    return state_offset(size) + (size_t)size * sizeof(struct vq_desc_state);
+    return state_offset(size) + (size_t)size * (sizeof(struct vq_desc_state) + sizeof(uint16_t));
 }
 
 /* §2.7.10: used_event sits after the avail ring, avail_event after the used ring. */
@@ -65,6 +65,7 @@ int vq_init(struct virtqueue *vq, uint16_t size, void *ring_mem, bool event_idx)
     vq->avail = (struct virtq_avail *)(base + avail_offset(size));
     vq->used = (struct virtq_used *)(base + used_offset(size));
     vq->state = (struct vq_desc_state *)(base + state_offset(size));
+    vq->avail_shadow = (uint16_t *)(vq->state + size);
     vq->size = size;
     vq->event_idx = event_idx;
     vq->num_free = size;
@@ -140,8 +141,9 @@ int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
     vq->state[head].token = token;
     vq->state[head].in_len = (uint32_t)in_total;
     vq->state[head].count = (uint16_t)n;
-    vq->state[head].avail_pos = vq->avail_idx;
+    vq->state[head].published = false;
     /* Not visible to the device until vq_kick_prepare moves avail->idx past it. */
+    vq->avail_shadow[vq->avail_idx & (vq->size - 1)] = head;
     virtio_write_once(vq->avail->ring[vq->avail_idx & (vq->size - 1)], head);
     vq->avail_idx++;
     vq->inflight++;
@@ -160,6 +162,9 @@ bool vq_kick_prepare(struct virtqueue *vq)
 
     if (vq->broken || old_idx == new_idx)
         return false;
+    /* At most `size` unpublished slots, so they do not alias each other. */
+    for (uint16_t pos = old_idx; pos != new_idx; pos++)
+        vq->state[vq->avail_shadow[pos & (vq->size - 1)]].published = true;
     /* wmb: descriptors and avail ring entries are written before avail->idx
      * makes them visible to the device (§2.7.13.3.1). */
     virtio_wmb();
@@ -189,14 +194,6 @@ bool vq_is_broken(const struct virtqueue *vq)
     return vq->broken;
 }
 
-/* Has the chain put at avail position pos been published by vq_kick_prepare? */
-static bool published(const struct virtqueue *vq, uint16_t pos)
-{
-    uint16_t unpublished = (uint16_t)(vq->avail_idx - vq->avail_pub);
-
-    return (uint16_t)(vq->avail_idx - 1 - pos) >= unpublished;
-}
-
 /* Returns a completed chain's descriptors to the free list. */
 static void free_chain(struct virtqueue *vq, uint16_t head)
 {
@@ -211,6 +208,7 @@ static void free_chain(struct virtqueue *vq, uint16_t head)
     s->token = NULL;
     s->in_len = 0;
     s->count = 0;
+    s->published = false;
     vq->inflight--;
 }
 
@@ -239,7 +237,7 @@ int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len)
         goto err_broken;
     s = &vq->state[id];
     /* Must be the head of a chain we published and have not seen complete. */
-    if (!s->token || !published(vq, s->avail_pos))
+    if (!s->token || !s->published)
         goto err_broken;
     if (written > s->in_len)
         goto err_broken;

@@ -42,11 +42,11 @@ struct vq_buf {
 
 /* Driver-private state of one descriptor (lives after the rings). */
 struct vq_desc_state {
-    void *token;        /* non-NULL only on the head of an in-flight chain */
-    uint32_t in_len;    /* head: total device-writable bytes of the chain */
-    uint16_t next;      /* free list / chain link (our copy, never read back) */
-    uint16_t count;     /* head: descriptors in the chain */
-    uint16_t avail_pos; /* head: free-running avail index it was put at */
+    void *token;     /* non-NULL only on the head of an in-flight chain */
+    uint32_t in_len; /* head: total device-writable bytes of the chain */
+    uint16_t next;   /* free list / chain link (our copy, never read back) */
+    uint16_t count;  /* head: descriptors in the chain */
+    bool published;  /* head: avail->idx has moved past it */
 };
 
 struct virtqueue {
@@ -54,6 +54,7 @@ struct virtqueue {
     struct virtq_avail *avail;
     struct virtq_used *used;
     struct vq_desc_state *state;
+    uint16_t *avail_shadow; /* our copy of the avail ring's heads */
     uint16_t size;
     uint16_t num_free;  /* descriptors on the free list */
     uint16_t free_head; /* first free descriptor (valid if num_free) */
@@ -75,7 +76,8 @@ struct virtqueue {
  *   available ring     at VIRTQ_DESC_BYTES(size)     (2-byte aligned)
  *   used ring          at the next 64-byte boundary  (4-byte aligned;
  *                      own cache line, away from what the driver writes)
- *   private state      at the next 64-byte boundary
+ *   private state      at the next 64-byte boundary: per-descriptor
+ *                      state, then a private copy of the avail ring
  */
 size_t vq_ring_bytes(uint16_t size);
 
