@@ -33,7 +33,7 @@ STRIP    := strip
 GCC_INC  := $(shell $(CC) -print-file-name=include)
 GUEST_CFLAGS := -std=c11 -Os -g -ffreestanding -nostdinc -isystem $(GCC_INC) \
 	-Iinclude/libc -Iinclude -Ikernel -m64 -mgeneral-regs-only -mno-red-zone \
-	-mcmodel=small -fno-pie -fno-pic -fno-stack-protector -fno-omit-frame-pointer \
+	-mcmodel=small -fno-pie -fno-pic -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -ffunction-sections \
 	-fdata-sections -fno-common -Wall -Wextra -Werror -MMD -MP -DMIURA_GUEST=1
 GUEST_ASFLAGS := $(filter-out -std=c11,$(GUEST_CFLAGS)) -D__ASSEMBLY__
@@ -71,22 +71,32 @@ guest_obj = $(patsubst %,$(B)/guest/%.o,$(basename $(1)))
 host_obj  = $(patsubst %,$(B)/host/%.o,$(basename $(1)))
 unit_obj  = $(patsubst %,$(B)/unit/%.o,$(basename $(1)))
 
-$(B)/guest/%.o: %.c
+# Objects depend on their flags: a changed flag list rebuilds them.
+.PHONY: FORCE
+flags_stamp = @mkdir -p $(@D); echo '$(1)' | cmp -s - $@ || echo '$(1)' > $@
+$(B)/guest/.flags: FORCE
+	$(call flags_stamp,$(GUEST_CFLAGS) $(GUEST_LDFLAGS))
+$(B)/host/.flags: FORCE
+	$(call flags_stamp,$(HOST_CFLAGS))
+$(B)/unit/.flags: FORCE
+	$(call flags_stamp,$(UNIT_CFLAGS))
+
+$(B)/guest/%.o: %.c $(B)/guest/.flags
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(B)/guest/%.o: %.S
+$(B)/guest/%.o: %.S $(B)/guest/.flags
 	$(call msg,AS,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(GUEST_ASFLAGS) -c $< -o $@
 
-$(B)/host/%.o: %.c
+$(B)/host/%.o: %.c $(B)/host/.flags
 	$(call msg,HOSTCC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
 
-$(B)/unit/%.o: %.c
+$(B)/unit/%.o: %.c $(B)/unit/.flags
 	$(call msg,UNITCC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -c $< -o $@
@@ -96,7 +106,7 @@ $(B)/unit/%.o: %.c
 # for crash backtraces with names.
 define APP_RULES
 $(1)_ALLCOMP := $$(call deps_of,$$($(1)_COMPONENTS))
-$(1)_OBJS    := $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_SRCS)))
+$(1)_OBJS    := $$(sort $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_SRCS))))
 $(B)/apps/$(1)/$(1).pass1.elf: $$($(1)_OBJS) kernel/arch/x86_64/link.ld
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(@D)

@@ -4,13 +4,13 @@
 # for crash backtraces: entries {u64 address; u32 name offset; u32 pad} then
 # the NUL-terminated names. Section .miura_syms is placed by link.ld.
 set -eu
-nm -n --defined-only "$1" | awk '
-$2 ~ /^[tTwW]$/ && $3 !~ /^__miura_syms/ { addr[n] = $1; name[n] = $3; n++ }
+nm -n --defined-only "$1" | awk 'BEGIN { n = 0 }
+NF == 3 && $1 ~ /^[0-9a-fA-F]+$/ && $2 ~ /^[tTwW]$/ && $3 !~ /^__miura_syms/ { addr[n] = $1; name[n] = $3; n++ }
 END {
     print "\t.section .miura_syms,\"a\""
     print "\t.balign 8"
     print "\t.globl __miura_syms_count"
-    print "__miura_syms_count:\n\t.quad " n
+    print "__miura_syms_count:\n\t.quad " (n + 0)
     print "\t.globl __miura_syms_table"
     print "__miura_syms_table:"
     off = 0

@@ -16,7 +16,7 @@ typedef struct thread thread_t;
 typedef void *(*thread_fn)(void *arg);
 
 #define THREAD_STACK_DEFAULT (32 * 1024)
-#define THREAD_CPU_CURRENT (-1)
+#define THREAD_CPU_CURRENT   (-1)
 
 /*
  * Creates a thread that runs fn(arg) on `cpu` (THREAD_CPU_CURRENT for the

@@ -21,39 +21,39 @@ void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 extern int test_failed;
 
-#define TEST(name)                                                                                 \
-    static void name(void);                                                                        \
-    __attribute__((constructor)) static void register_##name(void)                                 \
-    {                                                                                              \
-        test_register(#name, name);                                                                \
-    }                                                                                              \
+#define TEST(name)                                                 \
+    static void name(void);                                        \
+    __attribute__((constructor)) static void register_##name(void) \
+    {                                                              \
+        test_register(#name, name);                                \
+    }                                                              \
     static void name(void)
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            test_fail(__FILE__, __LINE__, "%s", #cond);                                            \
-            return;                                                                                \
-        }                                                                                          \
+#define CHECK(cond)                                     \
+    do {                                                \
+        if (!(cond)) {                                  \
+            test_fail(__FILE__, __LINE__, "%s", #cond); \
+            return;                                     \
+        }                                               \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                             \
-    do {                                                                                           \
-        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                            \
-        if (check_a_ != check_b_) {                                                                \
-            test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, check_a_, check_b_);  \
-            return;                                                                                \
-        }                                                                                          \
+#define CHECK_EQ(a, b)                                                                            \
+    do {                                                                                          \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                           \
+        if (check_a_ != check_b_) {                                                               \
+            test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, check_a_, check_b_); \
+            return;                                                                               \
+        }                                                                                         \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                            \
-    do {                                                                                           \
-        const char *check_a_ = (a), *check_b_ = (b);                                               \
-        if (strcmp(check_a_, check_b_) != 0) {                                                     \
-            test_fail(__FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a, #b, check_a_,         \
-                      check_b_);                                                                   \
-            return;                                                                                \
-        }                                                                                          \
+#define CHECK_STR(a, b)                                                                    \
+    do {                                                                                   \
+        const char *check_a_ = (a), *check_b_ = (b);                                       \
+        if (strcmp(check_a_, check_b_) != 0) {                                             \
+            test_fail(__FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a, #b, check_a_, \
+                      check_b_);                                                           \
+            return;                                                                        \
+        }                                                                                  \
     } while (0)
 
 #endif

@@ -1,0 +1,4 @@
+# The VMM's floor for bench/boot: powers off at its first instruction.
+APPS += floor
+floor_SRCS := apps/floor/floor.S
+floor_COMPONENTS :=

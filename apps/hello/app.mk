@@ -1,0 +1,3 @@
+APPS += hello
+hello_SRCS := apps/hello/main.c
+hello_COMPONENTS := arch

@@ -1,0 +1,4 @@
+# Test appliance: crashes on purpose (crash=pagefault|null|divide|stack|panic).
+APPS += test_crash
+test_crash_SRCS := apps/test_crash/main.c
+test_crash_COMPONENTS := arch

@@ -1,0 +1,4 @@
+# Test appliance: prints "idle start", sleeps 2 s, prints "idle end".
+APPS += test_idle
+test_idle_SRCS := apps/test_idle/main.c
+test_idle_COMPONENTS := arch

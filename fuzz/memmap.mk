@@ -1,0 +1,2 @@
+FUZZERS += memmap
+memmap_SRCS := fuzz/memmap.c kernel/arch/x86_64/memmap.c

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the arch code offers the other kernel units (internal interface).
+ */
+#ifndef MIURA_ARCH_H
+#define MIURA_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/memmap.h"
+#include "mm/page.h" /* PAGE_SIZE */
+
+/* ---- boot information (boot.c) */
+#define MAX_MEM_REGIONS 32
+extern struct mem_region boot_ram[MAX_MEM_REGIONS]; /* usable RAM, sorted, merged */
+extern unsigned boot_ram_count;
+extern uint64_t boot_tsc; /* TSC at the PVH entry's first instruction */
+extern uint64_t main_tsc; /* TSC when main() was called */
+extern char boot_cmdline[];
+
+/* ---- console (serial.c) */
+void serial_init(void);
+void console_write(const char *s, size_t n);
+
+/* ---- power (power.c): status is the appliance's exit status. */
+#define MIURA_EXIT_CRASH 100 /* status used for a crash or panic */
+_Noreturn void arch_poweroff(int status);
+_Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- descriptors and traps (gdt.c, trap.c) */
+void gdt_init(void);
+void idt_init(void);
+struct trap_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+typedef void (*irq_handler_fn)(void *arg);
+/* Routes IOAPIC pin `gsi` to fn(arg), run in interrupt context with
+ * interrupts off; the handler must only acknowledge and wake. Returns 0,
+ * -EINVAL (no such pin) or -EBUSY (pin taken). */
+int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg);
+void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg);
+/* Crash report and power-off for an unhandled trap. */
+_Noreturn void trap_crash(const struct trap_frame *f, const char *why);
+void backtrace_print(uint64_t rbp, uint64_t rip);
+const char *symbol_lookup(uint64_t addr, uint64_t *offset);
+
+/* ---- paging (paging.c) */
+void paging_init(void);
+/* Makes the page at addr not present (guard) or present again (RW, NX). */
+int paging_set_guard(uintptr_t addr, bool guard);
+bool paging_is_mapped(uintptr_t addr);
+
+/* ---- interrupt controllers (lapic.c, ioapic.c) */
+void lapic_init(void);
+void lapic_eoi(void);
+unsigned lapic_id(void);
+void ioapic_init(void);
+int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic);
+
+/* ---- time (tsc.c, timer in lapic.c) */
+void time_init(void);
+uint64_t clock_ns(void); /* monotonic, since boot */
+uint64_t tsc_to_ns(uint64_t ticks);
+/* One-shot timer: raises VECTOR_TIMER at (or soon after) deadline_ns;
+ * 0 cancels. Replaces any earlier setting. */
+void timer_arm(uint64_t deadline_ns);
+uint64_t ns_to_tsc(uint64_t ns);
+uint64_t time_rate_per_ns(uint64_t hz);             /* hz/1e9 in 32.32 fixed point */
+uint64_t time_scale(uint64_t value, uint64_t mult); /* value * mult >> 32 */
+uint64_t time_tsc_hz(void);
+bool lapic_timer_needs_rate(void);
+void lapic_timer_set_rate(uint64_t hz);
+uint32_t lapic_timer_calibration_start(void);
+uint32_t lapic_timer_calibration_read(void);
+
+/* ---- platform (fwcfg.c) */
+unsigned platform_cpu_count(void);
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Interrupt and exception entry stubs. Each stub pushes an error code (a 0
+ * where the CPU pushes none) and its vector, then the common path saves the
+ * general registers as a struct trap_frame (arch.h) and calls
+ * trap_dispatch(frame). Stubs exist for the exceptions (0-31), the device IRQ
+ * vectors (32-79) and the local vectors (0xf0-0xff); isr_stub_table lists them.
+ */
+#include "arch/x86_64/layout.h"
+
+    .section .text.isr, "ax"
+    .code64
+
+.macro STUB vec
+    .balign 8
+isr_stub_\vec:
+    .if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $\vec
+    jmp isr_common
+.endm
+
+.altmacro
+.macro STUBS from, to
+    .set v, \from
+    .rept \to - \from + 1
+    STUB %v
+    .set v, v + 1
+    .endr
+.endm
+
+.macro STUB_ADDR vec
+    .quad isr_stub_\vec
+.endm
+.macro STUB_ADDRS from, to
+    .set v, \from
+    .rept \to - \from + 1
+    STUB_ADDR %v
+    .set v, v + 1
+    .endr
+.endm
+
+    STUBS 0, 79
+    STUBS 240, 255
+
+isr_common:
+    cld
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    /* Keep the C ABI's 16-byte stack alignment, whatever the CPU left. */
+    movq %rsp, %rbx
+    andq $-16, %rsp
+    call trap_dispatch
+    movq %rbx, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp
+    iretq
+
+    .section .rodata.isr_table, "a"
+    .balign 8
+    .globl isr_stub_table_low, isr_stub_table_high
+isr_stub_table_low:
+    STUB_ADDRS 0, 79
+isr_stub_table_high:
+    STUB_ADDRS 240, 255

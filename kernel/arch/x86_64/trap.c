@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The IDT, interrupt dispatch and the crash report.
+ *
+ * Every CPU exception is fatal: the report gives the vector, error code, CR2,
+ * all registers and a frame-pointer backtrace with symbol names, then the VM
+ * powers off with MIURA_EXIT_CRASH. Interrupt vectors call the handler
+ * registered for them (irq_route / irq_set_vector_handler) and send the EOI.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/gdt.h"
+
+struct __attribute__((packed)) idt_entry {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t zero;
+};
+
+extern const uint64_t isr_stub_table_low[80];
+extern const uint64_t isr_stub_table_high[16];
+
+static struct idt_entry idt[256];
+static struct {
+    irq_handler_fn fn;
+    void *arg;
+} handlers[256];
+
+static void idt_set(unsigned vector, uint64_t stub, unsigned ist)
+{
+    struct idt_entry *e = &idt[vector];
+    e->offset_low = stub & 0xffff;
+    e->selector = GDT_KERNEL_CS;
+    e->ist = ist;
+    e->type_attr = 0x8e; /* present, ring 0, 64-bit interrupt gate */
+    e->offset_mid = (stub >> 16) & 0xffff;
+    e->offset_high = stub >> 32;
+    e->zero = 0;
+}
+
+void idt_init(void)
+{
+    for (unsigned v = 0; v < 80; v++)
+        idt_set(v, isr_stub_table_low[v], 0);
+    for (unsigned v = 0; v < 16; v++)
+        idt_set(240 + v, isr_stub_table_high[v], 0);
+    idt[2].ist = IST_NMI;
+    idt[8].ist = IST_DOUBLE_FAULT;
+    idt[14].ist = IST_PAGE_FAULT;
+    idt[18].ist = IST_MACHINE_CHECK;
+
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } desc = {sizeof(idt) - 1, (uint64_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg)
+{
+    handlers[vector & 0xff].fn = fn;
+    handlers[vector & 0xff].arg = arg;
+}
+
+int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
+{
+    if (gsi >= IRQ_MAX_GSI)
+        return -EINVAL;
+    unsigned vector = IRQ_VECTOR_BASE + gsi;
+    if (handlers[vector].fn)
+        return -EBUSY;
+    irq_set_vector_handler(vector, fn, arg);
+    int rc = ioapic_route(gsi, vector, level_triggered, lapic_id());
+    if (rc < 0)
+        irq_set_vector_handler(vector, NULL, NULL);
+    return rc;
+}
+
+static const char *const exception_names[32] = {
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range exceeded",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor segment overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack-segment fault",
+    "general protection fault",
+    "page fault",
+    "reserved",
+    "x87 floating-point error",
+    "alignment check",
+    "machine check",
+    "SIMD floating-point error",
+    "virtualization exception",
+    "control protection exception",
+};
+
+void trap_dispatch(struct trap_frame *f)
+{
+    if (f->vector < 32) {
+        trap_crash(f, exception_names[f->vector] ? exception_names[f->vector] : "exception");
+    }
+    if (f->vector == VECTOR_SPURIOUS)
+        return; /* no EOI for the spurious vector */
+    if (handlers[f->vector].fn)
+        handlers[f->vector].fn(handlers[f->vector].arg);
+    lapic_eoi();
+}
+
+static int crashing;
+
+_Noreturn void trap_crash(const struct trap_frame *f, const char *why)
+{
+    if (__atomic_exchange_n(&crashing, 1, __ATOMIC_SEQ_CST))
+        arch_poweroff(MIURA_EXIT_CRASH); /* a fault inside the report: stop now */
+    uint64_t offset;
+    const char *sym = symbol_lookup(f->rip, &offset);
+
+    printf("\n*** CRASH: %s (vector %llu, error code %#llx)\n", why, (unsigned long long)f->vector,
+           (unsigned long long)f->error);
+    if (f->vector == 14) {
+        uint64_t cr2 = read_cr2();
+        printf("    faulting address (CR2) %#018llx: %s %s%s\n", (unsigned long long)cr2,
+               (f->error & 1) ? "protection violation" : "page not present",
+               (f->error & 2) ? "on write" : "on read",
+               (f->error & 16) ? " (instruction fetch)" : "");
+        if (!paging_is_mapped(cr2) && cr2 >= 4096)
+            printf("    (an unmapped page: a guard page hit means a stack overflow)\n");
+        else if (cr2 < 4096)
+            printf("    (NULL pointer dereference)\n");
+    } else {
+        printf("    CR2 %#018llx\n", (unsigned long long)read_cr2());
+    }
+    printf("    RIP %#018llx <%s+%#llx>\n", (unsigned long long)f->rip, sym ? sym : "?",
+           (unsigned long long)offset);
+    printf("    RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n", (unsigned long long)f->rax,
+           (unsigned long long)f->rbx, (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+    printf("    RSI %016llx RDI %016llx RBP %016llx RSP %016llx\n", (unsigned long long)f->rsi,
+           (unsigned long long)f->rdi, (unsigned long long)f->rbp, (unsigned long long)f->rsp);
+    printf("    R8  %016llx R9  %016llx R10 %016llx R11 %016llx\n", (unsigned long long)f->r8,
+           (unsigned long long)f->r9, (unsigned long long)f->r10, (unsigned long long)f->r11);
+    printf("    R12 %016llx R13 %016llx R14 %016llx R15 %016llx\n", (unsigned long long)f->r12,
+           (unsigned long long)f->r13, (unsigned long long)f->r14, (unsigned long long)f->r15);
+    printf("    RFLAGS %016llx CS %04llx SS %04llx\n", (unsigned long long)f->rflags,
+           (unsigned long long)f->cs, (unsigned long long)f->ss);
+    /* A leaf function may not have set up a frame (gcc omits it in some leaf
+     * functions whatever the flags): then its return address is at RSP. */
+    extern char __image_start[], __text_end[];
+    if (paging_is_mapped(f->rsp) && !(f->rsp & 7)) {
+        uint64_t ret = *(const uint64_t *)f->rsp;
+        if (ret > (uint64_t)__image_start + 5 && ret < (uint64_t)__text_end &&
+            *(const uint8_t *)(ret - 5) == 0xe8) { /* preceded by a call rel32 */
+            sym = symbol_lookup(ret, &offset);
+            printf("    called from %#018llx %s+%#llx\n", (unsigned long long)ret, sym ? sym : "?",
+                   (unsigned long long)offset);
+        }
+    }
+    backtrace_print(f->rbp, f->rip);
+    printf("*** powering off (status %d)\n", MIURA_EXIT_CRASH);
+    arch_poweroff(MIURA_EXIT_CRASH);
+}
+
+/* Walks the saved-RBP chain. Each frame is checked (aligned, mapped, growing
+ * upwards) before it is read, so a corrupt stack ends the walk, not the report. */
+void backtrace_print(uint64_t rbp, uint64_t rip)
+{
+    uint64_t offset;
+    const char *sym = symbol_lookup(rip, &offset);
+    printf("    backtrace:\n      #0 %#018llx %s+%#llx\n", (unsigned long long)rip, sym ? sym : "?",
+           (unsigned long long)offset);
+    for (int depth = 1; depth < 32; depth++) {
+        if (rbp == 0 || (rbp & 7) || !paging_is_mapped(rbp) || !paging_is_mapped(rbp + 8))
+            break;
+        const uint64_t *frame = (const uint64_t *)rbp;
+        uint64_t ret = frame[1];
+        if (ret == 0)
+            break;
+        sym = symbol_lookup(ret, &offset);
+        printf("      #%d %#018llx %s+%#llx\n", depth, (unsigned long long)ret, sym ? sym : "?",
+               (unsigned long long)offset);
+        if (frame[0] <= rbp)
+            break;
+        rbp = frame[0];
+    }
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The Process unit, kernel side: per-CPU cooperative scheduling, wait queues
+ * and timeouts. The public thread API is include/miura/thread.h.
+ *
+ * Rules: scheduler state of a CPU is touched only by that CPU, with
+ * interrupts off (an interrupt handler may wake a thread). A thread is woken
+ * on its own CPU; a wake from another CPU goes through the owner's inbox.
+ */
+#ifndef MIURA_SCHED_H
+#define MIURA_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/list.h"
+#include "miura/thread.h"
+
+#define MAX_CPUS        64
+#define MAIN_STACK_SIZE (64 * 1024)
+
+enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_EXITED };
+
+struct waitq {
+    struct list waiters;
+};
+#define WAITQ_INIT(name)          \
+    {                             \
+        LIST_INIT((name).waiters) \
+    }
+
+struct thread {
+    uint64_t rsp;           /* saved stack pointer while not running */
+    struct list link;       /* run queue or wait queue */
+    struct list timer_link; /* the CPU's timeout list, sorted by wake_at */
+    uint64_t wake_at;       /* deadline in clock_ns, 0 = none */
+    struct waitq *waiting_on;
+    enum thread_state state;
+    bool timed_out;
+    bool detached;
+    unsigned cpu;
+    int errno_value;
+    uint64_t id;
+    void *stack; /* lowest page is the guard */
+    size_t stack_pages;
+    thread_fn fn;
+    void *arg;
+    void *retval;
+    struct waitq joiners;
+    struct thread *inbox_next;
+};
+
+struct cpu {
+    struct cpu *self; /* at offset 0: this_cpu() reads %gs:0 */
+    unsigned id;
+    struct thread *current;
+    struct thread *idle;
+    struct thread *dead; /* exited; its stack is freed after the switch */
+    struct list runq;
+    struct list timers;
+    uint64_t armed_at;    /* deadline the hardware timer is set for, 0 = none */
+    struct thread *inbox; /* remote wakes (lock-free push) */
+    uint64_t context_switches;
+    uint64_t idle_halts;
+};
+
+static inline struct cpu *this_cpu(void)
+{
+    struct cpu *c;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+    return c;
+}
+
+void sched_init(void);
+_Noreturn void sched_idle_loop(void);
+
+/* Wait queues. Call with interrupts off, after checking the condition:
+ *     uint64_t f = irq_save();
+ *     while (!cond) if (waitq_wait(&wq, deadline) == -ETIMEDOUT) break;
+ *     irq_restore(f);
+ * deadline is in clock_ns (0 = none). Returns 0 when woken, -ETIMEDOUT. */
+void waitq_init(struct waitq *wq);
+int waitq_wait(struct waitq *wq, uint64_t deadline_ns);
+/* Wake one / all waiters; safe from interrupt handlers. Return how many. */
+int waitq_wake_one(struct waitq *wq);
+int waitq_wake_all(struct waitq *wq);
+
+/* Makes a blocked thread ready (from any context). */
+void sched_wake(struct thread *t);
+
+#endif

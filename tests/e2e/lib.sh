@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Helpers for end-to-end tests: boot an appliance in QEMU microvm and check
+# what it did from outside. Source it; set SUITE first.
+#   boot_image IMAGE OUT [APPEND] [TIMEOUT] [extra qemu args...]
+#     runs QEMU under `timeout -k`, serial console to OUT; sets RC (QEMU's
+#     exit code) and STATUS (the guest's exit status, or "timeout").
+#   pass NAME / fail NAME WHY / expect_grep NAME FILE PATTERN / finish
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ACCEL=${MIURA_ACCEL:-$("$ROOT/tools/qemu-accel.sh")}
+QEMU=${QEMU:-qemu-system-x86_64}
+OUTDIR=${OUTDIR:-$ROOT/build/e2e}
+mkdir -p "$OUTDIR"
+FAILED=0
+command -v "$QEMU" >/dev/null || { echo "not ok - ${SUITE:-e2e}/setup: $QEMU not found (apt-get install qemu-system-x86)"; exit 1; }
+
+qemu_base_args() { # IMAGE APPEND
+    local cpu=max
+    [ "$ACCEL" = kvm ] && cpu=host,-arch-capabilities
+    printf '%s\n' -M microvm,acpi=off -accel "$ACCEL" -cpu "$cpu" -m "${MEM:-128M}" \
+        -smp "${CPUS:-1}" -nodefaults -no-user-config -display none -no-reboot \
+        -kernel "$1" -append "$2"
+    [ -n "${NO_EXIT_DEVICE:-}" ] || printf '%s\n' -device isa-debug-exit,iobase=0xf4,iosize=4
+}
+
+boot_image() {
+    local image=$1 out=$2 append=${3:-} tmo=${4:-60}
+    shift 4 2>/dev/null || shift $#
+    local args
+    mapfile -t args < <(qemu_base_args "$image" "$append")
+    timeout -k 2 "$tmo" "$QEMU" "${args[@]}" -serial "file:$out" "$@" </dev/null >"$out.qemu" 2>&1
+    RC=$?
+    sed -i 's/\r$//' "$out" 2>/dev/null # the console writes CR LF
+    if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+        STATUS=timeout
+    elif [ $((RC % 2)) -eq 1 ]; then
+        STATUS=$(((RC - 1) / 2))
+    else
+        STATUS="qemu-exit-$RC"
+    fi
+}
+
+pass() { echo "ok - $SUITE/$1"; }
+fail() {
+    echo "not ok - $SUITE/$1: $2"
+    FAILED=1
+}
+# expect_grep NAME FILE PATTERN (extended regex): passes when a line matches.
+expect_grep() {
+    if grep -qE -- "$3" "$2"; then pass "$1"; else fail "$1" "no line matching /$3/ in $2"; fi
+}
+expect_status() { # NAME WANT
+    if [ "$STATUS" = "$2" ]; then pass "$1"; else fail "$1" "guest status $STATUS, want $2 (qemu rc $RC)"; fi
+}
+finish() { exit "$FAILED"; }
+
+# Images are built by `make`; a missing one is a failure, not a skip.
+need_image() {
+    local img=$ROOT/build/apps/$1/$1.elf
+    [ -f "$img" ] || { fail "image-$1" "$img missing (run make)"; finish; }
+    echo "$img"
+}
