@@ -23,4 +23,13 @@ int sprintf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int puts(const char *s);
 int putchar(int c);
 
+#ifndef SEEK_SET
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#endif
+
+/* Renames within one mount (else EXDEV); see docs/filesystem.md. */
+int rename(const char *oldpath, const char *newpath);
+
 #endif
