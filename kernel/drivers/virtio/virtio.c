@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Transport-independent virtio device setup (virtio 1.2 §3.1.1) and the
+ * driver registry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/x86_64/arch.h"
+#include "drivers/virtio/virtio.h"
+#include "mm/page.h"
+
+static const struct virtio_driver *find_driver(uint32_t device_id)
+{
+    for (const struct driver_record *r = __drivers_start; r < __drivers_end; r++) {
+        if (strcmp(r->kind, "virtio_driver") != 0)
+            continue;
+        const struct virtio_driver *d = r->driver;
+        if (d->device_id == device_id)
+            return d;
+    }
+    return NULL;
+}
+
+static void add_status(struct virtio_device *dev, uint8_t bits)
+{
+    dev->ops->set_status(dev, dev->ops->get_status(dev) | bits);
+}
+
+int virtio_device_attach(struct virtio_device *dev)
+{
+    const struct virtio_driver *drv = find_driver(dev->device_id);
+    if (!drv)
+        return -ENODEV; /* not linked into this appliance: leave it alone */
+
+    /* §3.1.1 steps 1-3: reset, ACKNOWLEDGE, DRIVER. */
+    dev->ops->set_status(dev, 0);
+    add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
+    add_status(dev, VIRTIO_STATUS_DRIVER);
+
+    /* Step 4: read the device's features, write the subset we understand. */
+    uint64_t offered = dev->ops->device_features(dev);
+    if (!(offered & VIRTIO_FEATURE(VIRTIO_F_VERSION_1))) {
+        printf("%s: device %u does not offer VIRTIO_F_VERSION_1; left alone\n", dev->name,
+               dev->device_id);
+        dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
+        return -ENODEV;
+    }
+    dev->features = offered & (drv->features | VIRTIO_FEATURE(VIRTIO_F_VERSION_1));
+    dev->ops->driver_features(dev, dev->features);
+
+    /* Steps 5-6: FEATURES_OK, then read it back: the device may refuse. */
+    add_status(dev, VIRTIO_STATUS_FEATURES_OK);
+    if (!(dev->ops->get_status(dev) & VIRTIO_STATUS_FEATURES_OK)) {
+        printf("%s: device refused features %#llx; left alone\n", dev->name,
+               (unsigned long long)dev->features);
+        dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
+        return -ENODEV;
+    }
+
+    /* Step 7 (queues, config) and 8 (DRIVER_OK) are the driver's. */
+    dev->driver = drv;
+    int rc = drv->probe(dev);
+    if (rc < 0) {
+        printf("%s: %s driver failed: %s\n", dev->name, drv->name, strerror(-rc));
+        dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
+        /* dev stays allocated: the driver may have routed its interrupt. */
+    }
+    return rc;
+}
+
+int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_size,
+                        struct virtqueue *vq)
+{
+    uint16_t size = dev->ops->queue_max(dev, index);
+    if (size == 0)
+        return -ENOENT;
+    if (size > max_size)
+        size = max_size;
+    while (size & (size - 1)) /* split queues want a power of two */
+        size &= (uint16_t)(size - 1);
+    size_t bytes = vq_ring_bytes(size);
+    size_t pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+    void *mem = page_alloc(pages);
+    if (!mem)
+        return -ENOMEM;
+    int rc = vq_init(vq, size, mem, virtio_has_feature(dev, VIRTIO_F_RING_EVENT_IDX));
+    if (rc == 0)
+        rc = dev->ops->queue_enable(dev, index, vq);
+    if (rc < 0)
+        page_free(mem, pages);
+    return rc;
+}
+
+static void virtio_interrupt(void *arg)
+{
+    struct virtio_device *dev = arg;
+    uint32_t cause = dev->ops->interrupt_ack(dev);
+    if (cause && dev->driver && dev->driver->interrupt)
+        dev->driver->interrupt(dev, cause);
+}
+
+int virtio_irq_enable(struct virtio_device *dev)
+{
+    /* QEMU's virtio-mmio line is level-triggered: high until acknowledged. */
+    return irq_route(dev->irq, true, virtio_interrupt, dev);
+}
+
+void virtio_device_ready(struct virtio_device *dev)
+{
+    add_status(dev, VIRTIO_STATUS_DRIVER_OK);
+}
+
+void virtio_queue_kick(struct virtio_device *dev, unsigned index, struct virtqueue *vq)
+{
+    if (vq_kick_prepare(vq))
+        dev->ops->notify(dev, index);
+}
