@@ -24,6 +24,10 @@ uint64_t miura_mem_bytes(void);
 /* Monotonic nanoseconds since boot (TSC-based). Never goes backwards. */
 uint64_t miura_clock_ns(void);
 
+/* Wall-clock time in Unix seconds (from the VM's CMOS RTC, read once, then
+ * advanced by the monotonic clock), or INT64_MIN when there is no RTC. */
+int64_t miura_realtime_s(void);
+
 /* Guest nanoseconds from the PVH entry's first instruction to main(). */
 uint64_t miura_boot_ns(void);
 

@@ -8,20 +8,28 @@
  * 2^k; its head page is PAGE_FREE_HEAD and sits on the region's list for k,
  * its other pages are PAGE_FREE. Buddies merge as soon as both are free, so
  * no two free buddies of the same order ever coexist.
+ *
+ * Descriptors are set up lazily, so that boot does not pay O(RAM): a region
+ * starts with its first PAGE_GROW_MIN pages ready (on the free lists); the
+ * rest [ready, npages) is free but not yet described, and is made ready (all
+ * of it) when an allocation first finds no block, or by page_prepare().
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "mm/mm_port.h"
 #include "mm/page.h"
 
-#define PAGE_NONE UINT32_MAX
+#define PAGE_NONE     UINT32_MAX
+#define PAGE_GROW_MIN 1024u /* pages ready when a region is added (4 MiB) */
 
 struct page_region {
     struct page_region *next; /* regions sorted by base */
     uint64_t base_pfn;        /* frame number of desc[0] (the header's page) */
     uint32_t npages;          /* pages described, metadata included */
     uint32_t meta_pages;      /* desc[0 .. meta_pages) are PAGE_RESERVED */
+    uint32_t ready;           /* desc[0 .. ready) are valid; the rest is free, undescribed */
     uint32_t nonempty;        /* bit k set: free_head[k] is not PAGE_NONE */
     uint32_t free_head[PAGE_MAX_ORDER + 1];
     uint32_t free_tail[PAGE_MAX_ORDER + 1];
@@ -110,7 +118,7 @@ static void free_block(struct page_region *r, uint32_t idx, unsigned order)
         if (buddy_pfn < r->base_pfn)
             break;
         buddy = buddy_pfn - r->base_pfn;
-        if (buddy + (1ULL << order) > r->npages)
+        if (buddy + (1ULL << order) > r->ready)
             break;
         if (r->desc[buddy].state != PAGE_FREE_HEAD || r->desc[buddy].order != order)
             break;
@@ -217,14 +225,16 @@ void page_add_region(uint64_t base, uint64_t len)
     r->npages = (uint32_t)npages;
     r->meta_pages = (uint32_t)meta_pages;
     r->nonempty = 0;
+    r->ready =
+        (uint32_t)(npages - meta_pages > PAGE_GROW_MIN ? meta_pages + PAGE_GROW_MIN : npages);
     for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++)
         r->free_head[k] = r->free_tail[k] = PAGE_NONE;
     for (uint64_t i = 0; i < meta_pages; i++) {
         r->desc[i] = (struct page_desc){.state = PAGE_RESERVED};
     }
-    for (uint64_t i = meta_pages; i < npages; i++)
+    for (uint64_t i = meta_pages; i < r->ready; i++)
         r->desc[i] = (struct page_desc){.state = PAGE_FREE};
-    free_range(r, (uint32_t)meta_pages, npages - meta_pages);
+    free_range(r, (uint32_t)meta_pages, r->ready - meta_pages);
     free_pages += npages - meta_pages;
     total_pages += npages - meta_pages;
     insert_sorted(r);
@@ -252,6 +262,38 @@ static struct page_region *find_block(unsigned order, unsigned *found)
     return best;
 }
 
+/* Describes the rest of region r and puts it on the free lists. */
+static void make_ready(struct page_region *r)
+{
+    uint32_t first = r->ready;
+    uint64_t add = r->npages - first;
+    for (uint64_t i = first; i < first + add; i++)
+        r->desc[i] = (struct page_desc){.state = PAGE_FREE};
+    __atomic_store_n(&r->ready, r->npages, __ATOMIC_RELEASE);
+    free_range(r, first, add);
+}
+
+/* Makes the first region that is not fully ready ready (all of it at once,
+ * so block placement is what it would have been). False if none is left. */
+static bool grow(void)
+{
+    for (struct page_region *r = regions; r != NULL; r = r->next) {
+        if (r->ready < r->npages) {
+            make_ready(r);
+            return true;
+        }
+    }
+    return false;
+}
+
+void page_prepare(void)
+{
+    mm_lock();
+    while (grow())
+        ;
+    mm_unlock();
+}
+
 void *page_alloc_aligned(size_t npages, size_t align)
 {
     unsigned order, found;
@@ -269,10 +311,11 @@ void *page_alloc_aligned(size_t npages, size_t align)
         return NULL;
 
     mm_lock();
-    r = find_block(order, &found);
-    if (r == NULL) {
-        mm_unlock();
-        return NULL;
+    while ((r = find_block(order, &found)) == NULL) {
+        if (!grow()) {
+            mm_unlock();
+            return NULL;
+        }
     }
     idx = r->free_head[found];
     list_remove(r, idx);
@@ -309,7 +352,7 @@ void page_free(void *p, size_t npages)
     mm_lock();
     r = region_of(addr);
     idx = r != NULL ? (addr >> PAGE_SHIFT) - r->base_pfn : 0;
-    if (r == NULL || idx < r->meta_pages || npages > r->npages - idx) {
+    if (r == NULL || idx < r->meta_pages || idx >= r->ready || npages > r->ready - idx) {
         mm_unlock();
         mm_report("page_free(%p, %zu): not in managed memory; ignored", p, npages);
         return;
@@ -349,6 +392,7 @@ size_t page_total_count(void)
 
 struct page_desc *page_desc_of(const void *p)
 {
+    static struct page_desc undescribed; /* a free page not made ready yet */
     uint64_t addr = (uintptr_t)p;
     struct page_region *r = region_of(addr);
     uint64_t idx;
@@ -356,7 +400,13 @@ struct page_desc *page_desc_of(const void *p)
     if (r == NULL)
         return NULL;
     idx = (addr >> PAGE_SHIFT) - r->base_pfn;
-    return idx < r->meta_pages ? NULL : &r->desc[idx];
+    if (idx < r->meta_pages)
+        return NULL;
+    if (idx >= __atomic_load_n(&r->ready, __ATOMIC_ACQUIRE)) {
+        undescribed = (struct page_desc){.state = PAGE_FREE};
+        return &undescribed;
+    }
+    return &r->desc[idx];
 }
 
 /* ---- inspection */
@@ -386,7 +436,7 @@ static int check_region(struct page_region *r, size_t *free_seen)
         if (r->desc[i].state != PAGE_RESERVED)
             goto bad;
     }
-    while (i < r->npages) {
+    while (i < r->ready) {
         struct page_desc *d = &r->desc[i];
         unsigned k = d->order;
         if (d->state == PAGE_ALLOCATED) {
@@ -396,10 +446,10 @@ static int check_region(struct page_region *r, size_t *free_seen)
         if (d->state != PAGE_FREE_HEAD || k > PAGE_MAX_ORDER)
             goto bad;
         uint64_t pfn = r->base_pfn + i, buddy = (pfn ^ (1ULL << k)) - r->base_pfn;
-        if ((pfn & ((1ULL << k) - 1)) != 0 || i + (1ULL << k) > r->npages)
+        if ((pfn & ((1ULL << k) - 1)) != 0 || i + (1ULL << k) > r->ready)
             goto bad;
         if (k < PAGE_MAX_ORDER && (pfn ^ (1ULL << k)) >= r->base_pfn &&
-            buddy + (1ULL << k) <= r->npages && r->desc[buddy].state == PAGE_FREE_HEAD &&
+            buddy + (1ULL << k) <= r->ready && r->desc[buddy].state == PAGE_FREE_HEAD &&
             r->desc[buddy].order == k)
             goto bad; /* two free buddies: not coalesced */
         for (uint64_t j = 1; j < (1ULL << k); j++) {
@@ -422,6 +472,7 @@ static int check_region(struct page_region *r, size_t *free_seen)
         if (n != heads[k] || prev != r->free_tail[k] || ((r->nonempty >> k) & 1) != (n != 0))
             goto bad_list;
     }
+    *free_seen += r->npages - r->ready; /* free, not described yet */
     return 0;
 bad:
     mm_report("page_check: region %#llx: bad page %llu (state %u order %u)",

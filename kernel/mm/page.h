@@ -64,6 +64,12 @@ void page_add_region(uint64_t base, uint64_t len);
  * block is big enough. The contents are not cleared. */
 void *page_alloc(size_t npages);
 
+/* Page descriptors are set up lazily: a region starts with its first 4 MiB
+ * ready and the rest is described when an allocation first needs it (so boot
+ * does not pay O(RAM)). page_prepare() describes everything now, for
+ * appliances that want no such pause later and for a canonical state. */
+void page_prepare(void);
+
 /* Like page_alloc with the first page aligned to `align`, a power of two >=
  * 4096 (NULL otherwise). */
 void *page_alloc_aligned(size_t npages, size_t align);

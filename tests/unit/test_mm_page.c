@@ -32,6 +32,7 @@ static char *fresh(size_t size)
     mem = mm_test_memory(size);
     mem_size = size;
     page_add_region((uintptr_t)mem, size);
+    page_prepare(); /* a canonical state to compare against */
     return mem;
 }
 
@@ -293,6 +294,7 @@ TEST(large_sparse_region)
 
     page_reset();
     page_add_region((uintptr_t)mem, size);
+    page_prepare();
     page_stats(&initial);
     CHECK(page_total_count() > 1048576 - 4200);
     big = page_alloc_aligned(262144, 1024 * MiB);
@@ -307,6 +309,53 @@ TEST(large_sparse_region)
     page_stats(&now);
     CHECK(same_stats(&now, &initial));
     CHECK_EQ(page_check(), 0);
+    munmap(mem, size);
+    page_reset();
+    CHECK_EQ(mm_test_reports, 0);
+}
+
+/* A region starts with 4 MiB described; the rest is described when first
+ * needed. Everything is still allocatable, and the accounting holds. */
+TEST(lazy_descriptors)
+{
+    size_t size = 64 * MiB;
+    char *mem = mm_test_memory(size);
+    struct page_stats before, after;
+
+    page_reset();
+    page_add_region((uintptr_t)mem, size);
+    size_t total = page_total_count();
+    CHECK(total > 16000);
+    CHECK_EQ(page_free_count(), total);
+    CHECK_EQ(page_check(), 0);
+    page_stats(&before);
+    size_t listed = 0;
+    for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++)
+        listed += before.free_blocks[k] << k;
+    CHECK(listed <= 1024); /* only the first 4 MiB on the free lists */
+
+    /* Taking every page one by one forces the rest to be described. */
+    void **all = calloc(total, sizeof(void *));
+    for (size_t i = 0; i < total; i++) {
+        all[i] = page_alloc(1);
+        CHECK(all[i] != NULL);
+    }
+    CHECK(page_alloc(1) == NULL);
+    CHECK_EQ(page_free_count(), 0);
+    CHECK(page_desc_of(all[total - 1]) != NULL);
+    for (size_t i = 0; i < total; i++)
+        page_free(all[i], 1);
+    CHECK_EQ(page_free_count(), total);
+    CHECK_EQ(page_check(), 0);
+    page_stats(&after);
+    free(all);
+    /* Fully coalesced: the same blocks as the region described at once. */
+    struct page_stats canonical;
+    page_reset();
+    page_add_region((uintptr_t)mem, size);
+    page_prepare();
+    page_stats(&canonical);
+    CHECK(same_stats(&after, &canonical));
     munmap(mem, size);
     page_reset();
     CHECK_EQ(mm_test_reports, 0);
