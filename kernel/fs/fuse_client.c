@@ -10,10 +10,10 @@
 
 /* Largest request we build on the stack: header, the biggest op struct
  * (setattr), two names with their NULs. */
-#define REQ_MAX                                                                                    \
+#define REQ_MAX \
     (sizeof(struct fuse_in_header) + sizeof(struct fuse_setattr_in) + 2 * (FUSE_NAME_MAX + 1))
 /* Largest fixed-size reply: header + entry_out + open_out (CREATE). */
-#define REPLY_MAX                                                                                  \
+#define REPLY_MAX \
     (sizeof(struct fuse_out_header) + sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out))
 
 /* 8-byte aligned stack buffers: the transport may hand them to a device. */
@@ -251,8 +251,7 @@ int fuse_open(struct fuse_conn *c, uint64_t nodeid, uint32_t flags, bool dir,
 }
 
 int fuse_create(struct fuse_conn *c, uint64_t parent, const char *name, uint32_t flags,
-                uint32_t mode, uint32_t umask, struct fuse_entry_info *e,
-                struct fuse_open_info *o)
+                uint32_t mode, uint32_t umask, struct fuse_entry_info *e, struct fuse_open_info *o)
 {
     union req_buf q;
     union reply_buf rb;
@@ -262,8 +261,7 @@ int fuse_create(struct fuse_conn *c, uint64_t parent, const char *name, uint32_t
 
     memset(e, 0, sizeof(*e));
     memset(o, 0, sizeof(*o));
-    rc = roundtrip(c, q.b,
-                   fuse_build_create(q.b, sizeof(q.b), u, parent, name, flags, mode, umask),
+    rc = roundtrip(c, q.b, fuse_build_create(q.b, sizeof(q.b), u, parent, name, flags, mode, umask),
                    FUSE_CREATE, u, rb.b, sizeof(rb.b), &r);
     if (rc < 0)
         return rc;

@@ -305,10 +305,10 @@ static int64_t do_write(int fd, const void *buf, size_t n, int64_t at, bool posi
     if (!f)
         return -EBADF;
     i = f->inode;
-    if (f->dir)
+    if ((f->flags & ACCMODE) == O_RDONLY)
+        r = -EBADF; /* directories too: they open read-only */
+    else if (f->dir)
         r = -EISDIR;
-    else if ((f->flags & ACCMODE) == O_RDONLY)
-        r = -EBADF;
     else if (positional && at < 0)
         r = -EINVAL;
     if (r < 0)
