@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "fs_harness.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,10 +66,13 @@ const char *harness_unmount(struct fake_fs *fs)
     else if (vfs_cache_stats().inodes != 0 || vfs_cache_stats().dentries != 0)
         snprintf(why, sizeof(why), "caches not empty: %u inodes, %u dentries",
                  vfs_cache_stats().inodes, vfs_cache_stats().dentries);
-    else {
-        fake_free(fs);
-        current = NULL;
-        return NULL;
-    }
+    else
+        return NULL; /* fs stays readable until the next harness_fake() */
     return why;
+}
+
+__attribute__((destructor)) static void harness_exit(void)
+{
+    if (current && vfs_unmount("/") != -EBUSY)
+        fake_free(current);
 }

@@ -17,7 +17,8 @@ extern const char *fake_cmdline_fs; /* value of `fs=` (NULL: absent) */
 struct fake_fs *harness_fake(void);
 /* harness_fake() and mounted at "/"; NULL if the mount failed. */
 struct fake_fs *harness_mount(void);
-/* Unmounts "/"; returns a description of what did not end clean, or NULL. */
+/* Unmounts "/"; returns a description of what did not end clean, or NULL.
+ * fs stays valid (for inspection) until the next harness_fake(). */
 const char *harness_unmount(struct fake_fs *fs);
 
 #endif
