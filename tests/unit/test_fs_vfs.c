@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,25 @@ TEST(dot_and_dotdot_never_leave_the_root)
     CHECK_EQ(miura_close(fd), 0);
     CHECK_ERR(miura_open("/a/b/f/.", O_RDONLY), ENOTDIR);
     CHECK_EQ(fs->dot_lookups, 0);
+    CHECK_CLEAN(fs);
+}
+
+TEST(symbolic_links_are_not_followed)
+{
+    struct fake_fs *fs = harness_mount();
+    struct stat st;
+    uint64_t link;
+
+    CHECK(fs);
+    fake_mkdir(fs, "/dir", 0755);
+    link = fake_file(fs, "/link", 0777, "dir", 3);
+    fake_node(fs, link)->mode = S_IFLNK | 0777;
+    CHECK_EQ(miura_stat("/link", &st), 0); /* the link itself */
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK_ERR(miura_open("/link", O_RDONLY), ELOOP);
+    CHECK_ERR(miura_stat("/link/x", &st), ELOOP);
+    CHECK_ERR(miura_stat("/link/", &st), ELOOP);
+    CHECK_ERR(miura_open("/link/new", O_CREAT | O_WRONLY, 0644), ELOOP);
     CHECK_CLEAN(fs);
 }
 
@@ -345,6 +365,60 @@ TEST(close_while_write_or_readdir_or_fstat_is_in_flight)
         CHECK_EQ(miura_close(hook_reopened), 0);
     }
     CHECK_EQ(fake_node(fs, fake_find(fs, "/f"))->size, 4);
+    CHECK_CLEAN(fs);
+}
+
+/* Another thread reads the same directory stream while our refill is in flight. */
+static int race_dir_fd;
+static unsigned race_seen[300];
+static int race_inner_rc;
+
+static void note_entry(const struct vfs_dirent *de)
+{
+    int i;
+
+    if (sscanf(de->name, "e%d", &i) == 1 && i >= 0 && i < 300)
+        race_seen[i]++;
+}
+
+static void readdir_in_flight(struct fake_fs *fs, uint32_t opcode, uint64_t nodeid)
+{
+    struct vfs_dirent de;
+
+    (void)nodeid;
+    if (opcode != FUSE_READDIRPLUS || fs->ops[FUSE_READDIRPLUS] < 2)
+        return;
+    fs->hook = NULL;
+    race_inner_rc = vfs_readdir(race_dir_fd, &de);
+    if (race_inner_rc == 1)
+        note_entry(&de);
+}
+
+TEST(directory_stream_read_by_two_threads)
+{
+    struct fake_fs *fs = harness_mount();
+    struct vfs_dirent de;
+    char path[32];
+    int rc;
+
+    CHECK(fs);
+    fake_mkdir(fs, "/d", 0755);
+    for (int i = 0; i < 300; i++) {
+        snprintf(path, sizeof(path), "/d/e%d", i);
+        fake_file(fs, path, 0644, "", 0);
+    }
+    memset(race_seen, 0, sizeof(race_seen));
+    race_dir_fd = miura_open("/d", O_RDONLY | O_DIRECTORY);
+    CHECK(race_dir_fd >= 3);
+    fs->hook = readdir_in_flight; /* fires during the second refill */
+    while ((rc = vfs_readdir(race_dir_fd, &de)) == 1)
+        note_entry(&de);
+    CHECK_EQ(rc, 0);
+    CHECK(fs->hook == NULL);
+    CHECK_EQ(race_inner_rc, 1);
+    for (int i = 0; i < 300; i++)
+        CHECK_EQ(race_seen[i], 1); /* every entry exactly once, between both readers */
+    CHECK_EQ(miura_close(race_dir_fd), 0);
     CHECK_CLEAN(fs);
 }
 
