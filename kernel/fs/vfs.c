@@ -207,12 +207,10 @@ err_free:
 int vfs_mount_tag(const char *tag, struct fuse_conn *c)
 {
     const char *want = miura_getarg("fs");
-    int rc;
 
-    if (want ? strcmp(want, tag) != 0 : find_mount("/") != NULL)
+    if (!tag || (want ? strcmp(want, tag) != 0 : find_mount("/") != NULL))
         return 1;
-    rc = vfs_mount("/", c);
-    return rc;
+    return vfs_mount("/", c);
 }
 
 int vfs_unmount(const char *path)
@@ -241,7 +239,7 @@ int vfs_unmount(const char *path)
         return -EBUSY;
     }
     m->used = false;
-    vfs_inode_put(m->root); /* nlookup 0: no FORGET for the root */
+    vfs_inode_put(m->root); /* FORGETs the root only if READDIRPLUS counted it */
     m->root = NULL;
     free(m->path);
     m->path = NULL;

@@ -465,6 +465,30 @@ TEST(mount_errors)
     CHECK_CLEAN(fs);
 }
 
+TEST(client_setattr_mode_and_times)
+{
+    struct fake_fs *fs = harness_mount();
+    struct fuse_setattr_in in;
+    struct fuse_attr_info a;
+    struct stat st;
+    uint64_t id, ttl;
+
+    CHECK(fs);
+    id = fake_file(fs, "/f", 0644, "abc", 3);
+    CHECK_EQ(miura_stat("/f", &st), 0);
+    memset(&in, 0, sizeof(in));
+    in.valid = FATTR_MODE | FATTR_MTIME;
+    in.mode = 0600;
+    in.mtime = 1234567;
+    CHECK_EQ(fuse_setattr(&fs->conn, id, &in, &a, &ttl), 0);
+    CHECK_EQ(a.mode, S_IFREG | 0600);
+    CHECK_EQ(a.mtime, 1234567);
+    CHECK_EQ(a.size, 3);
+    CHECK_EQ(fake_node(fs, id)->mode, S_IFREG | 0600);
+    CHECK_EQ(fake_node(fs, id)->mtime, 1234567);
+    CHECK_CLEAN(fs);
+}
+
 /* ------------------------------------------------------------------ broken transport */
 
 static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
