@@ -153,12 +153,10 @@ static int open_create(struct vfs_walk *w, int flags, uint32_t mode, struct vfs_
     uint64_t now;
     int rc;
 
-    rc = vfs_lookup_child(w->inode, w->last, len, &i); /* blocks */
+    /* O_EXCL goes straight to CREATE: the server decides atomically, and a
+     * cached name must not turn into a false EEXIST. */
+    rc = flags & O_EXCL ? -ENOENT : vfs_lookup_child(w->inode, w->last, len, &i); /* blocks */
     if (rc == 0) {
-        if (flags & O_EXCL) {
-            vfs_inode_put(i);
-            return -EEXIST;
-        }
         rc = open_node(i, flags, out);
         if (rc < 0)
             vfs_inode_put(i);
