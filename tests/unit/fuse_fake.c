@@ -262,7 +262,7 @@ static int do_readdir(struct fake_fs *fs, struct reply *r, uint64_t dir,
         if (plus && id) /* like virtiofsd: "." and ".." come without a node */
             fill_entry(fs, id, (struct fuse_entry_out *)tmp);
         de.ino = id ? id + 1000 : 1;
-        de.off = pos;
+        de.off = fs->stuck_cookies ? in->offset : pos;
         de.namelen = (uint32_t)namelen;
         de.type = type;
         memcpy(tmp + hdr - FUSE_DIRENT_NAME_OFFSET, &de, sizeof(de));

@@ -59,6 +59,7 @@ struct fake_fs {
     uint32_t read_cap;    /* each READ returns at most this much (0: no cap) */
     uint32_t write_cap;   /* each WRITE takes at most this much (0: no cap) */
     bool readonly;        /* modifications fail with EROFS */
+    bool stuck_cookies;   /* every dirent's off is the offset asked for (a broken server) */
     uint32_t fail_opcode; /* the next request of this opcode fails ... */
     int fail_errno;       /* ... with this errno */
 

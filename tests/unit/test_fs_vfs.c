@@ -422,6 +422,31 @@ TEST(directory_stream_read_by_two_threads)
     CHECK_CLEAN(fs);
 }
 
+TEST(readdir_ends_when_server_cookies_stop_advancing)
+{
+    struct fake_fs *fs = harness_mount();
+    struct vfs_dirent de;
+    char path[32];
+    unsigned n = 0;
+    int fd, rc;
+
+    CHECK(fs);
+    for (int i = 0; i < 300; i++) {
+        snprintf(path, sizeof(path), "/e%d", i);
+        fake_file(fs, path, 0644, "", 0);
+    }
+    fs->stuck_cookies = true; /* every batch would start over */
+    fd = miura_open("/", O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 3);
+    while ((rc = vfs_readdir(fd, &de)) == 1 && n < 10000)
+        n++;
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(n, fs->readdir_entries_max); /* one batch, then the end */
+    CHECK_EQ(fs->ops[FUSE_READDIRPLUS], 1);
+    CHECK_EQ(miura_close(fd), 0);
+    CHECK_CLEAN(fs);
+}
+
 /* ------------------------------------------------------------------ mounts */
 
 TEST(mount_by_tag_from_the_command_line)
