@@ -43,6 +43,8 @@ static int roundtrip(struct fuse_conn *c, void *req, int len, uint32_t opcode, u
     n = c->call(c, &out, 1, &in, 1);
     if (n < 0)
         return n;
+    if ((uint32_t)n > cap)
+        return -EPROTO; /* more than the buffer: never read past it */
     return fuse_reply_check(r, reply, (size_t)n, opcode, unique, 0);
 }
 
@@ -394,6 +396,8 @@ static int write_once(struct fuse_conn *c, uint64_t nodeid, uint64_t fh, uint64_
     n = c->call(c, out, 2, &in, 1);
     if (n < 0)
         return n;
+    if ((uint32_t)n > in.len)
+        return -EPROTO;
     rc = fuse_reply_check(&r, rb.b, (size_t)n, FUSE_WRITE, u, 0);
     if (rc < 0)
         return rc;

@@ -516,6 +516,8 @@ TEST(client_setattr_mode_and_times)
 
 /* ------------------------------------------------------------------ broken transport */
 
+static int broken_extra;
+
 static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
                        const struct vq_buf *in, unsigned n_in)
 {
@@ -526,7 +528,7 @@ static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n
         memset(in[i].addr, 0xff, in[i].len); /* garbage header and body */
         total += in[i].len;
     }
-    return (int)total;
+    return (int)total + broken_extra; /* with broken_extra: claims more than fits */
 }
 
 static int broken_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
@@ -559,6 +561,11 @@ TEST(malformed_replies_are_errors)
     CHECK_EQ(fuse_read(&c, 1, 1, 0, buf, sizeof(buf)), -EPROTO);
     CHECK_EQ(fuse_write(&c, 1, 1, 0, buf, sizeof(buf)), -EPROTO);
     CHECK_EQ(fuse_readdir(&c, 1, 1, 0, true, buf, sizeof(buf)), -EPROTO);
+    broken_extra = 1000;
+    CHECK_EQ(fuse_lookup(&c, 1, "x", &e), -EPROTO);
+    CHECK_EQ(fuse_write(&c, 1, 1, 0, buf, sizeof(buf)), -EPROTO);
+    CHECK_EQ(fuse_read(&c, 1, 1, 0, buf, sizeof(buf)), -EPROTO);
+    broken_extra = 0;
     {
         char name[300];
 
