@@ -10,10 +10,10 @@
 
 /* Largest request we build on the stack: header, the biggest op struct
  * (setattr), two names with their NULs. */
-#define REQ_MAX                                                                                    \
+#define REQ_MAX \
     (sizeof(struct fuse_in_header) + sizeof(struct fuse_setattr_in) + 2 * (FUSE_NAME_MAX + 1))
 /* Largest fixed-size reply: header + entry_out + open_out (CREATE). */
-#define REPLY_MAX                                                                                  \
+#define REPLY_MAX \
     (sizeof(struct fuse_out_header) + sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out))
 
 /* 8-byte aligned stack buffers: the transport may hand them to a device. */
@@ -43,6 +43,8 @@ static int roundtrip(struct fuse_conn *c, void *req, int len, uint32_t opcode, u
     n = c->call(c, &out, 1, &in, 1);
     if (n < 0)
         return n;
+    if ((uint32_t)n > cap)
+        return -EPROTO; /* more than the buffer: never read past it */
     return fuse_reply_check(r, reply, (size_t)n, opcode, unique, 0);
 }
 
@@ -251,8 +253,7 @@ int fuse_open(struct fuse_conn *c, uint64_t nodeid, uint32_t flags, bool dir,
 }
 
 int fuse_create(struct fuse_conn *c, uint64_t parent, const char *name, uint32_t flags,
-                uint32_t mode, uint32_t umask, struct fuse_entry_info *e,
-                struct fuse_open_info *o)
+                uint32_t mode, uint32_t umask, struct fuse_entry_info *e, struct fuse_open_info *o)
 {
     union req_buf q;
     union reply_buf rb;
@@ -262,8 +263,7 @@ int fuse_create(struct fuse_conn *c, uint64_t parent, const char *name, uint32_t
 
     memset(e, 0, sizeof(*e));
     memset(o, 0, sizeof(*o));
-    rc = roundtrip(c, q.b,
-                   fuse_build_create(q.b, sizeof(q.b), u, parent, name, flags, mode, umask),
+    rc = roundtrip(c, q.b, fuse_build_create(q.b, sizeof(q.b), u, parent, name, flags, mode, umask),
                    FUSE_CREATE, u, rb.b, sizeof(rb.b), &r);
     if (rc < 0)
         return rc;
@@ -396,6 +396,8 @@ static int write_once(struct fuse_conn *c, uint64_t nodeid, uint64_t fh, uint64_
     n = c->call(c, out, 2, &in, 1);
     if (n < 0)
         return n;
+    if ((uint32_t)n > in.len)
+        return -EPROTO;
     rc = fuse_reply_check(&r, rb.b, (size_t)n, FUSE_WRITE, u, 0);
     if (rc < 0)
         return rc;

@@ -32,8 +32,7 @@
  * may be cached (0 if the server gave no negative entry). A reply the
  * client rejects is forgotten here.
  */
-int fuse_lookup(struct fuse_conn *c, uint64_t parent, const char *name,
-                struct fuse_entry_info *e);
+int fuse_lookup(struct fuse_conn *c, uint64_t parent, const char *name, struct fuse_entry_info *e);
 
 /* Drops nlookup lookups of nodeid (no reply). nlookup 0 sends nothing. */
 int fuse_forget(struct fuse_conn *c, uint64_t nodeid, uint64_t nlookup);
@@ -55,8 +54,7 @@ int fuse_open(struct fuse_conn *c, uint64_t nodeid, uint32_t flags, bool dir,
  * fuse_lookup, and opens o->fh, which must be released.
  */
 int fuse_create(struct fuse_conn *c, uint64_t parent, const char *name, uint32_t flags,
-                uint32_t mode, uint32_t umask, struct fuse_entry_info *e,
-                struct fuse_open_info *o);
+                uint32_t mode, uint32_t umask, struct fuse_entry_info *e, struct fuse_open_info *o);
 
 /*
  * READ len bytes at offset into buf, in requests of at most

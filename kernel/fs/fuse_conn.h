@@ -10,7 +10,9 @@
  *   struct, names, write data), in[] device-writable ones (fuse_out_header
  *   and the reply body, possibly split, e.g. READ data straight into the
  *   caller's buffer). Every buffer has len > 0 and stays valid and unused by
- *   anyone else until call() returns. Returns the number of bytes the server
+ *   anyone else until call() returns (they may be on the caller's stack or
+ *   heap, or be the application's own buffer; all are identity-mapped).
+ *   Returns the number of bytes the server
  *   wrote into in[] (>= 0, never more than their total length), or a
  *   negative errno when the transport failed: -EIO (broken device), -ENOMEM.
  *   Other threads may call concurrently; their requests are independent.

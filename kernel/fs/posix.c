@@ -22,6 +22,11 @@
 
 #define CONSOLE_FDS 3
 
+#ifdef MIURA_GUEST
+_Static_assert(sizeof(struct stat) == 144, "struct stat: Linux x86-64 layout");
+_Static_assert(sizeof(off_t) == 8, "off_t is 64-bit");
+#endif
+
 struct miura_dir {
     int fd;
     struct dirent ent;

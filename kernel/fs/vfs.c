@@ -83,9 +83,8 @@ static struct vfs_mount *find_mount(const char *norm)
 
         if (!m->used || (best && best->pathlen >= m->pathlen))
             continue;
-        if (m->pathlen == 1 ||
-            (strncmp(norm, m->path, m->pathlen) == 0 &&
-             (norm[m->pathlen] == '\0' || norm[m->pathlen] == '/')))
+        if (m->pathlen == 1 || (strncmp(norm, m->path, m->pathlen) == 0 &&
+                                (norm[m->pathlen] == '\0' || norm[m->pathlen] == '/')))
             best = m;
     }
     return best;
@@ -115,6 +114,8 @@ int vfs_walk(const char *path, bool parent, struct vfs_walk *w)
     w->inode = w->mnt->root;
     vfs_inode_get(w->inode);
     p = w->norm + (w->mnt->pathlen == 1 ? 0 : w->mnt->pathlen);
+    if (p[0] == '/' && p[1] == '\0')
+        p++; /* "/" itself */
     while (*p == '/') {
         struct vfs_inode *child;
         size_t len;
@@ -206,12 +207,10 @@ err_free:
 int vfs_mount_tag(const char *tag, struct fuse_conn *c)
 {
     const char *want = miura_getarg("fs");
-    int rc;
 
-    if (want ? strcmp(want, tag) != 0 : find_mount("/") != NULL)
+    if (!tag || (want ? strcmp(want, tag) != 0 : find_mount("/") != NULL))
         return 1;
-    rc = vfs_mount("/", c);
-    return rc;
+    return vfs_mount("/", c);
 }
 
 int vfs_unmount(const char *path)
@@ -240,7 +239,7 @@ int vfs_unmount(const char *path)
         return -EBUSY;
     }
     m->used = false;
-    vfs_inode_put(m->root); /* nlookup 0: no FORGET for the root */
+    vfs_inode_put(m->root); /* FORGETs the root only if READDIRPLUS counted it */
     m->root = NULL;
     free(m->path);
     m->path = NULL;
@@ -296,8 +295,7 @@ int vfs_mkdir(const char *path, uint32_t mode)
 
         vfs_attr_invalidate(w.inode); /* nlink, mtime */
         if (c) {
-            vfs_dentry_set(w.inode, w.last, strlen(w.last), c,
-                           vfs_deadline(now, e.entry_ttl_ns));
+            vfs_dentry_set(w.inode, w.last, strlen(w.last), c, vfs_deadline(now, e.entry_ttl_ns));
             vfs_inode_put(c);
         } else {
             vfs_dentry_remove(w.inode, w.last, strlen(w.last));

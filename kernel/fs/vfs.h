@@ -45,13 +45,13 @@
 
 #include "fs/fuse_conn.h"
 
-#define VFS_MAX_FDS       1024 /* descriptors 0..1023; 0-2 are the console's */
-#define VFS_FIRST_FD      3
-#define VFS_MAX_MOUNTS    8
-#define VFS_PATH_MAX      4096 /* including the NUL */
-#define VFS_DCACHE_LIMIT  1024 /* default bound of the name cache */
-#define VFS_DIRBUF_SIZE   16384 /* bytes per READDIR(PLUS) request */
-#define VFS_MAX_RW        0x7ffff000u /* longest single read/write, as Linux */
+#define VFS_MAX_FDS      1024 /* descriptors 0..1023; 0-2 are the console's */
+#define VFS_FIRST_FD     3
+#define VFS_MAX_MOUNTS   8
+#define VFS_PATH_MAX     4096        /* including the NUL */
+#define VFS_DCACHE_LIMIT 1024        /* default bound of the name cache */
+#define VFS_DIRBUF_SIZE  16384       /* bytes per READDIR(PLUS) request */
+#define VFS_MAX_RW       0x7ffff000u /* longest single read/write, as Linux */
 
 #define VFS_SEEK_SET 0
 #define VFS_SEEK_CUR 1

@@ -210,8 +210,8 @@ void vfs_dentry_remove(struct vfs_inode *parent, const char *name, size_t len)
         dentry_drop(d);
 }
 
-void vfs_dentry_set(struct vfs_inode *parent, const char *name, size_t len,
-                    struct vfs_inode *child, uint64_t deadline)
+void vfs_dentry_set(struct vfs_inode *parent, const char *name, size_t len, struct vfs_inode *child,
+                    uint64_t deadline)
 {
     struct vfs_dentry *d = vfs_dentry_find(parent, name, len);
 
@@ -276,8 +276,7 @@ struct vfs_cache_stats vfs_cache_stats(void)
 
 /* ------------------------------------------------------------------ lookups */
 
-int vfs_lookup_child(struct vfs_inode *dir, const char *name, size_t len,
-                     struct vfs_inode **child)
+int vfs_lookup_child(struct vfs_inode *dir, const char *name, size_t len, struct vfs_inode **child)
 {
     struct vfs_mount *m = dir->mnt;
     struct fuse_entry_info e;
@@ -322,8 +321,7 @@ int vfs_lookup_child(struct vfs_inode *dir, const char *name, size_t len,
     return 0;
 }
 
-int vfs_getattr(struct vfs_inode *i, bool has_fh, uint64_t fh, bool fresh,
-                struct fuse_attr_info *a)
+int vfs_getattr(struct vfs_inode *i, bool has_fh, uint64_t fh, bool fresh, struct fuse_attr_info *a)
 {
     struct fuse_attr_info na;
     uint64_t ttl;

@@ -31,7 +31,8 @@ struct vfs_file {
     uint32_t dpos;    /* next record in it */
     uint64_t dcookie; /* offset to continue reading from the server */
     uint32_t dgen;    /* bumped whenever the stream moves */
-    bool deof;
+    bool deof;        /* the server has no more */
+    bool deof_after;  /* the server's cookies stopped advancing: end after dbuf */
 };
 
 static struct vfs_file *fd_table[VFS_MAX_FDS];
@@ -153,12 +154,10 @@ static int open_create(struct vfs_walk *w, int flags, uint32_t mode, struct vfs_
     uint64_t now;
     int rc;
 
-    rc = vfs_lookup_child(w->inode, w->last, len, &i); /* blocks */
+    /* O_EXCL goes straight to CREATE: the server decides atomically, and a
+     * cached name must not turn into a false EEXIST. */
+    rc = flags & O_EXCL ? -ENOENT : vfs_lookup_child(w->inode, w->last, len, &i); /* blocks */
     if (rc == 0) {
-        if (flags & O_EXCL) {
-            vfs_inode_put(i);
-            return -EEXIST;
-        }
         rc = open_node(i, flags, out);
         if (rc < 0)
             vfs_inode_put(i);
@@ -305,10 +304,10 @@ static int64_t do_write(int fd, const void *buf, size_t n, int64_t at, bool posi
     if (!f)
         return -EBADF;
     i = f->inode;
-    if (f->dir)
+    if ((f->flags & ACCMODE) == O_RDONLY)
+        r = -EBADF; /* directories too: they open read-only */
+    else if (f->dir)
         r = -EISDIR;
-    else if ((f->flags & ACCMODE) == O_RDONLY)
-        r = -EBADF;
     else if (positional && at < 0)
         r = -EINVAL;
     if (r < 0)
@@ -363,7 +362,7 @@ static void dir_rewind(struct vfs_file *f)
     f->dbuf = NULL;
     f->dlen = f->dpos = 0;
     f->dcookie = 0;
-    f->deof = false;
+    f->deof = f->deof_after = false;
     f->dgen++;
 }
 
@@ -468,12 +467,14 @@ int vfs_fstat(int fd, struct vfs_stat *st)
 /* ------------------------------------------------------------------ directories */
 
 /*
- * Takes a READDIRPLUS body's lookups over: every record with a node
- * becomes (or refreshes) a cached name, so a stat after readdir costs
- * nothing; the lookup counts go to the inodes, which FORGET them in the
- * end. Returns -EPROTO if a record is malformed.
+ * Checks every record of a READDIR(PLUS) body once, and takes a
+ * READDIRPLUS body's lookups over: every record with a node becomes (or
+ * refreshes) a cached name, so a stat after readdir costs nothing; the
+ * lookup counts go to the inodes, which FORGET them in the end. Returns
+ * the cookie of the last record in *last, or -EPROTO.
  */
-static int dir_prime(struct vfs_file *f, const uint8_t *body, uint32_t len)
+static int dir_scan(struct vfs_file *f, const uint8_t *body, uint32_t len, bool plus,
+                    uint64_t *last)
 {
     struct vfs_inode *dir = f->inode;
     struct fuse_dirent_iter it;
@@ -481,12 +482,13 @@ static int dir_prime(struct vfs_file *f, const uint8_t *body, uint32_t len)
     uint64_t now = vfs_now(dir->mnt);
     int rc;
 
-    fuse_dirent_iter_init(&it, body, len, true);
+    fuse_dirent_iter_init(&it, body, len, plus);
     while ((rc = fuse_dirent_next(&it, &d)) > 0) {
         struct vfs_inode *c;
         bool dots = (d.namelen == 1 && d.name[0] == '.') ||
                     (d.namelen == 2 && d.name[0] == '.' && d.name[1] == '.');
 
+        *last = d.off;
         if (!d.has_entry)
             continue;
         c = vfs_inode_from_entry(dir->mnt, &d.entry, now);
@@ -504,16 +506,16 @@ static int dir_fill(struct vfs_file *f)
 {
     struct vfs_inode *i = f->inode;
     bool plus = (i->conn->params.flags & FUSE_DO_READDIRPLUS) != 0;
+    uint64_t cookie = f->dcookie, last = cookie;
     uint32_t gen = f->dgen;
     uint8_t *buf = malloc(VFS_DIRBUF_SIZE);
     int n;
 
     if (!buf)
         return -ENOMEM;
-    n = fuse_readdir(i->conn, i->nodeid, f->fh, f->dcookie, plus, buf,
-                     VFS_DIRBUF_SIZE); /* blocks */
-    if (n >= 0 && plus) {
-        int rc = dir_prime(f, buf, (uint32_t)n);
+    n = fuse_readdir(i->conn, i->nodeid, f->fh, cookie, plus, buf, VFS_DIRBUF_SIZE); /* blocks */
+    if (n >= 0) {
+        int rc = dir_scan(f, buf, (uint32_t)n, plus, &last);
 
         if (rc < 0)
             n = rc;
@@ -531,6 +533,8 @@ static int dir_fill(struct vfs_file *f)
     f->dlen = (uint32_t)n;
     f->dpos = 0;
     f->deof = n == 0;
+    /* A batch that ends where it began would repeat forever: the last one. */
+    f->deof_after = last == cookie;
     f->dgen++;
     return 0;
 }
@@ -571,7 +575,7 @@ int vfs_readdir(int fd, struct vfs_dirent *out)
                 goto out;
             f->dpos = f->dlen;
         }
-        if (f->deof) {
+        if (f->deof || f->deof_after) { /* the buffer is used up */
             rc = 0;
             goto out;
         }

@@ -95,8 +95,8 @@ void vfs_forget_flush(void);
 struct vfs_dentry *vfs_dentry_find(struct vfs_inode *parent, const char *name, size_t len);
 /* Sets name in parent to child (NULL: known absent) until deadline. Best
  * effort: without memory the name is simply not cached. */
-void vfs_dentry_set(struct vfs_inode *parent, const char *name, size_t len,
-                    struct vfs_inode *child, uint64_t deadline);
+void vfs_dentry_set(struct vfs_inode *parent, const char *name, size_t len, struct vfs_inode *child,
+                    uint64_t deadline);
 void vfs_dentry_remove(struct vfs_inode *parent, const char *name, size_t len);
 /* Drops every name entry of mount m (all mounts if m is NULL). */
 void vfs_dentry_drop_all(struct vfs_mount *m);
@@ -106,8 +106,7 @@ void vfs_dentry_drop_all(struct vfs_mount *m);
  * LOOKUP): 0 and *child with a reference, -ENOTDIR, -ENOENT, ... Blocks;
  * the caller holds a reference on dir.
  */
-int vfs_lookup_child(struct vfs_inode *dir, const char *name, size_t len,
-                     struct vfs_inode **child);
+int vfs_lookup_child(struct vfs_inode *dir, const char *name, size_t len, struct vfs_inode **child);
 
 /* Attributes of i, cached while fresh, else GETATTR (of fh if has_fh).
  * fresh: always ask the server. Blocks. */
