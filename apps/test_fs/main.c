@@ -248,9 +248,25 @@ static void readonly_checks(void)
     print_sum("sum", "/small/one.bin");
 }
 
+/* A request the host holds up (it stops virtiofsd): the thread must sleep,
+ * not spin, until the reply comes. */
+static void slow_request(void)
+{
+    char hex[65];
+    long size;
+    printf("slow: armed\n");
+    thread_sleep_ms(500); /* the host stops virtiofsd meanwhile */
+    int rc = sum_file("/small/p4096.bin", hex, &size);
+    printf("slow: done rc=%d size %ld\n", rc, size);
+}
+
 int main(void)
 {
     const char *test = miura_getarg("test");
+    if (test && !strcmp(test, "slow")) {
+        slow_request();
+        return 0;
+    }
     if (test && !strcmp(test, "readonly")) {
         readonly_checks();
         printf("test_fs: done\n");

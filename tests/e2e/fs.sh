@@ -117,6 +117,37 @@ else
     fail host-change-seen "changed=$changed, $(grep '^change: read' "$out")"
 fi
 
+# ---- a request held up by the host: the guest sleeps, QEMU uses no CPU
+sock2=$work/vfs2.sock
+start_virtiofsd "$sock2" "$share" || { fail slow-virtiofsd "$(cat "$sock2.log")"; finish; }
+vfsd=${pids[-1]}
+out=$OUTDIR/fs-slow.log
+rm -f "$out"
+mapfile -t args < <(MEM=256M qemu_base_args "$img" "fs=share test=slow"; fs_qemu_args "$sock2")
+timeout -k 2 120 "$QEMU" "${args[@]}" -serial "file:$out" </dev/null >"$out.qemu" 2>&1 &
+tpid=$!
+for _ in $(seq 600); do grep -q '^slow: armed' "$out" 2>/dev/null && break; sleep 0.05; done
+# virtiofsd runs its workers in a child (its sandbox); stop the whole group.
+vfs_all=$(pgrep -f -- "--socket-path=$sock2" | tr '\n' ' ')
+kill -STOP $vfs_all
+sleep 1 # the guest has sent its request by now and waits for the reply
+qemu=$(pgrep -P "$tpid" -f qemu-system | head -1)
+hz=$(getconf CLK_TCK)
+c0=$(awk '{print $14 + $15}' "/proc/$qemu/stat")
+sleep 2
+c1=$(awk '{print $14 + $15}' "/proc/$qemu/stat")
+kill -CONT $vfs_all
+wait $tpid
+RC=$?
+sed -i 's/\r$//' "$out"
+cpu_ms=$(((c1 - c0) * 1000 / hz))
+echo "# blocked request: ${cpu_ms} ms of QEMU CPU in 2000 ms"
+if grep -q '^slow: done rc=0 size 4096$' "$out" && [ $((cpu_ms * 10)) -lt 2000 ]; then
+    pass blocked-request-no-cpu
+else
+    fail blocked-request-no-cpu "cpu ${cpu_ms} ms in 2 s, $(grep '^slow' "$out" | tr '\n' ' ') rc $RC"
+fi
+
 # ---- a read-only share (a read-only bind mount in a private mount namespace)
 mkdir -p "$work/ro"
 ro_sock=$work/ro.sock
