@@ -121,7 +121,7 @@ TEST(many_of_one_class_fill_slabs)
     }
     heap_stats(&st);
     CHECK_EQ(st.live_allocations, 0);
-    CHECK(st.pages_held <= 1); /* one empty slab kept for the class */
+    CHECK(st.pages_held <= 2); /* at most two empty slabs kept for the class */
     CHECK(all_returned());
 }
 
