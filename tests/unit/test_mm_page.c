@@ -416,3 +416,28 @@ TEST(sixty_four_gib)
     page_reset();
     CHECK_EQ(mm_test_reports, 0);
 }
+
+TEST(hostile_region_arguments)
+{
+    struct page_stats st;
+
+    page_reset();
+    mm_test_reports = 0;
+    /* none of these leaves a whole page beyond its metadata, so none may
+     * touch memory (they would crash here) */
+    page_add_region(UINT64_MAX, 1);
+    page_add_region(UINT64_MAX, UINT64_MAX);
+    page_add_region(UINT64_MAX - 4096, UINT64_MAX);
+    page_add_region(UINT64_MAX - 3 * 4096 + 1, 3 * 4096);
+    page_add_region(0, 4096); /* page 0 only: never used */
+    page_add_region(0, 0);
+    page_add_region(4095, 4097);
+    page_add_region(4097, 8190);
+    page_stats(&st);
+    CHECK_EQ(st.regions, 0);
+    CHECK_EQ(page_total_count(), 0);
+    CHECK(page_alloc(1) == NULL);
+    CHECK(page_desc_of((void *)4096) == NULL);
+    CHECK_EQ(page_check(), 0);
+    CHECK_EQ(mm_test_reports, 0);
+}
