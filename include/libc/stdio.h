@@ -5,7 +5,13 @@
  * '#', width and precision (also '*'), and length modifiers hh h l ll z t j.
  * No floating point (the kernel is built without SSE).
  * snprintf/vsnprintf always NUL-terminate when size > 0 and return the length
- * the full output would have had.
+ * the full output would have had (-1 with errno EOVERFLOW past INT_MAX).
+ * As glibc: %p prints "(nil)" for NULL, %s prints "(null)" for NULL (nothing
+ * if a precision below 6 is given). Not supported: floating point, %n,
+ * positional arguments ("%1$d"); such a conversion is copied to the output
+ * as written and consumes no argument.
+ * printf/vprintf/puts/putchar write to the console in pieces of at most 128
+ * bytes (longer single pieces, such as a long %s, go out whole).
  */
 #ifndef MIURA_LIBC_STDIO_H
 #define MIURA_LIBC_STDIO_H

@@ -9,7 +9,9 @@
  * the host tests run too.
  */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
+/* The pragma re-applies the -O level's defaults, so frame pointers (for
+ * backtraces) must be asked for again. */
+#pragma GCC optimize("no-tree-loop-distribute-patterns", "no-omit-frame-pointer")
 #endif
 
 #include <errno.h>
@@ -214,9 +216,8 @@ size_t LIBC_NAME(strlcpy)(char *restrict dst, const char *restrict src, size_t s
 
 /* malloc is the heap's (the Memory unit) in the guest; the system's on the
  * host, where the caller frees with the system free(). */
-char *LIBC_NAME(strndup)(const char *s, size_t n)
+static char *copy_to_heap(const char *s, size_t len)
 {
-    size_t len = LIBC_NAME(strnlen)(s, n);
     char *d = malloc(len + 1);
 
     if (d == NULL)
@@ -226,9 +227,14 @@ char *LIBC_NAME(strndup)(const char *s, size_t n)
     return d;
 }
 
+char *LIBC_NAME(strndup)(const char *s, size_t n)
+{
+    return copy_to_heap(s, LIBC_NAME(strnlen)(s, n));
+}
+
 char *LIBC_NAME(strdup)(const char *s)
 {
-    return LIBC_NAME(strndup)(s, SIZE_MAX);
+    return copy_to_heap(s, LIBC_NAME(strlen)(s));
 }
 
 /* ---- error messages: the Linux texts, so that guest and host agree */

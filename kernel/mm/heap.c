@@ -46,6 +46,7 @@ struct slab {
     uint16_t nslots;                       /* slots in the slab */
     uint16_t nfree;                        /* slots with their alloc bit clear */
     uint8_t list;                          /* enum slab_list */
+    uint32_t reciprocal;                   /* ceil(2^32 / size): slot index without a division */
     uint64_t alloc[SLAB_MAX_SLOTS / 64];   /* 1 = handed out; owner writes */
     uint64_t pending[SLAB_MAX_SLOTS / 64]; /* 1 = pushed on the remote-free list */
 };
@@ -142,7 +143,8 @@ static struct slab *slab_create(struct heap_cpu *hc, unsigned cls)
                        .size = (uint16_t)size,
                        .first = (uint16_t)first,
                        .nslots = (uint16_t)nslots,
-                       .nfree = (uint16_t)nslots};
+                       .nfree = (uint16_t)nslots,
+                       .reciprocal = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size)};
     for (unsigned i = 0; i < pages; i++) {
         struct page_desc *d = page_desc_of((char *)s + i * PAGE_SIZE);
         d->u.owner = s;
@@ -166,7 +168,10 @@ static void slab_release(struct heap_cpu *hc, struct slab *s)
     STAT_ADD(hc, pages, -(int64_t)pages);
 }
 
-/* Bookkeeping after slot idx of s (owned by hc) became free. */
+/* Bookkeeping after a slot of s (owned by hc) became free. An empty slab
+ * stays on the partial list while it is the class's only one there (so a
+ * malloc/free pair does not cycle pages); otherwise it becomes the class's
+ * cached empty slab, or goes back to the page allocator. */
 static void slot_freed(struct heap_cpu *hc, struct slab *s)
 {
     struct class_cache *cc = &hc->cache[s->cls];
@@ -178,14 +183,25 @@ static void slot_freed(struct heap_cpu *hc, struct slab *s)
     }
     if (s->nfree < s->nslots)
         return;
-    if (s->list == SLAB_ON_PARTIAL)
+    if (s->list == SLAB_ON_PARTIAL) {
+        if (cc->partial == s && s->next == NULL)
+            return;
         partial_remove(cc, s);
+    }
     if (cc->empty == NULL) {
         cc->empty = s;
         s->list = SLAB_ON_EMPTY;
     } else {
         slab_release(hc, s);
     }
+}
+
+/* offset / s->size for offsets within a slab (< 2^15): with sizes below
+ * 2^12 the rounding error of the reciprocal stays under 2^-17, far below
+ * the 1/size gap to the next integer, so the quotient is exact. */
+static unsigned slot_index(const struct slab *s, uintptr_t offset)
+{
+    return (unsigned)(((uint64_t)offset * s->reciprocal) >> 32);
 }
 
 static int slot_bit_set(const uint64_t *map, unsigned idx)
@@ -205,7 +221,7 @@ static void remote_drain(struct heap_cpu *hc)
     while (node != NULL) {
         void *next = *(void **)node;
         struct slab *s = page_desc_of(node)->u.owner;
-        unsigned idx = (unsigned)(((char *)node - ((char *)s + s->first)) / s->size);
+        unsigned idx = slot_index(s, (uintptr_t)((char *)node - ((char *)s + s->first)));
         uint64_t bit = 1ULL << (idx % 64);
 
         if (!slot_bit_set(s->alloc, idx)) {
@@ -374,12 +390,15 @@ static enum lookup_result lookup(const void *p, struct block *b)
         s = d->u.owner;
         if (s == NULL || s->magic != SLAB_MAGIC)
             return BLOCK_FOREIGN;
+        if ((uintptr_t)p < (uintptr_t)s + s->first)
+            return BLOCK_FOREIGN; /* the slab header */
         offset = (uintptr_t)p - ((uintptr_t)s + s->first);
-        if ((uintptr_t)p < (uintptr_t)s + s->first || offset % s->size != 0 ||
-            offset / s->size >= s->nslots)
-            return BLOCK_FOREIGN; /* the header, an interior pointer, or the slab's tail */
+        if (offset >= (uintptr_t)s->pages * PAGE_SIZE)
+            return BLOCK_FOREIGN;
+        b->idx = slot_index(s, offset);
+        if ((uintptr_t)b->idx * s->size != offset || b->idx >= s->nslots)
+            return BLOCK_FOREIGN; /* an interior pointer, or the slab's unused tail */
         b->slab = s;
-        b->idx = (unsigned)(offset / s->size);
         b->size = s->size;
         return BLOCK_OK;
     default:
@@ -565,9 +584,18 @@ void heap_trim(void)
 
     remote_drain(hc);
     for (unsigned c = 0; c < NCLASSES; c++) {
-        struct slab *s = hc->cache[c].empty;
+        struct class_cache *cc = &hc->cache[c];
+        struct slab *s = cc->partial, *next;
+        for (; s != NULL; s = next) {
+            next = s->next;
+            if (s->nfree == s->nslots) {
+                partial_remove(cc, s);
+                slab_release(hc, s);
+            }
+        }
+        s = cc->empty;
         if (s != NULL) {
-            hc->cache[c].empty = NULL;
+            cc->empty = NULL;
             slab_release(hc, s);
         }
     }

@@ -10,8 +10,9 @@
  * caches: no lock, no atomic read-modify-write. A slot freed on another CPU
  * is pushed (lock-free) on the owner's remote-free list; the owner takes
  * those back when it next runs short of slots in a class (or in
- * heap_reclaim). Each class keeps at most one empty slab per CPU; others go
- * back to the page allocator at once. Bigger requests are whole pages from
+ * heap_reclaim). Each class keeps at most two empty slabs per CPU (one
+ * cached, one as its last partial slab); others go back to the page
+ * allocator at once. Bigger requests are whole pages from
  * page_alloc and go straight back on free.
  *
  * Calls must come from thread context: the per-CPU caches rely on a thread

@@ -187,13 +187,13 @@ static void insert_sorted(struct page_region *nr)
 void page_add_region(uint64_t base, uint64_t len)
 {
     uint64_t end = len > UINT64_MAX - base ? UINT64_MAX : base + len;
-    uint64_t first_pfn = (base + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    uint64_t end_pfn = end >> PAGE_SHIFT;
-    uint64_t npages, meta_bytes, meta_pages;
+    uint64_t first_pfn, end_pfn, npages, meta_bytes, meta_pages;
     struct page_region *r;
 
     if (base > UINT64_MAX - (PAGE_SIZE - 1))
-        return;
+        return; /* not even one whole page above base */
+    first_pfn = (base + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    end_pfn = end >> PAGE_SHIFT;
     if (first_pfn == 0)
         first_pfn = 1; /* page 0 would be the NULL pointer */
     if (end_pfn > ((uint64_t)UINTPTR_MAX >> PAGE_SHIFT))

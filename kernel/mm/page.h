@@ -11,8 +11,14 @@
  * buddies at once: with every page free, the free lists hold exactly the
  * maximal aligned blocks of each region again.
  *
+ * Within an order, free lists keep lower blocks in front and allocation takes
+ * from the front, which keeps small allocations low and leaves high memory
+ * to coalesce.
+ *
  * Cost: allocation and free are O(regions + log pages) plus O(npages) to mark
- * the pages of the request; all calls take mm_lock().
+ * the pages of the request; all calls but page_desc_of take mm_lock().
+ * Adding a region writes its descriptors: 16 bytes per page (256 MiB for
+ * 64 GiB of RAM), so a very large guest pays for that at boot.
  */
 #ifndef MIURA_MM_PAGE_H
 #define MIURA_MM_PAGE_H
@@ -56,7 +62,9 @@ struct page_desc {
  * pages), any order of calls, zero-length allowed. Page 0 is never used (its
  * address would be NULL). A region too small for its own metadata plus one
  * page is ignored; one that overlaps a region already added is reported and
- * ignored. The caller passes only RAM that nothing else uses.
+ * ignored. The caller passes only RAM that nothing else uses (not the kernel
+ * image, boot page tables, or the boot information and command line the
+ * VMM placed in RAM), already mapped (identity) and writable.
  */
 void page_add_region(uint64_t base, uint64_t len);
 

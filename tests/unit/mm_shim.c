@@ -3,6 +3,7 @@
  * pthread mutex for the page allocator. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -50,11 +51,22 @@ void mm_unlock(void)
 
 void *mm_test_memory(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
-    if (p == MAP_FAILED) {
+    /* Aligned to the largest power of two <= size (at most 1 GiB): the buddy
+     * blocks depend on physical alignment, so the tests must not depend on
+     * where mmap happens to put the memory. */
+    size_t align = 4096;
+    while (align * 2 <= size && align < ((size_t)1 << 30))
+        align *= 2;
+    char *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED) {
         perror("mmap");
         abort();
     }
+    char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (p + size < raw + size + align)
+        munmap(p + size, (size_t)(raw + size + align - (p + size)));
     return p;
 }

@@ -13,7 +13,8 @@ extern unsigned mm_test_cpus;
 extern int mm_test_reports;
 extern char mm_test_last_report[256];
 
-/* size bytes of fresh memory (mmap, MAP_NORESERVE), aborting on failure. */
+/* size bytes of fresh memory (mmap, MAP_NORESERVE) aligned to the largest
+ * power of two <= size (at most 1 GiB); aborts on failure. */
 void *mm_test_memory(size_t size);
 
 #endif

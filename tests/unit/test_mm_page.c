@@ -314,6 +314,137 @@ TEST(large_sparse_region)
     CHECK_EQ(mm_test_reports, 0);
 }
 
+/* Random allocations (with alignments) and random partial frees against a
+ * model that records which pages are handed out: no page is ever handed out
+ * twice, every page freed was handed out, the counts agree, and with all
+ * pages back the free lists are the initial ones. */
+TEST(random_against_model)
+{
+    enum { LIVE = 300 };
+    size_t size = 32 * MiB, npages_region = size / 4096;
+    char *mem = fresh(size);
+    unsigned char *owned = calloc(npages_region, 1);
+    struct {
+        char *p;
+        size_t n;
+    } live[LIVE] = {{0}};
+    struct page_stats initial, now;
+    size_t out = 0, allocations = 0, max_out = 0;
+
+    page_stats(&initial);
+    for (int op = 0; op < 60000; op++) {
+        int i = (int)(rng() % LIVE);
+        if (live[i].p == NULL) {
+            size_t n = 1 + rng() % (rng() % 8 == 0 ? 600 : 6);
+            size_t align = (size_t)4096 << (rng() % 4 == 0 ? rng() % 10 : 0);
+            char *p = page_alloc_aligned(n, align);
+            if (p == NULL)
+                continue; /* full or fragmented: fine, the model says nothing */
+            CHECK_EQ((uintptr_t)p & (align - 1), 0);
+            CHECK(p >= mem && p + n * 4096 <= mem + size);
+            for (size_t k = 0; k < n; k++) {
+                CHECK(!owned[(size_t)(p - mem) / 4096 + k]);
+                owned[(size_t)(p - mem) / 4096 + k] = 1;
+            }
+            live[i].p = p;
+            live[i].n = n;
+            out += n;
+            allocations++;
+            if (out > max_out)
+                max_out = out;
+        } else {
+            /* free a random piece: the head, the tail, or all of it */
+            size_t cut = live[i].n > 1 ? rng() % live[i].n : 0;
+            char *p = live[i].p;
+            size_t n = live[i].n;
+            if (cut == 0) {
+                live[i].p = NULL;
+            } else if (rng() % 2) { /* free the head [0, cut) */
+                n = cut;
+                live[i].p += cut * 4096;
+                live[i].n -= cut;
+            } else { /* free the tail [cut, n) */
+                p += cut * 4096;
+                n -= cut;
+                live[i].n = cut;
+            }
+            for (size_t k = 0; k < n; k++)
+                owned[(size_t)(p - mem) / 4096 + k] = 0;
+            page_free(p, n);
+            out -= n;
+        }
+        CHECK_EQ(page_free_count() + out, page_total_count());
+        if (op % 5000 == 0)
+            CHECK_EQ(page_check(), 0);
+    }
+    CHECK(allocations > 15000);
+    CHECK(max_out > npages_region / 2); /* the region was well used */
+    for (int i = 0; i < LIVE; i++) {
+        if (live[i].p != NULL)
+            page_free(live[i].p, live[i].n);
+    }
+    CHECK_EQ(mm_test_reports, 0);
+    CHECK_EQ(page_check(), 0);
+    page_stats(&now);
+    CHECK(same_stats(&now, &initial));
+    free(owned);
+}
+
+/* The largest guest the design names: 64 GiB (address space only; the
+ * 256 MiB of descriptors are the only memory written). */
+TEST(sixty_four_gib)
+{
+    size_t size = (size_t)64 << 30;
+    char *mem = mm_test_memory(size);
+    struct page_stats initial, now;
+    void *half, *page;
+
+    page_reset();
+    page_add_region((uintptr_t)mem, size);
+    page_prepare();
+    page_stats(&initial);
+    CHECK(page_total_count() > (size / 4096) * 99 / 100);
+    CHECK(page_total_count() < size / 4096);
+    half = page_alloc((size_t)1 << 23); /* 32 GiB */
+    CHECK(half != NULL);
+    CHECK_EQ((uintptr_t)half & (((size_t)32 << 30) - 1), 0);
+    page = page_alloc(1);
+    CHECK(page != NULL);
+    CHECK(page_desc_of(page)->state == PAGE_ALLOCATED);
+    page_free(half, (size_t)1 << 23);
+    page_free(page, 1);
+    page_stats(&now);
+    CHECK(same_stats(&now, &initial));
+    munmap(mem, size);
+    page_reset();
+    CHECK_EQ(mm_test_reports, 0);
+}
+
+TEST(hostile_region_arguments)
+{
+    struct page_stats st;
+
+    page_reset();
+    mm_test_reports = 0;
+    /* none of these leaves a whole page beyond its metadata, so none may
+     * touch memory (they would crash here) */
+    page_add_region(UINT64_MAX, 1);
+    page_add_region(UINT64_MAX, UINT64_MAX);
+    page_add_region(UINT64_MAX - 4096, UINT64_MAX);
+    page_add_region(UINT64_MAX - 2 * 4096 + 1, 2 * 4096); /* one page below 2^64 */
+    page_add_region(0, 4096);                             /* page 0 only: never used */
+    page_add_region(0, 0);
+    page_add_region(4095, 4097);
+    page_add_region(4097, 8190);
+    page_stats(&st);
+    CHECK_EQ(st.regions, 0);
+    CHECK_EQ(page_total_count(), 0);
+    CHECK(page_alloc(1) == NULL);
+    CHECK(page_desc_of((void *)4096) == NULL);
+    CHECK_EQ(page_check(), 0);
+    CHECK_EQ(mm_test_reports, 0);
+}
+
 /* A region starts with 4 MiB described; the rest is described when first
  * needed. Everything is still allocatable, and the accounting holds. */
 TEST(lazy_descriptors)
