@@ -1,0 +1,3 @@
+# Host helpers used by the e2e tests (not installed).
+HOSTPROGS += vsock_client
+vsock_client_SRCS := tests/tools/vsock_client.c
