@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# miura-vsockd: vhost-user-vsock device backend (see docs/vsockd.md).
+VSOCKD_LIB_SRCS := host/vsockd/vring.c host/vsockd/vhost_user.c host/vsockd/conn.c \
+	host/vsockd/device.c host/vsockd/endpoint.c host/vsockd/connect_line.c \
+	host/vsockd/loop.c host/vsockd/log.c
+HOSTPROGS += miura-vsockd
+miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
