@@ -230,23 +230,27 @@ static int setup(void)
         loop_add(&signal_w, EPOLLIN) < 0 || loop_add(&timer_w, EPOLLIN) < 0)
         return -1;
     vu_conn_w = (struct watch){.fd = -1, .kind = WATCH_VU_CONN};
-    vu_listen_w = (struct watch){.kind = WATCH_VU_LISTEN};
+    vu_listen_w = (struct watch){.fd = -1, .kind = WATCH_VU_LISTEN};
+    uds_w = (struct watch){.fd = -1, .kind = WATCH_UDS_LISTEN};
+    for (unsigned i = 0; i < opt.npublish; i++)
+        if (publish_listen(&opt.publish[i], &dev, err, sizeof(err)) < 0 ||
+            loop_add(&opt.publish[i].w, EPOLLIN) < 0)
+            goto fail;
     vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
     if (vu_listen_w.fd < 0 || loop_add(&vu_listen_w, EPOLLIN) < 0)
         goto fail;
-    uds_w = (struct watch){.fd = -1, .kind = WATCH_UDS_LISTEN};
     if (opt.uds_path) {
         uds_w.fd = unix_listen(opt.uds_path, err, sizeof(err));
         if (uds_w.fd < 0 || loop_add(&uds_w, EPOLLIN) < 0)
             goto fail;
     }
-    for (unsigned i = 0; i < opt.npublish; i++)
-        if (publish_listen(&opt.publish[i], &dev, err, sizeof(err)) < 0 ||
-            loop_add(&opt.publish[i].w, EPOLLIN) < 0)
-            goto fail;
     return 0;
 fail:
     fprintf(stderr, "miura-vsockd: %s\n", err);
+    if (vu_listen_w.fd >= 0)
+        unlink(opt.socket_path);
+    if (uds_w.fd >= 0)
+        unlink(opt.uds_path);
     return -1;
 }
 

@@ -4,6 +4,7 @@
  * payload size first and the values next, and fails with a reason.
  */
 #include "vsockd/vhost_user.h"
+#include "vsockd/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -559,6 +560,7 @@ int vu_service(struct vu_backend *b, int sock)
         if (rc <= 0 || b->have < VU_HDR_SIZE + size)
             return rc < 0 ? -1 : 0;
     }
+    log_debug("vhost-user request %u, %u payload bytes, %u fds", b->buf[0], size, b->nfds);
     rc = vu_handle_message(b, b->buf, b->have, b->fds, b->nfds, reply, &reply_len);
     for (unsigned i = 0; i < b->nfds; i++)
         close_fd(&b->fds[i]);
