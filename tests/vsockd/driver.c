@@ -7,10 +7,13 @@
  *       (the daemon must publish P -> 5000 echo, 5001 sink, 5002 source).
  *   vsockd-driver guest --socket S
  *       just plays the guest (services on 5000-5002) until killed: benchmarks.
- *   vsockd-driver client (--tcp PORT | --uds PATH) --port GUESTPORT --bytes N
+ *   vsockd-driver client (--tcp PORT | --uds PATH | --unix PATH) --bytes N
  *                        [--conns K] [--parallel J]
  *       K connections (J at a time) each sending N bytes to the sink service
- *       and checking the answer; prints "bytes=... seconds=... conns=...".
+ *       (guest port 5001; --uds sends the CONNECT line first) and checking its
+ *       answer; prints "bytes=... seconds=... conns=... failed=...".
+ *   vsockd-driver sink-server --uds PATH
+ *       the sink service on a plain Unix socket (what socat relays to).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -372,7 +376,8 @@ static int run_guest(void)
 
 static struct {
     uint16_t tcp;
-    const char *uds;
+    const char *uds;      /* hybrid: CONNECT line first */
+    const char *unix_raw; /* plain Unix stream */
     uint32_t port;
     uint64_t bytes;
     int conns, parallel;
@@ -392,14 +397,57 @@ static void *bench_worker(void *arg)
             return NULL;
         uint32_t hp;
         char line[64];
-        int fd = bench.uds ? uds_connect(bench.uds, bench.port, &hp, line, sizeof(line))
-                           : tcp_connect(bench.tcp);
+        int fd = bench.uds        ? uds_connect(bench.uds, bench.port, &hp, line, sizeof(line))
+                 : bench.unix_raw ? unix_connect(bench.unix_raw)
+                                  : tcp_connect(bench.tcp);
         int rc = sink_answer(fd, (uint64_t)i, bench.bytes);
         if (rc) {
             pthread_mutex_lock(&bench.lock);
             bench.failed++;
             pthread_mutex_unlock(&bench.lock);
         }
+    }
+}
+
+/* The guest's sink service on a Unix socket: what socat relays to in the benchmark. */
+static void *sink_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    uint64_t n, h;
+    uint64_t ans[2];
+    if (drain(fd, NULL, 0, &n, &h, 60000) == 0) {
+        struct stream_hash s;
+        (void)s;
+        ans[0] = n;
+        /* drain's hash is the same stream hash the guest sink answers with */
+        ans[1] = h;
+        if (send(fd, ans, 16, MSG_NOSIGNAL) != 16) {
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static int run_sink_server(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", uds_path);
+    unlink(uds_path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 512) < 0) {
+        perror("sink-server");
+        return 1;
+    }
+    printf("ready\n");
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        pthread_t t;
+        if (pthread_create(&t, NULL, sink_conn, (void *)(intptr_t)fd) == 0)
+            pthread_detach(t);
+        else
+            close(fd);
     }
 }
 
@@ -425,7 +473,7 @@ int main(int argc, char **argv)
         {"socket", 1, 0, 's'},   {"uds", 1, 0, 'u'},    {"echo-port", 1, 0, 'e'},
         {"sink-port", 1, 0, 'k'}, {"source-port", 1, 0, 'o'}, {"tcp", 1, 0, 't'},
         {"port", 1, 0, 'p'},     {"bytes", 1, 0, 'b'},  {"conns", 1, 0, 'c'},
-        {"parallel", 1, 0, 'j'}, {0, 0, 0, 0}};
+        {"parallel", 1, 0, 'j'}, {"unix", 1, 0, 'x'}, {0, 0, 0, 0}};
     int ch;
     if (argc < 2) {
         fprintf(stderr, "usage: vsockd-driver test|guest|client [options] (see driver.c)\n");
@@ -445,6 +493,7 @@ int main(int argc, char **argv)
         case 'b': bench.bytes = strtoull(optarg, NULL, 0); break;
         case 'c': bench.conns = atoi(optarg); break;
         case 'j': bench.parallel = atoi(optarg); break;
+        case 'x': bench.unix_raw = optarg; break;
         default: return 2;
         }
     }
@@ -456,6 +505,8 @@ int main(int argc, char **argv)
         return sock_path ? run_guest() : 2;
     if (!strcmp(mode, "client"))
         return run_client();
+    if (!strcmp(mode, "sink-server"))
+        return uds_path ? run_sink_server() : 2;
     fprintf(stderr, "vsockd-driver: unknown mode %s\n", mode);
     return 2;
 }

@@ -41,6 +41,18 @@ int tcp_connect(uint16_t port)
     return fd;
 }
 
+int unix_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int uds_connect(const char *path, uint32_t port, uint32_t *host_port, char *line, size_t linelen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};

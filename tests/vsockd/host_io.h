@@ -8,6 +8,7 @@
 
 uint64_t now_us(void);
 int tcp_connect(uint16_t port);
+int unix_connect(const char *path);
 /* Hybrid handshake: connect to path, "CONNECT port\n", expect "OK <n>\n". */
 int uds_connect(const char *path, uint32_t port, uint32_t *host_port, char *line, size_t linelen);
 
