@@ -411,8 +411,7 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
     }
     fd = d->host->connect_guest_port(d, h->dst_port);
     if (fd < 0) {
-        log_event("guest port %u -> host port %u: refused, no listener", h->src_port,
-                  h->dst_port);
+        log_event("guest port %u -> host port %u: refused, no listener", h->src_port, h->dst_port);
         goto refuse;
     }
     c = conn_new(d, fd, CONN_FROM_GUEST);
@@ -507,8 +506,8 @@ static ssize_t read_host(struct vsock_dev *d, struct vsock_conn *c, const struct
         c->host_eof = true;
         c->shut_flags |= VSOCK_SHUTDOWN_SEND;
         c->pending |= PEND_SHUTDOWN;
-        log_event("%s conn host port %u <-> guest port %u: host end shut down",
-                  kind_names[c->kind], c->host_port, c->guest_port);
+        log_event("%s conn host port %u <-> guest port %u: host end shut down", kind_names[c->kind],
+                  c->host_port, c->guest_port);
         check_done(d, c);
     }
     return r;

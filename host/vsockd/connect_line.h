@@ -17,10 +17,10 @@
 enum connect_line_status { CONNECT_LINE_MORE, CONNECT_LINE_DONE, CONNECT_LINE_ERROR };
 
 struct connect_line {
-    unsigned len;      /* bytes consumed so far */
-    unsigned digits;   /* digits of the port seen */
+    unsigned len;    /* bytes consumed so far */
+    unsigned digits; /* digits of the port seen */
     uint64_t port;
-    int cr;            /* a '\r' was seen; only '\n' may follow */
+    int cr; /* a '\r' was seen; only '\n' may follow */
     enum connect_line_status status;
 };
 

@@ -29,19 +29,19 @@
 #include "vsockd/loop.h"
 #include "vsockd/vhost_user.h"
 
-#define CONN_BUF_ALLOC   (256u * 1024) /* credit granted per connection */
-#define CONN_LOW_WATER   (64u * 1024)  /* send CREDIT_UPDATE when the guest sees less free */
-#define VSOCK_MAX_PKT    (64u * 1024)  /* payload per rx packet we build */
-#define RST_QUEUE_SIZE   256           /* RSTs for packets without a connection */
-#define CONNECT_TIMEOUT_MS 10000       /* CONNECT line and guest RESPONSE */
-#define CLOSE_TIMEOUT_MS   2000        /* guest RST after our SHUTDOWN */
-#define TX_BUDGET          512         /* tx chains per device_run before yielding */
+#define CONN_BUF_ALLOC     (256u * 1024) /* credit granted per connection */
+#define CONN_LOW_WATER     (64u * 1024)  /* send CREDIT_UPDATE when the guest sees less free */
+#define VSOCK_MAX_PKT      (64u * 1024)  /* payload per rx packet we build */
+#define RST_QUEUE_SIZE     256           /* RSTs for packets without a connection */
+#define CONNECT_TIMEOUT_MS 10000         /* CONNECT line and guest RESPONSE */
+#define CLOSE_TIMEOUT_MS   2000          /* guest RST after our SHUTDOWN */
+#define TX_BUDGET          512           /* tx chains per device_run before yielding */
 
 enum conn_state {
     CONN_CONNECT_LINE, /* Unix client, waiting for "CONNECT <port>\n" */
     CONN_CONNECTING,   /* REQUEST queued or sent to the guest, awaiting RESPONSE */
     CONN_ESTABLISHED,
-    CONN_CLOSING,      /* host side closed, SHUTDOWN(both) sent, awaiting RST */
+    CONN_CLOSING, /* host side closed, SHUTDOWN(both) sent, awaiting RST */
 };
 
 enum conn_kind {
@@ -61,15 +61,15 @@ struct vsock_conn {
     enum conn_state state;
     enum conn_kind kind;
     uint32_t host_port, guest_port;
-    bool hashed;       /* in the device's table (has ports) */
-    bool readable;     /* edge-triggered: host socket may have data */
-    bool writable;     /* edge-triggered: host socket may take data */
-    bool host_eof;     /* read returned 0: the host sends no more */
-    bool host_wr_shut; /* we did shutdown(SHUT_WR) on the host socket */
-    bool dead;         /* unlinked, freed after the current loop batch */
-    uint32_t guest_shut;    /* VSOCK_SHUTDOWN_* received from the guest */
-    uint32_t pending;       /* PEND_* */
-    uint32_t shut_flags;    /* flags of the pending SHUTDOWN */
+    bool hashed;         /* in the device's table (has ports) */
+    bool readable;       /* edge-triggered: host socket may have data */
+    bool writable;       /* edge-triggered: host socket may take data */
+    bool host_eof;       /* read returned 0: the host sends no more */
+    bool host_wr_shut;   /* we did shutdown(SHUT_WR) on the host socket */
+    bool dead;           /* unlinked, freed after the current loop batch */
+    uint32_t guest_shut; /* VSOCK_SHUTDOWN_* received from the guest */
+    uint32_t pending;    /* PEND_* */
+    uint32_t shut_flags; /* flags of the pending SHUTDOWN */
     uint32_t rx_cnt, fwd_cnt, last_fwd_sent;
     uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
     uint8_t *buf; /* guest->host bytes the socket did not take: ring of CONN_BUF_ALLOC */
@@ -138,8 +138,7 @@ bool vsock_parse_tx(const struct vq_chain *chain, struct vsock_hdr *hdr);
 /* Connections (conn.c). */
 struct vsock_conn *conn_new(struct vsock_dev *d, int fd, enum conn_kind kind);
 struct vsock_conn *conn_lookup(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
-void conn_hash(struct vsock_dev *d, struct vsock_conn *c, uint32_t host_port,
-               uint32_t guest_port);
+void conn_hash(struct vsock_dev *d, struct vsock_conn *c, uint32_t host_port, uint32_t guest_port);
 uint32_t conn_alloc_host_port(struct vsock_dev *d, uint32_t guest_port);
 /* Starts a host->guest connection to guest_port (REQUEST goes out). */
 void conn_start_to_guest(struct vsock_dev *d, struct vsock_conn *c, uint32_t guest_port);

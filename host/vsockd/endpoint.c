@@ -62,8 +62,7 @@ int publish_parse(const char *spec, struct publish *p, char *err, size_t errlen)
     p->guest_port = (uint32_t)gp;
     return 0;
 bad:
-    snprintf(err, errlen, "bad --publish '%s': want [ADDR:]HOSTPORT:GUESTPORT (IPv4 ADDR)",
-             spec);
+    snprintf(err, errlen, "bad --publish '%s': want [ADDR:]HOSTPORT:GUESTPORT (IPv4 ADDR)", spec);
     return -1;
 }
 

@@ -94,10 +94,14 @@ static int parse_number(const char *s, uint64_t max, uint64_t *out)
 static int parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"socket", required_argument, 0, 's'}, {"cid", required_argument, 0, 'c'},
-        {"uds", required_argument, 0, 'u'},    {"publish", required_argument, 0, 'p'},
-        {"max-conns", required_argument, 0, 'm'}, {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"socket", required_argument, 0, 's'},
+        {"cid", required_argument, 0, 'c'},
+        {"uds", required_argument, 0, 'u'},
+        {"publish", required_argument, 0, 'p'},
+        {"max-conns", required_argument, 0, 'm'},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     char err[160];
     uint64_t v;
@@ -294,8 +298,8 @@ int main(int argc, char **argv)
     device_init(&dev, opt.cid, opt.max_conns, &host_ops);
     if (setup() < 0)
         return 1;
-    log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports",
-              opt.socket_path, (unsigned long long)opt.cid, opt.uds_path ? ", uds " : "",
+    log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports", opt.socket_path,
+              (unsigned long long)opt.cid, opt.uds_path ? ", uds " : "",
               opt.uds_path ? opt.uds_path : "", opt.npublish);
     for (;;) {
         int n = epoll_wait(loop_epfd, evs, 64, device_has_work(&dev) ? 0 : -1);

@@ -161,7 +161,8 @@ static int handle_set_features(struct vu_backend *b, struct vu_req *r)
     if (get_u64(b, r, &f))
         return -1;
     if (f & ~offered_features(b))
-        return fail(b, "SET_FEATURES: %#llx not offered", (unsigned long long)(f & ~offered_features(b)));
+        return fail(b, "SET_FEATURES: %#llx not offered",
+                    (unsigned long long)(f & ~offered_features(b)));
     b->features = f;
     return 0;
 }
@@ -462,8 +463,8 @@ static int dispatch(struct vu_backend *b, struct vu_req *r)
     }
 }
 
-int vu_handle_message(struct vu_backend *b, const uint8_t *msg, size_t len, int *fds,
-                      unsigned nfds, uint8_t *reply, size_t *reply_len)
+int vu_handle_message(struct vu_backend *b, const uint8_t *msg, size_t len, int *fds, unsigned nfds,
+                      uint8_t *reply, size_t *reply_len)
 {
     struct vu_req r;
     uint32_t hdr[3];
@@ -553,8 +554,7 @@ int vu_service(struct vu_backend *b, int sock)
     uint32_t size;
     memcpy(&size, b->buf + 8, sizeof(size));
     if (size > VU_MAX_PAYLOAD)
-        return fail(b, "request %u: payload size %u exceeds %u", b->buf[0], size,
-                    VU_MAX_PAYLOAD);
+        return fail(b, "request %u: payload size %u exceeds %u", b->buf[0], size, VU_MAX_PAYLOAD);
     if (b->have < VU_HDR_SIZE + size) {
         rc = recv_part(b, sock, VU_HDR_SIZE + size - b->have);
         if (rc <= 0 || b->have < VU_HDR_SIZE + size)

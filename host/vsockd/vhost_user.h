@@ -18,11 +18,11 @@
 
 #include "vsockd/vring.h"
 
-#define VU_HDR_SIZE     12
-#define VU_MAX_PAYLOAD  512 /* the largest message we accept (mem table: 264) */
-#define VU_MAX_FDS      VU_MAX_REGIONS
-#define VU_NUM_QUEUES   2 /* vsock: rx 0, tx 1 (QEMU keeps the event queue) */
-#define VU_MAX_CONFIG   256
+#define VU_HDR_SIZE    12
+#define VU_MAX_PAYLOAD 512 /* the largest message we accept (mem table: 264) */
+#define VU_MAX_FDS     VU_MAX_REGIONS
+#define VU_NUM_QUEUES  2 /* vsock: rx 0, tx 1 (QEMU keeps the event queue) */
+#define VU_MAX_CONFIG  256
 
 /* Requests (vhost-user.rst "Front-end message types"). */
 enum {
@@ -51,7 +51,7 @@ enum {
 #define VU_VRING_NOFD      0x100u
 #define VU_VRING_IDX_MASK  0xffu
 
-#define VU_F_PROTOCOL_FEATURES (1ull << 30)
+#define VU_F_PROTOCOL_FEATURES  (1ull << 30)
 #define VU_PROTOCOL_F_REPLY_ACK (1ull << 3)
 #define VU_PROTOCOL_F_CONFIG    (1ull << 9)
 #define VIRTIO_F_VERSION_1_BIT  (1ull << 32)
@@ -96,8 +96,8 @@ void vu_backend_reset(struct vu_backend *b);
  * send (header included) is in reply. Returns -1 on a protocol error, with
  * the reason in b->error.
  */
-int vu_handle_message(struct vu_backend *b, const uint8_t *msg, size_t len, int *fds,
-                      unsigned nfds, uint8_t *reply, size_t *reply_len);
+int vu_handle_message(struct vu_backend *b, const uint8_t *msg, size_t len, int *fds, unsigned nfds,
+                      uint8_t *reply, size_t *reply_len);
 
 /*
  * Reads from the non-blocking socket what the current message still needs

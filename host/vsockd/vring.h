@@ -48,9 +48,9 @@ struct vq_desc {
     uint16_t flags;
     uint16_t next;
 };
-#define VQ_DESC_F_NEXT     1
-#define VQ_DESC_F_WRITE    2
-#define VQ_DESC_F_INDIRECT 4
+#define VQ_DESC_F_NEXT          1
+#define VQ_DESC_F_WRITE         2
+#define VQ_DESC_F_INDIRECT      4
 #define VQ_AVAIL_F_NO_INTERRUPT 1
 
 struct vq_used_elem {
@@ -64,25 +64,25 @@ struct virtqueue {
     uint64_t avail_uva; /* after a new memory table */
     uint64_t used_uva;
     bool addr_set;
-    struct vq_desc *desc;    /* translated; NULL until addresses are valid */
-    uint16_t *avail;         /* flags, idx, ring[num] */
-    uint8_t *used;           /* flags u16, idx u16, ring[num] of vq_used_elem */
-    uint16_t last_avail;     /* next avail entry we will take */
-    uint16_t used_idx;       /* next used entry we will write */
+    struct vq_desc *desc;         /* translated; NULL until addresses are valid */
+    uint16_t *avail;              /* flags, idx, ring[num] */
+    uint8_t *used;                /* flags u16, idx u16, ring[num] of vq_used_elem */
+    uint16_t last_avail;          /* next avail entry we will take */
+    uint16_t used_idx;            /* next used entry we will write */
     int kick_fd, call_fd, err_fd; /* -1 when absent */
-    bool started;            /* has a kick fd and has not been stopped */
-    bool enabled;            /* SET_VRING_ENABLE */
-    bool broken;             /* the guest violated the ring protocol */
-    bool need_call;          /* used entries written since the last call */
+    bool started;                 /* has a kick fd and has not been stopped */
+    bool enabled;                 /* SET_VRING_ENABLE */
+    bool broken;                  /* the guest violated the ring protocol */
+    bool need_call;               /* used entries written since the last call */
 };
 
 /* One descriptor chain, as checked host iovecs. */
 struct vq_chain {
     uint16_t head;
-    unsigned n_out, n_in;            /* device-readable, device-writable segments */
+    unsigned n_out, n_in; /* device-readable, device-writable segments */
     struct iovec out[VQ_MAX_SEGMENTS];
     struct iovec in[VQ_MAX_SEGMENTS];
-    size_t out_len, in_len;          /* total bytes of each (bounded by 2^32 * num) */
+    size_t out_len, in_len; /* total bytes of each (bounded by 2^32 * num) */
 };
 
 void vq_init(struct virtqueue *vq);

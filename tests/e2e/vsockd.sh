@@ -66,6 +66,28 @@ else
 fi
 if [ ! -e "$dir/vhost.sock" ] && [ ! -e "$dir/v.sock" ]; then ok sockets_removed; else notok sockets_removed "$(ls "$dir")"; fi
 
+# QEMU itself as the frontend: microvm realizes vhost-user-vsock-device only
+# after GET_FEATURES, the protocol features (CONFIG) and GET_CONFIG succeed;
+# a failed handshake makes QEMU exit at once. (No guest drives the rings.)
+command -v qemu-system-x86_64 >/dev/null || notok qemu_handshake "qemu-system-x86_64 missing"
+if command -v qemu-system-x86_64 >/dev/null; then
+    $daemon --socket "$dir/q.sock" --cid 9 -vv 2>"$dir/q.log" &
+    qpid=$!
+    for _ in $(seq 50); do [ -S "$dir/q.sock" ] && break; sleep 0.1; done
+    timeout -k 2 3 qemu-system-x86_64 -M microvm,memory-backend=mem \
+        -object memory-backend-memfd,id=mem,size=64M,share=on \
+        -chardev socket,id=vs0,path="$dir/q.sock" -device vhost-user-vsock-device,chardev=vs0 \
+        -display none -serial none -monitor none -nodefaults >"$dir/qemu.log" 2>&1
+    qrc=$?
+    kill "$qpid" 2>/dev/null
+    wait "$qpid" 2>/dev/null
+    if [ $qrc -eq 124 ] && grep -q 'vhost-user request 24,' "$dir/q.log" && ! grep -qi error "$dir/qemu.log"; then
+        ok qemu_microvm_handshake
+    else
+        notok qemu_microvm_handshake "qemu status $qrc; $(grep -i -m2 error "$dir/qemu.log") $(tail -2 "$dir/q.log")"
+    fi
+fi
+
 $daemon --help | grep -q 'vhost-user-vsock-device,chardev=' && ok help_shows_qemu_flags || notok help_shows_qemu_flags "--help lacks the QEMU flags"
 $daemon --cid 3 >/dev/null 2>&1; [ $? -eq 2 ] && ok missing_socket_is_usage_error || notok missing_socket_is_usage_error "want status 2"
 $daemon --socket "$dir/x" --cid 3 --publish 1:2:3:4 >/dev/null 2>&1; [ $? -eq 2 ] && ok bad_publish_rejected || notok bad_publish_rejected "want status 2"

@@ -61,10 +61,14 @@ struct outcome {
 };
 
 static const struct outcome table[] = {
-    {VSOCK_OP_INVALID, 2, 2, 0},       {VSOCK_OP_REQUEST, 2, 2, 0},
-    {VSOCK_OP_RESPONSE, 0, 2, 0},      {VSOCK_OP_RST, 1, 1, 1},
-    {VSOCK_OP_SHUTDOWN, 2, 0, 2},      {VSOCK_OP_RW, 2, 0, 0},
-    {VSOCK_OP_CREDIT_UPDATE, 2, 0, 0}, {VSOCK_OP_CREDIT_REQUEST, 2, 0, 0},
+    {VSOCK_OP_INVALID, 2, 2, 0},
+    {VSOCK_OP_REQUEST, 2, 2, 0},
+    {VSOCK_OP_RESPONSE, 0, 2, 0},
+    {VSOCK_OP_RST, 1, 1, 1},
+    {VSOCK_OP_SHUTDOWN, 2, 0, 2},
+    {VSOCK_OP_RW, 2, 0, 0},
+    {VSOCK_OP_CREDIT_UPDATE, 2, 0, 0},
+    {VSOCK_OP_CREDIT_REQUEST, 2, 0, 0},
     {99, 2, 2, 0},
 };
 
@@ -101,9 +105,8 @@ static int run_case(int state, uint16_t op, char *why)
     struct vsock_conn *now = conn_lookup(&f.dev, hp, GPORT);
     int rsts = fake_count_op(&f, VSOCK_OP_RST, &h);
     if (now)
-        result = now->state == before || (before == CONN_CONNECTING && op == VSOCK_OP_RESPONSE)
-                     ? 0
-                     : 3;
+        result =
+            now->state == before || (before == CONN_CONNECTING && op == VSOCK_OP_RESPONSE) ? 0 : 3;
     else
         result = rsts ? 2 : 1;
     if (rsts && now) {
@@ -125,8 +128,8 @@ TEST(every_op_in_every_state)
             char why[64] = "";
             int got = run_case(s, table[i].op, why);
             if (got != want[s]) {
-                test_fail(__FILE__, __LINE__, "op %u in %s: outcome %d, want %d %s",
-                          table[i].op, states[s], got, want[s], why);
+                test_fail(__FILE__, __LINE__, "op %u in %s: outcome %d, want %d %s", table[i].op,
+                          states[s], got, want[s], why);
                 return;
             }
         }
@@ -193,7 +196,7 @@ TEST(credit_free_wraps)
     CHECK_EQ(vsock_credit_free(1000, 0xffffff00u, 0x100u), 1000 - 0x200);
     CHECK_EQ(vsock_credit_free(1000, 0xfffffff0u, 0xfffffff0u), 1000);
     CHECK_EQ(vsock_credit_free(1000, 0xfffffc18u, 0x0u), 0); /* exactly full across the wrap */
-    CHECK_EQ(vsock_credit_free(1000, 5, 3), 0);             /* peer claims more than sent */
+    CHECK_EQ(vsock_credit_free(1000, 5, 3), 0);              /* peer claims more than sent */
     CHECK_EQ(vsock_credit_free(0, 0, 0), 0);
 }
 
@@ -431,8 +434,12 @@ TEST(hostile_headers)
     CHECK(c);
     uint32_t hp = c->host_port;
     struct vq_chain chain = {0};
-    struct vsock_hdr h = {.src_cid = FAKE_CID + 1, .dst_cid = 2, .src_port = GPORT,
-                          .dst_port = hp, .type = 1, .op = VSOCK_OP_RST};
+    struct vsock_hdr h = {.src_cid = FAKE_CID + 1,
+                          .dst_cid = 2,
+                          .src_port = GPORT,
+                          .dst_port = hp,
+                          .type = 1,
+                          .op = VSOCK_OP_RST};
     chain.n_out = 1;
     chain.out[0].iov_base = &h;
     chain.out[0].iov_len = sizeof(h);

@@ -55,9 +55,19 @@ TEST(partial_line_needs_more)
 TEST(garbage_rejected)
 {
     static const char *const bad[] = {
-        "connect 5\n", "CONNECT\n", "CONNECT \n", "CONNECT  5\n", "CONNECT -5\n",
-        "CONNECT 5 \n", "CONNECT 4294967296\n", "CONNECT 00000000001\n", "CONNECT 5\r\r\n",
-        "CONNECT 5\rx", "HELLO\n", "CONNECT 0x10\n", "\n",
+        "connect 5\n",
+        "CONNECT\n",
+        "CONNECT \n",
+        "CONNECT  5\n",
+        "CONNECT -5\n",
+        "CONNECT 5 \n",
+        "CONNECT 4294967296\n",
+        "CONNECT 00000000001\n",
+        "CONNECT 5\r\r\n",
+        "CONNECT 5\rx",
+        "HELLO\n",
+        "CONNECT 0x10\n",
+        "\n",
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint64_t port;

@@ -89,8 +89,8 @@ TEST(malformed_messages)
     hdr[2] = VU_MAX_PAYLOAD + 1;
     memcpy(buf, hdr, 12);
     CHECK_EQ(vu_handle_message(&d->vu, buf, 12, NULL, 0, reply, &reply_len), -1); /* oversized */
-    CHECK_EQ(msg(d, VU_GET_FEATURES, 2, NULL, 0, NULL, 0), -1);    /* version 2 */
-    CHECK_EQ(msg(d, 99, 1, NULL, 0, NULL, 0), -1);                  /* unknown */
+    CHECK_EQ(msg(d, VU_GET_FEATURES, 2, NULL, 0, NULL, 0), -1);                   /* version 2 */
+    CHECK_EQ(msg(d, 99, 1, NULL, 0, NULL, 0), -1);                                /* unknown */
     CHECK(strstr(d->vu.error, "unsupported") != NULL);
     uint32_t four = 4;
     CHECK_EQ(msg(d, VU_SET_FEATURES, 1, &four, 4, NULL, 0), -1); /* short payload */
@@ -272,8 +272,8 @@ TEST(service_framing)
         struct cmsghdr a;
     } ctl;
     struct iovec iov = {&m, sizeof(m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.c,
-                        .msg_controllen = sizeof(ctl.c)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.c, .msg_controllen = sizeof(ctl.c)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;

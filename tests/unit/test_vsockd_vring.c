@@ -79,7 +79,7 @@ TEST(walk_good_chain_with_region_split)
     setup(&f);
     CHECK(vq_translate(&f.vq, &f.table));
     f.desc[0] = (struct vq_desc){0x4000, 44, VQ_DESC_F_NEXT, 3};
-    f.desc[3] = (struct vq_desc){MEM / 2 - 100, 200, VQ_DESC_F_NEXT, 5}; /* crosses 32K */
+    f.desc[3] = (struct vq_desc){MEM / 2 - 100, 200, VQ_DESC_F_NEXT, 5};          /* crosses 32K */
     f.desc[5] = (struct vq_desc){0x5000, 0, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 6}; /* zero length */
     f.desc[6] = (struct vq_desc){0x6000, 512, VQ_DESC_F_WRITE, 0};
     publish(&f, 0);

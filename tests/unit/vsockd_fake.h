@@ -109,9 +109,16 @@ static inline void fake_send(struct fake *f, uint16_t op, uint32_t src_port, uin
                              uint32_t fwd_cnt)
 {
     uint16_t d = (uint16_t)(f->tx_slot++ % FAKE_QNUM);
-    struct vsock_hdr h = {.src_cid = FAKE_CID, .dst_cid = VSOCK_CID_HOST, .src_port = src_port,
-                          .dst_port = dst_port, .len = len, .type = VSOCK_TYPE_STREAM, .op = op,
-                          .flags = flags, .buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt};
+    struct vsock_hdr h = {.src_cid = FAKE_CID,
+                          .dst_cid = VSOCK_CID_HOST,
+                          .src_port = src_port,
+                          .dst_port = dst_port,
+                          .len = len,
+                          .type = VSOCK_TYPE_STREAM,
+                          .op = op,
+                          .flags = flags,
+                          .buf_alloc = buf_alloc,
+                          .fwd_cnt = fwd_cnt};
     uint8_t *p = f->mem + FAKE_TXBUF + 8192u * d;
     memcpy(p, &h, sizeof(h));
     if (len)

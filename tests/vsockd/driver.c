@@ -65,9 +65,8 @@ static bool echo_ok(int fd, uint64_t seed, uint64_t len, char *why, size_t whyle
     int rc = exchange(fd, NULL, 0, seed, len, &n, &h, 30000);
     close(fd);
     if (rc || n != len || h != pattern_hash(seed, len)) {
-        snprintf(why, whylen, "rc %d, got %llu of %llu bytes, hash %s", rc,
-                 (unsigned long long)n, (unsigned long long)len,
-                 h == pattern_hash(seed, len) ? "ok" : "wrong");
+        snprintf(why, whylen, "rc %d, got %llu of %llu bytes, hash %s", rc, (unsigned long long)n,
+                 (unsigned long long)len, h == pattern_hash(seed, len) ? "ok" : "wrong");
         return false;
     }
     return true;
@@ -100,9 +99,8 @@ static bool source_ok(int fd, uint64_t len, char *why, size_t whylen)
     int rc = exchange(fd, &len, 8, 0, 0, &n, &h, 60000);
     close(fd);
     if (rc || n != len || h != pattern_hash(len, len)) {
-        snprintf(why, whylen, "rc %d, got %llu of %llu bytes, hash %s", rc,
-                 (unsigned long long)n, (unsigned long long)len,
-                 h == pattern_hash(len, len) ? "ok" : "wrong");
+        snprintf(why, whylen, "rc %d, got %llu of %llu bytes, hash %s", rc, (unsigned long long)n,
+                 (unsigned long long)len, h == pattern_hash(len, len) ? "ok" : "wrong");
         return false;
     }
     return true;
@@ -119,7 +117,8 @@ static void *par_echo(void *arg)
     struct par *p = arg;
     uint32_t hp;
     char line[64];
-    int fd = p->i % 2 ? tcp_connect(echo_port) : uds_connect(uds_path, 5000, &hp, line, sizeof(line));
+    int fd =
+        p->i % 2 ? tcp_connect(echo_port) : uds_connect(uds_path, 5000, &hp, line, sizeof(line));
     p->ok = echo_ok(fd, 1000 + (uint64_t)p->i, 256 * 1024 + (uint64_t)p->i * 4099, p->why,
                     sizeof(p->why));
     return NULL;
@@ -135,8 +134,8 @@ static void test_basic(struct frontend *fe)
            (unsigned long long)fe_config_cid(fe));
 
     int fd = uds_connect(uds_path, PORT_ECHO, &hp, line, sizeof(line));
-    report(fd >= 0 && hp >= (1u << 30), "uds_ok_line", "line '%.*s'",
-           (int)strcspn(line, "\n"), line);
+    report(fd >= 0 && hp >= (1u << 30), "uds_ok_line", "line '%.*s'", (int)strcspn(line, "\n"),
+           line);
     report(echo_ok(fd, 1, 1 << 20, why, sizeof(why)), "uds_echo_1MiB", "%s", why);
 
     /* A CONNECT line split over several writes, with data right behind it. */
@@ -159,7 +158,8 @@ static void test_basic(struct frontend *fe)
         ok = ok && drain(s, got, sizeof(got) - 1, &n, &h, 5000) == 0;
         report(ok && strncmp((char *)got, "OK ", 3) == 0 && strstr((char *)got, "\nhello") &&
                    n == strlen((char *)got),
-               "uds_split_connect_line", "%s", ok ? "OK line, then the bytes after the newline" : "connect/drain failed");
+               "uds_split_connect_line", "%s",
+               ok ? "OK line, then the bytes after the newline" : "connect/drain failed");
         if (s >= 0)
             close(s);
     }
@@ -237,8 +237,9 @@ static void test_concurrent(void)
         if (!p[i].ok && bad++ == 0)
             first = i;
     }
-    report(bad == 0, "concurrent_100_echo", "%d failed%s%s; %.2f s", bad, first >= 0 ? ", first: " : "",
-           first >= 0 ? p[first].why : "", (double)(now_us() - t0) / 1e6);
+    report(bad == 0, "concurrent_100_echo", "%d failed%s%s; %.2f s", bad,
+           first >= 0 ? ", first: " : "", first >= 0 ? p[first].why : "",
+           (double)(now_us() - t0) / 1e6);
 }
 
 static void test_big(void)
@@ -248,8 +249,7 @@ static void test_big(void)
     uint64_t t0 = now_us();
     int rc = sink_answer(tcp_connect(sink_port), 9, len);
     double s1 = (double)(now_us() - t0) / 1e6;
-    report(rc == 0, "tcp_to_guest_256MiB_checksum", "rc %d, %.2f s, %.0f MiB/s", rc, s1,
-           256 / s1);
+    report(rc == 0, "tcp_to_guest_256MiB_checksum", "rc %d, %.2f s, %.0f MiB/s", rc, s1, 256 / s1);
     t0 = now_us();
     bool ok = source_ok(tcp_connect(source_port), len, why, sizeof(why));
     double s2 = (double)(now_us() - t0) / 1e6;
@@ -276,8 +276,8 @@ static struct frontend *test_reconnect(struct frontend *fe)
     if (!fe)
         return NULL;
     char why[160] = "";
-    report(echo_ok(tcp_connect(echo_port), 5, 1 << 20, why, sizeof(why)),
-           "echo_after_reconnect", "%s", why);
+    report(echo_ok(tcp_connect(echo_port), 5, 1 << 20, why, sizeof(why)), "echo_after_reconnect",
+           "%s", why);
     return fe;
 }
 
@@ -323,8 +323,8 @@ static struct frontend *test_hostile(struct frontend *fe)
             return NULL;
         }
     }
-    report(echo_ok(tcp_connect(echo_port), 7, 1 << 16, why, sizeof(why)),
-           "echo_after_bad_messages", "%s", why);
+    report(echo_ok(tcp_connect(echo_port), 7, 1 << 16, why, sizeof(why)), "echo_after_bad_messages",
+           "%s", why);
     return fe;
 }
 
@@ -470,10 +470,10 @@ static int run_client(void)
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"socket", 1, 0, 's'},   {"uds", 1, 0, 'u'},    {"echo-port", 1, 0, 'e'},
+        {"socket", 1, 0, 's'},    {"uds", 1, 0, 'u'},         {"echo-port", 1, 0, 'e'},
         {"sink-port", 1, 0, 'k'}, {"source-port", 1, 0, 'o'}, {"tcp", 1, 0, 't'},
-        {"port", 1, 0, 'p'},     {"bytes", 1, 0, 'b'},  {"conns", 1, 0, 'c'},
-        {"parallel", 1, 0, 'j'}, {"unix", 1, 0, 'x'}, {0, 0, 0, 0}};
+        {"port", 1, 0, 'p'},      {"bytes", 1, 0, 'b'},       {"conns", 1, 0, 'c'},
+        {"parallel", 1, 0, 'j'},  {"unix", 1, 0, 'x'},        {0, 0, 0, 0}};
     int ch;
     if (argc < 2) {
         fprintf(stderr, "usage: vsockd-driver test|guest|client [options] (see driver.c)\n");
@@ -483,18 +483,42 @@ int main(int argc, char **argv)
     optind = 2;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': sock_path = optarg; break;
-        case 'u': uds_path = optarg; bench.uds = optarg; break;
-        case 'e': echo_port = (uint16_t)atoi(optarg); break;
-        case 'k': sink_port = (uint16_t)atoi(optarg); break;
-        case 'o': source_port = (uint16_t)atoi(optarg); break;
-        case 't': bench.tcp = (uint16_t)atoi(optarg); break;
-        case 'p': bench.port = (uint32_t)atoi(optarg); break;
-        case 'b': bench.bytes = strtoull(optarg, NULL, 0); break;
-        case 'c': bench.conns = atoi(optarg); break;
-        case 'j': bench.parallel = atoi(optarg); break;
-        case 'x': bench.unix_raw = optarg; break;
-        default: return 2;
+        case 's':
+            sock_path = optarg;
+            break;
+        case 'u':
+            uds_path = optarg;
+            bench.uds = optarg;
+            break;
+        case 'e':
+            echo_port = (uint16_t)atoi(optarg);
+            break;
+        case 'k':
+            sink_port = (uint16_t)atoi(optarg);
+            break;
+        case 'o':
+            source_port = (uint16_t)atoi(optarg);
+            break;
+        case 't':
+            bench.tcp = (uint16_t)atoi(optarg);
+            break;
+        case 'p':
+            bench.port = (uint32_t)atoi(optarg);
+            break;
+        case 'b':
+            bench.bytes = strtoull(optarg, NULL, 0);
+            break;
+        case 'c':
+            bench.conns = atoi(optarg);
+            break;
+        case 'j':
+            bench.parallel = atoi(optarg);
+            break;
+        case 'x':
+            bench.unix_raw = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     signal(SIGPIPE, SIG_IGN);

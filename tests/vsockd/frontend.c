@@ -25,29 +25,43 @@
 #include "abi/vsock.h"
 #include "common.h"
 
-#define MEM_SIZE   (64u << 20)
-#define REGION1    (32u << 20)
-#define QNUM       512
-#define NBUF       256 /* buffers per queue: two descriptors each */
-#define BUF_DATA   65536
-#define RX_DESC    0x1000
-#define RX_AVAIL   0x4000
-#define RX_USED    0x5000
-#define TX_DESC    0x8000
-#define TX_AVAIL   0xb000
-#define TX_USED    0xc000
-#define RX_HDRS    0x10000
-#define TX_HDRS    0x20000
-#define RX_DATA    0x100000
-#define TX_DATA    0x1800000 /* 24 MiB + 256 * 64 KiB: crosses the region edge */
-#define MAX_GCONN  512
-#define GBUF_ECHO  (256u * 1024)
-#define GBUF_BULK  (1024u * 1024)
+#define MEM_SIZE  (64u << 20)
+#define REGION1   (32u << 20)
+#define QNUM      512
+#define NBUF      256 /* buffers per queue: two descriptors each */
+#define BUF_DATA  65536
+#define RX_DESC   0x1000
+#define RX_AVAIL  0x4000
+#define RX_USED   0x5000
+#define TX_DESC   0x8000
+#define TX_AVAIL  0xb000
+#define TX_USED   0xc000
+#define RX_HDRS   0x10000
+#define TX_HDRS   0x20000
+#define RX_DATA   0x100000
+#define TX_DATA   0x1800000 /* 24 MiB + 256 * 64 KiB: crosses the region edge */
+#define MAX_GCONN 512
+#define GBUF_ECHO (256u * 1024)
+#define GBUF_BULK (1024u * 1024)
 
-enum { VU_GET_FEATURES = 1, VU_SET_FEATURES, VU_SET_OWNER, VU_RESET_OWNER, VU_SET_MEM_TABLE,
-       VU_SET_VRING_NUM = 8, VU_SET_VRING_ADDR, VU_SET_VRING_BASE, VU_GET_VRING_BASE,
-       VU_SET_VRING_KICK, VU_SET_VRING_CALL, VU_SET_VRING_ERR, VU_GET_PROTOCOL_FEATURES,
-       VU_SET_PROTOCOL_FEATURES, VU_SET_VRING_ENABLE = 18, VU_GET_CONFIG = 24 };
+enum {
+    VU_GET_FEATURES = 1,
+    VU_SET_FEATURES,
+    VU_SET_OWNER,
+    VU_RESET_OWNER,
+    VU_SET_MEM_TABLE,
+    VU_SET_VRING_NUM = 8,
+    VU_SET_VRING_ADDR,
+    VU_SET_VRING_BASE,
+    VU_GET_VRING_BASE,
+    VU_SET_VRING_KICK,
+    VU_SET_VRING_CALL,
+    VU_SET_VRING_ERR,
+    VU_GET_PROTOCOL_FEATURES,
+    VU_SET_PROTOCOL_FEATURES,
+    VU_SET_VRING_ENABLE = 18,
+    VU_GET_CONFIG = 24
+};
 
 enum role { ROLE_ECHO, ROLE_SINK, ROLE_SOURCE, ROLE_CLIENT };
 enum gstate { G_CONNECTING, G_OPEN };
@@ -106,7 +120,9 @@ struct frontend {
     int tx_free[NBUF];
     unsigned ntx_free;
     struct gconn conns[MAX_GCONN];
-    struct { uint32_t lport, pport; } rst[256];
+    struct {
+        uint32_t lport, pport;
+    } rst[256];
     unsigned nrst;
     uint32_t next_port;
     pthread_t thread;
@@ -234,8 +250,13 @@ static bool send_pkt(struct frontend *fe, struct gconn *c, uint32_t lport, uint3
     if (fe->ntx_free == 0)
         return false;
     unsigned i = (unsigned)fe->tx_free[--fe->ntx_free];
-    struct vsock_hdr h = {.src_cid = GUEST_CID, .dst_cid = VSOCK_CID_HOST, .src_port = lport,
-                          .dst_port = pport, .len = len, .type = VSOCK_TYPE_STREAM, .op = op,
+    struct vsock_hdr h = {.src_cid = GUEST_CID,
+                          .dst_cid = VSOCK_CID_HOST,
+                          .src_port = lport,
+                          .dst_port = pport,
+                          .len = len,
+                          .type = VSOCK_TYPE_STREAM,
+                          .op = op,
                           .flags = flags};
     if (c) {
         h.buf_alloc = c->buf_alloc;
@@ -439,10 +460,10 @@ static uint32_t data_ready(struct gconn *c)
     case ROLE_SINK:
         return c->reply_ready ? 16 - c->reply_off : 0;
     default:
-        return c->send_known ? (uint32_t)(c->send_total - c->send_off < BUF_DATA
-                                              ? c->send_total - c->send_off
-                                              : BUF_DATA)
-                             : 0;
+        return c->send_known
+                   ? (uint32_t)(c->send_total - c->send_off < BUF_DATA ? c->send_total - c->send_off
+                                                                       : BUF_DATA)
+                   : 0;
     }
 }
 
@@ -579,8 +600,8 @@ static void guest_step(struct frontend *fe)
 static void *guest_thread(void *arg)
 {
     struct frontend *fe = arg;
-    struct pollfd p[3] = {{fe->rx.call, POLLIN, 0}, {fe->tx.call, POLLIN, 0},
-                          {fe->cmd_efd, POLLIN, 0}};
+    struct pollfd p[3] = {
+        {fe->rx.call, POLLIN, 0}, {fe->tx.call, POLLIN, 0}, {fe->cmd_efd, POLLIN, 0}};
     uint64_t v;
     while (!fe->stop) {
         poll(p, 3, 20);
@@ -640,8 +661,12 @@ static int setup_ring(struct frontend *fe, unsigned q, struct gring *r, uint64_t
     struct {
         uint32_t index, flags;
         uint64_t desc, used, avail, log;
-    } a = {q, 0, (uint64_t)(uintptr_t)gpa(fe, desc), (uint64_t)(uintptr_t)gpa(fe, used),
-           (uint64_t)(uintptr_t)gpa(fe, avail), 0};
+    } a = {q,
+           0,
+           (uint64_t)(uintptr_t)gpa(fe, desc),
+           (uint64_t)(uintptr_t)gpa(fe, used),
+           (uint64_t)(uintptr_t)gpa(fe, avail),
+           0};
     r->desc = gpa(fe, desc);
     r->avail = gpa(fe, avail);
     r->used = gpa(fe, used);
@@ -702,9 +727,10 @@ struct frontend *fe_start(const char *socket_path, char *err, size_t errlen)
     struct {
         uint32_t n, pad;
         uint64_t r[2][4];
-    } mt = {2, 0, {{0, REGION1, (uint64_t)(uintptr_t)fe->mem, 0},
-                   {REGION1, MEM_SIZE - REGION1, (uint64_t)(uintptr_t)fe->mem + REGION1,
-                    REGION1}}};
+    } mt = {2,
+            0,
+            {{0, REGION1, (uint64_t)(uintptr_t)fe->mem, 0},
+             {REGION1, MEM_SIZE - REGION1, (uint64_t)(uintptr_t)fe->mem + REGION1, REGION1}}};
     int fds[2] = {fe->memfd, fe->memfd};
     what = "SET_MEM_TABLE";
     if (vu_send(fe, VU_SET_MEM_TABLE, 8 /* NEED_REPLY */, &mt, sizeof(mt), fds, 2) ||
@@ -741,8 +767,8 @@ void fe_stop(struct frontend *fe)
     fe->stop = true;
     if (fe->thread)
         pthread_join(fe->thread, NULL);
-    int fds[] = {fe->sock, fe->memfd, fe->cmd_efd, fe->rx.kick, fe->rx.call, fe->tx.kick,
-                 fe->tx.call};
+    int fds[] = {fe->sock,    fe->memfd,   fe->cmd_efd, fe->rx.kick,
+                 fe->rx.call, fe->tx.kick, fe->tx.call};
     for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);
