@@ -188,22 +188,33 @@ static void write_rst(struct vsock_dev *d, const struct vq_chain *chain)
     d->rst_len--;
 }
 
+static void requeue_stalled(struct vsock_dev *d, struct vsock_conn *stalled)
+{
+    while (stalled) {
+        struct vsock_conn *c = stalled;
+        stalled = c->rxq_next;
+        c->in_rxq = false;
+        conn_update_rxq(d, c);
+    }
+}
+
 static void pump_rx(struct vsock_dev *d)
 {
     struct virtqueue *vq = &d->vu.vq[VQ_RX];
+    struct vsock_conn *stalled = NULL;
     struct vq_chain chain;
     while (d->rst_len > 0 || d->rxq_head) {
         int r = vq_pop(vq, &d->vu.mem, &chain);
         if (r < 0) {
             queue_broken(d, VQ_RX);
-            return;
+            break;
         }
         if (r == 0)
-            return;
+            break;
         if (chain.n_out > 0 || chain.in_len < VSOCK_HDR_SIZE) {
             vq->broken = true;
             queue_broken(d, VQ_RX);
-            return;
+            break;
         }
         if (d->rst_len > 0) {
             write_rst(d, &chain);
@@ -217,12 +228,18 @@ static void pump_rx(struct vsock_dev *d)
         c->in_rxq = false;
         uint32_t len = conn_fill_rx(d, c, &chain);
         if (len == 0) {
+            /* Nothing fit (a header-only buffer and data to send): retry this
+             * connection on a later run, not in this loop, which would spin. */
             vq_unpop(vq);
-        } else {
-            vq_push(vq, chain.head, len);
+            c->rxq_next = stalled;
+            stalled = c;
+            c->in_rxq = true; /* keeps it out of the queue until re-queued below */
+            continue;
         }
+        vq_push(vq, chain.head, len);
         conn_update_rxq(d, c); /* round robin: back to the tail if it has more */
     }
+    requeue_stalled(d, stalled);
 }
 
 void device_kick(struct vsock_dev *d, unsigned index)
