@@ -61,6 +61,8 @@ struct vsock_conn *conn_new(struct vsock_dev *d, int fd, enum conn_kind kind)
     /* Edge-triggered: assume ready until the socket says EAGAIN. */
     c->readable = c->writable = true;
     connect_line_init(&c->line);
+    if (kind == CONN_FROM_UDS)
+        c->deadline_ms = d->host->now_ms() + CONNECT_TIMEOUT_MS;
     if (fd >= 0 && loop_add(&c->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
         free(c);
         return NULL;

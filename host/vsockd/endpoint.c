@@ -142,7 +142,6 @@ void endpoint_accept_uds(struct vsock_dev *d, int listen_fd)
     while (again) {
         struct vsock_conn *c = accept_one(d, listen_fd, CONN_FROM_UDS, &again);
         if (c) {
-            c->deadline_ms = d->host->now_ms() + CONNECT_TIMEOUT_MS;
             log_event("uds client accepted");
             endpoint_connect_line(d, c);
         }

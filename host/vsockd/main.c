@@ -163,7 +163,10 @@ static int parse_options(int argc, char **argv)
 
 static void frontend_close(const char *why)
 {
-    log_event("frontend disconnected: %s", why);
+    if (strcmp(why, VU_EOF_REASON) == 0)
+        log_event("frontend disconnected");
+    else
+        log_error("closing the frontend connection: %s", why);
     loop_del(&vu_conn_w);
     close(vu_conn_w.fd);
     vu_conn_w.fd = -1;
@@ -208,7 +211,7 @@ static void cleanup(void)
     device_reset_conns(&dev);
     conn_free_dead(&dev);
     if (vu_conn_w.fd >= 0)
-        frontend_close("shutting down");
+        frontend_close(VU_EOF_REASON);
     unlink(opt.socket_path);
     if (opt.uds_path)
         unlink(opt.uds_path);

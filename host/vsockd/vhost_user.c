@@ -536,7 +536,7 @@ static int recv_part(struct vu_backend *b, int sock, size_t want)
     if (rc < 0)
         return -1;
     if (n == 0)
-        return fail(b, "frontend closed the connection");
+        return fail(b, "%s", VU_EOF_REASON);
     b->have += (size_t)n;
     return 1;
 }

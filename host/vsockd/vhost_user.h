@@ -56,6 +56,9 @@ enum {
 #define VU_PROTOCOL_F_CONFIG    (1ull << 9)
 #define VIRTIO_F_VERSION_1_BIT  (1ull << 32)
 
+/* b->error after vu_service saw an orderly EOF (not a protocol error). */
+#define VU_EOF_REASON "frontend closed the connection"
+
 /* What the backend asks of the device it serves. */
 struct vu_device_ops {
     uint64_t features; /* virtio device feature bits offered (beyond VERSION_1) */

@@ -413,6 +413,20 @@ TEST(timeouts)
     CHECK(conn_lookup(&f.dev, hp, GPORT) == NULL);
     CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 1);
     close(sv[1]);
+    /* A Unix client that sends half a CONNECT line and then nothing. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    c = conn_new(&f.dev, sv[0], CONN_FROM_UDS);
+    CHECK_EQ(send(sv[1], "CONN", 4, 0), 4);
+    conn_host_event(&f.dev, c, EPOLLIN);
+    device_run(&f.dev);
+    CHECK_EQ(f.dev.nconns, 1);
+    CHECK(c->state == CONN_CONNECT_LINE);
+    device_timer(&f.dev, 1000 + CONNECT_TIMEOUT_MS);
+    device_run(&f.dev);
+    CHECK_EQ(f.dev.nconns, 0);
+    char b[4];
+    CHECK(recv(sv[1], b, sizeof(b), MSG_DONTWAIT) <= 0);
+    close(sv[1]);
     /* CLOSING without the guest's RST: we send one after CLOSE_TIMEOUT_MS. */
     fake_clock = 50000;
     c = closing_conn(&f, &peer);
