@@ -203,7 +203,13 @@ static void pump_rx(struct vsock_dev *d)
     struct virtqueue *vq = &d->vu.vq[VQ_RX];
     struct vsock_conn *stalled = NULL;
     struct vq_chain chain;
+    unsigned budget = RX_BUDGET;
+    d->rx_more = false;
     while (d->rst_len > 0 || d->rxq_head) {
+        if (budget-- == 0) {
+            d->rx_more = true; /* a guest refilling as fast as we fill: yield */
+            break;
+        }
         int r = vq_pop(vq, &d->vu.mem, &chain);
         if (r < 0) {
             queue_broken(d, VQ_RX);
@@ -263,7 +269,8 @@ void device_run(struct vsock_dev *d)
 
 bool device_has_work(const struct vsock_dev *d)
 {
-    return d->tx_kicked && vq_ready(&d->vu.vq[VQ_TX]);
+    return (d->tx_kicked && vq_ready(&d->vu.vq[VQ_TX])) ||
+           (d->rx_more && vq_ready(&d->vu.vq[VQ_RX]));
 }
 
 void device_timer(struct vsock_dev *d, uint64_t now_ms)

@@ -36,6 +36,7 @@
 #define CONNECT_TIMEOUT_MS 10000         /* CONNECT line and guest RESPONSE */
 #define CLOSE_TIMEOUT_MS   2000          /* guest RST after our SHUTDOWN */
 #define TX_BUDGET          512           /* tx chains per device_run before yielding */
+#define RX_BUDGET          512           /* rx packets per device_run before yielding */
 
 enum conn_state {
     CONN_CONNECT_LINE, /* Unix client, waiting for "CONNECT <port>\n" */
@@ -104,6 +105,7 @@ struct vsock_dev {
     const struct vsock_host_ops *host;
     struct watch kick[VU_NUM_QUEUES];
     bool tx_kicked; /* the tx ring may have packets */
+    bool rx_more;   /* the rx pump stopped on its budget */
     unsigned max_conns;
     unsigned nconns;
     struct vsock_conn *hash[CONN_HASH_SIZE];
