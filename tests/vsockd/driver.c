@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "abi/vsock.h"
 #include "common.h"
 #include "frontend.h"
 #include "host_io.h"
@@ -281,6 +282,55 @@ static struct frontend *test_reconnect(struct frontend *fe)
     return fe;
 }
 
+struct bg_echo {
+    uint64_t len;
+    bool ok;
+    char why[128];
+};
+
+static void *bg_echo_run(void *arg)
+{
+    struct bg_echo *e = arg;
+    e->ok = echo_ok(tcp_connect(echo_port), 11, e->len, e->why, sizeof(e->why));
+    return NULL;
+}
+
+/* Bad packets from the guest while a transfer runs: they get RSTs or are
+ * dropped, and the transfer is not disturbed. */
+static void test_bad_packets(struct frontend *fe)
+{
+    struct bg_echo e = {.len = 16 << 20};
+    pthread_t t;
+    pthread_create(&t, NULL, bg_echo_run, &e);
+    usleep(20000);
+    unsigned long rst0 = fe_stray_rsts(fe);
+    struct vsock_hdr h = {.src_cid = GUEST_CID,
+                          .dst_cid = 2,
+                          .src_port = 7001,
+                          .dst_port = 7002,
+                          .type = VSOCK_TYPE_STREAM,
+                          .op = VSOCK_OP_RW,
+                          .len = 4};
+    fe_inject(fe, &h, "junk", 4, VSOCK_HDR_SIZE + 4); /* data for no connection: RST */
+    h.op = VSOCK_OP_REQUEST;
+    h.len = 0;
+    h.type = VSOCK_TYPE_SEQPACKET; /* not offered: RST */
+    fe_inject(fe, &h, "", 0, VSOCK_HDR_SIZE);
+    h.type = VSOCK_TYPE_STREAM;
+    h.dst_cid = 99; /* not the host: RST */
+    fe_inject(fe, &h, "", 0, VSOCK_HDR_SIZE);
+    h.dst_cid = 2;
+    h.op = VSOCK_OP_RW;
+    h.len = 60000; /* longer than its buffer: dropped */
+    fe_inject(fe, &h, "", 0, VSOCK_HDR_SIZE + 10);
+    fe_inject(fe, &h, "", 0, 20); /* shorter than a header: dropped */
+    pthread_join(t, NULL);
+    usleep(50000);
+    unsigned long rsts = fe_stray_rsts(fe) - rst0;
+    report(e.ok && rsts == 3, "bad_packets_rst_and_others_unharmed",
+           "echo %s %s, %lu RSTs (want 3)", e.ok ? "ok" : "failed:", e.why, rsts);
+}
+
 static struct frontend *test_hostile(struct frontend *fe)
 {
     char err[160], why[160] = "";
@@ -338,6 +388,7 @@ static int run_tests(void)
     test_basic(fe);
     test_concurrent();
     test_big();
+    test_bad_packets(fe);
     report(fe_errors(fe) == 0, "guest_saw_no_protocol_errors", "%lu errors", fe_errors(fe));
     fe = test_reconnect(fe);
     if (fe)

@@ -132,6 +132,7 @@ struct frontend {
     struct client_cmd *cmds;
     volatile bool stop;
     unsigned long errors;
+    unsigned long stray_rsts; /* RSTs for connections the guest does not have */
 };
 
 /* ---- vhost-user messages ---- */
@@ -293,6 +294,30 @@ void fe_post_bad_tx(struct frontend *fe)
     pthread_mutex_unlock(&fe->lock);
 }
 
+void fe_inject(struct frontend *fe, const struct vsock_hdr *h, const void *payload,
+               uint32_t payload_len, uint32_t desc_len)
+{
+    pthread_mutex_lock(&fe->lock);
+    if (fe->ntx_free > 0) {
+        unsigned i = (unsigned)fe->tx_free[--fe->ntx_free];
+        uint64_t at = TX_DATA + (uint64_t)BUF_DATA * i;
+        memcpy(gpa(fe, at), h, sizeof(*h));
+        memcpy(gpa(fe, at + sizeof(*h)), payload, payload_len);
+        fe->tx.desc[2 * i] = (struct vq_desc){at, desc_len, 0, 0};
+        ring_publish(&fe->tx, (uint16_t)(2 * i));
+        kick(fe->tx.kick);
+    }
+    pthread_mutex_unlock(&fe->lock);
+}
+
+unsigned long fe_stray_rsts(struct frontend *fe)
+{
+    pthread_mutex_lock(&fe->lock);
+    unsigned long n = fe->stray_rsts;
+    pthread_mutex_unlock(&fe->lock);
+    return n;
+}
+
 /* ---- guest connections ---- */
 
 static struct gconn *gconn_find(struct frontend *fe, uint32_t lport, uint32_t pport)
@@ -420,6 +445,8 @@ static void handle_rx(struct frontend *fe, const struct vsock_hdr *h, const uint
             c->peer_fwd_cnt = h->fwd_cnt;
         } else if (h->op != VSOCK_OP_RST) {
             queue_rst(fe, h->dst_port, h->src_port);
+        } else {
+            fe->stray_rsts++;
         }
         return;
     }

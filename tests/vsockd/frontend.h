@@ -37,6 +37,12 @@ int fe_guest_connect(struct frontend *fe, uint32_t port, uint64_t seed, uint64_t
 
 /* Hostile guest: posts a tx chain whose descriptor points outside guest memory. */
 void fe_post_bad_tx(struct frontend *fe);
+struct vsock_hdr;
+/* Hostile guest: a tx packet of header + payload in one descriptor of desc_len bytes. */
+void fe_inject(struct frontend *fe, const struct vsock_hdr *h, const void *payload,
+               uint32_t payload_len, uint32_t desc_len);
+/* RSTs the guest got for connections it does not have. */
+unsigned long fe_stray_rsts(struct frontend *fe);
 /* Frontend misbehaviour: raw bytes on the vhost-user socket. */
 int fe_send_raw(struct frontend *fe, const void *buf, size_t len);
 /* True if the daemon closed the vhost-user connection within timeout_ms. */
