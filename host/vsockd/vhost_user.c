@@ -541,6 +541,32 @@ static int recv_part(struct vu_backend *b, int sock, size_t want)
     return 1;
 }
 
+const char *vu_request_name(uint32_t request)
+{
+    static const char *const names[] = {
+        [VU_GET_FEATURES] = "GET_FEATURES",
+        [VU_SET_FEATURES] = "SET_FEATURES",
+        [VU_SET_OWNER] = "SET_OWNER",
+        [VU_RESET_OWNER] = "RESET_OWNER",
+        [VU_SET_MEM_TABLE] = "SET_MEM_TABLE",
+        [VU_SET_VRING_NUM] = "SET_VRING_NUM",
+        [VU_SET_VRING_ADDR] = "SET_VRING_ADDR",
+        [VU_SET_VRING_BASE] = "SET_VRING_BASE",
+        [VU_GET_VRING_BASE] = "GET_VRING_BASE",
+        [VU_SET_VRING_KICK] = "SET_VRING_KICK",
+        [VU_SET_VRING_CALL] = "SET_VRING_CALL",
+        [VU_SET_VRING_ERR] = "SET_VRING_ERR",
+        [VU_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
+        [VU_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
+        [VU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+        [VU_GET_CONFIG] = "GET_CONFIG",
+        [VU_SET_CONFIG] = "SET_CONFIG",
+    };
+    if (request < sizeof(names) / sizeof(names[0]) && names[request])
+        return names[request];
+    return "unknown";
+}
+
 int vu_service(struct vu_backend *b, int sock)
 {
     uint8_t reply[VU_HDR_SIZE + VU_MAX_PAYLOAD];
@@ -560,7 +586,10 @@ int vu_service(struct vu_backend *b, int sock)
         if (rc <= 0 || b->have < VU_HDR_SIZE + size)
             return rc < 0 ? -1 : 0;
     }
-    log_debug("vhost-user request %u, %u payload bytes, %u fds", b->buf[0], size, b->nfds);
+    uint32_t request;
+    memcpy(&request, b->buf, sizeof(request));
+    log_debug("vhost-user request %u (%s), %u payload bytes, %u fds", request,
+              vu_request_name(request), size, b->nfds);
     rc = vu_handle_message(b, b->buf, b->have, b->fds, b->nfds, reply, &reply_len);
     for (unsigned i = 0; i < b->nfds; i++)
         close_fd(&b->fds[i]);

@@ -110,4 +110,7 @@ int vu_handle_message(struct vu_backend *b, const uint8_t *msg, size_t len, int 
  */
 int vu_service(struct vu_backend *b, int sock);
 
+/* The request's name for logs ("unknown" for others). */
+const char *vu_request_name(uint32_t request);
+
 #endif
