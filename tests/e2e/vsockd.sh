@@ -81,7 +81,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
     qrc=$?
     kill "$qpid" 2>/dev/null
     wait "$qpid" 2>/dev/null
-    if [ $qrc -eq 124 ] && grep -q 'vhost-user request 24,' "$dir/q.log" && ! grep -qi error "$dir/qemu.log"; then
+    if [ $qrc -eq 124 ] && grep -q 'vhost-user request 24 (GET_CONFIG)' "$dir/q.log" && ! grep -qi error "$dir/qemu.log"; then
         ok qemu_microvm_handshake
     else
         notok qemu_microvm_handshake "qemu status $qrc; $(grep -i -m2 error "$dir/qemu.log") $(tail -2 "$dir/q.log")"
