@@ -121,6 +121,7 @@ void vu_backend_reset(struct vu_backend *b)
     b->features = 0;
     b->protocol_features = 0;
     b->owner = false;
+    b->enable_seen = false;
 }
 
 static int want_size(struct vu_backend *b, const struct vu_req *r, uint32_t size)
@@ -352,8 +353,13 @@ static int handle_vring_fd(struct vu_backend *b, struct vu_req *r)
         stop_queue(b, index);
         vq->kick_fd = fd;
         vq->started = true;
-        /* Without protocol features a ring is enabled as soon as it starts. */
-        if (!(b->features & VU_F_PROTOCOL_FEATURES))
+        /*
+         * Without protocol features a ring is enabled as soon as it starts.
+         * With them it starts disabled, but some QEMU versions negotiate
+         * them for vhost-user-vsock and never send SET_VRING_ENABLE; so
+         * until the frontend has sent one, a started ring counts as enabled.
+         */
+        if (!(b->features & VU_F_PROTOCOL_FEATURES) || !b->enable_seen)
             vq->enabled = true;
         break;
     case VU_SET_VRING_CALL:
@@ -379,6 +385,7 @@ static int handle_set_vring_enable(struct vu_backend *b, struct vu_req *r)
     if (s.num > 1)
         return fail(b, "SET_VRING_ENABLE: value %u", s.num);
     b->vq[s.index].enabled = s.num;
+    b->enable_seen = true;
     b->ops->queue_changed(b->ctx, s.index);
     return 0;
 }

@@ -78,6 +78,7 @@ struct vu_backend {
     uint64_t features;          /* acked virtio features */
     uint64_t protocol_features; /* acked protocol features */
     bool owner;
+    bool enable_seen; /* the frontend uses SET_VRING_ENABLE (see SET_VRING_KICK) */
     const struct vu_device_ops *ops;
     void *ctx;
     /* framing state for one connection */

@@ -225,10 +225,17 @@ TEST(vring_setup_and_stop)
     CHECK_EQ(msg(d, VU_SET_VRING_KICK, 1, &v, 8, NULL, 0), -1); /* polling: unsupported */
     v = 1;
     CHECK_EQ(msg(d, VU_SET_VRING_KICK, 1, &v, 8, NULL, 0), -1); /* fd missing */
+    /* A frontend that never sends SET_VRING_ENABLE: started means enabled. */
     int kfd[1] = {eventfd(0, EFD_CLOEXEC)};
     CHECK_EQ(msg(d, VU_SET_VRING_KICK, 1, &v, 8, kfd, 1), 0);
+    CHECK(d->vu.vq[1].started && d->vu.vq[1].enabled);
+    /* One that does: the ring starts disabled... */
+    st[1] = 0;
+    CHECK_EQ(msg(d, VU_SET_VRING_ENABLE, 1, st, 8, NULL, 0), 0);
+    kfd[0] = eventfd(0, EFD_CLOEXEC);
+    CHECK_EQ(msg(d, VU_SET_VRING_KICK, 1, &v, 8, kfd, 1), 0);
     CHECK(d->vu.vq[1].started);
-    CHECK(!d->vu.vq[1].enabled); /* protocol features: starts disabled... */
+    CHECK(!d->vu.vq[1].enabled);
     v = 1 | VU_VRING_NOFD;
     CHECK_EQ(msg(d, VU_SET_VRING_CALL, 1, &v, 8, NULL, 0), 0);
     st[1] = 1;
