@@ -8,5 +8,6 @@ miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
 
 # The end-to-end test driver: a vhost-user frontend and fake guest (tests/vsockd/).
 HOSTPROGS += vsockd-driver
-vsockd-driver_SRCS := tests/vsockd/driver.c tests/vsockd/frontend.c tests/vsockd/host_io.c
+vsockd-driver_SRCS := tests/vsockd/driver.c tests/vsockd/frontend.c tests/vsockd/guest.c \
+	tests/vsockd/host_io.c
 vsockd-driver_LIBS := -lpthread
