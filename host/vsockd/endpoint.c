@@ -66,7 +66,7 @@ bad:
     return -1;
 }
 
-int publish_listen(struct publish *p, struct vsock_dev *d, char *err, size_t errlen)
+int publish_listen(struct publish *p, char *err, size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->host_port)};
     int one = 1;
@@ -82,7 +82,6 @@ int publish_listen(struct publish *p, struct vsock_dev *d, char *err, size_t err
     p->w.fd = fd;
     p->w.kind = WATCH_TCP_LISTEN;
     p->w.obj = p;
-    (void)d;
     return 0;
 }
 

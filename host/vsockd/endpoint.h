@@ -25,7 +25,7 @@ struct publish {
 
 /* Parses "[ADDR:]HOSTPORT:GUESTPORT"; returns 0 or -1 with a message in err. */
 int publish_parse(const char *spec, struct publish *p, char *err, size_t errlen);
-int publish_listen(struct publish *p, struct vsock_dev *d, char *err, size_t errlen);
+int publish_listen(struct publish *p, char *err, size_t errlen);
 /* Binds and listens on a Unix socket path (replacing a stale socket file). */
 int unix_listen(const char *path, char *err, size_t errlen);
 

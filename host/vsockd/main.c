@@ -240,7 +240,7 @@ static int setup(void)
     vu_listen_w = (struct watch){.fd = -1, .kind = WATCH_VU_LISTEN};
     uds_w = (struct watch){.fd = -1, .kind = WATCH_UDS_LISTEN};
     for (unsigned i = 0; i < opt.npublish; i++)
-        if (publish_listen(&opt.publish[i], &dev, err, sizeof(err)) < 0 ||
+        if (publish_listen(&opt.publish[i], err, sizeof(err)) < 0 ||
             loop_add(&opt.publish[i].w, EPOLLIN) < 0)
             goto fail;
     vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
