@@ -8,12 +8,14 @@
  *   vsockd-driver guest --socket S
  *       just plays the guest (services on 5000-5002) until killed: benchmarks.
  *   vsockd-driver client (--tcp PORT | --uds PATH | --unix PATH) --bytes N
- *                        [--conns K] [--parallel J]
- *       K connections (J at a time) each sending N bytes to the sink service
- *       (guest port 5001; --uds sends the CONNECT line first) and checking its
- *       answer; prints "bytes=... seconds=... conns=... failed=...".
- *   vsockd-driver sink-server --uds PATH
- *       the sink service on a plain Unix socket (what socat relays to).
+ *                        [--port 5001|5002] [--conns K] [--parallel J]
+ *       K connections (J at a time), each sending N bytes to the sink service
+ *       (port 5001) or asking the source (5002) for N; --uds sends the CONNECT
+ *       line first. Checks every answer; prints "bytes=... seconds=...
+ *       xfer_seconds=... conns=... failed=..." (xfer: the slowest transfer,
+ *       without the client's own verification).
+ *   vsockd-driver sink-server|source-server --uds PATH
+ *       those services on a plain Unix socket (what socat relays to).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -401,6 +403,7 @@ static int run_tests(void)
 /* ---- benchmark helpers ---- */
 
 static volatile sig_atomic_t stop_flag;
+static bool serve_source; /* server mode: source (else sink) */
 static void on_signal(int s)
 {
     (void)s;
@@ -434,8 +437,37 @@ static struct {
     int conns, parallel;
     int next;
     int failed;
+    uint64_t max_xfer_us;
     pthread_mutex_t lock;
 } bench = {.port = PORT_SINK, .conns = 1, .parallel = 1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* One benchmark connection: returns 0 if verified; *xfer_us is the transfer
+ * alone (connect to the last byte), without computing the expected hash. */
+static int bench_one(int i, uint64_t *xfer_us)
+{
+    uint32_t hp;
+    char line[64];
+    uint64_t rn, rh, t0 = now_us(), len = bench.bytes;
+    int fd = bench.uds        ? uds_connect(bench.uds, bench.port, &hp, line, sizeof(line))
+             : bench.unix_raw ? unix_connect(bench.unix_raw)
+                              : tcp_connect(bench.tcp);
+    if (fd < 0)
+        return -1;
+    int rc = bench.port == PORT_SOURCE ? exchange(fd, &len, 8, 0, 0, &rn, &rh, 60000)
+                                       : exchange(fd, NULL, 0, (uint64_t)i, len, &rn, &rh, 60000);
+    *xfer_us = now_us() - t0;
+    close(fd);
+    if (rc)
+        return -1;
+    if (bench.port == PORT_SOURCE)
+        return rn == len && rh == pattern_hash(len, len) ? 0 : -1;
+    /* the sink answered {count, hash}: compare with the hash of the expected answer */
+    uint64_t expect[2] = {len, pattern_hash((uint64_t)i, len)};
+    struct stream_hash sh;
+    hash_init(&sh);
+    hash_update(&sh, (const uint8_t *)expect, 16);
+    return rn == 16 && hash_final(&sh) == rh ? 0 : -1;
+}
 
 static void *bench_worker(void *arg)
 {
@@ -446,47 +478,46 @@ static void *bench_worker(void *arg)
         pthread_mutex_unlock(&bench.lock);
         if (i >= bench.conns)
             return NULL;
-        uint32_t hp;
-        char line[64];
-        int fd = bench.uds        ? uds_connect(bench.uds, bench.port, &hp, line, sizeof(line))
-                 : bench.unix_raw ? unix_connect(bench.unix_raw)
-                                  : tcp_connect(bench.tcp);
-        int rc = sink_answer(fd, (uint64_t)i, bench.bytes);
-        if (rc) {
-            pthread_mutex_lock(&bench.lock);
-            bench.failed++;
-            pthread_mutex_unlock(&bench.lock);
-        }
+        uint64_t us = 0;
+        int rc = bench_one(i, &us);
+        pthread_mutex_lock(&bench.lock);
+        bench.failed += rc != 0;
+        if (us > bench.max_xfer_us)
+            bench.max_xfer_us = us;
+        pthread_mutex_unlock(&bench.lock);
     }
 }
 
-/* The guest's sink service on a Unix socket: what socat relays to in the benchmark. */
-static void *sink_conn(void *arg)
+/* The guest's sink and source services on a Unix socket: what socat relays to. */
+static void *serve_conn(void *arg)
 {
     int fd = (int)(intptr_t)arg;
     uint64_t n, h;
-    uint64_t ans[2];
-    if (drain(fd, NULL, 0, &n, &h, 60000) == 0) {
-        struct stream_hash s;
-        (void)s;
-        ans[0] = n;
-        /* drain's hash is the same stream hash the guest sink answers with */
-        ans[1] = h;
-        if (send(fd, ans, 16, MSG_NOSIGNAL) != 16) {
+    if (!serve_source) {
+        uint64_t ans[2];
+        if (drain(fd, NULL, 0, &n, &h, 60000) == 0) {
+            ans[0] = n;
+            ans[1] = h; /* drain hashes as the guest sink does */
+            if (send(fd, ans, 16, MSG_NOSIGNAL) != 16) {
+            }
         }
+    } else {
+        uint64_t len;
+        if (recv(fd, &len, 8, MSG_WAITALL) == 8)
+            send_pattern(fd, len, len); /* seed N, as the guest's source */
     }
     close(fd);
     return NULL;
 }
 
-static int run_sink_server(void)
+static int run_server(void)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", uds_path);
     unlink(uds_path);
     int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 512) < 0) {
-        perror("sink-server");
+        perror("vsockd-driver server");
         return 1;
     }
     printf("ready\n");
@@ -494,8 +525,10 @@ static int run_sink_server(void)
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0)
             continue;
+        struct timeval tv = {60, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         pthread_t t;
-        if (pthread_create(&t, NULL, sink_conn, (void *)(intptr_t)fd) == 0)
+        if (pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd) == 0)
             pthread_detach(t);
         else
             close(fd);
@@ -512,9 +545,9 @@ static int run_client(void)
     for (int i = 0; i < n; i++)
         pthread_join(t[i], NULL);
     double s = (double)(now_us() - t0) / 1e6;
-    printf("bytes=%llu seconds=%.4f conns=%d failed=%d\n",
-           (unsigned long long)bench.bytes * (unsigned long long)bench.conns, s, bench.conns,
-           bench.failed);
+    printf("bytes=%llu seconds=%.4f xfer_seconds=%.4f conns=%d failed=%d\n",
+           (unsigned long long)bench.bytes * (unsigned long long)bench.conns, s,
+           (double)bench.max_xfer_us / 1e6, bench.conns, bench.failed);
     return bench.failed ? 1 : 0;
 }
 
@@ -580,8 +613,10 @@ int main(int argc, char **argv)
         return sock_path ? run_guest() : 2;
     if (!strcmp(mode, "client"))
         return run_client();
-    if (!strcmp(mode, "sink-server"))
-        return uds_path ? run_sink_server() : 2;
+    if (!strcmp(mode, "sink-server") || !strcmp(mode, "source-server")) {
+        serve_source = !strcmp(mode, "source-server");
+        return uds_path ? run_server() : 2;
+    }
     fprintf(stderr, "vsockd-driver: unknown mode %s\n", mode);
     return 2;
 }

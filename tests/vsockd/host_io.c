@@ -153,6 +153,23 @@ int exchange(int fd, const void *prefix, size_t prefix_len, uint64_t seed, uint6
     return rc;
 }
 
+int send_pattern(int fd, uint64_t seed, uint64_t len)
+{
+    static _Thread_local uint8_t out[65536];
+    for (uint64_t off = 0; off < len;) {
+        size_t n = len - off < sizeof(out) ? (size_t)(len - off) : sizeof(out);
+        pattern_fill(out, seed, off, n);
+        for (size_t done = 0; done < n;) {
+            ssize_t w = send(fd, out + done, n - done, MSG_NOSIGNAL);
+            if (w <= 0)
+                return -1;
+            done += (size_t)w;
+        }
+        off += n;
+    }
+    return 0;
+}
+
 int drain(int fd, uint8_t *keep, size_t keep_len, uint64_t *rx_len, uint64_t *rx_hash,
           int timeout_ms)
 {

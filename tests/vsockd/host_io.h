@@ -19,6 +19,8 @@ int uds_connect(const char *path, uint32_t port, uint32_t *host_port, char *line
  */
 int exchange(int fd, const void *prefix, size_t prefix_len, uint64_t seed, uint64_t len,
              uint64_t *rx_len, uint64_t *rx_hash, int timeout_ms);
+/* Blocking: sends len bytes of pattern seed. */
+int send_pattern(int fd, uint64_t seed, uint64_t len);
 /* Reads and hashes until EOF (0) or a reset (1), keeping the first keep_len bytes; -1 on timeout.
  */
 int drain(int fd, uint8_t *keep, size_t keep_len, uint64_t *rx_len, uint64_t *rx_hash,
