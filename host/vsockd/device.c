@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The vsock device's queues: tx packets from the guest are parsed and handed
+ * to their connection; the rx queue is filled from a round-robin list of
+ * connections that have something to say (control packets or host data),
+ * after the RSTs owed for packets that matched no connection.
+ */
+#include "vsockd/device.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+
+#include "vsockd/log.h"
+
+#define VQ_RX 0
+#define VQ_TX 1
+
+static size_t get_config(void *ctx, uint8_t *buf, size_t cap)
+{
+    struct vsock_dev *d = ctx;
+    struct vsock_config cfg = {.guest_cid = d->guest_cid}; /* little-endian host */
+    if (cap < sizeof(cfg))
+        return 0;
+    memcpy(buf, &cfg, sizeof(cfg));
+    return sizeof(cfg);
+}
+
+static void kick_unwatch(void *ctx, unsigned index, int old_fd)
+{
+    struct vsock_dev *d = ctx;
+    if (d->kick[index].fd == old_fd) {
+        loop_del(&d->kick[index]);
+        d->kick[index].fd = -1;
+    }
+}
+
+static void queue_changed(void *ctx, unsigned index)
+{
+    struct vsock_dev *d = ctx;
+    struct virtqueue *vq = &d->vu.vq[index];
+    if (vq->kick_fd >= 0 && d->kick[index].fd != vq->kick_fd) {
+        d->kick[index].fd = vq->kick_fd;
+        if (loop_add(&d->kick[index], EPOLLIN) < 0)
+            log_error("watching the kick fd of queue %u: %s", index, strerror(errno));
+    }
+    if (index == VQ_TX && vq_ready(vq))
+        d->tx_kicked = true; /* packets may have been queued before we watched */
+    /* Both rings stopped (GET_VRING_BASE): the guest is resetting or rebooting. */
+    if (!d->vu.vq[VQ_RX].started && !d->vu.vq[VQ_TX].started && d->nconns > 0) {
+        log_event("guest stopped its queues: closing %u connections", d->nconns);
+        device_reset_conns(d);
+    }
+}
+
+static void dev_reset(void *ctx)
+{
+    device_reset_conns(ctx);
+}
+
+const struct vu_device_ops vsock_vu_ops = {
+    .features = 0,
+    .get_config = get_config,
+    .kick_unwatch = kick_unwatch,
+    .queue_changed = queue_changed,
+    .reset = dev_reset,
+};
+
+void device_init(struct vsock_dev *d, uint64_t guest_cid, unsigned max_conns,
+                 const struct vsock_host_ops *host)
+{
+    memset(d, 0, sizeof(*d));
+    vu_backend_init(&d->vu, &vsock_vu_ops, d);
+    d->guest_cid = guest_cid;
+    d->max_conns = max_conns;
+    d->host = host;
+    d->next_host_port = 1u << 30;
+    for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
+        d->kick[i].fd = -1;
+        d->kick[i].kind = WATCH_KICK;
+        d->kick[i].index = i;
+        d->kick[i].obj = d;
+    }
+}
+
+void device_reset_conns(struct vsock_dev *d)
+{
+    /* Freed by device_run after the current event batch, which may still name them. */
+    while (d->all)
+        conn_close(d, d->all, false, "device reset");
+    d->rst_len = 0;
+}
+
+void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
+{
+    if (d->rst_len == RST_QUEUE_SIZE) {
+        d->rst_dropped++;
+        return;
+    }
+    struct rst_entry *e = &d->rst[(d->rst_head + d->rst_len) % RST_QUEUE_SIZE];
+    e->host_port = host_port;
+    e->guest_port = guest_port;
+    d->rst_len++;
+}
+
+bool vsock_parse_tx(const struct vq_chain *chain, struct vsock_hdr *hdr)
+{
+    if (chain->out_len < VSOCK_HDR_SIZE)
+        return false;
+    iov_copy_from(hdr, chain->out, chain->n_out, 0, VSOCK_HDR_SIZE);
+    return hdr->len <= chain->out_len - VSOCK_HDR_SIZE;
+}
+
+void device_handle_tx_chain(struct vsock_dev *d, const struct vq_chain *chain)
+{
+    struct vsock_hdr h;
+    struct iovec payload[VQ_MAX_SEGMENTS];
+    if (!vsock_parse_tx(chain, &h)) {
+        d->bad_packets++;
+        if (chain->out_len >= VSOCK_HDR_SIZE) {
+            /* A header whose length overruns its buffer: reset that connection. */
+            struct vsock_conn *c = conn_lookup(d, h.dst_port, h.src_port);
+            if (c)
+                conn_close(d, c, true, "packet length exceeds its buffer");
+        }
+        log_debug("dropped a malformed tx packet (%zu bytes)", chain->out_len);
+        return;
+    }
+    if (h.src_cid != d->guest_cid) {
+        d->bad_packets++; /* spoofed: nobody to answer */
+        return;
+    }
+    if (h.dst_cid != VSOCK_CID_HOST || h.type != VSOCK_TYPE_STREAM) {
+        d->bad_packets++;
+        if (h.op != VSOCK_OP_RST)
+            device_queue_rst(d, h.dst_port, h.src_port);
+        return;
+    }
+    unsigned n = 0;
+    if (h.op == VSOCK_OP_RW)
+        n = iov_slice(payload, chain->out, chain->n_out, VSOCK_HDR_SIZE, h.len);
+    else
+        h.len = 0; /* only RW carries data */
+    conn_guest_packet(d, &h, payload, n);
+}
+
+static void queue_broken(struct vsock_dev *d, unsigned index)
+{
+    log_error("guest broke the %s queue: closing all connections until the device is reset",
+              index == VQ_RX ? "rx" : "tx");
+    device_reset_conns(d);
+}
+
+static void process_tx(struct vsock_dev *d)
+{
+    struct virtqueue *vq = &d->vu.vq[VQ_TX];
+    struct vq_chain chain;
+    unsigned budget = TX_BUDGET;
+    d->tx_kicked = false;
+    while (budget-- > 0) {
+        int r = vq_pop(vq, &d->vu.mem, &chain);
+        if (r < 0) {
+            queue_broken(d, VQ_TX);
+            return;
+        }
+        if (r == 0)
+            return;
+        device_handle_tx_chain(d, &chain);
+        vq_push(vq, chain.head, 0);
+    }
+    d->tx_kicked = true; /* budget spent: come back after other events */
+}
+
+static void write_rst(struct vsock_dev *d, const struct vq_chain *chain)
+{
+    struct rst_entry *e = &d->rst[d->rst_head];
+    struct vsock_hdr h = {
+        .src_cid = VSOCK_CID_HOST,
+        .dst_cid = d->guest_cid,
+        .src_port = e->host_port,
+        .dst_port = e->guest_port,
+        .type = VSOCK_TYPE_STREAM,
+        .op = VSOCK_OP_RST,
+    };
+    iov_copy_to(chain->in, chain->n_in, 0, &h, sizeof(h));
+    d->rst_head = (d->rst_head + 1) % RST_QUEUE_SIZE;
+    d->rst_len--;
+}
+
+static void requeue_stalled(struct vsock_dev *d, struct vsock_conn *stalled)
+{
+    while (stalled) {
+        struct vsock_conn *c = stalled;
+        stalled = c->rxq_next;
+        c->in_rxq = false;
+        conn_update_rxq(d, c);
+    }
+}
+
+static void pump_rx(struct vsock_dev *d)
+{
+    struct virtqueue *vq = &d->vu.vq[VQ_RX];
+    struct vsock_conn *stalled = NULL;
+    struct vq_chain chain;
+    unsigned budget = RX_BUDGET;
+    d->rx_more = false;
+    while (d->rst_len > 0 || d->rxq_head) {
+        if (budget-- == 0) {
+            d->rx_more = true; /* a guest refilling as fast as we fill: yield */
+            break;
+        }
+        int r = vq_pop(vq, &d->vu.mem, &chain);
+        if (r < 0) {
+            queue_broken(d, VQ_RX);
+            break;
+        }
+        if (r == 0)
+            break;
+        if (chain.n_out > 0 || chain.in_len < VSOCK_HDR_SIZE) {
+            vq->broken = true;
+            queue_broken(d, VQ_RX);
+            break;
+        }
+        if (d->rst_len > 0) {
+            write_rst(d, &chain);
+            vq_push(vq, chain.head, VSOCK_HDR_SIZE);
+            continue;
+        }
+        struct vsock_conn *c = d->rxq_head;
+        d->rxq_head = c->rxq_next;
+        if (!d->rxq_head)
+            d->rxq_tail = NULL;
+        c->in_rxq = false;
+        uint32_t len = conn_fill_rx(d, c, &chain);
+        if (len == 0) {
+            /* Nothing fit (a header-only buffer and data to send): retry this
+             * connection on a later run, not in this loop, which would spin. */
+            vq_unpop(vq);
+            c->rxq_next = stalled;
+            stalled = c;
+            c->in_rxq = true; /* keeps it out of the queue until re-queued below */
+            continue;
+        }
+        vq_push(vq, chain.head, len);
+        conn_update_rxq(d, c); /* round robin: back to the tail if it has more */
+    }
+    requeue_stalled(d, stalled);
+}
+
+void device_kick(struct vsock_dev *d, unsigned index)
+{
+    uint64_t v;
+    if (d->kick[index].fd >= 0 && read(d->kick[index].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_debug("reading kick fd %u: %s", index, strerror(errno));
+    if (index == VQ_TX)
+        d->tx_kicked = true;
+}
+
+void device_run(struct vsock_dev *d)
+{
+    if (d->tx_kicked)
+        process_tx(d);
+    pump_rx(d);
+    vq_notify(&d->vu.vq[VQ_TX]);
+    vq_notify(&d->vu.vq[VQ_RX]);
+    conn_free_dead(d);
+}
+
+bool device_has_work(const struct vsock_dev *d)
+{
+    return (d->tx_kicked && vq_ready(&d->vu.vq[VQ_TX])) ||
+           (d->rx_more && vq_ready(&d->vu.vq[VQ_RX]));
+}
+
+void device_timer(struct vsock_dev *d, uint64_t now_ms)
+{
+    conn_timeouts(d, now_ms);
+}

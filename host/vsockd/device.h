@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The vsock device: the guest's rx/tx virtqueues on one side, host streams
+ * (Unix and TCP sockets) on the other, one `vsock_conn` per stream.
+ *
+ * Data paths, both without an intermediate copy in the common case:
+ *   guest -> host: a tx RW packet's payload is written from guest memory to
+ *     the host socket; what the socket does not take is kept in the
+ *     connection's buffer, which the credit we grant (CONN_BUF_ALLOC) bounds.
+ *   host -> guest: the host socket is read straight into an rx chain behind
+ *     the header, never more than the guest's credit allows.
+ *
+ * Flow control (virtio 1.2 §5.10.6.3) with cumulative u32 counters:
+ *   rx_cnt   bytes of RW payload received from the guest
+ *   fwd_cnt  of those, bytes written to the host socket (what we report)
+ *   tx_cnt   bytes of RW payload sent to the guest
+ *   peer_buf_alloc/peer_fwd_cnt  the guest's last report
+ * A slow host socket stops fwd_cnt, so the guest runs out of credit; a guest
+ * that gives no credit stops our reads of the host socket.
+ */
+#ifndef VSOCKD_DEVICE_H
+#define VSOCKD_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/vsock.h"
+#include "vsockd/connect_line.h"
+#include "vsockd/loop.h"
+#include "vsockd/vhost_user.h"
+
+#define CONN_BUF_ALLOC     (256u * 1024) /* credit granted per connection */
+#define CONN_LOW_WATER     (64u * 1024)  /* send CREDIT_UPDATE when the guest sees less free */
+#define VSOCK_MAX_PKT      (64u * 1024)  /* payload per rx packet we build */
+#define RST_QUEUE_SIZE     256           /* RSTs for packets without a connection */
+#define CONNECT_TIMEOUT_MS 10000         /* CONNECT line and guest RESPONSE */
+#define CLOSE_TIMEOUT_MS   2000          /* guest RST after our SHUTDOWN */
+#define TX_BUDGET          512           /* tx chains per device_run before yielding */
+#define RX_BUDGET          512           /* rx packets per device_run before yielding */
+
+enum conn_state {
+    CONN_CONNECT_LINE, /* Unix client, waiting for "CONNECT <port>\n" */
+    CONN_CONNECTING,   /* REQUEST queued or sent to the guest, awaiting RESPONSE */
+    CONN_ESTABLISHED,
+    CONN_CLOSING, /* host side closed, SHUTDOWN(both) sent, awaiting RST */
+};
+
+enum conn_kind {
+    CONN_FROM_UDS,   /* host client on --uds, hybrid CONNECT handshake */
+    CONN_FROM_TCP,   /* host client on a --publish listener */
+    CONN_FROM_GUEST, /* guest connected to PATH_<port> */
+};
+
+/* Control packets waiting for an rx buffer. */
+#define PEND_REQUEST  1u
+#define PEND_RESPONSE 2u
+#define PEND_CREDIT   4u
+#define PEND_SHUTDOWN 8u
+
+struct vsock_conn {
+    struct watch w; /* host stream; w.fd == -1 once closed */
+    enum conn_state state;
+    enum conn_kind kind;
+    uint32_t host_port, guest_port;
+    bool hashed;         /* in the device's table (has ports) */
+    bool readable;       /* edge-triggered: host socket may have data */
+    bool writable;       /* edge-triggered: host socket may take data */
+    bool host_eof;       /* read returned 0: the host sends no more */
+    bool host_wr_shut;   /* we did shutdown(SHUT_WR) on the host socket */
+    bool dead;           /* unlinked, freed after the current loop batch */
+    uint32_t guest_shut; /* VSOCK_SHUTDOWN_* received from the guest */
+    uint32_t pending;    /* PEND_* */
+    uint32_t shut_flags; /* flags of the pending SHUTDOWN */
+    uint32_t rx_cnt, fwd_cnt, last_fwd_sent;
+    uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
+    uint8_t *buf; /* guest->host bytes the socket did not take: ring of CONN_BUF_ALLOC */
+    uint32_t buf_head, buf_len;
+    struct connect_line line;
+    uint64_t deadline_ms; /* 0: none */
+    struct vsock_conn *hash_next;
+    struct vsock_conn *rxq_next; /* waiting to put something on the rx queue */
+    bool in_rxq;
+    struct vsock_conn *all_prev, *all_next;
+    struct vsock_conn *dead_next;
+};
+
+struct rst_entry {
+    uint32_t host_port, guest_port;
+};
+
+struct vsock_dev;
+
+/* Host-side actions the device needs; main provides real ones, tests fakes. */
+struct vsock_host_ops {
+    /* Connects to the guest->host listener of `port`; returns an fd or -1. */
+    int (*connect_guest_port)(struct vsock_dev *d, uint32_t port);
+    uint64_t (*now_ms)(void);
+};
+
+#define CONN_HASH_SIZE 1024
+
+struct vsock_dev {
+    struct vu_backend vu;
+    uint64_t guest_cid;
+    const struct vsock_host_ops *host;
+    struct watch kick[VU_NUM_QUEUES];
+    bool tx_kicked; /* the tx ring may have packets */
+    bool rx_more;   /* the rx pump stopped on its budget */
+    unsigned max_conns;
+    unsigned nconns;
+    struct vsock_conn *hash[CONN_HASH_SIZE];
+    struct vsock_conn *all; /* every connection, for timeouts and reset */
+    struct vsock_conn *rxq_head, *rxq_tail;
+    struct rst_entry rst[RST_QUEUE_SIZE];
+    unsigned rst_head, rst_len;
+    struct vsock_conn *dead;
+    uint32_t next_host_port;
+    /* counters, for logs and tests */
+    uint64_t bad_packets, rst_dropped, conns_total;
+};
+
+extern const struct vu_device_ops vsock_vu_ops;
+
+void device_init(struct vsock_dev *d, uint64_t guest_cid, unsigned max_conns,
+                 const struct vsock_host_ops *host);
+/* Closes every connection (host streams see an orderly close). */
+void device_reset_conns(struct vsock_dev *d);
+/* Handles queue work: tx packets, then fills rx; signals the guest; frees dead conns. */
+void device_run(struct vsock_dev *d);
+/* True if device_run stopped early and wants to run again. */
+bool device_has_work(const struct vsock_dev *d);
+void device_kick(struct vsock_dev *d, unsigned index);
+void device_timer(struct vsock_dev *d, uint64_t now_ms);
+
+/* Handles one tx chain: parse, check, dispatch. Exposed for tests and fuzzing. */
+void device_handle_tx_chain(struct vsock_dev *d, const struct vq_chain *chain);
+/* Parses a packet header out of a tx chain; false if the chain is malformed. */
+bool vsock_parse_tx(const struct vq_chain *chain, struct vsock_hdr *hdr);
+
+/* Connections (conn.c). */
+struct vsock_conn *conn_new(struct vsock_dev *d, int fd, enum conn_kind kind);
+struct vsock_conn *conn_lookup(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
+void conn_hash(struct vsock_dev *d, struct vsock_conn *c, uint32_t host_port, uint32_t guest_port);
+uint32_t conn_alloc_host_port(struct vsock_dev *d, uint32_t guest_port);
+/* Starts a host->guest connection to guest_port (REQUEST goes out). */
+void conn_start_to_guest(struct vsock_dev *d, struct vsock_conn *c, uint32_t guest_port);
+void conn_guest_packet(struct vsock_dev *d, const struct vsock_hdr *h, const struct iovec *payload,
+                       unsigned npayload);
+void conn_host_event(struct vsock_dev *d, struct vsock_conn *c, uint32_t events);
+/* Fills an rx chain with this connection's next packet; returns bytes or 0. */
+uint32_t conn_fill_rx(struct vsock_dev *d, struct vsock_conn *c, const struct vq_chain *chain);
+bool conn_wants_rx(const struct vsock_conn *c);
+void conn_update_rxq(struct vsock_dev *d, struct vsock_conn *c);
+/* Drops the connection: closes the host stream; RST to the guest if `rst`. */
+void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char *why);
+void conn_free_dead(struct vsock_dev *d);
+void conn_timeouts(struct vsock_dev *d, uint64_t now_ms);
+void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
+uint32_t conn_peer_credit(const struct vsock_conn *c);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Host endpoints, after Firecracker's hybrid vsock:
+ *   --uds PATH      Unix listener; a client sends "CONNECT <port>\n", gets
+ *                   "OK <host port>\n" once the guest accepts, then the stream.
+ *   PATH_<port>     a guest connection to CID 2 port <port> is carried to the
+ *                   Unix listener there, if any (else the guest gets RST).
+ *   --publish [ADDR:]HOSTPORT:GUESTPORT   TCP listener carried to a guest port.
+ */
+#ifndef VSOCKD_ENDPOINT_H
+#define VSOCKD_ENDPOINT_H
+
+#include <stdint.h>
+
+#include "vsockd/device.h"
+
+#define MAX_PUBLISH 32
+
+struct publish {
+    char addr[64];
+    uint16_t host_port;
+    uint32_t guest_port;
+    struct watch w;
+};
+
+/* Parses "[ADDR:]HOSTPORT:GUESTPORT"; returns 0 or -1 with a message in err. */
+int publish_parse(const char *spec, struct publish *p, char *err, size_t errlen);
+int publish_listen(struct publish *p, char *err, size_t errlen);
+/* Binds and listens on a Unix socket path (replacing a stale socket file). */
+int unix_listen(const char *path, char *err, size_t errlen);
+
+/* Accepts pending clients of a --uds or --publish listener. */
+void endpoint_accept_uds(struct vsock_dev *d, int listen_fd);
+void endpoint_accept_tcp(struct vsock_dev *d, struct publish *p);
+/* Reads the CONNECT line of a Unix client (connection in CONN_CONNECT_LINE). */
+void endpoint_connect_line(struct vsock_dev *d, struct vsock_conn *c);
+/* Non-blocking connect to "<uds_path>_<port>"; fd or -1. */
+int endpoint_connect_unix_port(const char *uds_path, uint32_t port);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "vsockd/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int log_level;
+
+void log_msg(int level, const char *fmt, ...)
+{
+    va_list ap;
+    char line[512];
+    if (level > log_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "miura-vsockd: %s\n", line);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "vsockd/loop.h"
+
+#include <stddef.h>
+#include <sys/epoll.h>
+
+int loop_epfd = -1;
+
+int loop_init(void)
+{
+    loop_epfd = epoll_create1(EPOLL_CLOEXEC);
+    return loop_epfd < 0 ? -1 : 0;
+}
+
+int loop_add(struct watch *w, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = w};
+    if (loop_epfd < 0)
+        return 0;
+    return epoll_ctl(loop_epfd, EPOLL_CTL_ADD, w->fd, &ev);
+}
+
+void loop_del(struct watch *w)
+{
+    if (loop_epfd >= 0 && w->fd >= 0)
+        epoll_ctl(loop_epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * miura-vsockd: a vhost-user-vsock device backend. QEMU connects to --socket;
+ * the guest's vsock streams are carried to Unix sockets (--uds, Firecracker's
+ * hybrid convention) and TCP (--publish). One thread, one epoll loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vsockd/device.h"
+#include "vsockd/endpoint.h"
+#include "vsockd/log.h"
+
+static const char usage[] =
+    "usage: miura-vsockd --socket PATH --cid CID [--uds PATH] [--publish [ADDR:]HPORT:GPORT]...\n"
+    "\n"
+    "A vhost-user-vsock device backend: QEMU connects to --socket and the guest's\n"
+    "vsock streams are carried to Unix sockets and TCP on the host.\n"
+    "\n"
+    "  -s, --socket PATH     vhost-user socket to listen on (QEMU connects to it)\n"
+    "  -c, --cid CID         the guest's CID (>= 3), reported in the device config\n"
+    "  -u, --uds PATH        hybrid vsock Unix socket (Firecracker convention):\n"
+    "                          host -> guest: connect to PATH, send \"CONNECT <port>\\n\",\n"
+    "                          read \"OK <host port>\\n\", then the stream;\n"
+    "                          guest -> host: a connection to CID 2 port P goes to\n"
+    "                          the Unix listener at PATH_P (RST if there is none)\n"
+    "  -p, --publish [ADDR:]HOSTPORT:GUESTPORT\n"
+    "                        listen on TCP ADDR:HOSTPORT (default ADDR 127.0.0.1) and\n"
+    "                        carry each connection to guest port GUESTPORT (repeatable)\n"
+    "  -m, --max-conns N     connections at once (default 256); each may buffer up to\n"
+    "                        256 KiB of guest data for a slow host peer\n"
+    "  -v, --verbose         log one line per connection event (-vv: more)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "QEMU (guest RAM must be shared memory):\n"
+    "  qemu-system-x86_64 -M microvm,memory-backend=mem \\\n"
+    "    -object memory-backend-memfd,id=mem,size=256M,share=on \\\n"
+    "    -chardev socket,id=vs0,path=PATH -device vhost-user-vsock-device,chardev=vs0 ...\n"
+    "  (q35/pc: -device vhost-user-vsock-pci,chardev=vs0; see docs/vsockd.md)\n"
+    "\n"
+    "SIGINT/SIGTERM close every connection and remove the sockets.\n";
+
+static struct {
+    const char *socket_path;
+    const char *uds_path;
+    uint64_t cid;
+    unsigned max_conns;
+    struct publish publish[MAX_PUBLISH];
+    unsigned npublish;
+} opt = {.max_conns = 256};
+
+static struct vsock_dev dev;
+static struct watch vu_listen_w, vu_conn_w, uds_w, timer_w, signal_w;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int connect_guest_port(struct vsock_dev *d, uint32_t port)
+{
+    (void)d;
+    return endpoint_connect_unix_port(opt.uds_path, port);
+}
+
+static const struct vsock_host_ops host_ops = {
+    .connect_guest_port = connect_guest_port,
+    .now_ms = now_ms,
+};
+
+static int parse_number(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, 0, 's'},
+        {"cid", required_argument, 0, 'c'},
+        {"uds", required_argument, 0, 'u'},
+        {"publish", required_argument, 0, 'p'},
+        {"max-conns", required_argument, 0, 'm'},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    char err[160];
+    uint64_t v;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "s:c:u:p:m:vh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            opt.socket_path = optarg;
+            break;
+        case 'u':
+            opt.uds_path = optarg;
+            break;
+        case 'c':
+            if (parse_number(optarg, UINT32_MAX - 1, &v) || v < 3) {
+                fprintf(stderr, "miura-vsockd: bad --cid '%s': want 3..4294967294\n", optarg);
+                return -1;
+            }
+            opt.cid = v;
+            break;
+        case 'm':
+            if (parse_number(optarg, 65536, &v) || v == 0) {
+                fprintf(stderr, "miura-vsockd: bad --max-conns '%s': want 1..65536\n", optarg);
+                return -1;
+            }
+            opt.max_conns = (unsigned)v;
+            break;
+        case 'p':
+            if (opt.npublish == MAX_PUBLISH) {
+                fprintf(stderr, "miura-vsockd: at most %d --publish\n", MAX_PUBLISH);
+                return -1;
+            }
+            if (publish_parse(optarg, &opt.publish[opt.npublish], err, sizeof(err))) {
+                fprintf(stderr, "miura-vsockd: %s\n", err);
+                return -1;
+            }
+            opt.npublish++;
+            break;
+        case 'v':
+            log_level++;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs(usage, stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "miura-vsockd: unexpected argument '%s'\n%s", argv[optind], usage);
+        return -1;
+    }
+    if (!opt.socket_path || !opt.cid) {
+        fprintf(stderr, "miura-vsockd: --socket and --cid are required\n%s", usage);
+        return -1;
+    }
+    return 0;
+}
+
+static void frontend_close(const char *why)
+{
+    if (strcmp(why, VU_EOF_REASON) == 0)
+        log_event("frontend disconnected");
+    else
+        log_error("closing the frontend connection: %s", why);
+    loop_del(&vu_conn_w);
+    close(vu_conn_w.fd);
+    vu_conn_w.fd = -1;
+    vu_backend_reset(&dev.vu);
+}
+
+static void frontend_accept(void)
+{
+    int fd = accept4(vu_listen_w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (vu_conn_w.fd >= 0) {
+        log_error("refusing a second vhost-user frontend (one is connected)");
+        close(fd);
+        return;
+    }
+    vu_conn_w.fd = fd;
+    if (loop_add(&vu_conn_w, EPOLLIN) < 0) {
+        close(fd);
+        vu_conn_w.fd = -1;
+        return;
+    }
+    log_event("frontend connected");
+}
+
+static void frontend_input(void)
+{
+    /* A few messages per wakeup, so that a chatty frontend cannot starve the data path. */
+    for (int i = 0; i < 16 && vu_conn_w.fd >= 0; i++) {
+        int r = vu_service(&dev.vu, vu_conn_w.fd);
+        if (r < 0) {
+            frontend_close(dev.vu.error);
+            return;
+        }
+        if (r == 0)
+            return;
+    }
+}
+
+static void cleanup(void)
+{
+    device_reset_conns(&dev);
+    conn_free_dead(&dev);
+    if (vu_conn_w.fd >= 0)
+        frontend_close(VU_EOF_REASON);
+    unlink(opt.socket_path);
+    if (opt.uds_path)
+        unlink(opt.uds_path);
+    for (unsigned i = 0; i < opt.npublish; i++)
+        close(opt.publish[i].w.fd);
+}
+
+static int setup(void)
+{
+    char err[200];
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || loop_init() < 0)
+        return -1;
+    signal_w = (struct watch){.fd = signalfd(-1, &mask, SFD_CLOEXEC), .kind = WATCH_SIGNAL};
+    timer_w = (struct watch){.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
+                             .kind = WATCH_TIMER};
+    struct itimerspec its = {.it_interval = {0, 250000000}, .it_value = {0, 250000000}};
+    if (signal_w.fd < 0 || timer_w.fd < 0 || timerfd_settime(timer_w.fd, 0, &its, NULL) < 0 ||
+        loop_add(&signal_w, EPOLLIN) < 0 || loop_add(&timer_w, EPOLLIN) < 0)
+        return -1;
+    vu_conn_w = (struct watch){.fd = -1, .kind = WATCH_VU_CONN};
+    vu_listen_w = (struct watch){.fd = -1, .kind = WATCH_VU_LISTEN};
+    uds_w = (struct watch){.fd = -1, .kind = WATCH_UDS_LISTEN};
+    for (unsigned i = 0; i < opt.npublish; i++)
+        if (publish_listen(&opt.publish[i], err, sizeof(err)) < 0 ||
+            loop_add(&opt.publish[i].w, EPOLLIN) < 0)
+            goto fail;
+    vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
+    if (vu_listen_w.fd < 0 || loop_add(&vu_listen_w, EPOLLIN) < 0)
+        goto fail;
+    if (opt.uds_path) {
+        uds_w.fd = unix_listen(opt.uds_path, err, sizeof(err));
+        if (uds_w.fd < 0 || loop_add(&uds_w, EPOLLIN) < 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "miura-vsockd: %s\n", err);
+    if (vu_listen_w.fd >= 0)
+        unlink(opt.socket_path);
+    if (uds_w.fd >= 0)
+        unlink(opt.uds_path);
+    return -1;
+}
+
+static bool handle(struct watch *w, uint32_t events)
+{
+    uint64_t v;
+    switch (w->kind) {
+    case WATCH_VU_LISTEN:
+        frontend_accept();
+        break;
+    case WATCH_VU_CONN:
+        frontend_input();
+        break;
+    case WATCH_KICK:
+        device_kick(&dev, w->index);
+        break;
+    case WATCH_UDS_LISTEN:
+        endpoint_accept_uds(&dev, w->fd);
+        break;
+    case WATCH_TCP_LISTEN:
+        endpoint_accept_tcp(&dev, w->obj);
+        break;
+    case WATCH_HOST_CONN:
+        conn_host_event(&dev, w->obj, events);
+        break;
+    case WATCH_TIMER:
+        if (read(w->fd, &v, sizeof(v)) > 0)
+            device_timer(&dev, now_ms());
+        break;
+    case WATCH_SIGNAL:
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct epoll_event evs[64];
+    if (parse_options(argc, argv) < 0)
+        return 2;
+    device_init(&dev, opt.cid, opt.max_conns, &host_ops);
+    if (setup() < 0)
+        return 1;
+    log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports", opt.socket_path,
+              (unsigned long long)opt.cid, opt.uds_path ? ", uds " : "",
+              opt.uds_path ? opt.uds_path : "", opt.npublish);
+    for (;;) {
+        int n = epoll_wait(loop_epfd, evs, 64, device_has_work(&dev) ? 0 : -1);
+        if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        bool running = true;
+        for (int i = 0; i < n; i++)
+            running &= handle(evs[i].data.ptr, evs[i].events);
+        device_run(&dev);
+        if (!running) {
+            log_event("signal: shutting down");
+            break;
+        }
+    }
+    cleanup();
+    return 0;
+}

@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# miura-vsockd: vhost-user-vsock device backend (see docs/vsockd.md).
+VSOCKD_LIB_SRCS := host/vsockd/vring.c host/vsockd/vhost_user.c host/vsockd/conn.c \
+	host/vsockd/device.c host/vsockd/endpoint.c host/vsockd/connect_line.c \
+	host/vsockd/loop.c host/vsockd/log.c
+HOSTPROGS += miura-vsockd
+miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
+
+# The end-to-end test driver: a vhost-user frontend and fake guest (tests/vsockd/).
+HOSTPROGS += vsockd-driver
+vsockd-driver_SRCS := tests/vsockd/driver.c tests/vsockd/frontend.c tests/vsockd/guest.c \
+	tests/vsockd/host_io.c
+vsockd-driver_LIBS := -lpthread

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Guest memory table, descriptor walker and used-ring writer for split
+ * virtqueues (virtio 1.2 §2.7). See vring.h for the contract.
+ */
+#include "vring.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const struct vu_region *region_of_gpa(const struct vu_mem *mem, uint64_t gpa)
+{
+    for (unsigned i = 0; i < mem->count; i++) {
+        const struct vu_region *r = &mem->region[i];
+        if (gpa - r->gpa < r->size) /* unsigned: also false when gpa < r->gpa */
+            return r;
+    }
+    return NULL;
+}
+
+void *vu_gpa_to_host(const struct vu_mem *mem, uint64_t gpa, uint64_t len)
+{
+    const struct vu_region *r = region_of_gpa(mem, gpa);
+    if (!r || len > r->size - (gpa - r->gpa))
+        return NULL;
+    return r->host + (gpa - r->gpa);
+}
+
+void *vu_uva_to_host(const struct vu_mem *mem, uint64_t uva, uint64_t len)
+{
+    for (unsigned i = 0; i < mem->count; i++) {
+        const struct vu_region *r = &mem->region[i];
+        if (uva - r->uva < r->size && len <= r->size - (uva - r->uva))
+            return r->host + (uva - r->uva);
+    }
+    return NULL;
+}
+
+void vu_mem_clear(struct vu_mem *mem)
+{
+    for (unsigned i = 0; i < mem->count; i++)
+        if (mem->region[i].map)
+            munmap(mem->region[i].map, mem->region[i].map_len);
+    memset(mem, 0, sizeof(*mem));
+}
+
+void vq_init(struct virtqueue *vq)
+{
+    memset(vq, 0, sizeof(*vq));
+    vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+}
+
+bool vq_translate(struct virtqueue *vq, const struct vu_mem *mem)
+{
+    vq->desc = NULL;
+    vq->avail = NULL;
+    vq->used = NULL;
+    if (!vq->addr_set || vq->num == 0)
+        return false;
+    uint64_t n = vq->num;
+    void *desc = vu_uva_to_host(mem, vq->desc_uva, 16 * n);
+    void *avail = vu_uva_to_host(mem, vq->avail_uva, 6 + 2 * n);
+    void *used = vu_uva_to_host(mem, vq->used_uva, 6 + 8 * n);
+    /* virtio 1.2 §2.7: descriptor table 16-, avail 2-, used 4-aligned. */
+    if (!desc || !avail || !used || (uintptr_t)desc % 16 || (uintptr_t)avail % 2 ||
+        (uintptr_t)used % 4)
+        return false;
+    vq->desc = desc;
+    vq->avail = avail;
+    vq->used = used;
+    return true;
+}
+
+bool vq_ready(const struct virtqueue *vq)
+{
+    return vq->started && vq->enabled && !vq->broken && vq->desc;
+}
+
+static int add_segments(struct iovec *iov, unsigned *n, size_t *total, const struct vu_mem *mem,
+                        uint64_t addr, uint32_t len)
+{
+    if (addr > UINT64_MAX - len)
+        return -1;
+    while (len > 0) {
+        const struct vu_region *r = region_of_gpa(mem, addr);
+        if (!r || *n == VQ_MAX_SEGMENTS)
+            return -1;
+        uint64_t room = r->size - (addr - r->gpa);
+        uint32_t piece = room < len ? (uint32_t)room : len;
+        iov[*n].iov_base = r->host + (addr - r->gpa);
+        iov[*n].iov_len = piece;
+        (*n)++;
+        *total += piece;
+        addr += piece;
+        len -= piece;
+    }
+    return 0;
+}
+
+int vq_walk(const struct virtqueue *vq, const struct vu_mem *mem, uint16_t head,
+            struct vq_chain *chain)
+{
+    chain->head = head;
+    chain->n_out = chain->n_in = 0;
+    chain->out_len = chain->in_len = 0;
+    if (head >= vq->num)
+        return -1;
+    uint16_t idx = head;
+    /* A chain visits each descriptor at most once, so more than num steps is a loop. */
+    for (unsigned steps = 0;; steps++) {
+        struct vq_desc d;
+        if (steps >= vq->num)
+            return -1;
+        /* One copy: the guest may rewrite the descriptor while we look at it. */
+        memcpy(&d, (const void *)&vq->desc[idx], sizeof(d));
+        if (d.flags & VQ_DESC_F_INDIRECT) /* not offered */
+            return -1;
+        if (d.flags & VQ_DESC_F_WRITE) {
+            if (add_segments(chain->in, &chain->n_in, &chain->in_len, mem, d.addr, d.len))
+                return -1;
+        } else {
+            /* virtio 1.2 §2.7.4.2: readable descriptors come before writable ones. */
+            if (chain->n_in > 0 || chain->in_len > 0)
+                return -1;
+            if (add_segments(chain->out, &chain->n_out, &chain->out_len, mem, d.addr, d.len))
+                return -1;
+        }
+        if (!(d.flags & VQ_DESC_F_NEXT))
+            return 0;
+        idx = d.next;
+        if (idx >= vq->num)
+            return -1;
+    }
+}
+
+unsigned vq_avail_count(const struct virtqueue *vq)
+{
+    if (!vq_ready(vq))
+        return 0;
+    /* Acquire: ring entries below idx are visible once we see idx. */
+    uint16_t idx = __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE);
+    return (uint16_t)(idx - vq->last_avail);
+}
+
+int vq_pop(struct virtqueue *vq, const struct vu_mem *mem, struct vq_chain *chain)
+{
+    if (!vq_ready(vq))
+        return 0;
+    unsigned pending = vq_avail_count(vq);
+    if (pending == 0)
+        return 0;
+    if (pending > vq->num)
+        goto broken;
+    uint16_t head = __atomic_load_n(&vq->avail[2 + vq->last_avail % vq->num], __ATOMIC_RELAXED);
+    if (vq_walk(vq, mem, head, chain) < 0)
+        goto broken;
+    vq->last_avail++;
+    return 1;
+broken:
+    vq->broken = true;
+    if (vq->err_fd >= 0) {
+        uint64_t one = 1;
+        if (write(vq->err_fd, &one, sizeof(one)) < 0) {
+            /* best effort: the queue is stopped either way */
+        }
+    }
+    return -1;
+}
+
+void vq_unpop(struct virtqueue *vq)
+{
+    vq->last_avail--;
+}
+
+void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+{
+    uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->num);
+    struct vq_used_elem e = {.id = head, .len = len};
+    memcpy(elem, &e, sizeof(e));
+    vq->used_idx++;
+    /* Release: the element (and the buffer contents) before the new idx. */
+    __atomic_store_n((uint16_t *)(vq->used + 2), vq->used_idx, __ATOMIC_RELEASE);
+    vq->need_call = true;
+}
+
+void vq_notify(struct virtqueue *vq)
+{
+    if (!vq->need_call || !vq->desc)
+        return;
+    vq->need_call = false;
+    if (vq->call_fd < 0)
+        return;
+    /* Full fence: our used idx store before the read of the guest's flags. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED) & VQ_AVAIL_F_NO_INTERRUPT)
+        return;
+    uint64_t one = 1;
+    if (write(vq->call_fd, &one, sizeof(one)) < 0) {
+        /* EAGAIN: counter saturated, the guest is being notified anyway */
+    }
+}
+
+size_t iov_copy_from(void *dst, const struct iovec *iov, unsigned n, size_t skip, size_t len)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        size_t piece = iov[i].iov_len - skip;
+        if (piece > len - done)
+            piece = len - done;
+        memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + skip, piece);
+        done += piece;
+        skip = 0;
+    }
+    return done;
+}
+
+size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t skip, const void *src, size_t len)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        size_t piece = iov[i].iov_len - skip;
+        if (piece > len - done)
+            piece = len - done;
+        memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)src + done, piece);
+        done += piece;
+        skip = 0;
+    }
+    return done;
+}
+
+unsigned iov_slice(struct iovec *out, const struct iovec *iov, unsigned n, size_t skip, size_t len)
+{
+    unsigned count = 0;
+    for (unsigned i = 0; i < n && len > 0; i++) {
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        size_t piece = iov[i].iov_len - skip;
+        if (piece > len)
+            piece = len;
+        out[count].iov_base = (uint8_t *)iov[i].iov_base + skip;
+        out[count].iov_len = piece;
+        count++;
+        len -= piece;
+        skip = 0;
+    }
+    return count;
+}

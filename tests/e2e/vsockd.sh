@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# miura-vsockd end to end, without QEMU or a guest: build/bin/vsockd-driver
+# plays QEMU (vhost-user frontend, memfd guest RAM) and a guest vsock stack,
+# and moves data through --uds and --publish (see tests/vsockd/driver.c).
+# Then: SIGTERM must close everything and remove the sockets.
+set -u
+cd "$(dirname "$0")/../.."
+daemon=build/bin/miura-vsockd
+driver=build/bin/vsockd-driver
+fails=0
+ok() { echo "ok - vsockd-e2e/$1"; }
+notok() { echo "not ok - vsockd-e2e/$1: $2"; fails=$((fails + 1)); }
+
+for b in $daemon $driver; do
+    [ -x "$b" ] || { notok build "$b missing (run make host)"; exit 1; }
+done
+dir=$(mktemp -d /tmp/vsockd-e2e.XXXXXX)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# Three free loopback ports below the ephemeral range (so no client socket of
+# another program holds them) for the published services.
+read -r p1 p2 p3 < <(python3 -c '
+import random, socket
+ports = []
+while len(ports) < 3:
+    p = random.randrange(20000, 30000)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", p)); s.listen(1); ports.append(p)
+    except OSError:
+        pass
+    s.close()
+print(*ports)')
+
+$daemon --socket "$dir/vhost.sock" --cid 3 --uds "$dir/v.sock" \
+    --publish "$p1:5000" --publish "127.0.0.1:$p2:5001" --publish "$p3:5002" -v \
+    2>"$dir/daemon.log" &
+pid=$!
+for _ in $(seq 50); do [ -S "$dir/vhost.sock" ] && break; sleep 0.1; done
+[ -S "$dir/vhost.sock" ] && ok listening || notok listening "no socket; $(tail -3 "$dir/daemon.log")"
+
+timeout -k 5 100 $driver test --socket "$dir/vhost.sock" --uds "$dir/v.sock" \
+    --echo-port "$p1" --sink-port "$p2" --source-port "$p3"
+rc=$?
+[ $rc -eq 0 ] || notok driver "exited with status $rc"
+
+if kill -0 "$pid" 2>/dev/null; then ok daemon_alive_after_tests; else notok daemon_alive_after_tests "daemon died; $(tail -5 "$dir/daemon.log")"; fi
+grep -q 'established' "$dir/daemon.log" && ok logs_connection_events || notok logs_connection_events "no 'established' line at -v"
+
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then
+    notok sigterm_exits "still running 5 s after SIGTERM"
+else
+    wait "$pid"
+    st=$?
+    pid=
+    [ $st -eq 0 ] && ok sigterm_exits || notok sigterm_exits "exit status $st"
+fi
+if [ ! -e "$dir/vhost.sock" ] && [ ! -e "$dir/v.sock" ]; then ok sockets_removed; else notok sockets_removed "$(ls "$dir")"; fi
+
+# QEMU itself as the frontend: microvm realizes vhost-user-vsock-device only
+# after GET_FEATURES, the protocol features (CONFIG) and GET_CONFIG succeed;
+# a failed handshake makes QEMU exit at once. (No guest drives the rings.)
+command -v qemu-system-x86_64 >/dev/null || notok qemu_handshake "qemu-system-x86_64 missing"
+if command -v qemu-system-x86_64 >/dev/null; then
+    $daemon --socket "$dir/q.sock" --cid 9 -vv 2>"$dir/q.log" &
+    qpid=$!
+    for _ in $(seq 50); do [ -S "$dir/q.sock" ] && break; sleep 0.1; done
+    timeout -k 2 3 qemu-system-x86_64 -M microvm,memory-backend=mem \
+        -object memory-backend-memfd,id=mem,size=64M,share=on \
+        -chardev socket,id=vs0,path="$dir/q.sock" -device vhost-user-vsock-device,chardev=vs0 \
+        -display none -serial none -monitor none -nodefaults >"$dir/qemu.log" 2>&1
+    qrc=$?
+    kill "$qpid" 2>/dev/null
+    wait "$qpid" 2>/dev/null
+    if [ $qrc -eq 124 ] && grep -q 'vhost-user request 24 (GET_CONFIG)' "$dir/q.log" && ! grep -qi error "$dir/qemu.log"; then
+        ok qemu_microvm_handshake
+    else
+        notok qemu_microvm_handshake "qemu status $qrc; $(grep -i -m2 error "$dir/qemu.log") $(tail -2 "$dir/q.log")"
+    fi
+fi
+
+$daemon --help | grep -q 'vhost-user-vsock-device,chardev=' && ok help_shows_qemu_flags || notok help_shows_qemu_flags "--help lacks the QEMU flags"
+$daemon --cid 3 >/dev/null 2>&1; [ $? -eq 2 ] && ok missing_socket_is_usage_error || notok missing_socket_is_usage_error "want status 2"
+$daemon --socket "$dir/x" --cid 3 --publish 1:2:3:4 >/dev/null 2>&1; [ $? -eq 2 ] && ok bad_publish_rejected || notok bad_publish_rejected "want status 2"
+[ $fails -eq 0 ]
