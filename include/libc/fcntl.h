@@ -29,6 +29,16 @@
 #define SEEK_END 2
 #endif
 
+/* fcntl commands. Sockets support F_GETFL/F_SETFL (O_NONBLOCK) and
+ * F_GETFD/F_SETFD (FD_CLOEXEC, ignored); see docs/networking.md. */
+#define F_GETFD    1
+#define F_SETFD    2
+#define F_GETFL    3
+#define F_SETFL    4
+#define FD_CLOEXEC 1
+
+int fcntl(int fd, int cmd, ...);
+
 /* Returns a descriptor (>= 3), or -1 with errno. mode is read only with
  * O_CREAT (permission bits; no umask applies). */
 int open(const char *path, int flags, ...);

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The socket API (DESIGN §3): socket/bind/listen/accept/connect/send/recv/
+ * shutdown/getsockname/getpeername/setsockopt/getsockopt/poll/fcntl over
+ * the vsock protocol, with Linux's error semantics. Blocking calls sleep on
+ * the socket's wait queue and are woken by packets (or by the timers).
+ *
+ * Descriptors: a table of its own, fds SOCK_FIRST_FD and up (socket.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "net/socket.h"
+#include "net/vsock.h"
+
+#define NS_PER_SEC   1000000000ull
+#define NS_PER_USEC  1000ull
+#define NS_PER_MSEC  1000000ull
+#define POLL_MAX_FDS 65536
+
+static struct vsock_sock *fd_table[SOCK_MAX_FDS];
+
+/* errno and -1 for a negative result; the result itself otherwise. */
+static long ret(long rc)
+{
+    if (rc < 0) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return rc;
+}
+
+static struct vsock_sock *fd_lookup(int fd)
+{
+    if (fd < SOCK_FIRST_FD || fd >= SOCK_FIRST_FD + SOCK_MAX_FDS)
+        return NULL;
+    return fd_table[fd - SOCK_FIRST_FD];
+}
+
+/* The socket at fd with a reference for the call, or NULL. Net lock held. */
+static struct vsock_sock *sock_get(int fd)
+{
+    struct vsock_sock *s = fd_lookup(fd);
+    if (s)
+        vsock_sock_hold(s);
+    return s;
+}
+
+static int fd_install(struct vsock_sock *s)
+{
+    for (int i = 0; i < SOCK_MAX_FDS; i++) {
+        if (!fd_table[i]) {
+            fd_table[i] = s;
+            s->fd = SOCK_FIRST_FD + i;
+            return s->fd;
+        }
+    }
+    return -EMFILE;
+}
+
+static bool fd_table_full(void)
+{
+    for (int i = 0; i < SOCK_MAX_FDS; i++)
+        if (!fd_table[i])
+            return false;
+    return true;
+}
+
+static uint64_t deadline_after(uint64_t timeo_ns)
+{
+    return timeo_ns ? net_clock_ns() + timeo_ns : 0;
+}
+
+/* Checks a caller's struct sockaddr_vm at the edge. */
+static int addr_get(const struct sockaddr *addr, socklen_t len, struct sockaddr_vm *out)
+{
+    if (!addr || len < sizeof(struct sockaddr_vm))
+        return -EINVAL;
+    memcpy(out, addr, sizeof(*out));
+    if (out->svm_family != AF_VSOCK)
+        return -EAFNOSUPPORT;
+    return 0;
+}
+
+static void addr_put(struct sockaddr *addr, socklen_t *len, uint32_t cid, uint32_t port)
+{
+    struct sockaddr_vm a;
+    memset(&a, 0, sizeof(a));
+    a.svm_family = AF_VSOCK;
+    a.svm_cid = cid;
+    a.svm_port = port;
+    if (addr && len) {
+        socklen_t n = *len < sizeof(a) ? *len : (socklen_t)sizeof(a);
+        memcpy(addr, &a, n);
+    }
+    if (len)
+        *len = sizeof(a);
+}
+
+/* ---- the calls, with the net lock held and a reference on s */
+
+static int do_bind(struct vsock_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    struct sockaddr_vm a;
+    int rc = addr_get(addr, len, &a);
+    if (rc < 0)
+        return rc;
+    if (a.svm_cid != VMADDR_CID_ANY &&
+        (!vsock_net_transport || a.svm_cid != (uint32_t)vsock_net_transport->guest_cid))
+        return -EADDRNOTAVAIL;
+    rc = vsock_bind(s, a.svm_port);
+    if (rc == 0)
+        s->local_cid = a.svm_cid;
+    return rc;
+}
+
+static int do_connect(struct vsock_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+    struct sockaddr_vm a;
+    int rc = addr_get(addr, len, &a);
+    if (rc < 0)
+        return rc;
+    if (a.svm_cid == VMADDR_CID_ANY || a.svm_port == VMADDR_PORT_ANY)
+        return -EINVAL;
+    if (a.svm_cid == VMADDR_CID_LOCAL ||
+        (vsock_net_transport && a.svm_cid == (uint32_t)vsock_net_transport->guest_cid))
+        return -ENETUNREACH; /* no loopback */
+    rc = vsock_connect_start(s, a.svm_cid, a.svm_port);
+    if (rc < 0)
+        return rc;
+    if (s->nonblock)
+        return -EINPROGRESS;
+    uint64_t deadline = net_clock_ns() + VSOCK_CONNECT_TIMEOUT;
+    while (s->state == VSOCK_CONNECTING) {
+        if (net_wait(&s->wq, deadline) == -ETIMEDOUT && net_clock_ns() >= deadline)
+            vsock_connect_timeout(s);
+    }
+    if (s->state == VSOCK_ESTABLISHED)
+        return 0;
+    int e = s->err ? s->err : ECONNREFUSED;
+    s->err = 0;
+    return -e;
+}
+
+static int do_accept(struct vsock_sock *l, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+        return -EINVAL;
+    uint64_t deadline = deadline_after(l->rcvtimeo);
+    for (;;) {
+        if (l->state != VSOCK_LISTEN)
+            return -EINVAL;
+        if (l->pending) {
+            if (fd_table_full())
+                return -EMFILE;                         /* the connection stays queued */
+            struct vsock_sock *c = vsock_accept_pop(l); /* its reference goes to the fd */
+            int fd = fd_install(c);
+            c->nonblock = (flags & SOCK_NONBLOCK) != 0;
+            addr_put(addr, len, c->peer_cid, c->peer_port);
+            return fd;
+        }
+        if (l->nonblock)
+            return -EAGAIN;
+        if (net_wait(&l->wq, deadline) == -ETIMEDOUT)
+            return -EAGAIN;
+    }
+}
+
+static bool connected_once(const struct vsock_sock *s)
+{
+    return s->state == VSOCK_ESTABLISHED || s->state == VSOCK_CLOSED;
+}
+
+static ssize_t do_recv(struct vsock_sock *s, uint8_t *buf, size_t n, int flags)
+{
+    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+    bool peek = (flags & MSG_PEEK) != 0;
+    uint64_t deadline = deadline_after(s->rcvtimeo);
+    size_t done = 0;
+    if (!connected_once(s))
+        return -ENOTCONN;
+    if (!n)
+        return 0;
+    for (;;) {
+        if (s->rx_bytes) {
+            size_t want = n - done > UINT32_MAX ? UINT32_MAX : n - done;
+            done += vsock_recv_copy(s, buf + done, (uint32_t)want, peek);
+            if (done == n || peek || !(flags & MSG_WAITALL))
+                return (ssize_t)done;
+            continue;
+        }
+        if (s->err) {
+            if (done)
+                return (ssize_t)done; /* the error comes with the next call */
+            int e = s->err;
+            s->err = 0;
+            return -e;
+        }
+        if (s->state != VSOCK_ESTABLISHED || (s->peer_shut & VSOCK_SHUTDOWN_SEND) ||
+            (s->local_shut & VSOCK_SHUTDOWN_RCV))
+            return (ssize_t)done; /* end of stream */
+        if (nonblock)
+            return done ? (ssize_t)done : -EAGAIN;
+        if (net_wait(&s->wq, deadline) == -ETIMEDOUT)
+            return done ? (ssize_t)done : -EAGAIN;
+    }
+}
+
+static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int flags)
+{
+    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+    uint64_t deadline = deadline_after(s->sndtimeo);
+    size_t done = 0;
+    for (;;) {
+        size_t want = n - done > UINT32_MAX ? UINT32_MAX : n - done;
+        int64_t r = vsock_send_some(s, buf + done, (uint32_t)want);
+        if (r < 0)
+            return done ? (ssize_t)done : r;
+        done += (size_t)r;
+        if (done == n)
+            return (ssize_t)done;
+        if (r > 0)
+            continue;
+        if (!vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt))
+            vsock_request_credit(s);
+        if (nonblock)
+            return done ? (ssize_t)done : -EAGAIN;
+        if (net_wait(&s->wq, deadline) == -ETIMEDOUT)
+            return done ? (ssize_t)done : -EAGAIN;
+    }
+}
+
+static int timeval_to_ns(const void *val, socklen_t len, uint64_t *ns)
+{
+    struct timeval tv;
+    if (!val || len < sizeof(tv))
+        return -EINVAL;
+    memcpy(&tv, val, sizeof(tv));
+    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+        return -EDOM;
+    if (tv.tv_sec < 0)
+        *ns = 1; /* as Linux: a negative timeout expires at once */
+    else if ((uint64_t)tv.tv_sec > UINT64_MAX / NS_PER_SEC - 1)
+        *ns = 0; /* beyond any uptime: forever */
+    else
+        *ns = (uint64_t)tv.tv_sec * NS_PER_SEC + (uint64_t)tv.tv_usec * NS_PER_USEC;
+    return 0;
+}
+
+static int int_opt(const void *val, socklen_t len, int *out)
+{
+    if (!val || len < sizeof(int))
+        return -EINVAL;
+    memcpy(out, val, sizeof(int));
+    return 0;
+}
+
+static uint32_t buf_clamp(int v)
+{
+    if (v < (int)VSOCK_BUF_MIN)
+        return VSOCK_BUF_MIN;
+    if ((unsigned)v > VSOCK_BUF_MAX)
+        return VSOCK_BUF_MAX;
+    return (uint32_t)v;
+}
+
+static int do_setsockopt(struct vsock_sock *s, int level, int name, const void *val, socklen_t len)
+{
+    int v, rc;
+    if (level != SOL_SOCKET)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case SO_RCVTIMEO:
+        return timeval_to_ns(val, len, &s->rcvtimeo);
+    case SO_SNDTIMEO:
+        return timeval_to_ns(val, len, &s->sndtimeo);
+    case SO_RCVBUF:
+        if ((rc = int_opt(val, len, &v)) < 0)
+            return rc;
+        s->buf_alloc = buf_clamp(v);
+        vsock_rcvbuf_changed(s);
+        return 0;
+    case SO_SNDBUF:
+        if ((rc = int_opt(val, len, &v)) < 0)
+            return rc;
+        s->sndbuf = buf_clamp(v);
+        vsock_wake(s);
+        return 0;
+    case SO_REUSEADDR:
+    case SO_KEEPALIVE:
+        return int_opt(val, len, &v);
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+    if (!val || !len || *len < sizeof(int))
+        return -EINVAL;
+    memcpy(val, &v, sizeof(v));
+    *len = sizeof(v);
+    return 0;
+}
+
+static int put_timeval(void *val, socklen_t *len, uint64_t ns)
+{
+    struct timeval tv;
+    if (!val || !len || *len < sizeof(tv))
+        return -EINVAL;
+    tv.tv_sec = (time_t)(ns / NS_PER_SEC);
+    tv.tv_usec = (suseconds_t)(ns % NS_PER_SEC / NS_PER_USEC);
+    memcpy(val, &tv, sizeof(tv));
+    *len = sizeof(tv);
+    return 0;
+}
+
+static int do_getsockopt(struct vsock_sock *s, int level, int name, void *val, socklen_t *len)
+{
+    if (level != SOL_SOCKET)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case SO_RCVTIMEO:
+        return put_timeval(val, len, s->rcvtimeo);
+    case SO_SNDTIMEO:
+        return put_timeval(val, len, s->sndtimeo);
+    case SO_RCVBUF:
+        return put_int(val, len, (int)s->buf_alloc);
+    case SO_SNDBUF:
+        return put_int(val, len, (int)s->sndbuf);
+    case SO_TYPE:
+        return put_int(val, len, SOCK_STREAM);
+    case SO_ERROR: {
+        int rc = put_int(val, len, s->err);
+        if (rc == 0)
+            s->err = 0;
+        return rc;
+    }
+    case SO_REUSEADDR:
+    case SO_KEEPALIVE:
+        return put_int(val, len, 0);
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+/* ---- the POSIX surface: lock, reference, call, errno */
+
+#define SOCK_CALL(fd, expr)                       \
+    ({                                            \
+        uint64_t f_ = net_lock();                 \
+        struct vsock_sock *s = sock_get(fd);      \
+        long rc_ = -EBADF;                        \
+        if (s) {                                  \
+            rc_ = (expr);                         \
+            vsock_sock_put(s);                    \
+        } else if (fd >= 0 && fd < SOCK_FIRST_FD) \
+            rc_ = -ENOTSOCK;                      \
+        net_unlock(f_);                           \
+        rc_;                                      \
+    })
+
+int LIBC_NAME(socket)(int domain, int type, int protocol)
+{
+    if (domain != AF_VSOCK)
+        return (int)ret(-EAFNOSUPPORT);
+    if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM)
+        return (int)ret(-ESOCKTNOSUPPORT);
+    if (protocol != 0)
+        return (int)ret(-EPROTONOSUPPORT);
+    uint64_t f = net_lock();
+    long rc = -ENOMEM;
+    struct vsock_sock *s = vsock_sock_new();
+    if (s) {
+        s->nonblock = (type & SOCK_NONBLOCK) != 0;
+        rc = fd_install(s);
+        if (rc < 0)
+            vsock_sock_put(s);
+    }
+    net_unlock(f);
+    return (int)ret(rc);
+}
+
+int LIBC_NAME(bind)(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    return (int)ret(SOCK_CALL(fd, do_bind(s, addr, len)));
+}
+
+int LIBC_NAME(listen)(int fd, int backlog)
+{
+    return (int)ret(SOCK_CALL(fd, vsock_listen(s, backlog)));
+}
+
+int LIBC_NAME(accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    return (int)ret(SOCK_CALL(fd, do_accept(s, addr, len, flags)));
+}
+
+int LIBC_NAME(accept)(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return (int)ret(SOCK_CALL(fd, do_accept(s, addr, len, 0)));
+}
+
+int LIBC_NAME(connect)(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    return (int)ret(SOCK_CALL(fd, do_connect(s, addr, len)));
+}
+
+ssize_t LIBC_NAME(send)(int fd, const void *buf, size_t n, int flags)
+{
+    return ret(SOCK_CALL(fd, do_send(s, buf, n, flags)));
+}
+
+ssize_t LIBC_NAME(recv)(int fd, void *buf, size_t n, int flags)
+{
+    return ret(SOCK_CALL(fd, do_recv(s, buf, n, flags)));
+}
+
+static int do_shutdown(struct vsock_sock *s, int how)
+{
+    static const uint32_t flags[] = {
+        [SHUT_RD] = VSOCK_SHUTDOWN_RCV,
+        [SHUT_WR] = VSOCK_SHUTDOWN_SEND,
+        [SHUT_RDWR] = VSOCK_SHUTDOWN_BOTH,
+    };
+    if (how < SHUT_RD || how > SHUT_RDWR)
+        return -EINVAL;
+    return vsock_shutdown(s, flags[how]);
+}
+
+int LIBC_NAME(shutdown)(int fd, int how)
+{
+    return (int)ret(SOCK_CALL(fd, do_shutdown(s, how)));
+}
+
+static int do_getsockname(struct vsock_sock *s, struct sockaddr *addr, socklen_t *len)
+{
+    if (!addr || !len)
+        return -EINVAL;
+    bool bound = s->state != VSOCK_UNBOUND;
+    addr_put(addr, len, bound ? s->local_cid : VMADDR_CID_ANY,
+             bound ? s->local_port : VMADDR_PORT_ANY);
+    return 0;
+}
+
+static int do_getpeername(struct vsock_sock *s, struct sockaddr *addr, socklen_t *len)
+{
+    if (!addr || !len)
+        return -EINVAL;
+    if (s->state != VSOCK_ESTABLISHED)
+        return -ENOTCONN;
+    addr_put(addr, len, s->peer_cid, s->peer_port);
+    return 0;
+}
+
+int LIBC_NAME(getsockname)(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return (int)ret(SOCK_CALL(fd, do_getsockname(s, addr, len)));
+}
+
+int LIBC_NAME(getpeername)(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return (int)ret(SOCK_CALL(fd, do_getpeername(s, addr, len)));
+}
+
+int LIBC_NAME(setsockopt)(int fd, int level, int name, const void *val, socklen_t len)
+{
+    return (int)ret(SOCK_CALL(fd, do_setsockopt(s, level, name, val, len)));
+}
+
+int LIBC_NAME(getsockopt)(int fd, int level, int name, void *val, socklen_t *len)
+{
+    return (int)ret(SOCK_CALL(fd, do_getsockopt(s, level, name, val, len)));
+}
+
+/* ---- descriptor interface for read/write/close/poll/fcntl */
+
+int sock_fd_is(int fd)
+{
+    uint64_t f = net_lock();
+    int is = fd_lookup(fd) != NULL;
+    net_unlock(f);
+    return is;
+}
+
+ssize_t sock_fd_read(int fd, void *buf, size_t n)
+{
+    return SOCK_CALL(fd, do_recv(s, buf, n, 0));
+}
+
+ssize_t sock_fd_write(int fd, const void *buf, size_t n)
+{
+    return SOCK_CALL(fd, do_send(s, buf, n, 0));
+}
+
+int sock_fd_close(int fd)
+{
+    uint64_t f = net_lock();
+    struct vsock_sock *s = fd_lookup(fd);
+    if (!s) {
+        net_unlock(f);
+        return -EBADF;
+    }
+    fd_table[fd - SOCK_FIRST_FD] = NULL;
+    s->fd = -1;
+    vsock_release(s);
+    vsock_sock_put(s); /* the fd's reference */
+    net_unlock(f);
+    return 0;
+}
+
+static short poll_one(int fd, short events)
+{
+    short always = POLLERR | POLLHUP | POLLNVAL;
+    if (fd < 0)
+        return 0;
+    if (fd < SOCK_FIRST_FD) {
+        bool open = vfs_fd_is_open ? vfs_fd_is_open(fd) != 0 : true;
+        return open ? (short)(events & (POLLIN | POLLOUT)) : POLLNVAL; /* files never block */
+    }
+    struct vsock_sock *s = fd_lookup(fd);
+    if (!s)
+        return POLLNVAL;
+    return (short)(vsock_poll_mask(s) & (events | always));
+}
+
+short sock_fd_poll(int fd, short events)
+{
+    uint64_t f = net_lock();
+    short m = fd_lookup(fd) ? poll_one(fd, events) : POLLNVAL;
+    net_unlock(f);
+    return m;
+}
+
+int LIBC_NAME(poll)(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+    if (n > POLL_MAX_FDS || (n && !fds))
+        return (int)ret(-EINVAL);
+    uint64_t deadline = timeout_ms > 0 ? net_clock_ns() + (uint64_t)timeout_ms * NS_PER_MSEC : 0;
+    bool expired = timeout_ms == 0;
+    uint64_t f = net_lock();
+    int ready;
+    for (;;) {
+        ready = 0;
+        for (nfds_t i = 0; i < n; i++) {
+            fds[i].revents = poll_one(fds[i].fd, fds[i].events);
+            if (fds[i].revents)
+                ready++;
+        }
+        if (ready || expired)
+            break;
+        /* Every socket event wakes the poll queue; rescan after each. */
+        expired = net_wait(&vsock_poll_wq, deadline) == -ETIMEDOUT;
+    }
+    net_unlock(f);
+    return ready;
+}
+
+static int do_fcntl(struct vsock_sock *s, int cmd, long arg)
+{
+    switch (cmd) {
+    case F_GETFL:
+        return O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
+    case F_SETFL:
+        s->nonblock = (arg & O_NONBLOCK) != 0;
+        return 0;
+    case F_GETFD:
+    case F_SETFD:
+        return 0; /* FD_CLOEXEC means nothing without exec */
+    default:
+        return -EINVAL;
+    }
+}
+
+int sock_fd_fcntl(int fd, int cmd, long arg)
+{
+    return (int)SOCK_CALL(fd, do_fcntl(s, cmd, arg));
+}
+
+/*
+ * fcntl for sockets. Weak: when the Filesystem unit grows its own fcntl, that
+ * one wins and dispatches socket fds to sock_fd_fcntl().
+ */
+__attribute__((weak)) int LIBC_NAME(fcntl)(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = cmd == F_SETFL || cmd == F_SETFD ? va_arg(ap, int) : 0;
+    va_end(ap);
+    if (fd >= 0 && fd < SOCK_FIRST_FD)
+        return (int)ret(-ENOSYS); /* files: not yet */
+    return (int)ret(sock_fd_fcntl(fd, cmd, arg));
+}
+
+#ifdef MIURA_HOST_TEST
+/* Tests look at a socket's protocol state through its fd. */
+struct vsock_sock *vsock_test_fd_sock(int fd);
+struct vsock_sock *vsock_test_fd_sock(int fd)
+{
+    return fd_lookup(fd);
+}
+#endif

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "net_fake.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/socket.h"
+
+struct fake_net fake;
+
+/* ---- port */
+
+void net_waitq_init(struct net_waitq *wq)
+{
+    wq->wakes = 0;
+}
+
+uint64_t net_lock(void)
+{
+    return fake.lock_depth++;
+}
+
+void net_unlock(uint64_t flags)
+{
+    if (!fake.lock_depth || flags != fake.lock_depth - 1)
+        abort(); /* unbalanced */
+    fake.lock_depth--;
+}
+
+int net_wait(struct net_waitq *wq, uint64_t deadline)
+{
+    if (!fake.lock_depth)
+        abort(); /* waits happen with the lock held */
+    fake.waits++;
+    wq->wakes = 0;
+    if (fake.wait_hook)
+        fake.wait_hook(wq, deadline);
+    if (wq->wakes)
+        return 0;
+    if (deadline) {
+        if (fake.now < deadline)
+            fake.now = deadline;
+        return -ETIMEDOUT;
+    }
+    fake.stuck++; /* a real thread would sleep forever here */
+    return -ETIMEDOUT;
+}
+
+void net_wake_all(struct net_waitq *wq)
+{
+    wq->wakes++;
+}
+
+uint64_t net_clock_ns(void)
+{
+    return fake.now;
+}
+
+void net_timer_kick(void)
+{
+    fake.timer_kicks++;
+}
+
+/* ---- transport */
+
+static int fake_send(struct vsock_transport *t, const struct vsock_hdr *hdr, const void *payload,
+                     uint32_t len, void *cookie)
+{
+    (void)t;
+    if (fake.fail_send)
+        return -EIO;
+    if (hdr->len != len || (len && !payload))
+        abort(); /* net broke the contract */
+    fake.total_sent++;
+    if (fake.nsent < FAKE_MAX_SENT) {
+        struct fake_sent *s = &fake.sent[fake.nsent++];
+        s->hdr = *hdr;
+        s->payload = NULL;
+        if (len) {
+            s->payload = malloc(len);
+            memcpy(s->payload, payload, len);
+        }
+        s->cookie = len ? cookie : NULL;
+        s->done = len == 0;
+        if (len && fake.auto_tx_done) {
+            s->done = true;
+            vsock_net_tx_done(&fake.t, cookie);
+        }
+    } else if (len) {
+        vsock_net_tx_done(&fake.t, cookie); /* not recorded: complete at once */
+    }
+    return 0;
+}
+
+static void fake_rx_release(struct vsock_transport *t, struct vsock_rx_buf *buf)
+{
+    (void)t;
+    fake.rx_released++;
+    free(buf->data);
+    free(buf);
+}
+
+static void free_sent(void)
+{
+    for (unsigned i = 0; i < fake.nsent; i++)
+        free(fake.sent[i].payload);
+}
+
+void fake_init(void)
+{
+    free_sent();
+    memset(&fake, 0, sizeof(fake));
+    fake.t.guest_cid = FAKE_GUEST_CID;
+    fake.t.send = fake_send;
+    fake.t.rx_release = fake_rx_release;
+    fake.now = 1000000000ull; /* 1 s after boot */
+    vsock_net_attach(&fake.t);
+}
+
+void fake_inject_raw(const struct vsock_hdr *h, const void *payload, uint32_t payload_len,
+                     uint32_t cap)
+{
+    struct vsock_rx_buf *b = calloc(1, sizeof(*b));
+    b->cap = cap;
+    b->data = malloc(cap ? cap : 1);
+    if (payload_len > cap)
+        payload_len = cap;
+    if (payload_len)
+        memcpy(b->data, payload, payload_len);
+    b->hdr = *h;
+    fake.rx_injected++;
+    vsock_net_receive(&fake.t, b);
+}
+
+void fake_inject(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t flags,
+                 uint32_t buf_alloc, uint32_t fwd_cnt, const void *payload, uint32_t len)
+{
+    struct vsock_hdr h = {
+        .src_cid = FAKE_PEER_CID,
+        .dst_cid = FAKE_GUEST_CID,
+        .src_port = src_port,
+        .dst_port = dst_port,
+        .len = len,
+        .type = VSOCK_TYPE_STREAM,
+        .op = op,
+        .flags = flags,
+        .buf_alloc = buf_alloc,
+        .fwd_cnt = fwd_cnt,
+    };
+    fake_inject_raw(&h, payload, len, len > FAKE_RX_CAP ? len : FAKE_RX_CAP);
+}
+
+const struct fake_sent *fake_last(void)
+{
+    return fake.nsent ? &fake.sent[fake.nsent - 1] : NULL;
+}
+
+unsigned fake_count_op(unsigned from, uint16_t op)
+{
+    unsigned n = 0;
+    for (unsigned i = from; i < fake.nsent; i++)
+        n += fake.sent[i].hdr.op == op;
+    return n;
+}
+
+void fake_complete_tx(void)
+{
+    for (unsigned i = 0; i < fake.nsent; i++) {
+        if (!fake.sent[i].done) {
+            fake.sent[i].done = true;
+            vsock_net_tx_done(&fake.t, fake.sent[i].cookie);
+        }
+    }
+}
+
+bool fake_teardown(void)
+{
+    fake.wait_hook = NULL;
+    fake.fail_send = false;
+    for (int fd = SOCK_FIRST_FD; fd < SOCK_FIRST_FD + SOCK_MAX_FDS; fd++)
+        (void)sock_fd_close(fd);
+    fake.now += 10 * VSOCK_CLOSE_TIMEOUT;
+    uint64_t f = net_lock();
+    (void)vsock_net_timers(fake.now);
+    net_unlock(f);
+    fake_complete_tx();
+    return vsock_net_stats.socks == 0 && vsock_net_stats.rx_bufs_held == 0 &&
+           vsock_net_stats.mem_bytes == 0 && fake.rx_injected == fake.rx_released &&
+           fake.lock_depth == 0;
+}
+
+/* ---- socket helpers */
+
+#include <linux/vm_sockets.h>
+#include <sys/socket.h>
+
+int fake_listen(uint32_t port, int backlog)
+{
+    int fd = miura_socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+    if (fd < 0 || miura_bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        miura_listen(fd, backlog) < 0)
+        return -1;
+    return fd;
+}
+
+int fake_accept_new(int lfd, uint32_t port, uint32_t peer_port)
+{
+    fake_inject(VSOCK_OP_REQUEST, peer_port, port, 0, VSOCK_BUF_DEFAULT, vsock_net_initial_cnt,
+                NULL, 0);
+    const struct fake_sent *r = fake_last();
+    if (!r || r->hdr.op != VSOCK_OP_RESPONSE || r->hdr.dst_port != peer_port)
+        return -1;
+    struct sockaddr_vm a;
+    socklen_t len = sizeof(a);
+    int fd = miura_accept(lfd, (struct sockaddr *)&a, &len);
+    if (fd < 0 || a.svm_port != peer_port || a.svm_cid != FAKE_PEER_CID)
+        return -1;
+    return fd;
+}
+
+int fake_connect_new(uint32_t peer_port, uint32_t *local_port)
+{
+    int fd = miura_socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_vm a = {
+        .svm_family = AF_VSOCK, .svm_cid = FAKE_PEER_CID, .svm_port = peer_port};
+    if (fd < 0 || miura_connect(fd, (struct sockaddr *)&a, sizeof(a)) != -1 || errno != EINPROGRESS)
+        return -1;
+    const struct fake_sent *r = fake_last();
+    if (!r || r->hdr.op != VSOCK_OP_REQUEST)
+        return -1;
+    *local_port = r->hdr.src_port;
+    fake_inject(VSOCK_OP_RESPONSE, peer_port, *local_port, 0, VSOCK_BUF_DEFAULT,
+                vsock_net_initial_cnt, NULL, 0);
+    if (fake_sock(fd)->state != VSOCK_ESTABLISHED)
+        return -1;
+    return fd;
+}
+
+struct vsock_sock *fake_sock(int fd)
+{
+    extern struct vsock_sock *vsock_test_fd_sock(int fd);
+    return vsock_test_fd_sock(fd);
+}
