@@ -66,8 +66,33 @@ int LIBC_NAME(creat)(const char *path, mode_t mode)
     return (int)ret(vfs_open(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
 }
 
+/* Socket descriptors (from SOCK_FIRST_FD up) belong to the Networking unit;
+ * these weak references are NULL in an image without it. */
+#ifndef MIURA_HOST_TEST
+#define SOCKET_FD_FIRST 1024
+extern int sock_fd_is(int fd) __attribute__((weak));
+extern ssize_t sock_fd_read(int fd, void *buf, size_t n) __attribute__((weak));
+extern ssize_t sock_fd_write(int fd, const void *buf, size_t n) __attribute__((weak));
+extern int sock_fd_close(int fd) __attribute__((weak));
+static bool is_socket(int fd)
+{
+    return fd >= SOCKET_FD_FIRST && sock_fd_is && sock_fd_is(fd);
+}
+#else
+static bool is_socket(int fd)
+{
+    (void)fd;
+    return false;
+}
+#define sock_fd_read(fd, b, n)  (-EBADF)
+#define sock_fd_write(fd, b, n) (-EBADF)
+#define sock_fd_close(fd)       (-EBADF)
+#endif
+
 int LIBC_NAME(close)(int fd)
 {
+    if (is_socket(fd))
+        return (int)ret(sock_fd_close(fd));
     if (is_console(fd))
         return 0; /* the console stays */
     return (int)ret(vfs_close(fd));
@@ -75,6 +100,8 @@ int LIBC_NAME(close)(int fd)
 
 ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
 {
+    if (is_socket(fd))
+        return ret(sock_fd_read(fd, buf, n));
     if (is_console(fd))
         return fd == STDIN_FILENO ? 0 : ret(-EBADF); /* no console input: end of file */
     return ret(vfs_read(fd, buf, n));
@@ -82,6 +109,8 @@ ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
 
 ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
 {
+    if (is_socket(fd))
+        return ret(sock_fd_write(fd, buf, n));
     if (is_console(fd)) {
         if (fd == STDIN_FILENO)
             return ret(-EBADF);

@@ -93,7 +93,8 @@ static int open_one(void)
         if (!colon)
             exit(2);
         *colon = 0;
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)atoi(colon + 1))};
         if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
             exit(2);
         fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
             close(c[i].fd);
     }
     printf("%u/%u connections verified, %llu bytes each%s%s%s\n", ok, conns,
-           (unsigned long long)bytes, half_close ? ", half-closed" : "",
-           vanish ? ", vanished" : "", left ? ", timed out" : "");
+           (unsigned long long)bytes, half_close ? ", half-closed" : "", vanish ? ", vanished" : "",
+           left ? ", timed out" : "");
     return failed ? 1 : 0;
 }

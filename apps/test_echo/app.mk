@@ -1,0 +1,4 @@
+# Test appliance for the Networking unit: a vsock echo server (and client).
+APPS += test_echo
+test_echo_SRCS := apps/test_echo/main.c
+test_echo_COMPONENTS := arch net

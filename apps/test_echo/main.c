@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vsock echo server for tests/e2e/vsock.sh: every connection to port 5000
+ * gets back what it sends, until it half-closes (then the server finishes
+ * echoing and closes). One thread per connection. With `connect=PORT`, it
+ * first connects out to the host (CID 2) on PORT, sends "hello from guest\n",
+ * and prints what the host answered. Port 5001 answers one line of
+ * statistics (connections being served and served so far, heap bytes in use)
+ * and closes: the host uses it to see that vanished clients were freed.
+ */
+#include <errno.h>
+#include <linux/vm_sockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "miura/miura.h"
+#include "mm/heap.h"
+
+#define ECHO_PORT 5000
+#define BUF       (16 * 1024)
+
+static unsigned long served, active;
+
+static void *echo(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char *buf = malloc(BUF);
+    unsigned long long total = 0;
+    while (buf) {
+        ssize_t n = recv(fd, buf, BUF, 0);
+        if (n <= 0)
+            break;
+        char *p = buf;
+        while (n > 0) {
+            ssize_t w = send(fd, p, (size_t)n, 0);
+            if (w <= 0)
+                goto out;
+            p += w;
+            n -= w;
+            total += (unsigned long long)w;
+        }
+    }
+out:
+    free(buf);
+    close(fd);
+    served++;
+    active--;
+    return NULL;
+}
+
+static void connect_out(unsigned port)
+{
+    int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm host = {
+        .svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_HOST};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&host, sizeof(host)) < 0) {
+        printf("connect-out: error %d\n", errno);
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    const char *msg = "hello from guest\n";
+    send(fd, msg, strlen(msg), 0);
+    shutdown(fd, SHUT_WR);
+    char reply[128];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof(reply) - 1 && (n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    reply[got] = 0;
+    if (got && reply[got - 1] == '\n')
+        reply[got - 1] = 0;
+    printf("connect-out: host said '%s'\n", reply);
+    close(fd);
+}
+
+#define STATS_PORT 5001
+
+static void *stats_server(void *arg)
+{
+    (void)arg;
+    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm addr = {
+        .svm_family = AF_VSOCK, .svm_port = STATS_PORT, .svm_cid = VMADDR_CID_ANY};
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 8) < 0)
+        return NULL;
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            continue;
+        struct heap_stats hs;
+        heap_stats(&hs);
+        char line[128];
+        int n = snprintf(line, sizeof(line), "active %lu served %lu heap %zu\n", active, served,
+                         hs.bytes_in_use);
+        send(c, line, (size_t)n, 0);
+        close(c);
+    }
+}
+
+int main(void)
+{
+    thread_detach(thread_create(THREAD_CPU_CURRENT, 16 * 1024, stats_server, NULL));
+    const char *out = miura_getarg("connect");
+    if (out)
+        connect_out((unsigned)strtoul(out, NULL, 10));
+    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm addr = {
+        .svm_family = AF_VSOCK, .svm_port = ECHO_PORT, .svm_cid = VMADDR_CID_ANY};
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 1024) < 0) {
+        printf("echo: cannot listen: error %d\n", errno);
+        return 1;
+    }
+    printf("echo: listening on port %d\n", ECHO_PORT);
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            continue;
+        thread_t *t = thread_create(THREAD_CPU_CURRENT, 16 * 1024, echo, (void *)(intptr_t)c);
+        if (!t) {
+            close(c);
+            continue;
+        }
+        active++;
+        thread_detach(t);
+    }
+}

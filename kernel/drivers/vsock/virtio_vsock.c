@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * virtio-vsock device driver (virtio 1.2 §5.10): the transport under the
+ * Networking unit (kernel/net). Queue 0 receives, 1 transmits, 2 carries
+ * events (transport reset).
+ *
+ * Receive: the rx ring is kept full of one-page buffers (header, then
+ * payload). A completed buffer is checked (lengths, type, addresses) and
+ * loaned to net, which gives it back with rx_release once the application
+ * has read it; a fresh buffer takes its place in the ring meanwhile, so the
+ * buffers in use are the ring plus what net holds (bounded by its credit).
+ *
+ * Transmit: send() puts the header in a slot of its own and the payload by
+ * reference (net keeps it until vsock_net_tx_done). When the ring is full
+ * the packet waits in a FIFO, so send never blocks and never reorders.
+ *
+ * One service thread per device does all of it; the interrupt handler only
+ * wakes that thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi/vsock.h"
+#include "arch/x86_64/arch.h"
+#include "drivers/virtio/virtio.h"
+#include "lib/init.h"
+#include "lib/list.h"
+#include "miura/miura.h"
+#include "net/vsock_transport.h"
+#include "sched/sched.h"
+
+#define RX_BUF_BYTES                PAGE_SIZE /* header + payload */
+#define RX_RING_SIZE                64u
+#define TX_RING_SIZE                128u
+#define EVENT_BUFS                  4u
+#define VSOCK_EVENT_TRANSPORT_RESET 0
+#define SERVICE_STACK               (16 * 1024)
+
+struct tx_packet {
+    struct vsock_hdr hdr; /* the device reads it from here */
+    const void *payload;
+    uint32_t len;
+    void *cookie;
+    struct list link; /* on the pending FIFO while the ring is full */
+};
+
+struct rx_slot {
+    struct vsock_rx_buf buf; /* first: net hands this pointer back */
+    uint8_t *page;           /* header at 0, payload at VSOCK_HDR_SIZE */
+    struct rx_slot *next_free;
+};
+
+struct virtio_vsock {
+    struct virtio_device *dev;
+    struct vsock_transport transport;
+    struct virtqueue rx, tx, event;
+    struct waitq wake; /* the service thread sleeps here */
+    struct list tx_pending;
+    struct rx_slot *rx_free;
+    uint32_t events[EVENT_BUFS];
+    uint64_t dropped; /* malformed packets from the device */
+};
+
+/* ---- receive */
+
+static struct rx_slot *rx_slot_get(struct virtio_vsock *vs)
+{
+    struct rx_slot *s = vs->rx_free;
+    if (s) {
+        vs->rx_free = s->next_free;
+        return s;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->page = page_alloc(1);
+    if (!s->page) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void rx_slot_put(struct virtio_vsock *vs, struct rx_slot *s)
+{
+    s->next_free = vs->rx_free;
+    vs->rx_free = s;
+}
+
+/* Fills the rx ring; returns true if it added buffers. */
+static bool rx_refill(struct virtio_vsock *vs)
+{
+    bool added = false;
+    while (vq_num_free(&vs->rx) > 0) {
+        struct rx_slot *s = rx_slot_get(vs);
+        if (!s)
+            break; /* out of memory: the ring runs with fewer buffers */
+        struct vq_buf in = {s->page, RX_BUF_BYTES};
+        if (vq_add_chain(&vs->rx, NULL, 0, &in, 1, s) < 0) {
+            rx_slot_put(vs, s);
+            break;
+        }
+        added = true;
+    }
+    return added;
+}
+
+static void vsock_rx_release(struct vsock_transport *t, struct vsock_rx_buf *buf)
+{
+    struct virtio_vsock *vs = container_of(t, struct virtio_vsock, transport);
+    rx_slot_put(vs, (struct rx_slot *)buf);
+}
+
+/* Checks one received packet; the device is not trusted. */
+static bool rx_valid(struct virtio_vsock *vs, struct rx_slot *s, uint32_t written)
+{
+    if (written < VSOCK_HDR_SIZE)
+        return false;
+    memcpy(&s->buf.hdr, s->page, VSOCK_HDR_SIZE);
+    const struct vsock_hdr *h = &s->buf.hdr;
+    if (h->len != written - VSOCK_HDR_SIZE || h->len > RX_BUF_BYTES - VSOCK_HDR_SIZE)
+        return false;
+    if (h->type != VSOCK_TYPE_STREAM || h->dst_cid != vs->transport.guest_cid)
+        return false;
+    return true;
+}
+
+static bool rx_drain(struct virtio_vsock *vs)
+{
+    bool any = false;
+    void *token;
+    uint32_t len;
+    int rc;
+    while ((rc = vq_get_used(&vs->rx, &token, &len)) == 1) {
+        struct rx_slot *s = token;
+        any = true;
+        if (!rx_valid(vs, s, len)) {
+            vs->dropped++;
+            rx_slot_put(vs, s);
+            continue;
+        }
+        s->buf.data = s->page + VSOCK_HDR_SIZE;
+        s->buf.cap = RX_BUF_BYTES - VSOCK_HDR_SIZE;
+        s->buf.off = 0;
+        list_init(&s->buf.link);
+        vsock_net_receive(&vs->transport, &s->buf);
+    }
+    if (rc < 0) {
+        printf("virtio-vsock: rx queue broken by the device\n");
+        while (vq_drain_broken(&vs->rx, &token) == 1)
+            rx_slot_put(vs, token);
+    }
+    if (rx_refill(vs))
+        virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_RX, &vs->rx);
+    return any;
+}
+
+/* ---- transmit */
+
+static bool tx_post(struct virtio_vsock *vs, struct tx_packet *p)
+{
+    struct vq_buf out[2] = {{&p->hdr, VSOCK_HDR_SIZE}, {(void *)p->payload, p->len}};
+    return vq_add_chain(&vs->tx, out, p->len ? 2 : 1, NULL, 0, p) == 0;
+}
+
+static void tx_flush_pending(struct virtio_vsock *vs)
+{
+    bool added = false;
+    while (!list_empty(&vs->tx_pending)) {
+        struct tx_packet *p = list_entry(vs->tx_pending.next, struct tx_packet, link);
+        if (vq_num_free(&vs->tx) < 2 || !tx_post(vs, p))
+            break;
+        list_remove(&p->link);
+        added = true;
+    }
+    if (added)
+        virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_TX, &vs->tx);
+}
+
+static bool tx_drain(struct virtio_vsock *vs)
+{
+    bool any = false;
+    void *token;
+    uint32_t len;
+    int rc;
+    while ((rc = vq_get_used(&vs->tx, &token, &len)) == 1) {
+        struct tx_packet *p = token;
+        any = true;
+        if (p->len)
+            vsock_net_tx_done(&vs->transport, p->cookie);
+        free(p);
+    }
+    if (rc < 0) {
+        printf("virtio-vsock: tx queue broken by the device\n");
+        while (vq_drain_broken(&vs->tx, &token) == 1) {
+            struct tx_packet *p = token;
+            if (p->len)
+                vsock_net_tx_done(&vs->transport, p->cookie);
+            free(p);
+        }
+    }
+    tx_flush_pending(vs);
+    return any;
+}
+
+static int vsock_send(struct vsock_transport *t, const struct vsock_hdr *hdr, const void *payload,
+                      uint32_t len, void *cookie)
+{
+    struct virtio_vsock *vs = container_of(t, struct virtio_vsock, transport);
+    if (vq_is_broken(&vs->tx))
+        return -EIO;
+    struct tx_packet *p = malloc(sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->hdr = *hdr;
+    p->hdr.len = len;
+    p->payload = payload;
+    p->len = len;
+    p->cookie = cookie;
+    uint64_t flags = irq_save();
+    if (list_empty(&vs->tx_pending) && tx_post(vs, p)) {
+        virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_TX, &vs->tx);
+    } else {
+        list_push_back(&vs->tx_pending, &p->link);
+        waitq_wake_all(&vs->wake); /* the service thread flushes as room appears */
+    }
+    irq_restore(flags);
+    return 0;
+}
+
+/* ---- events */
+
+static void read_cid(struct virtio_vsock *vs)
+{
+    struct virtio_vsock_config config;
+    if (vs->dev->ops->read_config(vs->dev, 0, &config, sizeof(config)) == 0)
+        vs->transport.guest_cid = config.guest_cid & 0xffffffffu;
+}
+
+static bool event_drain(struct virtio_vsock *vs)
+{
+    bool any = false;
+    void *token;
+    uint32_t len;
+    while (vq_get_used(&vs->event, &token, &len) == 1) {
+        uint32_t *ev = token;
+        any = true;
+        if (len >= sizeof(*ev) && *ev == VSOCK_EVENT_TRANSPORT_RESET) {
+            read_cid(vs);
+            printf("virtio-vsock: transport reset, CID %llu\n",
+                   (unsigned long long)vs->transport.guest_cid);
+            vsock_net_transport_reset(&vs->transport, vs->transport.guest_cid);
+        }
+        struct vq_buf in = {ev, sizeof(*ev)};
+        vq_add_chain(&vs->event, NULL, 0, &in, 1, ev);
+    }
+    if (any)
+        virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_EVENT, &vs->event);
+    return any;
+}
+
+/* ---- the service thread */
+
+static void *vsock_service(void *arg)
+{
+    struct virtio_vsock *vs = arg;
+    for (;;) {
+        uint64_t flags = irq_save();
+        bool work = rx_drain(vs) | tx_drain(vs) | event_drain(vs);
+        if (!work && vq_enable_cb(&vs->rx) && vq_enable_cb(&vs->tx) && vq_enable_cb(&vs->event))
+            waitq_wait(&vs->wake, 0);
+        irq_restore(flags);
+        thread_yield(); /* let the threads we woke run before the next batch */
+    }
+    return NULL;
+}
+
+static void vsock_interrupt(struct virtio_device *dev, uint32_t cause)
+{
+    struct virtio_vsock *vs = dev->driver_data;
+    (void)cause; /* used buffers or a config change: the thread looks at all */
+    waitq_wake_all(&vs->wake);
+}
+
+static int vsock_probe(struct virtio_device *dev)
+{
+    struct virtio_vsock *vs = calloc(1, sizeof(*vs));
+    if (!vs)
+        return -ENOMEM;
+    vs->dev = dev;
+    dev->driver_data = vs;
+    waitq_init(&vs->wake);
+    list_init(&vs->tx_pending);
+    read_cid(vs);
+    if (vs->transport.guest_cid < 3) {
+        printf("virtio-vsock: device gives CID %llu; need >= 3\n",
+               (unsigned long long)vs->transport.guest_cid);
+        return -EINVAL;
+    }
+    vs->transport.send = vsock_send;
+    vs->transport.rx_release = vsock_rx_release;
+    int rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_RX, RX_RING_SIZE, &vs->rx);
+    if (rc == 0)
+        rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_TX, TX_RING_SIZE, &vs->tx);
+    if (rc == 0)
+        rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_EVENT, EVENT_BUFS, &vs->event);
+    if (rc == 0)
+        rc = virtio_irq_enable(dev);
+    if (rc < 0)
+        return rc;
+    rx_refill(vs);
+    for (unsigned i = 0; i < EVENT_BUFS; i++) {
+        struct vq_buf in = {&vs->events[i], sizeof(vs->events[i])};
+        vq_add_chain(&vs->event, NULL, 0, &in, 1, &vs->events[i]);
+    }
+    virtio_device_ready(dev);
+    virtio_queue_kick(dev, VIRTIO_VSOCK_QUEUE_RX, &vs->rx);
+    virtio_queue_kick(dev, VIRTIO_VSOCK_QUEUE_EVENT, &vs->event);
+    vsock_net_attach(&vs->transport);
+    if (!thread_create(0, SERVICE_STACK, vsock_service, vs))
+        return -ENOMEM;
+    return 0;
+}
+
+static const struct virtio_driver vsock_driver = {
+    .name = "virtio-vsock",
+    .device_id = VIRTIO_ID_VSOCK,
+    .features = VIRTIO_FEATURE(VIRTIO_F_RING_EVENT_IDX),
+    .probe = vsock_probe,
+    .interrupt = vsock_interrupt,
+};
+MIURA_DRIVER(virtio_driver, vsock_driver);

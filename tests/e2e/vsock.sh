@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The Networking unit end to end: the test_echo appliance behind miura-vsockd,
+# reached through the hybrid Unix socket (--uds) and a published TCP port,
+# with checksummed transfers of 1 B to 256 MiB, 500 concurrent connections,
+# half-closing and vanishing clients, a slow reader, and a guest connecting
+# out to a host Unix listener.
+SUITE=vsock
+source "$(dirname "$0")/lib.sh"
+img=$(need_image test_echo)
+VSOCKD=$ROOT/build/bin/miura-vsockd
+CLIENT=$ROOT/build/bin/vsock_client
+for b in "$VSOCKD" "$CLIENT"; do [ -x "$b" ] || { fail setup "$b missing (run make)"; finish; }; done
+command -v socat >/dev/null || { fail setup "socat missing (apt-get install socat)"; finish; }
+
+work=$(mktemp -d /tmp/miura-vsock.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+port=$((20000 + RANDOM % 20000))
+
+# Host side of the guest's outgoing connection (CID 2, port 7000).
+socat UNIX-LISTEN:"$work/v.sock_7000",fork SYSTEM:'read line; echo "hello from host, you said: $line"' \
+    >/dev/null 2>&1 &
+pids+=($!)
+"$VSOCKD" --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \
+    --publish "127.0.0.1:$port:5000" --max-conns 1024 >"$work/vsockd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$work/vhost.sock" ] && break; sleep 0.05; done
+[ -S "$work/vhost.sock" ] || { fail vsockd "no socket: $(cat "$work/vsockd.log")"; finish; }
+
+out=$OUTDIR/vsock.log
+rm -f "$out"
+mapfile -t args < <(MEM=256M qemu_base_args "$img" "connect=7000")
+args+=(-global virtio-mmio.force-legacy=false
+    -object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem
+    -chardev "socket,id=vs0,path=$work/vhost.sock" -device vhost-user-vsock-device,chardev=vs0)
+timeout -k 2 900 "$QEMU" "${args[@]}" -serial "file:$out" </dev/null >"$out.qemu" 2>&1 &
+qpid=$!
+pids+=($qpid)
+for _ in $(seq 1200); do grep -q '^echo: listening' "$out" 2>/dev/null && break; sleep 0.05; done
+if ! grep -q '^echo: listening' "$out"; then
+    fail boot "the echo server did not start: $(tail -5 "$out" | tr '\n' ' ')"
+    finish
+fi
+# (the console log is live here: its lines still end in CR)
+CR=$'\r'
+expect_grep connect-out-to-host "$out" "^connect-out: host said .hello from host, you said: hello from guest.${CR}?\$"
+
+client() { # name, expected summary pattern, args...
+    local name=$1 want=$2
+    shift 2
+    local res
+    res=$(timeout -k 2 600 "$CLIENT" "$@" 2>&1)
+    if [ $? -eq 0 ] && [[ $res =~ $want ]]; then pass "$name"; else fail "$name" "$res"; fi
+}
+U=(--uds "$work/v.sock" --port 5000)
+T=(--tcp "127.0.0.1:$port")
+client uds-1B '^1/1 connections verified, 1 bytes' "${U[@]}" --bytes 1
+client uds-64KiB-x4 '^4/4 connections verified, 65536 bytes' "${U[@]}" --conns 4 --bytes 65536
+client tcp-1B '^1/1 connections verified, 1 bytes' "${T[@]}" --bytes 1
+client tcp-1MiB '^1/1 connections verified, 1048576 bytes' "${T[@]}" --bytes 1048576
+client tcp-256MiB '^1/1 connections verified, 268435456 bytes' "${T[@]}" --bytes 268435456 --timeout 600
+client uds-500-concurrent '^500/500 connections verified, 4096 bytes' "${U[@]}" --conns 500 --bytes 4096
+client tcp-200-concurrent '^200/200 connections verified, 16384 bytes' "${T[@]}" --conns 200 --bytes 16384
+client half-close '^20/20 connections verified, 102400 bytes each, half-closed' "${T[@]}" --conns 20 --bytes 102400 --half-close
+client slow-reader '^1/1 connections verified, 2097152 bytes' "${T[@]}" --bytes 2097152 --slow 2
+client vanish '^50/50 connections verified, 1048576 bytes each, vanished' "${T[@]}" --conns 50 --bytes 1048576 --vanish
+
+# The guest freed the vanished connections: nothing active a moment later.
+stats=
+for _ in $(seq 50); do
+    stats=$(printf 'CONNECT 5001\n' | timeout 5 socat - UNIX-CONNECT:"$work/v.sock" 2>/dev/null | grep '^active')
+    [[ $stats =~ ^active\ 0\  ]] && break
+    sleep 0.2
+done
+[[ $stats =~ ^active\ 0\ served\ [0-9]+ ]] && pass vanished-freed || fail vanished-freed "stats: '$stats'"
+
+# No listener on a port: the host connection is closed without OK.
+res=$(printf 'CONNECT 4999\n' | timeout 5 socat - UNIX-CONNECT:"$work/v.sock" 2>&1)
+[ -z "$res" ] && pass no-listener-closed || fail no-listener-closed "got '$res'"
+kill -0 $qpid 2>/dev/null && pass guest-still-up || fail guest-still-up "QEMU exited: $(tail -5 "$out" | tr '\n' ' ')"
+finish
