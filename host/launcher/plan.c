@@ -81,7 +81,7 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         /* virtiofsd's -o is a comma-separated list with no escape we can rely on. */
         if (strchr(c->share_dir, ',') || strchr(fs_sock, ',')) {
             *err = "virtiofsd cannot take a path with a comma";
-            return -1;
+            goto fail;
         }
         add(virtiofsd, "source=%s", c->share_dir);
         add(virtiofsd, "-o");
