@@ -2,7 +2,9 @@
 /*
  * A guest that stays up: prints "sleep: up", then sleeps for sleep=SECONDS
  * from the command line (default: one hour) and exits with status=N (default
- * 0). tests/e2e/launcher.sh uses it for detached instances and supervision.
+ * 0); it first prints each command line word as "arg: WORD", so a test sees
+ * what reached the guest. tests/e2e/launcher.sh uses it for detached
+ * instances and supervision.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@ int main(int argc, char **argv)
     unsigned long seconds = 3600;
     int status = 0;
     for (int i = 1; i < argc; i++) {
+        printf("arg: %s\n", argv[i]);
         if (strncmp(argv[i], "sleep=", 6) == 0)
             seconds = strtoul(argv[i] + 6, NULL, 10);
         else if (strncmp(argv[i], "status=", 7) == 0)
