@@ -175,6 +175,23 @@ run_miura "$work/share-hello" 60 run --share "$work/share" "$hello"
     fail share/hello "status $RC: $(cat "$work/share-hello.err")"
 expect_clean share/hello-clean
 
+# A published port that is taken: miura-vsockd cannot listen, and that is the cause.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$work/taken" &
+tpid=$!
+bg+=($tpid)
+wait_grep "$work/taken" '^[0-9]+$' 5
+port=$(cat "$work/taken")
+run_miura "$work/taken-run" 30 run --publish "$port:80" "$hello"
+if [ $RC -eq 125 ] && grep -qx "miura: miura-vsockd exited at start (status 1): .*127.0.0.1:$port: Address already in use" "$work/taken-run.err"; then
+    pass port-in-use
+else
+    fail port-in-use "status $RC: $(cat "$work/taken-run.err")"
+fi
+kill $tpid 2>/dev/null
+expect_clean port-in-use-clean
+
 # ---- detached instances: distinct CIDs, listed, stopped cleanly
 timeout -k 2 60 "$MIURA" run --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
 p1=$!
