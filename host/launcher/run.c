@@ -146,8 +146,9 @@ static bool read_signals(struct run_state *s)
 }
 
 /*
- * Starts a part. Its stdout and stderr go to its log (or stay ours when
- * log_to_file is false and it is QEMU in the foreground). An exec failure
+ * Starts a part: stderr to its log, stdout too when stdout_to_log (QEMU in
+ * the foreground keeps ours: that is the console), stdin from /dev/null when
+ * quiet_stdin, in its own process group when own_group. An exec failure
  * comes back through a close-on-exec pipe, so it is reported here.
  */
 static int spawn(struct part *p, struct argv_list *a, bool own_group, bool quiet_stdin,

@@ -105,6 +105,12 @@ rc=$?
 [ $rc -eq 125 ] && grep -q "^miura: image $work/no-such.elf: No such file or directory$" "$out.err" &&
     pass missing-image || fail missing-image "status $rc; $(cat "$out.err")"
 
+echo "not an ELF" >"$work/bogus.elf"
+run_miura "$work/bogus" 30 run "$work/bogus.elf"
+[ $RC -eq 125 ] && grep -qx 'miura: qemu failed (exit 1): qemu: invalid kernel header' "$work/bogus.err" &&
+    pass qemu-fails || fail qemu-fails "status $RC: $(cat "$work/bogus.err")"
+expect_clean qemu-fails-clean
+
 # ---- --dry-run prints the exact command lines and starts nothing
 run_miura "$work/dry" 10 run --dry-run --accel tcg --share "$work/share" --publish 18080:80 \
     --publish 0.0.0.0:18081:81 --cid 7 --mem 256M --cpus 2 --append "a=1 b='2'" "$hello"
