@@ -253,6 +253,75 @@ rc=$?
 [ $rc -eq 1 ] && grep -qx 'miura: no instance named d2' "$work/stop.err" && pass stop-unknown ||
     fail stop-unknown "status $rc: $(cat "$work/stop.err")"
 
+# ---- "serving": miura's readiness path end to end, with fakes for the parts.
+# No guest serves HTTP yet, so a fake miura-vsockd (same options, same
+# sockets) listens on the published port itself: for its first second it
+# closes connections unanswered (as the real daemon does while no guest
+# listens), then it answers HTTP. A fake QEMU just waits.
+cat >"$work/fake-vsockd" <<'EOF2'
+#!/usr/bin/env python3
+import signal, socket, sys, threading, time, os
+args = sys.argv[1:]
+opts = {}
+pubs = []
+while args:
+    k, v = args[0], args[1]
+    args = args[2:]
+    if k == "--publish":
+        pubs.append(v)
+    else:
+        opts[k] = v
+start = time.monotonic()
+unix = []
+for k in ("--socket", "--uds"):
+    u = socket.socket(socket.AF_UNIX)
+    u.bind(opts[k])
+    u.listen()
+    unix.append(u)
+def bye(*_):
+    for k in ("--socket", "--uds"):
+        os.unlink(opts[k])
+    sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+def serve(spec):
+    addr, hport, gport = spec.rsplit(":", 2)
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, int(hport)))
+    t.listen()
+    while True:
+        c, _ = t.accept()
+        if time.monotonic() - start > 1.0:
+            c.recv(100)
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            print("answered", flush=True)
+        c.close()
+for p in pubs:
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+while True:
+    time.sleep(1)
+EOF2
+printf '#!/bin/sh\nexec sleep 60\n' >"$work/fake-qemu"
+chmod +x "$work/fake-vsockd" "$work/fake-qemu"
+read -r fp1 fp2 < <(python3 -c 'import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 30 "$MIURA" run --detach \
+    --name fake --publish "$fp1:80" --publish "$fp2:81" "$hello" >"$work/fake.out" 2>"$work/fake.err"
+rc=$?
+n1=$(grep -cx "serving http://127.0.0.1:$fp1" "$work/fake.out")
+n2=$(grep -cx "serving http://127.0.0.1:$fp2" "$work/fake.out")
+if [ $rc -eq 0 ] && [ "$n1" = 1 ] && [ "$n2" = 1 ] && grep -q '^answered' "$RT/fake/vsockd.log"; then
+    pass serving/once-per-port
+else
+    fail serving/once-per-port "status $rc, lines $n1/$n2: $(cat "$work/fake.out" "$work/fake.err")"
+fi
+# Not before the fake answered: its first second of unanswered connections did not count.
+grep -q "did not answer" "$work/fake.err" && fail serving/no-timeout-note "$(cat "$work/fake.err")" || pass serving/no-timeout-note
+timeout 20 "$MIURA" stop fake >/dev/null 2>&1
+expect_clean serving/clean
+
 # ---- supervision: a killed part ends the instance with a cause, and everything is removed
 supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REGEX
     local name=sv-$1
