@@ -446,8 +446,8 @@ static void supervise(struct run_state *s)
             return;
         if (pr.pending)
             wake = pr.next;
-        if (s->req->status_fd >= 0 && (wake < 0 || settle < wake))
-            wake = settle;
+        if (s->req->status_fd >= 0 && settle > now_ms() && (wake < 0 || settle < wake))
+            wake = settle; /* (a settle time already past must not make this loop spin) */
         int timeout = wake < 0 ? -1 : (int)(wake - now_ms() > 0 ? wake - now_ms() : 0);
         struct pollfd p = {.fd = s->sfd, .events = POLLIN};
         poll(&p, 1, timeout);
