@@ -199,9 +199,10 @@ kill $tpid 2>/dev/null
 expect_clean port-in-use-clean
 
 # ---- detached instances: distinct CIDs, listed, stopped cleanly
+dport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 timeout -k 2 60 "$MIURA" run --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
 p1=$!
-timeout -k 2 60 "$MIURA" run --detach --name d2 --publish 127.0.0.1:18093:80 --ready-timeout 1 \
+timeout -k 2 60 "$MIURA" run --detach --name d2 --publish 127.0.0.1:$dport:80 --ready-timeout 1 \
     "$sleeper" >"$work/d2" 2>&1 &
 p2=$!
 wait $p1
@@ -218,7 +219,7 @@ fi
 [ -f "$RT/cid-$c1.lock" ] && [ -f "$RT/cid-$c2.lock" ] && pass detach/cid-locks ||
     fail detach/cid-locks "$(ls "$RT")"
 # Nothing answers HTTP on the published port (test_sleep has no vsock server): no "serving" line.
-if grep -q '^miura: http://127.0.0.1:18093 did not answer HTTP within 1 s' "$work/d2" &&
+if grep -q "^miura: http://127.0.0.1:$dport did not answer HTTP within 1 s" "$work/d2" &&
     ! grep -q '^serving' "$work/d2"; then
     pass detach/no-false-serving
 else
@@ -226,7 +227,7 @@ else
 fi
 "$MIURA" ps >"$work/ps"
 if grep -qE "^d1 +$(launcher_pid d1) +$c1 +- +[0-9]+s +$sleeper$" "$work/ps" &&
-    grep -qE "^d2 +$(launcher_pid d2) +$c2 +127\.0\.0\.1:18093->80 +[0-9]+s +$sleeper$" "$work/ps"; then
+    grep -qE "^d2 +$(launcher_pid d2) +$c2 +127\.0\.0\.1:$dport->80 +[0-9]+s +$sleeper$" "$work/ps"; then
     pass detach/ps
 else
     fail detach/ps "$(cat "$work/ps")"
