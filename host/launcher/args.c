@@ -157,7 +157,8 @@ bool name_is_valid(const char *s)
     for (size_t i = 0; i < n; i++)
         if (!name_char(s[i]))
             return false;
-    return true;
+    /* The runtime base keeps CID locks (cid-N.lock) next to run directories. */
+    return !(n >= 5 && strcmp(s + n - 5, ".lock") == 0);
 }
 
 int default_name(const char *image, uint32_t cid, char *out, size_t len)

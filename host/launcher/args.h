@@ -52,7 +52,8 @@ int parse_cpus(const char *s, uint32_t *cpus);
 
 /*
  * An instance name: 1..LAUNCHER_NAME_MAX characters of [A-Za-z0-9_.-],
- * starting with a letter or digit (so it is a safe file name and QEMU value).
+ * starting with a letter or digit (so it is a safe file name and QEMU value),
+ * not ending in ".lock" (the CID locks' names).
  */
 bool name_is_valid(const char *s);
 

@@ -242,7 +242,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
             if (!name_is_valid(optarg))
                 return usage_error(usage_run,
                                    "bad --name '%s': want 1..64 of [A-Za-z0-9_.-], starting "
-                                   "with a letter or digit",
+                                   "with a letter or digit, not ending in .lock",
                                    optarg);
             o->name = optarg;
             break;

@@ -71,7 +71,8 @@ launcher_pid() { sed -n 's/^pid //p' "$RT/$1/meta" 2>/dev/null; }
 "$MIURA" --help | grep -q '^usage: miura COMMAND' && pass help || fail help "miura --help"
 "$MIURA" run --help | grep -q -- '--publish \[ADDR:\]HOSTPORT:GUESTPORT' && pass run-help || fail run-help "miura run --help"
 "$MIURA" run >/dev/null 2>&1
-[ $? -eq 2 ] && pass usage-no-image || fail usage-no-image "status $?, want 2"
+rc=$?
+[ $rc -eq 2 ] && pass usage-no-image || fail usage-no-image "status $rc, want 2"
 for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--accel xen" "--bogus"; do
     # shellcheck disable=SC2086
     "$MIURA" run $bad "$hello" >/dev/null 2>"$work/usage.err"

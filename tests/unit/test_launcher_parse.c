@@ -155,6 +155,8 @@ TEST(names)
     CHECK(!name_is_valid("a/b"));
     CHECK(!name_is_valid("a,b"));
     CHECK(!name_is_valid("a b"));
+    CHECK(!name_is_valid("cid-3.lock"));
+    CHECK(name_is_valid("x.locks"));
     CHECK(!name_is_valid("x12345678901234567890123456789012345678901234567890123456789012345"));
     CHECK(default_name("build/apps/hello/hello.elf", 3, out, sizeof(out)) == 0);
     CHECK_STR(out, "hello-3");
