@@ -164,7 +164,7 @@ run_miura "$work/status" 60 run --append "sleep=0 status=42" "$sleeper"
 timeout -k 2 60 "$MIURA" run --name shared --share "$work/share" --append "sleep=4" "$sleeper" \
     </dev/null >"$work/share.out" 2>"$work/share.err" &
 mpid=$!
-bg+=($mpid)
+bg+=("$mpid")
 if wait_grep "$work/share.out" '^sleep: up' 20; then
     vpid=$(pgrep -f "virtiofsd --socket-path=$RT/shared/fs.sock")
     [ -n "$vpid" ] && [ -S "$RT/shared/fs.sock" ] && pass share/virtiofsd-running ||
@@ -187,7 +187,7 @@ python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
 print(s.getsockname()[1], flush=True); time.sleep(30)' >"$work/taken" &
 tpid=$!
-bg+=($tpid)
+bg+=("$tpid")
 wait_grep "$work/taken" '^[0-9]+$' 5
 port=$(cat "$work/taken")
 run_miura "$work/taken-run" 30 run --publish "$port:80" "$hello"
@@ -329,7 +329,7 @@ supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REG
     local name=sv-$1
     timeout -k 2 60 "$MIURA" run --name "$name" "$sleeper" </dev/null >"$work/$name.out" 2>"$work/$name.err" &
     local mpid=$! victim lp
-    bg+=($mpid)
+    bg+=("$mpid")
     if ! wait_grep "$work/$name.out" '^sleep: up' 20; then
         fail "$1/up" "$(cat "$work/$name.err")"
         return
