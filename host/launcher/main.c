@@ -283,7 +283,10 @@ static int parse_run(int argc, char **argv, struct run_options *o)
     return 0;
 }
 
-/* Resolves binaries and paths; prints a one-line cause on failure. */
+/*
+ * Resolves binaries and paths; prints a one-line cause on failure. For
+ * --dry-run a missing program is shown by its plain name instead.
+ */
 static int resolve(struct run_options *o, char *image, char *share, char *qemu, char *vfs,
                    char *vsd)
 {
@@ -291,28 +294,43 @@ static int resolve(struct run_options *o, char *image, char *share, char *qemu, 
     const char *qemu_name = getenv("MIURA_QEMU");
     if (!qemu_name || !qemu_name[0])
         qemu_name = "qemu-system-x86_64";
-    if (find_program(qemu_name, qemu, PATH_MAX) < 0 && !o->dry_run) {
-        fprintf(stderr, "miura: %s not found%s (install it: " INSTALL_HINT ")\n", qemu_name,
-                strchr(qemu_name, '/') ? "" : " in PATH");
+    if (find_program(qemu_name, qemu, PATH_MAX) < 0) {
+        if (!o->dry_run) {
+            fprintf(stderr, "miura: %s not found%s (install it: " INSTALL_HINT ")\n", qemu_name,
+                    strchr(qemu_name, '/') ? "" : " in PATH");
+            return -1;
+        }
+        snprintf(qemu, PATH_MAX, "%s", qemu_name);
+    }
+    if (o->share && find_virtiofsd(vfs, PATH_MAX) < 0) {
+        if (!o->dry_run) {
+            fprintf(stderr, "miura: virtiofsd not found (install it: " INSTALL_HINT ")\n");
+            return -1;
+        }
+        snprintf(vfs, PATH_MAX, "virtiofsd");
+    }
+    if (find_vsockd(vsd, PATH_MAX) < 0) {
+        if (!o->dry_run) {
+            fprintf(stderr, "miura: miura-vsockd not found next to miura or in PATH (build it: "
+                            "make host)\n");
+            return -1;
+        }
+        snprintf(vsd, PATH_MAX, "miura-vsockd");
+    }
+    if (!realpath(o->image, image) || stat(image, &st) < 0) {
+        fprintf(stderr, "miura: image %s: %s\n", o->image, strerror(errno));
         return -1;
     }
-    if (o->share && find_virtiofsd(vfs, PATH_MAX) < 0 && !o->dry_run) {
-        fprintf(stderr, "miura: virtiofsd not found (install it: " INSTALL_HINT ")\n");
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "miura: image %s: not a regular file\n", o->image);
         return -1;
     }
-    if (find_vsockd(vsd, PATH_MAX) < 0 && !o->dry_run) {
-        fprintf(stderr, "miura: miura-vsockd not found next to miura or in PATH (build it: make "
-                        "host)\n");
+    if (o->share && (!realpath(o->share, share) || stat(share, &st) < 0)) {
+        fprintf(stderr, "miura: --share %s: %s\n", o->share, strerror(errno));
         return -1;
     }
-    if (!realpath(o->image, image) || stat(image, &st) < 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "miura: image %s: %s\n", o->image,
-                errno ? strerror(errno) : "not a regular file");
-        return -1;
-    }
-    if (o->share && (!realpath(o->share, share) || stat(share, &st) < 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(stderr, "miura: --share %s: %s\n", o->share,
-                errno && errno != EEXIST ? strerror(errno) : "not a directory");
+    if (o->share && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "miura: --share %s: not a directory\n", o->share);
         return -1;
     }
     return 0;
