@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Option values and formatting for the launcher; see args.h. */
+#include "launcher/args.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/*
+ * Parses the leading decimal digits of s into *v (at most max); returns the
+ * number of digits, or -1 if there are none or the value exceeds max.
+ */
+static int parse_digits(const char *s, uint64_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    int n = 0;
+    while (s[n] >= '0' && s[n] <= '9') {
+        x = x * 10 + (uint64_t)(s[n] - '0');
+        if (x > max)
+            return -1;
+        n++;
+    }
+    if (n == 0)
+        return -1;
+    *v = x;
+    return n;
+}
+
+static int parse_decimal(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+    int n = parse_digits(s, max, v);
+    if (n < 0 || s[n] != '\0' || *v < min)
+        return -1;
+    return 0;
+}
+
+int parse_mem_mib(const char *s, uint32_t *mib)
+{
+    /* Bound the number so that value * 1024 * 1024 cannot overflow. */
+    uint64_t v, kib;
+    int n = parse_digits(s, (uint64_t)LAUNCHER_MEM_MAX_MIB * 1024 * 1024, &v);
+    if (n < 0)
+        return -1;
+    const char *u = s + n;
+    switch (*u) {
+    case '\0':
+        kib = v * 1024;
+        break;
+    case 'k':
+    case 'K':
+        kib = v;
+        u++;
+        break;
+    case 'm':
+    case 'M':
+        kib = v * 1024;
+        u++;
+        break;
+    case 'g':
+    case 'G':
+        if (v > LAUNCHER_MEM_MAX_MIB / 1024)
+            return -1;
+        kib = v * 1024 * 1024;
+        u++;
+        break;
+    default:
+        return -1;
+    }
+    if (u != s + n && (strcmp(u, "iB") == 0 || strcmp(u, "B") == 0))
+        u += strlen(u);
+    if (*u != '\0' || kib % 1024 != 0)
+        return -1;
+    if (kib / 1024 < LAUNCHER_MEM_MIN_MIB || kib / 1024 > LAUNCHER_MEM_MAX_MIB)
+        return -1;
+    *mib = (uint32_t)(kib / 1024);
+    return 0;
+}
+
+int parse_publish(const char *s, struct publish_spec *p)
+{
+    const char *c1 = strchr(s, ':'), *c2;
+    const char *host, *guest;
+    uint64_t hp, gp;
+    if (!c1)
+        return -1;
+    c2 = strchr(c1 + 1, ':');
+    memset(p, 0, sizeof(*p));
+    if (c2) {
+        size_t alen = (size_t)(c1 - s);
+        struct in_addr a;
+        if (strchr(c2 + 1, ':') || alen == 0 || alen >= sizeof(p->addr))
+            return -1;
+        memcpy(p->addr, s, alen);
+        p->addr[alen] = '\0';
+        if (inet_pton(AF_INET, p->addr, &a) != 1)
+            return -1;
+        host = c1 + 1;
+        guest = c2 + 1;
+    } else {
+        strcpy(p->addr, "127.0.0.1");
+        host = s;
+        guest = c1 + 1;
+        c2 = c1;
+    }
+    /* HOSTPORT runs from host up to c2. */
+    int n = parse_digits(host, 65535, &hp);
+    if (n < 0 || host + n != c2 || hp == 0)
+        return -1;
+    if (parse_decimal(guest, 1, 0xfffffffeu, &gp))
+        return -1;
+    p->host_port = (uint16_t)hp;
+    p->guest_port = (uint32_t)gp;
+    return 0;
+}
+
+int parse_cid(const char *s, uint32_t *cid)
+{
+    uint64_t v;
+    if (parse_decimal(s, LAUNCHER_CID_MIN, LAUNCHER_CID_MAX, &v))
+        return -1;
+    *cid = (uint32_t)v;
+    return 0;
+}
+
+int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    if (parse_decimal(s, min, max, &v))
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int parse_cpus(const char *s, uint32_t *cpus)
+{
+    uint64_t v;
+    if (parse_decimal(s, 1, LAUNCHER_CPUS_MAX, &v))
+        return -1;
+    *cpus = (uint32_t)v;
+    return 0;
+}
+
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+bool name_is_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LAUNCHER_NAME_MAX || !name_char(s[0]) || s[0] == '_' || s[0] == '.' ||
+        s[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!name_char(s[i]))
+            return false;
+    /* The runtime base keeps CID locks (cid-N.lock) next to run directories. */
+    return !(n >= 5 && strcmp(s + n - 5, ".lock") == 0);
+}
+
+int default_name(const char *image, uint32_t cid, char *out, size_t len)
+{
+    const char *base = strrchr(image, '/');
+    char suffix[16];
+    size_t n, slen;
+    base = base ? base + 1 : image;
+    n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".elf") == 0)
+        n -= 4;
+    slen = (size_t)snprintf(suffix, sizeof(suffix), "-%u", cid);
+    /* Keep the whole name within LAUNCHER_NAME_MAX by shortening the image part. */
+    if (n + slen > LAUNCHER_NAME_MAX)
+        n = LAUNCHER_NAME_MAX - slen;
+    if (n + slen + 1 > len)
+        return -1;
+    if (n == 0) {
+        memcpy(out, "miura", 5);
+        n = 5;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            out[i] = name_char(base[i]) ? base[i] : '_';
+        /* A name starts with a letter or digit. */
+        if (!name_char(out[0]) || out[0] == '_' || out[0] == '.' || out[0] == '-')
+            out[0] = 'x';
+    }
+    memcpy(out + n, suffix, slen + 1);
+    return 0;
+}
+
+int parse_accel(const char *s, enum accel *a)
+{
+    if (strcmp(s, "auto") == 0)
+        *a = ACCEL_AUTO;
+    else if (strcmp(s, "kvm") == 0)
+        *a = ACCEL_KVM;
+    else if (strcmp(s, "tcg") == 0)
+        *a = ACCEL_TCG;
+    else
+        return -1;
+    return 0;
+}
+
+enum accel accel_auto(bool kvm_usable, bool hw_virt_flag, bool pvm_loaded, const char **why)
+{
+    if (!kvm_usable) {
+        *why = "/dev/kvm is missing or not usable";
+        return ACCEL_TCG;
+    }
+    if (!hw_virt_flag) {
+        *why = "/dev/kvm is not hardware virtualisation (no vmx/svm in /proc/cpuinfo)";
+        return ACCEL_TCG;
+    }
+    if (pvm_loaded) {
+        *why = "/dev/kvm is the kvm_pvm software hypervisor";
+        return ACCEL_TCG;
+    }
+    *why = "/dev/kvm is hardware virtualisation";
+    return ACCEL_KVM;
+}
+
+enum qemu_end decode_qemu_exit(int wstatus, bool error_logged, int logged_signal, int *code)
+{
+    if (WIFSIGNALED(wstatus)) {
+        *code = 128 + WTERMSIG(wstatus);
+        return QEMU_END_SIGNAL;
+    }
+    int rc = WEXITSTATUS(wstatus);
+    if (rc == 0 && logged_signal > 0 && logged_signal < 128) {
+        /* QEMU catches SIGTERM/SIGINT/SIGHUP and exits 0, saying so. */
+        *code = 128 + logged_signal;
+        return QEMU_END_SIGNAL;
+    }
+    if (rc == 0) {
+        *code = 0;
+        return QEMU_END_RESET;
+    }
+    /*
+     * isa-debug-exit makes QEMU exit with (status << 1) | 1, so every odd
+     * code is a guest status; QEMU's own failures exit 1 with an error line.
+     */
+    if ((rc & 1) && !(rc == 1 && error_logged)) {
+        *code = rc >> 1;
+        return QEMU_END_GUEST;
+    }
+    *code = rc;
+    return QEMU_END_ERROR;
+}
+
+static bool shell_safe(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("_./=:,@%+-", c) != NULL;
+}
+
+int shell_quote(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    bool plain = *s != '\0';
+    for (const char *p = s; *p; p++)
+        plain = plain && shell_safe(*p);
+    if (plain) {
+        size_t l = strlen(s);
+        if (l + 1 > len)
+            return -1;
+        memcpy(out, s, l + 1);
+        return (int)l;
+    }
+#define PUT(c)            \
+    do {                  \
+        if (n + 1 >= len) \
+            return -1;    \
+        out[n++] = (c);   \
+    } while (0)
+    PUT('\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            PUT('\'');
+            PUT('\\');
+            PUT('\'');
+            PUT('\'');
+        } else {
+            PUT(*p);
+        }
+    }
+    PUT('\'');
+#undef PUT
+    out[n] = '\0';
+    return (int)n;
+}
+
+int qemu_escape(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        size_t need = *p == ',' ? 2 : 1;
+        if (n + need + 1 > len)
+            return -1;
+        out[n++] = *p;
+        if (*p == ',')
+            out[n++] = ',';
+    }
+    if (n + 1 > len)
+        return -1;
+    out[n] = '\0';
+    return (int)n;
+}

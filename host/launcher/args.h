@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Pure parsing and formatting for the launcher: option values (sizes,
+ * --publish specs, CIDs, CPU counts, instance names), the accelerator choice,
+ * the decoding of QEMU's exit, and quoting for shells and QEMU option lists.
+ * No I/O here, so all of it is unit-tested and fuzzed.
+ *
+ * Every parser takes a NUL-terminated string from the command line, returns
+ * 0 on success or -1 on bad input (then leaves its outputs unspecified), and
+ * never reads beyond the terminator.
+ */
+#ifndef MIURA_LAUNCHER_ARGS_H
+#define MIURA_LAUNCHER_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Guest memory bounds, in MiB. */
+#define LAUNCHER_MEM_MIN_MIB 16u
+#define LAUNCHER_MEM_MAX_MIB (1024u * 1024u)
+#define LAUNCHER_CPUS_MAX    64u
+#define LAUNCHER_NAME_MAX    64u
+#define LAUNCHER_PUBLISH_MAX 32u /* miura-vsockd's limit */
+#define LAUNCHER_CID_MIN     3u
+#define LAUNCHER_CID_MAX     0xfffffffeu /* 0xffffffff is VMADDR_CID_ANY */
+
+/*
+ * A memory size: digits with an optional binary suffix K, M or G (either
+ * case, optionally followed by "iB" or "B"); a bare number means MiB, as for
+ * QEMU's -m. It must be a whole number of MiB within the bounds above.
+ * "128M", "1G", "131072K", "256" are accepted; "0", "1.5G", "12T", "-1" are not.
+ */
+int parse_mem_mib(const char *s, uint32_t *mib);
+
+/* [ADDR:]HOSTPORT:GUESTPORT, ADDR a dotted IPv4 address (default 127.0.0.1). */
+struct publish_spec {
+    char addr[16];       /* dotted quad, NUL-terminated */
+    uint16_t host_port;  /* 1..65535 */
+    uint32_t guest_port; /* 1..0xfffffffe (vsock ports are 32-bit) */
+};
+int parse_publish(const char *s, struct publish_spec *p);
+
+/* A guest CID: decimal, LAUNCHER_CID_MIN..LAUNCHER_CID_MAX. */
+int parse_cid(const char *s, uint32_t *cid);
+
+/* A decimal number from min to max (no sign, no blanks). */
+int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *v);
+
+/* A CPU count: decimal, 1..LAUNCHER_CPUS_MAX. */
+int parse_cpus(const char *s, uint32_t *cpus);
+
+/*
+ * An instance name: 1..LAUNCHER_NAME_MAX characters of [A-Za-z0-9_.-],
+ * starting with a letter or digit (so it is a safe file name and QEMU value),
+ * not ending in ".lock" (the CID locks' names).
+ */
+bool name_is_valid(const char *s);
+
+/*
+ * The default instance name: the image's file name without directories and
+ * without a ".elf" suffix, characters outside the name set turned into '_',
+ * then "-CID". Writes at most len bytes (NUL included); returns 0, or -1 if
+ * it does not fit.
+ */
+int default_name(const char *image, uint32_t cid, char *out, size_t len);
+
+/* Accelerator choice (DESIGN §5). */
+enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+int parse_accel(const char *s, enum accel *a);
+
+/*
+ * What --accel auto picks from what the host offers: KVM only when /dev/kvm is
+ * usable, the CPU has vmx or svm, and no software hypervisor module (kvm_pvm)
+ * is loaded. Returns ACCEL_KVM or ACCEL_TCG and sets *why to a constant phrase.
+ */
+enum accel accel_auto(bool kvm_usable, bool hw_virt_flag, bool pvm_loaded, const char **why);
+
+/*
+ * How a QEMU run ended, from its wait status and two facts from its stderr:
+ * whether it printed an error line, and the signal it said it terminated on
+ * (0 if none).
+ */
+enum qemu_end {
+    QEMU_END_GUEST,  /* isa-debug-exit: *code is the guest's status */
+    QEMU_END_SIGNAL, /* killed, or terminated on a signal: *code = 128 + signal */
+    QEMU_END_ERROR,  /* QEMU failed by itself: *code = its exit code */
+    QEMU_END_RESET,  /* exit 0: the guest reset or triple-faulted (-no-reboot) */
+};
+enum qemu_end decode_qemu_exit(int wstatus, bool error_logged, int logged_signal, int *code);
+
+/*
+ * Shell-quotes s into out (size len): unchanged when it is made only of
+ * characters no shell treats specially, otherwise in single quotes with each
+ * ' written as '\''. Returns the length written, or -1 if it does not fit.
+ */
+int shell_quote(const char *s, char *out, size_t len);
+
+/*
+ * Escapes a value for a QEMU option list ("key=value,..."): each ',' is
+ * doubled. Returns the length written, or -1 if it does not fit.
+ */
+int qemu_escape(const char *s, char *out, size_t len);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* CID reservation by lock files; see cidlock.h. */
+#include "launcher/cidlock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int lock_path(const char *dir, uint32_t cid, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s/cid-%u.lock", dir, cid);
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+int cid_lock(const char *dir, uint32_t cid, int *fd_out)
+{
+    char path[4096];
+    if (lock_path(dir, cid, path, sizeof(path)))
+        return -1;
+    /* A few rounds: the file may be unlinked by its releaser between open and flock. */
+    for (int round = 0; round < 8; round++) {
+        struct stat a, b;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK)
+                return 1;
+            errno = e;
+            return -1;
+        }
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            *fd_out = fd;
+            return 0;
+        }
+        close(fd); /* locked a file that was unlinked meanwhile: try again */
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+int cid_lock_lowest(const char *dir, uint32_t *cid, int *fd)
+{
+    for (uint32_t c = 3; c < 3 + CID_SCAN_MAX; c++) {
+        int r = cid_lock(dir, c, fd);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            *cid = c;
+            return 0;
+        }
+    }
+    errno = EBUSY;
+    return -1;
+}
+
+int cid_is_free(const char *dir, uint32_t cid)
+{
+    char path[4096];
+    int fd, free_now;
+    if (lock_path(dir, cid, path, sizeof(path)))
+        return 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT;
+    free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd); /* drops the lock, if we got it */
+    return free_now;
+}
+
+uint32_t cid_peek_lowest(const char *dir)
+{
+    for (uint32_t c = 3; c < 3 + CID_SCAN_MAX; c++)
+        if (cid_is_free(dir, c))
+            return c;
+    return 0;
+}
+
+void cid_unlock(const char *dir, uint32_t cid, int fd)
+{
+    char path[4096];
+    if (fd < 0)
+        return;
+    if (lock_path(dir, cid, path, sizeof(path)) == 0)
+        unlink(path); /* still locked: no one can take it in between */
+    close(fd);
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Run directories and their meta files; see instance.h. */
+#include "launcher/instance.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int runtime_base(char *out, size_t len)
+{
+    const char *env = getenv("MIURA_RUNTIME_DIR");
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n;
+    if (env && env[0])
+        n = snprintf(out, len, "%s", env);
+    else if (geteuid() == 0)
+        n = snprintf(out, len, "/run/miura");
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(out, len, "%s/miura", xdg);
+    else
+        n = snprintf(out, len, "/tmp/miura-%u", (unsigned)geteuid());
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (mkdir_p(out, 0700) < 0)
+        return -1;
+    struct stat st;
+    if (stat(out, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        errno = EPERM; /* someone else's directory: not a place for our sockets */
+        return -1;
+    }
+    return 0;
+}
+
+bool launcher_alive(pid_t pid)
+{
+    char path[64], stat[512];
+    const char *open_paren, *close_paren;
+    size_t n;
+    FILE *f;
+    if (pid <= 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return false;
+    n = fread(stat, 1, sizeof(stat) - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    /* "PID (COMM) STATE ...": a zombie (Z) or dead (X) launcher is gone. */
+    open_paren = strchr(stat, '(');
+    close_paren = strrchr(stat, ')');
+    if (!open_paren || !close_paren || close_paren[1] != ' ')
+        return false;
+    return close_paren - open_paren - 1 == 5 && strncmp(open_paren + 1, "miura", 5) == 0 &&
+           close_paren[2] != 'Z' && close_paren[2] != 'X';
+}
+
+void rundir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static bool dir_is_young(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && time(NULL) - st.st_mtime < 10;
+}
+
+int rundir_create(const char *base, const char *name, char *out, size_t len, pid_t *holder)
+{
+    int n = snprintf(out, len, "%s/%s", base, name);
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (int round = 0; round < 2; round++) {
+        struct instance_meta m;
+        if (mkdir(out, 0700) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return -1;
+        if (meta_read(out, &m) == 0 ? launcher_alive(m.pid) : dir_is_young(out)) {
+            /* Live, or just created by a launcher that has not written meta yet. */
+            *holder = m.pid;
+            errno = EEXIST;
+            return -1;
+        }
+        rundir_remove(out); /* left by a launcher that is gone */
+    }
+    errno = EEXIST;
+    *holder = 0;
+    return -1;
+}
+
+int meta_write(const char *dir, const struct instance_meta *m)
+{
+    char path[4096], tmp[4096];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/meta", dir);
+    snprintf(tmp, sizeof(tmp), "%s/meta.tmp", dir);
+    f = fopen(tmp, "we");
+    if (!f)
+        return -1;
+    fprintf(f, "name %s\npid %d\ncid %u\nstarted %ld\ndetached %d\naccel %s\nports %s\nimage %s\n",
+            m->name, (int)m->pid, m->cid, m->started, m->detached ? 1 : 0, m->accel, m->ports,
+            m->image);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path); /* readers see the whole file or none */
+}
+
+/* Copies a value into a fixed field, truncating. */
+static void set_field(char *dst, size_t len, const char *v)
+{
+    snprintf(dst, len, "%s", v);
+}
+
+int meta_read(const char *dir, struct instance_meta *m)
+{
+    char path[4096], line[8192];
+    FILE *f;
+    int have = 0;
+    memset(m, 0, sizeof(*m));
+    snprintf(path, sizeof(path), "%s/meta", dir);
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        char *v = strchr(line, ' ');
+        line[strcspn(line, "\n")] = '\0';
+        if (!v)
+            continue;
+        *v++ = '\0';
+        if (strcmp(line, "name") == 0)
+            set_field(m->name, sizeof(m->name), v), have |= 1;
+        else if (strcmp(line, "pid") == 0)
+            m->pid = (pid_t)strtol(v, NULL, 10), have |= 2;
+        else if (strcmp(line, "cid") == 0)
+            m->cid = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(line, "started") == 0)
+            m->started = strtol(v, NULL, 10);
+        else if (strcmp(line, "detached") == 0)
+            m->detached = strcmp(v, "1") == 0;
+        else if (strcmp(line, "accel") == 0)
+            set_field(m->accel, sizeof(m->accel), v);
+        else if (strcmp(line, "ports") == 0)
+            set_field(m->ports, sizeof(m->ports), v);
+        else if (strcmp(line, "image") == 0)
+            set_field(m->image, sizeof(m->image), v);
+    }
+    fclose(f);
+    return have == 3 ? 0 : -1;
+}
+
+void format_uptime(long s, char *out, size_t len)
+{
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        snprintf(out, len, "%lds", s);
+    else if (s < 3600)
+        snprintf(out, len, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, len, "%ldh%02ldm", s / 3600, s % 3600 / 60);
+    else
+        snprintf(out, len, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
+}

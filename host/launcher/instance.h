@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Where instances live on the host, and what `miura ps` and `miura stop`
+ * read. The runtime base is $MIURA_RUNTIME_DIR, else /run/miura for root,
+ * else $XDG_RUNTIME_DIR/miura, else /tmp/miura-UID. It holds the CID locks
+ * (cid-N.lock) and one private run directory per instance (BASE/NAME, 0700):
+ *
+ *   meta          key/value lines: name, pid, cid, image, ports, started, ...
+ *   vhost.sock    miura-vsockd's vhost-user socket (QEMU connects)
+ *   vsock.sock    hybrid vsock socket (host -> guest "CONNECT <port>")
+ *   fs.sock       virtiofsd's vhost-user socket (with --share)
+ *   *.log         each part's output; console.log when detached
+ *
+ * Everything in it is removed when the instance ends.
+ */
+#ifndef MIURA_LAUNCHER_INSTANCE_H
+#define MIURA_LAUNCHER_INSTANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Finds (and creates, mode 0700) the runtime base directory; -1 with errno on failure. */
+int runtime_base(char *out, size_t len);
+
+/* What the meta file of a run directory records. */
+struct instance_meta {
+    char name[65];
+    pid_t pid; /* the launcher supervising the instance */
+    uint32_t cid;
+    long started; /* seconds since the epoch */
+    bool detached;
+    char image[4096];
+    char ports[1024]; /* "ADDR:HOST->GUEST,..." or "-" */
+    char accel[8];
+};
+
+/*
+ * Creates BASE/NAME. A directory left by an instance whose launcher is gone
+ * is removed first; a live one gives -1 with errno EEXIST and *holder set.
+ */
+int rundir_create(const char *base, const char *name, char *out, size_t len, pid_t *holder);
+
+/* Removes every file in the run directory, then the directory. */
+void rundir_remove(const char *dir);
+
+int meta_write(const char *dir, const struct instance_meta *m);
+int meta_read(const char *dir, struct instance_meta *m);
+
+/* Whether pid is a running miura launcher. */
+bool launcher_alive(pid_t pid);
+
+/* Formats an uptime of secs seconds as "45s", "12m03s", "5h07m", "3d04h". */
+void format_uptime(long secs, char *out, size_t len);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The command lines of an instance: virtiofsd (with --share), miura-vsockd
+ * and QEMU, built from a resolved configuration. Pure (no I/O), so the exact
+ * lines that --dry-run prints are the ones that run, and tests check them.
+ */
+#ifndef MIURA_LAUNCHER_PLAN_H
+#define MIURA_LAUNCHER_PLAN_H
+
+#include <stddef.h>
+
+#include "launcher/args.h"
+
+#define PLAN_ARGV_MAX 96
+
+/* An argv vector owning its strings; argv[argc] is NULL. */
+struct argv_list {
+    int argc;
+    char *argv[PLAN_ARGV_MAX + 1];
+};
+
+/* Everything the command lines depend on, already validated. */
+struct launch_config {
+    const char *image;        /* -kernel */
+    const char *share_dir;    /* NULL: no virtio-fs */
+    const char *append;       /* extra kernel arguments, "" for none */
+    const char *name;         /* instance name */
+    const char *run_dir;      /* private directory for sockets and logs */
+    const char *console_file; /* NULL: console on stdio; else -serial file: */
+    const char *qemu_path;    /* resolved binaries */
+    const char *virtiofsd_path;
+    const char *vsockd_path;
+    enum accel accel; /* ACCEL_KVM or ACCEL_TCG (resolved) */
+    uint32_t mem_mib;
+    uint32_t cpus;
+    uint32_t cid;
+    unsigned npublish;
+    struct publish_spec publish[LAUNCHER_PUBLISH_MAX];
+};
+
+/* Paths inside the run directory (written into out, size len). */
+int plan_path(const struct launch_config *c, const char *file, char *out, size_t len);
+
+/*
+ * Builds the three command lines. virtiofsd->argc is 0 without a share.
+ * Returns 0, or -1 (with *err set to a constant phrase) if a value does not
+ * fit. Free with plan_free.
+ */
+int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struct argv_list *vsockd,
+               struct argv_list *qemu, const char **err);
+void plan_free(struct argv_list *a);
+
+/* The kernel command line: "fs=share" with a share, then the --append text. */
+int plan_kernel_cmdline(const struct launch_config *c, char *out, size_t len);
+
+/* One shell-quoted line for a command (for --dry-run); returns -1 if it does not fit. */
+int plan_format(const struct argv_list *a, char *out, size_t len);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Running one instance: start virtiofsd (with a share) and miura-vsockd, wait
+ * for their sockets, start QEMU, probe published ports, supervise, and tear
+ * everything down when any part ends or a signal comes.
+ */
+#ifndef MIURA_LAUNCHER_RUN_H
+#define MIURA_LAUNCHER_RUN_H
+
+#include "launcher/plan.h"
+
+/* Exit status of miura when it, or a part other than the guest, failed. */
+#define EXIT_LAUNCHER_FAILED 125
+
+struct run_request {
+    struct launch_config cfg; /* run_dir and console_file are set by run_instance */
+    const char *base;         /* runtime base (CID locks, run directories) */
+    int cid_fd;               /* the CID lock, held for the instance's life */
+    const char *run_dir;      /* already created */
+    bool detached;            /* report startup on status_fd, console to a file */
+    int status_fd;            /* detached: write one byte when started; -1 otherwise */
+    int ready_timeout_s;      /* total wait for each published port to answer HTTP */
+};
+
+/*
+ * Runs the instance to its end and returns miura's exit status: the guest's
+ * status, 128 + signal when stopped by a signal or QEMU was killed, or
+ * EXIT_LAUNCHER_FAILED with a one-line cause on stderr. Always removes the
+ * run directory, its sockets and the CID lock.
+ */
+int run_instance(struct run_request *r);
+
+#endif

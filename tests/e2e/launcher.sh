@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The launcher, end to end: usage and one-line causes, --dry-run's exact
+# command lines, real runs of hello / test_crash / test_sleep under QEMU
+# (console, exit statuses, --append, --mem/--cpus, --share with virtiofsd),
+# detached instances with distinct CIDs in `miura ps` and ended by `miura
+# stop`, a killed QEMU or daemon, and signals. After each run: no process,
+# socket, run directory or CID lock left.
+SUITE=launcher
+source "$(dirname "$0")/lib.sh"
+MIURA=$ROOT/build/bin/miura
+VSOCKD=${MIURA_VSOCKD:-$ROOT/build/bin/miura-vsockd}
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+[ -x "$MIURA" ] || { fail setup "$MIURA missing (run make)"; finish; }
+[ -x "$VSOCKD" ] || { fail setup "$VSOCKD missing (make build/bin/miura-vsockd, or set MIURA_VSOCKD)"; finish; }
+[ -x "$VIRTIOFSD" ] || { fail setup "$VIRTIOFSD missing (apt-get install qemu-system-x86)"; finish; }
+hello=$(need_image hello)
+crash=$(need_image test_crash)
+sleeper=$(need_image test_sleep)
+QEMU_PATH=$(command -v "$QEMU")
+
+work=$(mktemp -d /tmp/miura-launcher.XXXXXX)
+RT=$work/rt # the launcher's runtime base: CID locks and run directories
+export MIURA_RUNTIME_DIR=$RT MIURA_VSOCKD=$VSOCKD MIURA_VIRTIOFSD=$VIRTIOFSD
+bg=()
+cleanup() {
+    # Launchers we started; each tears its own parts down on SIGTERM.
+    for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    # Anything still running with our runtime directory in its command line is ours.
+    for p in $(pgrep -f "$RT/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/share"
+
+# Processes (by their command lines) and files left under the runtime base.
+leftovers() {
+    local procs files
+    procs=$(pgrep -af "$RT/" 2>/dev/null | cut -c1-120)
+    files=$(cd "$RT" 2>/dev/null && find . -mindepth 1 | tr '\n' ' ')
+    [ -z "$procs$files" ] || echo "processes: [$procs] files: [$files]"
+}
+expect_clean() { # NAME
+    local l
+    l=$(leftovers)
+    if [ -z "$l" ]; then pass "$1"; else fail "$1" "$l"; fi
+}
+run_miura() { # OUT TIMEOUT args... ; sets RC, OUT (console with CR removed) and OUT.err
+    local out=$1 tmo=$2
+    shift 2
+    timeout -k 2 "$tmo" "$MIURA" "$@" </dev/null >"$out" 2>"$out.err"
+    RC=$?
+    sed -i 's/\r$//' "$out"
+}
+# Waits (bounded) until FILE has a line matching PATTERN.
+wait_grep() { # FILE PATTERN SECONDS
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# Whether pid runs (a zombie does not: this machine's init may reap late).
+running() { [ -r "/proc/$1/stat" ] && ! grep -qE '\) [ZX] ' "/proc/$1/stat" 2>/dev/null; }
+# The pid of the launcher of instance NAME (from its meta file).
+launcher_pid() { sed -n 's/^pid //p' "$RT/$1/meta" 2>/dev/null; }
+
+# ---- usage and one-line causes
+"$MIURA" --help | grep -q '^usage: miura COMMAND' && pass help || fail help "miura --help"
+"$MIURA" run --help | grep -q -- '--publish \[ADDR:\]HOSTPORT:GUESTPORT' && pass run-help || fail run-help "miura run --help"
+"$MIURA" run >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] && pass usage-no-image || fail usage-no-image "status $rc, want 2"
+for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--accel xen" "--bogus"; do
+    # shellcheck disable=SC2086
+    "$MIURA" run $bad "$hello" >/dev/null 2>"$work/usage.err"
+    rc=$?
+    if [ $rc -eq 2 ] && head -1 "$work/usage.err" | grep -q '^miura: '; then
+        pass "usage/${bad%% *}"
+    else
+        fail "usage/${bad%% *}" "status $rc, want 2; $(head -1 "$work/usage.err")"
+    fi
+done
+
+out=$work/noqemu
+PATH=/nonexistent "$MIURA" run "$hello" >"$out" 2>"$out.err"
+rc=$?
+if [ $rc -ne 0 ] && [ "$(wc -l <"$out.err")" -eq 1 ] &&
+    grep -qx 'miura: qemu-system-x86_64 not found in PATH (install it: apt-get install qemu-system-x86)' "$out.err"; then
+    pass missing-qemu
+else
+    fail missing-qemu "status $rc; stderr: $(cat "$out.err")"
+fi
+MIURA_VIRTIOFSD=/nonexistent/virtiofsd "$MIURA" run --share "$work/share" "$hello" >"$out" 2>"$out.err"
+rc=$?
+if [ $rc -ne 0 ] && [ "$(wc -l <"$out.err")" -le 2 ] &&
+    grep -q '^miura: virtiofsd not found (install it: apt-get install qemu-system-x86)$' "$out.err"; then
+    pass missing-virtiofsd
+else
+    fail missing-virtiofsd "status $rc; stderr: $(cat "$out.err")"
+fi
+"$MIURA" run "$work/no-such.elf" >/dev/null 2>"$out.err"
+rc=$?
+[ $rc -eq 125 ] && grep -q "^miura: image $work/no-such.elf: No such file or directory$" "$out.err" &&
+    pass missing-image || fail missing-image "status $rc; $(cat "$out.err")"
+
+echo "not an ELF" >"$work/bogus.elf"
+run_miura "$work/bogus" 30 run "$work/bogus.elf"
+[ $RC -eq 125 ] && grep -qx 'miura: qemu failed (exit 1): qemu: invalid kernel header' "$work/bogus.err" &&
+    pass qemu-fails || fail qemu-fails "status $RC: $(cat "$work/bogus.err")"
+expect_clean qemu-fails-clean
+
+# ---- --dry-run prints the exact command lines and starts nothing
+run_miura "$work/dry" 10 run --dry-run --accel tcg --share "$work/share" --publish 18080:80 \
+    --publish 0.0.0.0:18081:81 --cid 7 --mem 256M --cpus 2 --append "a=1 b='2'" "$hello"
+d=$RT/hello-7
+cat >"$work/dry.want" <<EOF
+$VIRTIOFSD --socket-path=$d/fs.sock -o source=$work/share -o cache=auto
+$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --publish 127.0.0.1:18080:80 --publish 0.0.0.0:18081:81
+$QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,path=$d/fs.sock -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,path=$d/vhost.sock -device vhost-user-vsock-device,chardev=vs0 -kernel $hello -append 'fs=share a=1 b='\\''2'\\'''
+EOF
+if [ $RC -eq 0 ] && diff -u "$work/dry.want" "$work/dry" >"$work/dry.diff"; then
+    pass dry-run-lines
+else
+    fail dry-run-lines "status $RC; $(head -c 600 "$work/dry.diff")"
+fi
+# The QEMU line, run by a shell, is the same argv (the quoting round-trips).
+eval "set -- $(tail -1 "$work/dry")"
+[ "${!#}" = "fs=share a=1 b='2'" ] && pass dry-run-quoting || fail dry-run-quoting "last word '${!#}'"
+expect_clean dry-run-starts-nothing
+run_miura "$work/dry-auto" 10 run --dry-run "$hello"
+want=$("$ROOT/tools/qemu-accel.sh")
+if grep -q -- "-accel $want " "$work/dry-auto" && grep -qE "^miura: accel $want: /dev/kvm " "$work/dry-auto.err"; then
+    pass accel-auto-says-why
+else
+    fail accel-auto-says-why "want $want; $(cat "$work/dry-auto.err") $(grep -o -- '-accel [a-z]*' "$work/dry-auto")"
+fi
+grep -q -- "-chardev socket,id=vs0,path=$RT/hello-3/vhost.sock" "$work/dry-auto" &&
+    pass dry-run-default-cid || fail dry-run-default-cid "$(tail -1 "$work/dry-auto")"
+
+# ---- real runs
+run_miura "$work/hello" 60 run "$hello"
+[ $RC -eq 0 ] && pass hello/status || fail hello/status "status $RC: $(tail -2 "$work/hello.err")"
+expect_grep hello/console "$work/hello" '^Hello from Miura!$'
+expect_clean hello/clean
+
+run_miura "$work/hello-sized" 60 run --mem 96M --cpus 2 "$hello"
+expect_grep mem-cpus/cpus "$work/hello-sized" '^cpus: 2$'
+kib=$(sed -n 's/^memory: \([0-9]*\) KiB$/\1/p' "$work/hello-sized")
+[ -n "$kib" ] && [ "$kib" -gt $((95 * 1024)) ] && [ "$kib" -le $((96 * 1024)) ] &&
+    pass mem-cpus/memory || fail mem-cpus/memory "memory '${kib:-missing}' KiB for --mem 96M"
+
+run_miura "$work/crash" 60 run --append crash=divide "$crash"
+[ $RC -eq 100 ] && pass append-crash/status || fail append-crash/status "status $RC, want 100"
+expect_grep append-crash/report "$work/crash" 'CRASH: divide error \(vector 0,'
+expect_clean append-crash/clean
+
+run_miura "$work/status" 60 run --append "sleep=0 status=42" "$sleeper"
+[ $RC -eq 42 ] && pass guest-status || fail guest-status "status $RC, want 42"
+
+# --share: virtiofsd runs while the guest does, and is gone after.
+timeout -k 2 60 "$MIURA" run --name shared --share "$work/share" --append "sleep=4" "$sleeper" \
+    </dev/null >"$work/share.out" 2>"$work/share.err" &
+mpid=$!
+bg+=("$mpid")
+if wait_grep "$work/share.out" '^sleep: up' 20; then
+    vpid=$(pgrep -f "virtiofsd --socket-path=$RT/shared/fs.sock")
+    [ -n "$vpid" ] && [ -S "$RT/shared/fs.sock" ] && pass share/virtiofsd-running ||
+        fail share/virtiofsd-running "no virtiofsd for $RT/shared/fs.sock"
+    expect_grep share/cmdline "$work/share.out" $'^arg: fs=share\r?$'
+else
+    fail share/guest-up "$(cat "$work/share.err")"
+fi
+wait $mpid
+rc=$?
+[ $rc -eq 0 ] && pass share/status || fail share/status "status $rc: $(cat "$work/share.err")"
+expect_clean share/clean
+run_miura "$work/share-hello" 60 run --share "$work/share" "$hello"
+[ $RC -eq 0 ] && grep -q '^Hello from Miura!$' "$work/share-hello" && pass share/hello ||
+    fail share/hello "status $RC: $(cat "$work/share-hello.err")"
+expect_clean share/hello-clean
+
+# A published port that is taken: miura-vsockd cannot listen, and that is the cause.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$work/taken" &
+tpid=$!
+bg+=("$tpid")
+wait_grep "$work/taken" '^[0-9]+$' 5
+port=$(cat "$work/taken")
+run_miura "$work/taken-run" 30 run --publish "$port:80" "$hello"
+if [ $RC -eq 125 ] && grep -qx "miura: miura-vsockd exited at start (status 1): .*127.0.0.1:$port: Address already in use" "$work/taken-run.err"; then
+    pass port-in-use
+else
+    fail port-in-use "status $RC: $(cat "$work/taken-run.err")"
+fi
+kill $tpid 2>/dev/null
+expect_clean port-in-use-clean
+
+# ---- detached instances: distinct CIDs, listed, stopped cleanly
+dport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+timeout -k 2 60 "$MIURA" run --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
+p1=$!
+timeout -k 2 60 "$MIURA" run --detach --name d2 --publish 127.0.0.1:$dport:80 --ready-timeout 1 \
+    "$sleeper" >"$work/d2" 2>&1 &
+p2=$!
+wait $p1
+rc1=$?
+wait $p2
+rc2=$?
+c1=$(sed -n 's/^started d1 (pid [0-9]*, cid \([0-9]*\))$/\1/p' "$work/d1")
+c2=$(sed -n 's/^started d2 (pid [0-9]*, cid \([0-9]*\))$/\1/p' "$work/d2")
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ]; then
+    pass detach/distinct-cids
+else
+    fail detach/distinct-cids "status $rc1/$rc2, cids '$c1' '$c2': $(cat "$work/d1" "$work/d2")"
+fi
+[ -f "$RT/cid-$c1.lock" ] && [ -f "$RT/cid-$c2.lock" ] && pass detach/cid-locks ||
+    fail detach/cid-locks "$(ls "$RT")"
+# Nothing answers HTTP on the published port (test_sleep has no vsock server): no "serving" line.
+if grep -q "^miura: http://127.0.0.1:$dport did not answer HTTP within 1 s" "$work/d2" &&
+    ! grep -q '^serving' "$work/d2"; then
+    pass detach/no-false-serving
+else
+    fail detach/no-false-serving "$(cat "$work/d2")"
+fi
+"$MIURA" ps >"$work/ps"
+if grep -qE "^d1 +$(launcher_pid d1) +$c1 +- +[0-9]+s +$sleeper$" "$work/ps" &&
+    grep -qE "^d2 +$(launcher_pid d2) +$c2 +127\.0\.0\.1:$dport->80 +[0-9]+s +$sleeper$" "$work/ps"; then
+    pass detach/ps
+else
+    fail detach/ps "$(cat "$work/ps")"
+fi
+# A third instance may not take a name or a CID in use.
+"$MIURA" run --detach --name d1 "$sleeper" >/dev/null 2>"$work/dup.err"
+rc=$?
+[ $rc -eq 125 ] && grep -q '^miura: an instance named d1 is running' "$work/dup.err" &&
+    pass detach/name-in-use || fail detach/name-in-use "status $rc: $(cat "$work/dup.err")"
+"$MIURA" run --detach --cid "$c1" "$sleeper" >/dev/null 2>"$work/dup.err"
+rc=$?
+[ $rc -eq 125 ] && grep -q "^miura: CID $c1 is in use by another instance$" "$work/dup.err" &&
+    pass detach/cid-in-use || fail detach/cid-in-use "status $rc: $(cat "$work/dup.err")"
+l1=$(launcher_pid d1)
+timeout 20 "$MIURA" stop d1 >"$work/stop1" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -qx 'stopped d1' "$work/stop1" && ! running "$l1" && [ ! -e "$RT/d1" ] &&
+    [ ! -e "$RT/cid-$c1.lock" ] && pass detach/stop-one || fail detach/stop-one "status $rc: $(cat "$work/stop1"); $(ls "$RT")"
+"$MIURA" ps | grep -q '^d1 ' && fail detach/ps-after-stop "d1 still listed" || pass detach/ps-after-stop
+timeout 20 "$MIURA" stop d2 >/dev/null 2>&1
+expect_clean detach/stop-all-clean
+"$MIURA" stop d2 >/dev/null 2>"$work/stop.err"
+rc=$?
+[ $rc -eq 1 ] && grep -qx 'miura: no instance named d2' "$work/stop.err" && pass stop-unknown ||
+    fail stop-unknown "status $rc: $(cat "$work/stop.err")"
+
+# ---- "serving": miura's readiness path end to end, with fakes for the parts.
+# No guest serves HTTP yet, so a fake miura-vsockd (same options, same
+# sockets) listens on the published port itself: for its first second it
+# closes connections unanswered (as the real daemon does while no guest
+# listens), then it answers HTTP. A fake QEMU just waits.
+cat >"$work/fake-vsockd" <<'EOF2'
+#!/usr/bin/env python3
+import signal, socket, sys, threading, time, os
+args = sys.argv[1:]
+opts = {}
+pubs = []
+while args:
+    k, v = args[0], args[1]
+    args = args[2:]
+    if k == "--publish":
+        pubs.append(v)
+    else:
+        opts[k] = v
+start = time.monotonic()
+unix = []
+for k in ("--socket", "--uds"):
+    u = socket.socket(socket.AF_UNIX)
+    u.bind(opts[k])
+    u.listen()
+    unix.append(u)
+def bye(*_):
+    for k in ("--socket", "--uds"):
+        os.unlink(opts[k])
+    sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+def serve(spec):
+    addr, hport, gport = spec.rsplit(":", 2)
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, int(hport)))
+    t.listen()
+    while True:
+        c, _ = t.accept()
+        if time.monotonic() - start > 1.0:
+            c.recv(100)
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            print("answered", flush=True)
+        c.close()
+for p in pubs:
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+while True:
+    time.sleep(1)
+EOF2
+printf '#!/bin/sh\nexec sleep 60\n' >"$work/fake-qemu"
+chmod +x "$work/fake-vsockd" "$work/fake-qemu"
+read -r fp1 fp2 < <(python3 -c 'import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 30 "$MIURA" run --detach \
+    --name fake --publish "$fp1:80" --publish "$fp2:81" "$hello" >"$work/fake.out" 2>"$work/fake.err"
+rc=$?
+n1=$(grep -cx "serving http://127.0.0.1:$fp1" "$work/fake.out")
+n2=$(grep -cx "serving http://127.0.0.1:$fp2" "$work/fake.out")
+if [ $rc -eq 0 ] && [ "$n1" = 1 ] && [ "$n2" = 1 ] && grep -q '^answered' "$RT/fake/vsockd.log"; then
+    pass serving/once-per-port
+else
+    fail serving/once-per-port "status $rc, lines $n1/$n2: $(cat "$work/fake.out" "$work/fake.err")"
+fi
+# Not before the fake answered: its first second of unanswered connections did not count.
+grep -q "did not answer" "$work/fake.err" && fail serving/no-timeout-note "$(cat "$work/fake.err")" || pass serving/no-timeout-note
+timeout 20 "$MIURA" stop fake >/dev/null 2>&1
+expect_clean serving/clean
+
+# ---- supervision: a killed part ends the instance with a cause, and everything is removed
+supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REGEX
+    local name=sv-$1
+    timeout -k 2 60 "$MIURA" run --name "$name" "$sleeper" </dev/null >"$work/$name.out" 2>"$work/$name.err" &
+    local mpid=$! victim lp
+    bg+=("$mpid")
+    if ! wait_grep "$work/$name.out" '^sleep: up' 20; then
+        fail "$1/up" "$(cat "$work/$name.err")"
+        return
+    fi
+    lp=$(launcher_pid "$name")
+    case $2 in
+    qemu) victim=$(pgrep -P "$lp" -f qemu-system-x86_64) ;;
+    vsockd) victim=$(pgrep -P "$lp" -f miura-vsockd) ;;
+    launcher) victim=$lp ;;
+    esac
+    [ -n "$victim" ] || { fail "$1/victim" "no $2 process under launcher $lp"; return; }
+    kill -"$3" "$victim"
+    wait $mpid
+    local rc=$?
+    if [ $rc -eq "$4" ] && grep -qE -- "$5" "$work/$name.err"; then
+        pass "$1/status"
+    else
+        fail "$1/status" "status $rc (want $4): $(cat "$work/$name.err")"
+    fi
+    expect_clean "$1/clean"
+}
+supervised qemu-killed qemu KILL 137 '^miura: qemu was killed by signal 9'
+supervised qemu-terminated qemu TERM 143 '^miura: qemu was killed by signal 15'
+supervised vsockd-died vsockd KILL 125 '^miura: miura-vsockd was killed by signal 9'
+supervised sigterm launcher TERM 143 '^miura: sv-sigterm: stopping on Terminated'
+supervised sigint launcher INT 130 '^miura: sv-sigint: stopping on Interrupt'
+finish

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The launcher's option parsers, exit decoding, quoting and command lines. */
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "launcher/args.h"
+#include "launcher/plan.h"
+#include "test.h"
+
+/* Wait statuses as waitpid reports them (Linux layout). */
+#define EXITED(code)  ((code) << 8)
+#define SIGNALED(sig) (sig)
+
+TEST(mem_sizes)
+{
+    uint32_t m;
+    CHECK(parse_mem_mib("128M", &m) == 0);
+    CHECK_EQ(m, 128);
+    CHECK(parse_mem_mib("1G", &m) == 0);
+    CHECK_EQ(m, 1024);
+    CHECK(parse_mem_mib("2g", &m) == 0);
+    CHECK_EQ(m, 2048);
+    CHECK(parse_mem_mib("256", &m) == 0); /* bare: MiB, like qemu -m */
+    CHECK_EQ(m, 256);
+    CHECK(parse_mem_mib("131072K", &m) == 0);
+    CHECK_EQ(m, 128);
+    CHECK(parse_mem_mib("64MiB", &m) == 0);
+    CHECK_EQ(m, 64);
+    CHECK(parse_mem_mib("16MB", &m) == 0);
+    CHECK_EQ(m, 16);
+    CHECK(parse_mem_mib("1024G", &m) == 0);
+    CHECK_EQ(m, 1024 * 1024);
+}
+
+TEST(mem_sizes_rejected)
+{
+    static const char *const bad[] = {
+        "",
+        "M",
+        "0",
+        "15M",
+        "1025G",
+        "1.5G",
+        "12T",
+        "-1",
+        "+128M",
+        " 1G",
+        "1G ",
+        "128MiBs",
+        "100K",
+        "128MM",
+        "0x10M",
+        "1GiB2",
+        "128B",
+        "iB",
+        "1048577",
+        "99999999999999999999999G",
+        "4294967296M",
+    };
+    uint32_t m;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse_mem_mib(bad[i], &m) == 0) {
+            test_fail(__FILE__, __LINE__, "accepted '%s' as %u MiB", bad[i], m);
+            return;
+        }
+    }
+}
+
+TEST(publish_specs)
+{
+    struct publish_spec p;
+    CHECK(parse_publish("8080:80", &p) == 0);
+    CHECK_STR(p.addr, "127.0.0.1");
+    CHECK_EQ(p.host_port, 8080);
+    CHECK_EQ(p.guest_port, 80);
+    CHECK(parse_publish("0.0.0.0:2222:22", &p) == 0);
+    CHECK_STR(p.addr, "0.0.0.0");
+    CHECK_EQ(p.host_port, 2222);
+    CHECK_EQ(p.guest_port, 22);
+    CHECK(parse_publish("10.1.2.3:65535:4294967294", &p) == 0);
+    CHECK_EQ(p.host_port, 65535);
+    CHECK_EQ(p.guest_port, 4294967294u);
+    CHECK(parse_publish("1:1", &p) == 0);
+}
+
+TEST(publish_specs_rejected)
+{
+    static const char *const bad[] = {
+        "",
+        "80",
+        ":80",
+        "8080:",
+        "0:80",
+        "65536:80",
+        "8080:0",
+        "8080:4294967295",
+        "8080:99999999999",
+        "a:8080:80",
+        "1.2.3:80:80",
+        "1.2.3.4.5:80:80",
+        "256.0.0.1:80:80",
+        ":8080:80",
+        "1:2:3:4",
+        "8080:80x",
+        "-1:80",
+        "+8080:80",
+        "8080:+80",
+        " 8080:80",
+        "::1:80:80",
+        "localhost:80:80",
+        "1.2.3.4:80",
+    };
+    struct publish_spec p;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse_publish(bad[i], &p) == 0) {
+            test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
+            return;
+        }
+    }
+}
+
+TEST(cids_and_cpus)
+{
+    uint32_t v;
+    CHECK(parse_cid("3", &v) == 0);
+    CHECK_EQ(v, 3);
+    CHECK(parse_cid("4294967294", &v) == 0);
+    CHECK_EQ(v, 4294967294u);
+    CHECK(parse_cid("2", &v) < 0); /* the host */
+    CHECK(parse_cid("0", &v) < 0);
+    CHECK(parse_cid("4294967295", &v) < 0); /* VMADDR_CID_ANY */
+    CHECK(parse_cid("99999999999999999999", &v) < 0);
+    CHECK(parse_cid("3x", &v) < 0);
+    CHECK(parse_cid("", &v) < 0);
+    CHECK(parse_cpus("1", &v) == 0);
+    CHECK_EQ(v, 1);
+    CHECK(parse_cpus("64", &v) == 0);
+    CHECK(parse_cpus("0", &v) < 0);
+    CHECK(parse_cpus("65", &v) < 0);
+    CHECK(parse_uint("0", 0, 3600, &v) == 0);
+    CHECK_EQ(v, 0);
+    CHECK(parse_uint("3601", 0, 3600, &v) < 0);
+}
+
+TEST(names)
+{
+    char out[80];
+    CHECK(name_is_valid("web-1"));
+    CHECK(name_is_valid("a.b_c"));
+    CHECK(!name_is_valid(""));
+    CHECK(!name_is_valid("-x"));
+    CHECK(!name_is_valid(".hidden"));
+    CHECK(!name_is_valid(".."));
+    CHECK(!name_is_valid("a/b"));
+    CHECK(!name_is_valid("a,b"));
+    CHECK(!name_is_valid("a b"));
+    CHECK(!name_is_valid("cid-3.lock"));
+    CHECK(name_is_valid("x.locks"));
+    CHECK(!name_is_valid("x12345678901234567890123456789012345678901234567890123456789012345"));
+    CHECK(default_name("build/apps/hello/hello.elf", 3, out, sizeof(out)) == 0);
+    CHECK_STR(out, "hello-3");
+    CHECK(default_name("/x/my app,v2", 17, out, sizeof(out)) == 0);
+    CHECK_STR(out, "my_app_v2-17");
+    CHECK(name_is_valid(out));
+    CHECK(default_name(".elf", 3, out, sizeof(out)) == 0);
+    CHECK(name_is_valid(out));
+    CHECK(default_name("dir/", 3, out, sizeof(out)) == 0);
+    CHECK_STR(out, "miura-3");
+    CHECK(default_name("_x", 3, out, sizeof(out)) == 0);
+    CHECK(name_is_valid(out));
+    char longimg[200];
+    memset(longimg, 'a', sizeof(longimg) - 1);
+    longimg[sizeof(longimg) - 1] = '\0';
+    CHECK(default_name(longimg, 4294967294u, out, sizeof(out)) == 0);
+    CHECK(name_is_valid(out));
+    CHECK(default_name("hello", 3, out, 5) < 0);
+}
+
+TEST(accel_auto_choice)
+{
+    const char *why;
+    CHECK_EQ(accel_auto(true, true, false, &why), ACCEL_KVM);
+    CHECK_EQ(accel_auto(false, true, false, &why), ACCEL_TCG);
+    CHECK(strstr(why, "not usable") != NULL);
+    CHECK_EQ(accel_auto(true, false, false, &why), ACCEL_TCG);
+    CHECK(strstr(why, "vmx/svm") != NULL);
+    CHECK_EQ(accel_auto(true, true, true, &why), ACCEL_TCG);
+    CHECK(strstr(why, "kvm_pvm") != NULL);
+    enum accel a;
+    CHECK(parse_accel("auto", &a) == 0 && a == ACCEL_AUTO);
+    CHECK(parse_accel("kvm", &a) == 0 && a == ACCEL_KVM);
+    CHECK(parse_accel("tcg", &a) == 0 && a == ACCEL_TCG);
+    CHECK(parse_accel("KVM", &a) < 0);
+}
+
+TEST(qemu_exit_decoding)
+{
+    int code;
+    CHECK_EQ(decode_qemu_exit(EXITED(1), false, 0, &code), QEMU_END_GUEST);
+    CHECK_EQ(code, 0);
+    CHECK_EQ(decode_qemu_exit(EXITED(201), false, 0, &code), QEMU_END_GUEST);
+    CHECK_EQ(code, 100); /* the crash status */
+    CHECK_EQ(decode_qemu_exit(EXITED(15), true, 0, &code), QEMU_END_GUEST);
+    CHECK_EQ(code, 7);
+    CHECK_EQ(decode_qemu_exit(EXITED(1), true, 0, &code), QEMU_END_ERROR);
+    CHECK_EQ(code, 1);
+    CHECK_EQ(decode_qemu_exit(EXITED(2), false, 0, &code), QEMU_END_ERROR);
+    CHECK_EQ(decode_qemu_exit(EXITED(0), false, 0, &code), QEMU_END_RESET);
+    CHECK_EQ(decode_qemu_exit(EXITED(0), false, 15, &code), QEMU_END_SIGNAL);
+    CHECK_EQ(code, 143);
+    CHECK_EQ(decode_qemu_exit(SIGNALED(SIGKILL), false, 0, &code), QEMU_END_SIGNAL);
+    CHECK_EQ(code, 137);
+}
+
+TEST(quoting)
+{
+    char out[64];
+    CHECK_EQ(shell_quote("plain-arg_1,x=y:/z@%+.", out, sizeof(out)), 22);
+    CHECK_STR(out, "plain-arg_1,x=y:/z@%+.");
+    CHECK(shell_quote("a b", out, sizeof(out)) > 0);
+    CHECK_STR(out, "'a b'");
+    CHECK(shell_quote("", out, sizeof(out)) > 0);
+    CHECK_STR(out, "''");
+    CHECK(shell_quote("it's", out, sizeof(out)) > 0);
+    CHECK_STR(out, "'it'\\''s'");
+    CHECK(shell_quote("$HOME;`x`", out, sizeof(out)) > 0);
+    CHECK_STR(out, "'$HOME;`x`'");
+    CHECK(shell_quote("abcdef", out, 6) < 0);
+    CHECK(shell_quote("a b", out, 5) < 0);
+    CHECK(qemu_escape("/a,b,,c", out, sizeof(out)) == 10);
+    CHECK_STR(out, "/a,,b,,,,c");
+    CHECK(qemu_escape("a,b", out, 4) < 0);
+}
+
+static struct launch_config base_config(void)
+{
+    struct launch_config c = {
+        .image = "/img/hello.elf",
+        .append = "",
+        .name = "hello-3",
+        .run_dir = "/run/miura/hello-3",
+        .qemu_path = "/usr/bin/qemu-system-x86_64",
+        .virtiofsd_path = "/usr/lib/qemu/virtiofsd",
+        .vsockd_path = "/bin/miura-vsockd",
+        .accel = ACCEL_TCG,
+        .mem_mib = 128,
+        .cpus = 1,
+        .cid = 3,
+    };
+    return c;
+}
+
+static int formatted(const struct argv_list *a, char *out, size_t len)
+{
+    return plan_format(a, out, len);
+}
+
+TEST(plan_minimal)
+{
+    struct launch_config c = base_config();
+    struct argv_list v, s, q;
+    const char *err;
+    char line[4096];
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK_EQ(v.argc, 0);
+    CHECK(formatted(&s, line, sizeof(line)) == 0);
+    CHECK_STR(line, "/bin/miura-vsockd --socket /run/miura/hello-3/vhost.sock --cid 3 --uds "
+                    "/run/miura/hello-3/vsock.sock");
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M microvm,acpi=off,memory-backend=mem -accel tcg "
+                    "-cpu max -m 128M -smp 1 -global virtio-mmio.force-legacy=false -object "
+                    "memory-backend-memfd,id=mem,size=128M,share=on -nodefaults -no-user-config "
+                    "-display none -no-reboot -name hello-3 -serial stdio -device "
+                    "isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
+                    "socket,id=vs0,path=/run/miura/hello-3/vhost.sock -device "
+                    "vhost-user-vsock-device,chardev=vs0 -kernel /img/hello.elf -append ''");
+    CHECK(q.argv[q.argc] == NULL);
+    plan_free(&s);
+    plan_free(&q);
+}
+
+TEST(plan_full)
+{
+    struct launch_config c = base_config();
+    struct argv_list v, s, q;
+    const char *err;
+    char line[4096];
+    c.share_dir = "/srv/www";
+    c.append = "crash=divide x=1";
+    c.accel = ACCEL_KVM;
+    c.mem_mib = 1024;
+    c.cpus = 2;
+    c.cid = 42;
+    c.run_dir = "/r,x";
+    c.console_file = "/r,x/console.log";
+    c.npublish = 2;
+    parse_publish("8080:80", &c.publish[0]);
+    parse_publish("0.0.0.0:2222:22", &c.publish[1]);
+    CHECK(plan_build(&c, &v, &s, &q, &err) < 0); /* a comma cannot reach virtiofsd */
+    c.run_dir = "/r";
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&v, line, sizeof(line)) == 0);
+    CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs.sock -o source=/srv/www -o "
+                    "cache=auto");
+    CHECK(formatted(&s, line, sizeof(line)) == 0);
+    CHECK_STR(line, "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
+                    "--publish 127.0.0.1:8080:80 --publish 0.0.0.0:2222:22");
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " -accel kvm -cpu host,-arch-capabilities -m 1024M -smp 2 ") != NULL);
+    CHECK(strstr(line, " size=1024M,share=on ") == NULL); /* it is one word with the backend */
+    CHECK(strstr(line, "memory-backend-memfd,id=mem,size=1024M,share=on") != NULL);
+    CHECK(strstr(line, " -serial file:/r,,x/console.log ") != NULL);
+    CHECK(strstr(line, " -chardev socket,id=fs0,path=/r/fs.sock -device "
+                       "vhost-user-fs-device,chardev=fs0,tag=share ") != NULL);
+    CHECK(strstr(line, " -append 'fs=share crash=divide x=1'") != NULL);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+}
+
+TEST(plan_too_long)
+{
+    static char big[9000];
+    struct launch_config c = base_config();
+    struct argv_list v, s, q;
+    const char *err = NULL;
+    memset(big, 'x', sizeof(big) - 1);
+    c.append = big;
+    CHECK(plan_build(&c, &v, &s, &q, &err) < 0);
+    CHECK(err != NULL);
+    CHECK_EQ(q.argc, 0);
+}
