@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The static web server appliance. Listens on a vsock port, serves the files
+ * of the virtio-fs share with HTTP/1.1 (the logic is http.h's; this file only
+ * moves bytes), one cooperative thread per connection.
+ *
+ * Kernel command line (defaults in brackets):
+ *   port=N          vsock port to listen on [80]
+ *   root=PATH       directory of the share to serve [/]
+ *   log=0|1         access log on the console [1]
+ *   idle_timeout=S  close a keep-alive connection idle this long [5]
+ *   header_timeout=S  answer 408 when a request head is not complete within [10]
+ *   backlog=N       listen backlog [128]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "miura/miura.h"
+
+#define CONN_STACK   (16 * 1024)
+#define CHUNK        (16 * 1024)
+#define ROOT_MAX     256
+#define PATH_MAX_LEN 1024
+
+struct config {
+    unsigned port;
+    char root[ROOT_MAX];
+    size_t root_len;
+    int log;
+    unsigned idle_timeout_s, header_timeout_s, backlog;
+};
+
+static struct config cfg;
+
+static unsigned arg_uint(const char *key, unsigned def, unsigned min, unsigned max)
+{
+    const char *v = miura_getarg(key);
+    if (!v)
+        return def;
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*v == 0 || *end != 0 || n < min || n > max) {
+        printf("webserver: bad %s=%s (want %u..%u); using %u\n", key, v, min, max, def);
+        return def;
+    }
+    return (unsigned)n;
+}
+
+static void configure(void)
+{
+    cfg.port = arg_uint("port", 80, 1, 0xfffffffe);
+    cfg.log = (int)arg_uint("log", 1, 0, 1);
+    cfg.idle_timeout_s = arg_uint("idle_timeout", 5, 1, 3600);
+    cfg.header_timeout_s = arg_uint("header_timeout", 10, 1, 3600);
+    cfg.backlog = arg_uint("backlog", 128, 1, 4096);
+    const char *root = miura_getarg("root");
+    if (!root || !*root)
+        root = "/";
+    /* The root is a path inside the share; strip trailing '/' so that
+     * root + "/a/b" is well formed ("/" becomes ""). */
+    size_t n = strlen(root);
+    while (n > 0 && root[n - 1] == '/')
+        n--;
+    if (n >= ROOT_MAX || root[0] != '/') {
+        printf("webserver: bad root=%s; serving /\n", root);
+        n = 0;
+    }
+    memcpy(cfg.root, root, n);
+    cfg.root[n] = 0;
+    cfg.root_len = n;
+}
+
+static void set_timeout(int fd, uint64_t ms)
+{
+    struct timeval tv = {(long)(ms / 1000), (long)(ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void file_info(const char *full, struct http_file_info *info)
+{
+    struct stat st;
+    memset(info, 0, sizeof(*info));
+    if (stat(full, &st) < 0) {
+        info->kind = (errno == EACCES) ? HTTP_FILE_FORBIDDEN : HTTP_FILE_MISSING;
+        return;
+    }
+    info->kind = S_ISREG(st.st_mode)   ? HTTP_FILE_REGULAR
+                 : S_ISDIR(st.st_mode) ? HTTP_FILE_DIRECTORY
+                                       : HTTP_FILE_FORBIDDEN;
+    info->size = (uint64_t)st.st_size;
+    info->mtime = st.st_mtim.tv_sec;
+}
+
+/* Streams [offset, offset + length) of the file in chunks: never the whole
+ * file in memory. Returns 0, or -1 if the connection must be dropped. */
+static int send_file_range(int sock, const char *full, uint64_t offset, uint64_t length)
+{
+    int fd = open(full, O_RDONLY);
+    if (fd < 0)
+        return -1; /* vanished between stat and open: the head is out, so drop */
+    char *chunk = malloc(length < CHUNK ? (size_t)length + 1 : CHUNK);
+    int rc = chunk ? 0 : -1;
+    while (rc == 0 && length > 0) {
+        size_t want = length < CHUNK ? (size_t)length : CHUNK;
+        ssize_t n = pread(fd, chunk, want, (off_t)offset);
+        if (n <= 0) {
+            rc = -1; /* shrank under us: the promised length cannot be kept */
+            break;
+        }
+        if (send_all(sock, chunk, (size_t)n) < 0)
+            rc = -1;
+        offset += (uint64_t)n;
+        length -= (uint64_t)n;
+    }
+    free(chunk);
+    close(fd);
+    return rc;
+}
+
+static void log_request(const struct http_request *req, const struct http_response *resp)
+{
+    if (!cfg.log)
+        return;
+    char line[256];
+    http_log_format(line, sizeof(line), req, resp->status, resp->body_bytes);
+    printf("%s\n", line);
+}
+
+/* Serves one parsed request. Returns false when the connection must close. */
+static bool serve(int sock, const struct http_request *req, char *out, size_t out_size)
+{
+    struct http_response resp;
+    char path_buf[PATH_MAX_LEN];
+    struct http_path path;
+    int status = http_path_normalize(req->target.ptr, req->target.len, path_buf,
+                                     sizeof(path_buf) - ROOT_MAX, &path);
+    if (status != 0) {
+        http_respond_error(req, status, miura_realtime_s(), out, out_size, &resp);
+        send_all(sock, out, resp.out_len);
+        log_request(req, &resp);
+        return resp.keep_alive;
+    }
+    char full[PATH_MAX_LEN + ROOT_MAX];
+    snprintf(full, sizeof(full), "%s%s", cfg.root, path.path);
+    struct http_file_info info;
+    file_info(full, &info);
+    http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
+    if (send_all(sock, out, resp.out_len) < 0)
+        return false;
+    if (resp.send_file && resp.file_length > 0 &&
+        send_file_range(sock, full, resp.file_offset, resp.file_length) < 0)
+        return false;
+    log_request(req, &resp);
+    return resp.keep_alive;
+}
+
+static void *connection(void *arg)
+{
+    int sock = (int)(intptr_t)arg;
+    size_t cap = http_limits_buffer_size(&http_default_limits);
+    char *buf = malloc(cap);
+    char *out = malloc(HTTP_RESPONSE_MIN * 2);
+    size_t len = 0;
+    struct http_request req;
+    struct http_response resp;
+
+    while (buf && out) {
+        /* Idle (nothing of the next request yet) or reading a head. */
+        uint64_t started = 0;
+        enum http_parse_status st =
+            len ? http_parse_request(buf, len, &http_default_limits, &req) : HTTP_PARSE_INCOMPLETE;
+        while (st == HTTP_PARSE_INCOMPLETE) {
+            uint64_t now = miura_clock_ns();
+            uint64_t limit_ms;
+            if (len == 0) {
+                limit_ms = cfg.idle_timeout_s * 1000ull;
+            } else {
+                if (!started)
+                    started = now;
+                uint64_t spent = (now - started) / 1000000;
+                uint64_t budget = cfg.header_timeout_s * 1000ull;
+                limit_ms = spent >= budget ? 1 : budget - spent;
+            }
+            set_timeout(sock, limit_ms);
+            ssize_t n = recv(sock, buf + len, cap - len, 0);
+            if (n <= 0) {
+                if (n < 0 && (errno == EAGAIN || errno == ETIMEDOUT) && len > 0) {
+                    http_respond_error(NULL, 408, miura_realtime_s(), out, HTTP_RESPONSE_MIN * 2,
+                                       &resp);
+                    send_all(sock, out, resp.out_len);
+                    log_request(NULL, &resp);
+                }
+                goto done; /* peer closed, idle timeout, or error */
+            }
+            len += (size_t)n;
+            st = http_parse_request(buf, len, &http_default_limits, &req);
+        }
+        if (st == HTTP_PARSE_ERROR) {
+            http_respond_error(&req, req.error_status, miura_realtime_s(), out,
+                               HTTP_RESPONSE_MIN * 2, &resp);
+            send_all(sock, out, resp.out_len);
+            log_request(&req, &resp);
+            break;
+        }
+        bool keep = serve(sock, &req, out, HTTP_RESPONSE_MIN * 2);
+        /* Pipelining: what follows this head is the next request. */
+        memmove(buf, buf + req.head_length, len - req.head_length);
+        len -= req.head_length;
+        if (!keep)
+            break;
+    }
+done:
+    free(buf);
+    free(out);
+    close(sock);
+    return NULL;
+}
+
+int main(void)
+{
+    configure();
+    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
+    if (ls < 0) {
+        printf("webserver: socket: %s\n", strerror(errno));
+        return 1;
+    }
+    struct sockaddr_vm addr = {
+        .svm_family = AF_VSOCK, .svm_port = cfg.port, .svm_cid = VMADDR_CID_ANY};
+    if (bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, (int)cfg.backlog) < 0) {
+        printf("webserver: cannot listen on vsock port %u: %s\n", cfg.port, strerror(errno));
+        return 1;
+    }
+    printf("webserver: serving %s on vsock port %u\n", cfg.root_len ? cfg.root : "/", cfg.port);
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0) {
+            if (errno == EMFILE || errno == ENOMEM)
+                thread_sleep_ms(10); /* out of resources: back off, then retry */
+            continue;
+        }
+        thread_t *t =
+            thread_create(THREAD_CPU_CURRENT, CONN_STACK, connection, (void *)(intptr_t)c);
+        if (!t) {
+            close(c); /* out of memory: drop this one, keep serving */
+            continue;
+        }
+        thread_detach(t);
+    }
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The web server appliance started by `miura run`, checked with real clients
+# (curl, wget, ab): byte-exact downloads of 0 B to 64 MiB, HEAD, Range, 304s,
+# 301/400/404/405/414/431, keep-alive reuse, 200 concurrent clients, a slow
+# client that does not block others (and gets 408), two instances with
+# different shares and ports at once, and a clean teardown.
+SUITE=webserver
+source "$(dirname "$0")/lib.sh"
+MIURA=$ROOT/build/bin/miura
+img=$(need_image webserver)
+for t in "$MIURA" "$ROOT/build/bin/miura-vsockd"; do [ -x "$t" ] || { fail setup "$t missing (run make)"; finish; }; done
+for t in curl wget ab; do command -v $t >/dev/null || { fail setup "$t missing (apt-get install curl wget apache2-utils)"; finish; }; done
+
+work=$(mktemp -d /tmp/miura-web.XXXXXX)
+RT=$work/rt
+export MIURA_RUNTIME_DIR=$RT MIURA_VSOCKD=$ROOT/build/bin/miura-vsockd
+cleanup() {
+    "$MIURA" stop web1 >/dev/null 2>&1
+    "$MIURA" stop web2 >/dev/null 2>&1
+    for p in $(pgrep -f "$RT/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+s1=$work/site1
+s2=$work/site2
+mkdir -p "$s1/sub" "$s2"
+: >"$s1/empty.bin"
+printf 'x' >"$s1/one.bin"
+head -c 1024 /dev/urandom >"$s1/k1.bin"
+head -c $((1024 * 1024)) /dev/urandom >"$s1/m1.bin"
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$s1/m64.bin"
+printf '<h1>site one</h1>\n' >"$s1/index.html"
+printf '<h1>sub</h1>\n' >"$s1/sub/index.html"
+printf 'body{}\n' >"$s1/style.css"
+printf '<h1>site two</h1>\n' >"$s2/index.html"
+p1=$((30000 + RANDOM % 15000))
+p2=$((p1 + 1))
+B1=http://127.0.0.1:$p1
+B2=http://127.0.0.1:$p2
+
+start() { # name share port
+    local out
+    out=$(timeout -k 2 120 "$MIURA" run --detach --name "$1" --share "$2" \
+        --publish "127.0.0.1:$3:80" --append header_timeout=2 --append log=0 "$img" 2>&1)
+    if [ $? -eq 0 ] && [[ $out == *"serving http://127.0.0.1:$3"* ]]; then
+        pass "start-$1"
+    else
+        fail "start-$1" "$(echo "$out" | tail -3 | tr '\n' ' ')"
+        finish
+    fi
+}
+start web1 "$s1" $p1
+
+# ---- downloads, byte-exact
+for f in empty.bin one.bin k1.bin m1.bin m64.bin; do
+    got=$(curl -sf --max-time 300 "$B1/$f" | sha256sum | cut -d' ' -f1)
+    want=$(sha256sum <"$s1/$f" | cut -d' ' -f1)
+    [ "$got" = "$want" ] && pass "get/$f" || fail "get/$f" "sha256 $got != $want"
+done
+wget -q -O "$work/w.bin" "$B1/m1.bin" && cmp -s "$work/w.bin" "$s1/m1.bin" && pass wget-1MiB || fail wget-1MiB "wget download differs"
+
+hdr() { curl -s -D - -o /dev/null --max-time 30 "$@" | tr -d '\r'; }
+status() { curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$@"; }
+
+# ---- HEAD
+h=$(curl -sI --max-time 30 "$B1/m1.bin" | tr -d '\r')
+[[ $h == *"Content-Length: 1048576"* && $h == HTTP/1.1\ 200* ]] && pass head || fail head "$h"
+body=$(curl -s -X HEAD --max-time 10 "$B1/k1.bin" 2>/dev/null | wc -c)
+[ "$body" = 0 ] && pass head-no-body || fail head-no-body "$body bytes"
+ct=$(hdr "$B1/style.css" | sed -n 's/^Content-Type: //p')
+[ "$ct" = "text/css; charset=utf-8" ] && pass content-type || fail content-type "'$ct'"
+hdr "$B1/" | grep -q '^Date: .* GMT$' && pass date-header || fail date-header "no Date"
+
+# ---- Range
+r=$(curl -s -r 0-99 -w ' %{http_code}' "$B1/k1.bin" | tail -c 4)
+[ "$r" = " 206" ] && cmp -s <(curl -s -r 0-99 "$B1/k1.bin") <(head -c 100 "$s1/k1.bin") && pass range-206 || fail range-206 "$r"
+cmp -s <(curl -s -r -10 "$B1/k1.bin") <(tail -c 10 "$s1/k1.bin") && pass range-suffix || fail range-suffix "differs"
+[ "$(status -r 5000- "$B1/k1.bin")" = 416 ] && pass range-416 || fail range-416 "$(status -r 5000- "$B1/k1.bin")"
+hdr -r 5000- "$B1/k1.bin" | grep -q '^Content-Range: bytes \*/1024$' && pass range-416-header || fail range-416-header "missing"
+
+# ---- conditional requests
+etag=$(hdr "$B1/k1.bin" | sed -n 's/^ETag: //p')
+lm=$(hdr "$B1/k1.bin" | sed -n 's/^Last-Modified: //p')
+[ "$(status -H "If-None-Match: $etag" "$B1/k1.bin")" = 304 ] && pass if-none-match-304 || fail if-none-match-304 "etag '$etag'"
+[ "$(status -H "If-Modified-Since: $lm" "$B1/k1.bin")" = 304 ] && pass if-modified-since-304 || fail if-modified-since-304 "lm '$lm'"
+[ "$(status -H 'If-None-Match: "nope"' "$B1/k1.bin")" = 200 ] && pass if-none-match-200 || fail if-none-match-200 "not 200"
+
+# ---- errors and paths
+[ "$(status "$B1/nothing-here")" = 404 ] && pass 404 || fail 404 "$(status "$B1/nothing-here")"
+allow=$(curl -s -X POST -D - -o /dev/null "$B1/" | tr -d '\r' | sed -n 's/^Allow: //p')
+[ "$(status -X POST "$B1/")" = 405 ] && [ "$allow" = "GET, HEAD" ] && pass 405-allow || fail 405-allow "allow '$allow'"
+long=$(head -c 9000 /dev/zero | tr '\0' a)
+[ "$(status "$B1/$long")" = 414 ] && pass 414 || fail 414 "$(status "$B1/$long")"
+hargs=()
+for i in $(seq 80); do hargs+=(-H "X-Filler-$i: y"); done
+[ "$(status "${hargs[@]}" "$B1/")" = 431 ] && pass 431 || fail 431 "$(status "${hargs[@]}" "$B1/")"
+loc=$(hdr "$B1/sub" | sed -n 's/^Location: //p')
+[ "$(status "$B1/sub")" = 301 ] && [ "$loc" = /sub/ ] && pass dir-301 || fail dir-301 "location '$loc'"
+[ "$(curl -s "$B1/sub/")" = "<h1>sub</h1>" ] && pass dir-index || fail dir-index "no index"
+for t in '/../../../../etc/passwd' '/%2e%2e/%2e%2e/etc/passwd' '/sub/..%2f..%2fetc/passwd' '/%00'; do
+    code=$(curl -s --path-as-is -o "$work/t.out" -w '%{http_code}' "$B1$t")
+    if [[ $code == 400 || $code == 404 ]] && ! grep -q 'root:' "$work/t.out"; then
+        pass "traversal $t"
+    else
+        fail "traversal $t" "status $code"
+    fi
+done
+
+# ---- keep-alive: two requests, one connection
+v=$(curl -sv -o /dev/null -o /dev/null "$B1/k1.bin" "$B1/one.bin" 2>&1)
+[[ $v == *"Re-using existing connection"* ]] && pass keep-alive-reuse || fail keep-alive-reuse "no reuse"
+
+# ---- 200 concurrent clients
+ab_out=$(timeout 300 ab -q -n 2000 -c 200 -k "$B1/k1.bin" 2>&1)
+if [[ $ab_out == *"Complete requests:      2000"* && $ab_out == *"Failed requests:        0"* ]]; then
+    pass ab-200-concurrent
+else
+    fail ab-200-concurrent "$(echo "$ab_out" | grep -E 'Complete|Failed|rror' | tr '\n' ' ')"
+fi
+
+# ---- a slow client does not block others, and is answered 408
+exec 7<>/dev/tcp/127.0.0.1/$p1
+printf 'GET / HTTP/1.1\r\nHost: x\r\n' >&7 # and then nothing
+t0=$(date +%s%N)
+code=$(status --max-time 10 "$B1/k1.bin")
+t1=$(date +%s%N)
+[ "$code" = 200 ] && [ $(((t1 - t0) / 1000000)) -lt 3000 ] && pass slow-client-does-not-block || fail slow-client-does-not-block "status $code after $(((t1 - t0) / 1000000)) ms"
+reply=$(timeout 10 head -c 12 <&7)
+exec 7>&-
+[ "$reply" = "HTTP/1.1 408" ] && pass slow-client-408 || fail slow-client-408 "got '$reply'"
+
+# ---- a second instance with another share and port, at the same time
+start web2 "$s2" $p2
+[ "$(curl -s "$B1/")" = "<h1>site one</h1>" ] && [ "$(curl -s "$B2/")" = "<h1>site two</h1>" ] && pass two-instances || fail two-instances "wrong contents"
+ps_out=$("$MIURA" ps)
+[[ $ps_out == *web1* && $ps_out == *web2* ]] && pass ps-lists-both || fail ps-lists-both "$ps_out"
+
+# ---- teardown
+"$MIURA" stop web1 >/dev/null && "$MIURA" stop web2 >/dev/null && pass stop || fail stop "miura stop failed"
+sleep 0.5
+left=$(pgrep -af "$RT/" 2>/dev/null)
+files=$(find "$RT" -mindepth 1 \( -type s -o -name '*.lock' \) 2>/dev/null)
+[ -z "$left$files" ] && pass clean-teardown || fail clean-teardown "left: $left $files"
+curl -s --max-time 2 "$B1/" >/dev/null && fail port-closed "still answering" || pass port-closed
+finish
