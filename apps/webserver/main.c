@@ -26,7 +26,8 @@
 #include "http.h"
 #include "miura/miura.h"
 
-#define CONN_STACK   (16 * 1024)
+#define CONN_STACK   (12 * 1024)
+#define BUF_INITIAL  2048 /* grows up to http_limits_buffer_size() for big heads */
 #define CHUNK        (16 * 1024)
 #define ROOT_MAX     256
 #define PATH_MAX_LEN 1024
@@ -182,7 +183,8 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
 static void *connection(void *arg)
 {
     int sock = (int)(intptr_t)arg;
-    size_t cap = http_limits_buffer_size(&http_default_limits);
+    size_t max_cap = http_limits_buffer_size(&http_default_limits);
+    size_t cap = BUF_INITIAL;
     char *buf = malloc(cap);
     char *out = malloc(HTTP_RESPONSE_MIN * 2);
     size_t len = 0;
@@ -205,6 +207,14 @@ static void *connection(void *arg)
                 uint64_t spent = (now - started) / 1000000;
                 uint64_t budget = cfg.header_timeout_s * 1000ull;
                 limit_ms = spent >= budget ? 1 : budget - spent;
+            }
+            if (len == cap && cap < max_cap) { /* a big head: grow the buffer */
+                size_t grown = cap * 4 < max_cap ? cap * 4 : max_cap;
+                char *p = realloc(buf, grown);
+                if (!p)
+                    goto done;
+                buf = p;
+                cap = grown;
             }
             set_timeout(sock, limit_ms);
             ssize_t n = recv(sock, buf + len, cap - len, 0);
