@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 /* Guest memory bounds, in MiB. */
-#define LAUNCHER_MEM_MIN_MIB 16u
+#define LAUNCHER_MEM_MIN_MIB 2u
 #define LAUNCHER_MEM_MAX_MIB (1024u * 1024u)
 #define LAUNCHER_CPUS_MAX    64u
 #define LAUNCHER_NAME_MAX    64u

@@ -229,7 +229,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         case 'm':
             if (parse_mem_mib(optarg, &c->mem_mib))
                 return usage_error(usage_run,
-                                   "bad --mem '%s': want a whole number of MiB from 16M to 1024G "
+                                   "bad --mem '%s': want a whole number of MiB from 2M to 1024G "
                                    "(e.g. 128M, 1G)",
                                    optarg);
             break;

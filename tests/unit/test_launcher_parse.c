@@ -39,7 +39,7 @@ TEST(mem_sizes_rejected)
         "",
         "M",
         "0",
-        "15M",
+        "1M",
         "1025G",
         "1.5G",
         "12T",
