@@ -232,8 +232,10 @@ static void receive_locked(struct vsock_transport *t, struct vsock_rx_buf *buf)
     uint32_t credit = vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt);
     s->peer_buf_alloc = h->buf_alloc;
     s->peer_fwd_cnt = h->fwd_cnt;
-    if (vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt) > credit)
+    if (vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt) > credit) {
+        s->credit_requested = false; /* answered, by an update or a piggybacked header */
         vsock_wake(s);
+    }
     switch (s->state) {
     case VSOCK_CONNECTING:
         recv_connecting(s, buf);
