@@ -267,8 +267,12 @@ void vsock_net_receive(struct vsock_transport *t, struct vsock_rx_buf *buf)
 {
     uint64_t f = net_lock();
     vsock_net_stats.rx_packets++;
-    vsock_net_stats.rx_bufs_held++;
-    receive_locked(t, buf);
+    if (t != vsock_net_transport) {
+        t->rx_release(t, buf); /* not the attached transport: nobody to deliver to */
+    } else {
+        vsock_net_stats.rx_bufs_held++;
+        receive_locked(t, buf);
+    }
     net_unlock(f);
 }
 
@@ -421,9 +425,11 @@ void vsock_release(struct vsock_sock *s)
         }
         s->state = VSOCK_CLOSING;
         vsock_timer_set(s, net_clock_ns() + VSOCK_CLOSE_TIMEOUT);
-        if (vsock_send_ctrl(s, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_BOTH) < 0)
-            vsock_conn_close(s);
-        s->local_shut = VSOCK_SHUTDOWN_BOTH;
+        if (s->local_shut != VSOCK_SHUTDOWN_BOTH) {
+            s->local_shut = VSOCK_SHUTDOWN_BOTH;
+            if (vsock_send_ctrl(s, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_BOTH) < 0)
+                vsock_conn_close(s);
+        }
         break;
     default:
         break;
