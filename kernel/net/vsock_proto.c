@@ -37,15 +37,10 @@
  * are dropped and counted (rx_unexpected).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "net/vsock.h"
-
-#define POLLIN    0x001
-#define POLLOUT   0x004
-#define POLLERR   0x008
-#define POLLHUP   0x010
-#define POLLRDHUP 0x2000
 
 static void rx_drop(struct vsock_rx_buf *b)
 {
