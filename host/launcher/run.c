@@ -7,7 +7,8 @@
  *      socket within SOCKET_WAIT_MS or the start fails with its last log line.
  *   2. QEMU, console on our stdout (or console.log when detached).
  *   3. Each published port is probed with a real HTTP request until it
- *      answers ("serving http://ADDR:PORT") or ready_timeout_s passes.
+ *      answers ("serving http://ADDR:PORT") or ready_timeout_s passes; the
+ *      tries start 10 ms apart and back off to 250 ms.
  *   4. The first of: QEMU exits, a daemon exits, SIGINT/SIGTERM/SIGHUP.
  *   5. Teardown: SIGTERM to QEMU, then to the daemons, SIGKILL after
  *      GRACE_MS; every child reaped; run directory and CID lock removed.
@@ -38,12 +39,13 @@
 #include "launcher/instance.h"
 #include "launcher/probe.h"
 
-#define SOCKET_WAIT_MS       5000
-#define GRACE_MS             3000
-#define DAEMON_AFTER_QEMU_MS 1000 /* a daemon's end may be QEMU's exit in progress */
-#define PROBE_INTERVAL_MS    250
-#define PROBE_TIMEOUT_MS     2000
-#define DETACH_SETTLE_MS     500
+#define SOCKET_WAIT_MS          5000
+#define GRACE_MS                3000
+#define DAEMON_AFTER_QEMU_MS    1000 /* a daemon's end may be QEMU's exit in progress */
+#define PROBE_INTERVAL_FIRST_MS 10   /* doubling up to ..._MAX_MS: an early answer is seen early */
+#define PROBE_INTERVAL_MAX_MS   250
+#define PROBE_TIMEOUT_MS        2000
+#define DETACH_SETTLE_MS        500
 
 struct part {
     const char *what;
@@ -379,6 +381,7 @@ struct probes {
     enum probe_result last[LAUNCHER_PUBLISH_MAX];
     int64_t deadline;
     int64_t next;
+    int interval_ms;
 };
 
 static void probe_round(struct run_state *s, struct probes *pr)
@@ -403,7 +406,10 @@ static void probe_round(struct run_state *s, struct probes *pr)
             pr->pending--;
         }
     }
-    pr->next = now_ms() + PROBE_INTERVAL_MS;
+    pr->next = now_ms() + pr->interval_ms;
+    if (pr->interval_ms < PROBE_INTERVAL_MAX_MS)
+        pr->interval_ms = pr->interval_ms * 2 < PROBE_INTERVAL_MAX_MS ? pr->interval_ms * 2
+                                                                      : PROBE_INTERVAL_MAX_MS;
 }
 
 /* Detached: tell the waiting parent we are up, and move our output to a log. */
@@ -431,7 +437,7 @@ static void report_started(struct run_state *s)
 static void supervise(struct run_state *s)
 {
     const struct launch_config *c = &s->req->cfg;
-    struct probes pr = {.pending = c->npublish};
+    struct probes pr = {.pending = c->npublish, .interval_ms = PROBE_INTERVAL_FIRST_MS};
     int64_t settle = now_ms() + DETACH_SETTLE_MS;
     pr.deadline = now_ms() + (int64_t)s->req->ready_timeout_s * 1000;
     pr.next = now_ms();

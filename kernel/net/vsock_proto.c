@@ -37,15 +37,10 @@
  * are dropped and counted (rx_unexpected).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "net/vsock.h"
-
-#define POLLIN    0x001
-#define POLLOUT   0x004
-#define POLLERR   0x008
-#define POLLHUP   0x010
-#define POLLRDHUP 0x2000
 
 static void rx_drop(struct vsock_rx_buf *b)
 {
@@ -232,8 +227,10 @@ static void receive_locked(struct vsock_transport *t, struct vsock_rx_buf *buf)
     uint32_t credit = vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt);
     s->peer_buf_alloc = h->buf_alloc;
     s->peer_fwd_cnt = h->fwd_cnt;
-    if (vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt) > credit)
+    if (vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt) > credit) {
+        s->credit_requested = false; /* answered, by an update or a piggybacked header */
         vsock_wake(s);
+    }
     switch (s->state) {
     case VSOCK_CONNECTING:
         recv_connecting(s, buf);
@@ -265,8 +262,12 @@ void vsock_net_receive(struct vsock_transport *t, struct vsock_rx_buf *buf)
 {
     uint64_t f = net_lock();
     vsock_net_stats.rx_packets++;
-    vsock_net_stats.rx_bufs_held++;
-    receive_locked(t, buf);
+    if (t != vsock_net_transport) {
+        t->rx_release(t, buf); /* not the attached transport: nobody to deliver to */
+    } else {
+        vsock_net_stats.rx_bufs_held++;
+        receive_locked(t, buf);
+    }
     net_unlock(f);
 }
 
@@ -419,9 +420,11 @@ void vsock_release(struct vsock_sock *s)
         }
         s->state = VSOCK_CLOSING;
         vsock_timer_set(s, net_clock_ns() + VSOCK_CLOSE_TIMEOUT);
-        if (vsock_send_ctrl(s, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_BOTH) < 0)
-            vsock_conn_close(s);
-        s->local_shut = VSOCK_SHUTDOWN_BOTH;
+        if (s->local_shut != VSOCK_SHUTDOWN_BOTH) {
+            s->local_shut = VSOCK_SHUTDOWN_BOTH;
+            if (vsock_send_ctrl(s, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_BOTH) < 0)
+                vsock_conn_close(s);
+        }
         break;
     default:
         break;

@@ -351,6 +351,27 @@ supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REG
     fi
     expect_clean "$1/clean"
 }
+# A SIGKILLed launcher cannot tear down, but its parts die with it
+# (PR_SET_PDEATHSIG); what remains is a stale run directory that `stop` clears.
+timeout -k 2 60 "$MIURA" run --name sv-orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
+mpid=$!
+bg+=("$mpid")
+if wait_grep "$work/orphan.out" '^sleep: up' 20; then
+    kill -KILL "$(launcher_pid sv-orphan)"
+    { wait "$mpid"; } 2>/dev/null # (bash would report the kill)
+    for _ in $(seq 100); do pgrep -f "$RT/" >/dev/null || break; sleep 0.05; done
+    procs=$(pgrep -af "$RT/" | cut -c1-100)
+    [ -z "$procs" ] && pass launcher-killed/parts-gone || fail launcher-killed/parts-gone "$procs"
+    "$MIURA" ps | grep -q '^sv-orphan ' && fail launcher-killed/not-listed "listed" || pass launcher-killed/not-listed
+    "$MIURA" stop sv-orphan >/dev/null 2>"$work/orphan.err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -qx 'miura: sv-orphan is not running (removed what it left)' "$work/orphan.err" &&
+        pass launcher-killed/stop-clears || fail launcher-killed/stop-clears "status $rc: $(cat "$work/orphan.err")"
+    rm -f "$RT"/cid-*.lock # free (no holder) and harmless, but the clean check counts files
+    expect_clean launcher-killed/clean
+else
+    fail launcher-killed/up "$(cat "$work/orphan.out")"
+fi
 supervised qemu-killed qemu KILL 137 '^miura: qemu was killed by signal 9'
 supervised qemu-terminated qemu TERM 143 '^miura: qemu was killed by signal 15'
 supervised vsockd-died vsockd KILL 125 '^miura: miura-vsockd was killed by signal 9'

@@ -567,6 +567,44 @@ TEST(close_waits_for_rst_then_times_out)
     CHECK(fake_teardown());
 }
 
+TEST(close_after_full_shutdown_sends_no_second_shutdown)
+{
+    int fd = setup(0);
+    CHECK_EQ(miura_shutdown(fd, SHUT_RDWR), 0);
+    CHECK_EQ(fake_last()->hdr.op, VSOCK_OP_SHUTDOWN);
+    CHECK_EQ(fake_last()->hdr.flags, VSOCK_SHUTDOWN_BOTH);
+    unsigned before = fake.nsent;
+    CHECK_EQ(sock_fd_close(fd), 0);
+    CHECK_EQ(fake.nsent, before);
+    CHECK_EQ(vsock_net_stats.socks, 2); /* still waits for the peer's RST */
+    peer_op(VSOCK_OP_RST, 0);
+    CHECK_EQ(vsock_net_stats.socks, 1);
+    CHECK(fake_teardown());
+}
+
+TEST(packets_from_a_transport_not_attached_go_back)
+{
+    (void)setup(0);
+    struct vsock_transport other = fake.t;
+    struct vsock_rx_buf *b = calloc(1, sizeof(*b));
+    b->data = malloc(16);
+    b->cap = 16;
+    b->hdr = (struct vsock_hdr){.src_cid = FAKE_PEER_CID,
+                                .dst_cid = FAKE_GUEST_CID,
+                                .src_port = 9,
+                                .dst_port = PORT,
+                                .type = VSOCK_TYPE_STREAM,
+                                .op = VSOCK_OP_REQUEST};
+    uint64_t released = fake.rx_released;
+    unsigned before = fake.nsent;
+    fake.rx_injected++;
+    vsock_net_receive(&other, b);
+    CHECK_EQ(fake.rx_released, released + 1);
+    CHECK_EQ(fake.nsent, before);
+    CHECK_EQ(fake_sock(lfd)->pending, 0);
+    CHECK(fake_teardown());
+}
+
 TEST(closing_ends_on_peer_full_shutdown)
 {
     int fd = setup(0);
