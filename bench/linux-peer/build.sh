@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Builds the Linux microVM peer that Miura's benchmarks compare against, from
+# Debian's packages alone: the kernel that linux-image-amd64 depends on
+# (unpacked with dpkg -x, never installed) and busybox-static. Produces
+#   build/linux-peer/vmlinuz        the stock bzImage
+#   build/linux-peer/initrd.gz      busybox + the virtio modules + /init
+# The .debs are cached in build/linux-peer/debs (never committed).
+# Usage: bench/linux-peer/build.sh        (as root: apt-get download/update)
+set -eu
+cd "$(dirname "$0")/../.."
+out=build/linux-peer
+debs=$out/debs
+# Modules the peer needs beyond the built-in kernel; their dependencies are
+# added from each module's own .modinfo "depends=" list.
+want="virtio_mmio virtio_net fuse virtiofs"
+
+mkdir -p "$debs"
+newest() { ls "$debs"/$1 2>/dev/null | sort -V | tail -n 1; }
+download() { # $1: package name
+    if ! (cd "$debs" && apt-get -q download "$1" >/dev/null 2>&1); then
+        apt-get -q update >/dev/null
+        (cd "$debs" && apt-get -q download "$1" >/dev/null)
+    fi
+}
+kernel_pkg() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1.*-amd64$/ {print $2; exit}'
+}
+
+if [ -z "$(newest 'linux-image-6.1*-amd64_*.deb')" ]; then
+    pkg=$(kernel_pkg)
+    if [ -z "$pkg" ]; then
+        apt-get -q update >/dev/null
+        pkg=$(kernel_pkg)
+    fi
+    [ -n "$pkg" ] || { echo "linux-peer: no linux-image-6.1.*-amd64 behind linux-image-amd64" >&2; exit 1; }
+    download "$pkg"
+fi
+[ -n "$(newest 'busybox-static_*.deb')" ] || download busybox-static
+kdeb=$(newest 'linux-image-6.1*-amd64_*.deb')
+bdeb=$(newest 'busybox-static_*.deb')
+[ -f "$kdeb" ] && [ -f "$bdeb" ] || { echo "linux-peer: download failed" >&2; exit 1; }
+
+# Unpack (not install) both packages.
+rm -rf "$out/root" "$out/initramfs"
+mkdir -p "$out/root"
+dpkg -x "$kdeb" "$out/root"
+dpkg -x "$bdeb" "$out/root"
+kver=$(ls "$out/root/lib/modules" | head -n 1)
+mdir=$out/root/lib/modules/$kver
+cp "$out/root/boot/vmlinuz-$kver" "$out/vmlinuz"
+cp "$out/root/boot/config-$kver" "$out/config"
+
+# Resolve modules in dependency order (dependencies first), skipping built-ins.
+declare -A seen=()
+order=()
+modfile() { find "$mdir/kernel" \( -name "$1.ko" -o -name "${1//_/-}.ko" \) | head -n 1; }
+add() {
+    local m=$1 f d
+    [ -n "${seen[$m]:-}" ] && return 0
+    seen[$m]=1
+    if grep -qE "/(${m}|${m//_/-})\.ko\$" "$mdir/modules.builtin"; then
+        return 0
+    fi
+    f=$(modfile "$m")
+    [ -n "$f" ] || { echo "linux-peer: module $m not in $kdeb" >&2; exit 1; }
+    for d in $(grep -a -o 'depends=[A-Za-z0-9_,-]*' "$f" | head -n 1 | sed 's/^depends=//; s/,/ /g'); do
+        add "$d"
+    done
+    order+=("$m")
+}
+for m in $want; do add "$m"; done
+
+# The initramfs tree.
+ir=$out/initramfs
+mkdir -p "$ir"/{bin,dev,etc,proc,sys,tmp,www,lib/modules}
+cp "$out/root/bin/busybox" "$ir/bin/busybox"
+for a in $("$ir/bin/busybox" --list); do
+    [ "$a" = busybox ] || ln -s busybox "$ir/bin/$a"
+done
+: >"$ir/etc/modules"
+for m in "${order[@]}"; do
+    cp "$(modfile "$m")" "$ir/lib/modules/$m.ko"
+    echo "$m" >>"$ir/etc/modules"
+done
+install -m 0755 bench/linux-peer/init "$ir/init"
+(cd "$ir" && find . | sort | ../root/bin/busybox cpio -o -H newc 2>/dev/null) | gzip -9 >"$out/initrd.gz"
+echo "$kver" >"$out/kernel-version"
+echo "linux-peer: kernel $kver ($(basename "$kdeb")), busybox $(basename "$bdeb")"
+echo "linux-peer: modules ${order[*]}"
+echo "linux-peer: $out/vmlinuz $(stat -c %s "$out/vmlinuz") B, $out/initrd.gz $(stat -c %s "$out/initrd.gz") B"
