@@ -4,6 +4,7 @@
 # Debian's packages alone: the kernel that linux-image-amd64 depends on
 # (unpacked with dpkg -x, never installed) and busybox-static. Produces
 #   build/linux-peer/vmlinuz        the stock bzImage
+#   build/linux-peer/vmlinux        the same kernel unpacked, booted by PVH
 #   build/linux-peer/initrd.gz      busybox + the virtio modules + /init
 # The .debs are cached in build/linux-peer/debs (never committed).
 # Usage: bench/linux-peer/build.sh        (as root: apt-get download/update)
@@ -52,6 +53,28 @@ mdir=$out/root/lib/modules/$kver
 cp "$out/root/boot/vmlinuz-$kver" "$out/vmlinuz"
 cp "$out/root/boot/config-$kver" "$out/config"
 
+# A PVH-bootable vmlinux, unpacked from the bzImage: the boot header gives the
+# compressed payload's place (setup_sects at 0x1f1, payload_offset and
+# payload_length at 0x248/0x24c, boot protocol 2.08+); Debian compresses it
+# with xz (BCJ filter, which busybox's unxz lacks, so the host's xz is used).
+# The ELF carries XEN_ELFNOTE_PHYS32_ENTRY, so QEMU boots it as Miura's
+# images are booted. Without xz, only the bzImage is there.
+rm -f "$out/vmlinux"
+u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+if command -v xz >/dev/null && grep -q '^CONFIG_KERNEL_XZ=y' "$out/config" &&
+    grep -q '^CONFIG_PVH=y' "$out/config"; then
+    setup=$(u8 "$out/vmlinuz" $((0x1f1)))
+    [ "$setup" = 0 ] && setup=4
+    poff=$(($((setup + 1)) * 512 + $(u32 "$out/vmlinuz" $((0x248)))))
+    plen=$(u32 "$out/vmlinuz" $((0x24c)))
+    tail -c +$((poff + 1)) "$out/vmlinuz" | head -c "$plen" |
+        xz -dc --single-stream >"$out/vmlinux.tmp" &&
+        [ "$(head -c 4 "$out/vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] &&
+        mv "$out/vmlinux.tmp" "$out/vmlinux"
+    rm -f "$out/vmlinux.tmp"
+fi
+
 # Resolve modules in dependency order (dependencies first), skipping built-ins.
 declare -A seen=()
 order=()
@@ -90,3 +113,8 @@ echo "$kver" >"$out/kernel-version"
 echo "linux-peer: kernel $kver ($(basename "$kdeb")), busybox $(basename "$bdeb")"
 echo "linux-peer: modules ${order[*]}"
 echo "linux-peer: $out/vmlinuz $(stat -c %s "$out/vmlinuz") B, $out/initrd.gz $(stat -c %s "$out/initrd.gz") B"
+if [ -f "$out/vmlinux" ]; then
+    echo "linux-peer: $out/vmlinux $(stat -c %s "$out/vmlinux") B (PVH)"
+else
+    echo "linux-peer: no PVH vmlinux (needs xz and an xz-compressed kernel); the bzImage boots instead"
+fi

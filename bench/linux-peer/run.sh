@@ -10,7 +10,8 @@
 # Both print "linux-peer: ready in N ms" (QEMU start -> "peer: ready" on the
 # console). Environment: PEER_MEM (default 256M), PEER_TIMEOUT (seconds QEMU
 # may live: fs 300, http 900), PEER_LOG (copy the console log there),
-# PEER_DRYRUN=1 (print the QEMU command line and exit).
+# PEER_KERNEL=bzimage (boot the bzImage, not the PVH vmlinux), PEER_DRYRUN=1
+# (print the virtiofsd and QEMU command lines and exit).
 set -eu
 cd "$(dirname "$0")/../.."
 mode=${1:-}
@@ -32,6 +33,10 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -f "$out/initrd.gz" ] || [ "$out/initrd.gz" -o
     bash bench/linux-peer/build.sh >&2
 fi
 
+# The kernel: PVH vmlinux (as Miura boots) by default, or the bzImage
+# through microvm's firmware with PEER_KERNEL=bzimage.
+kernel=$out/vmlinux
+[ "${PEER_KERNEL:-pvh}" = bzimage ] || [ ! -f "$kernel" ] && kernel=$out/vmlinuz
 accel=$(tools/qemu-accel.sh)
 cmdline="console=ttyS0 quiet panic=-1 peer=$mode"
 if [ "$accel" = kvm ]; then
@@ -68,11 +73,13 @@ qemu=(qemu-system-x86_64 -M microvm,acpi=on,memory-backend=mem -accel "$accel" -
     -object "memory-backend-memfd,id=mem,size=$mem,share=on"
     -chardev "socket,id=fs0,path=$work/vfs.sock" -device vhost-user-fs-device,chardev=fs0,tag=share
     "${net[@]}"
-    -kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -append "$cmdline"
+    -kernel "$kernel" -initrd "$out/initrd.gz" -append "$cmdline"
     -serial "file:$work/console")
 if [ "${PEER_DRYRUN:-0}" = 1 ]; then
     echo "/usr/lib/qemu/virtiofsd --socket-path=$work/vfs.sock -o source=$share -o cache=auto"
-    printf '%q ' "${qemu[@]}"
+    for a in "${qemu[@]}"; do
+        case $a in *' '*) printf "'%s' " "$a" ;; *) printf '%s ' "$a" ;; esac
+    done
     echo
     exit 0
 fi
@@ -92,7 +99,7 @@ end=$((t0 + limit * 1000000000))
 while [ "$(date +%s%N)" -lt "$end" ]; do
     if [ -z "$ready" ] && grep -q '^peer: ready' "$work/console"; then
         ready=$((($(date +%s%N) - t0) / 1000000))
-        echo "linux-peer: ready in $ready ms ($mode, $accel, -m $mem)"
+        echo "linux-peer: ready in $ready ms ($mode, $accel, -m $mem, $(basename "$kernel"))"
         [ "$mode" = http ] && break
     fi
     grep -q '^peer: \(error\|fs done\)' "$work/console" && break
