@@ -7,10 +7,13 @@
 #         prints the guest's lines ("seq ...", "small ...", "# ...") and exits.
 #   http  busybox httpd serving SHARE_DIR, published on 127.0.0.1:HOSTPORT
 #         (default 8090) through QEMU's user network; runs until killed.
+#   info  prints what the kernel made of the machine (clocksource, CPU,
+#         vulnerabilities and mitigations, memory) and exits.
 # Both print "linux-peer: ready in N ms" (QEMU start -> "peer: ready" on the
 # console). Environment: PEER_MEM (default 256M), PEER_TIMEOUT (seconds QEMU
 # may live: fs 300, http 900), PEER_LOG (copy the console log there),
-# PEER_KERNEL=bzimage (boot the bzImage, not the PVH vmlinux), PEER_DRYRUN=1
+# PEER_KERNEL=bzimage (boot the bzImage, not the PVH vmlinux), PEER_CPU (the
+# -cpu model; default as Miura's benchmarks: max, or host under KVM), PEER_DRYRUN=1
 # (print the virtiofsd and QEMU command lines and exit).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -18,7 +21,7 @@ mode=${1:-}
 share=${2:-}
 port=${3:-8090}
 case $mode in
-fs) limit=${PEER_TIMEOUT:-300} ;;
+fs | info) limit=${PEER_TIMEOUT:-300} ;;
 http) limit=${PEER_TIMEOUT:-900} ;;
 *)
     echo "usage: $0 fs|http SHARE_DIR [HOSTPORT]" >&2
@@ -50,6 +53,7 @@ else
     [ -n "$khz" ] || { echo "linux-peer: no cpu MHz in /proc/cpuinfo" >&2; exit 1; }
     cmdline="$cmdline tsc_early_khz=$khz tsc=reliable"
 fi
+cpu=${PEER_CPU:-$cpu}
 
 work=$(mktemp -d /tmp/miura-linux-peer.XXXXXX)
 vpid=
@@ -110,6 +114,10 @@ if grep -q '^peer: error' "$work/console" || [ -z "$ready" ]; then
     echo "linux-peer: failed; console:" >&2
     tail -n 20 "$work/console" "$work/qemu.log" >&2
     exit 1
+fi
+if [ "$mode" = info ]; then
+    sed -n '/^peer: ready/,/^peer: fs done/p' "$work/console"
+    exit 0
 fi
 if [ "$mode" = fs ]; then
     grep -q '^peer: fs done' "$work/console" || { echo "linux-peer: fs run incomplete" >&2; tail -n 20 "$work/console" >&2; exit 1; }
