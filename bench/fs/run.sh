@@ -16,7 +16,7 @@ CPU=max
 [ "$ACCEL" = kvm ] && CPU=host,-arch-capabilities
 work=$(mktemp -d /tmp/miura-bench-fs.XXXXXX)
 vpid=
-trap '[ -n "$vpid" ] && kill $vpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'set +e; [ -n "$vpid" ] && kill $vpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 mkdir "$work/share"
 head -c $((64 * 1024 * 1024)) /dev/urandom >"$work/share/big64.bin"
 head -c 1024 /dev/urandom >"$work/share/small1k.bin"

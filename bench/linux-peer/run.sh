@@ -59,6 +59,7 @@ work=$(mktemp -d /tmp/miura-linux-peer.XXXXXX)
 vpid=
 qpid=
 cleanup() {
+    set +e
     [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
     [ -n "$vpid" ] && kill "$vpid" 2>/dev/null
     wait 2>/dev/null
