@@ -3,6 +3,7 @@
 # Boots the Linux peer (built by bench/linux-peer/build.sh) under QEMU microvm
 # with the accelerator tools/qemu-accel.sh picks, SHARE_DIR over virtio-fs.
 # Usage: bench/linux-peer/run.sh MODE SHARE_DIR [HOSTPORT]
+#        bench/linux-peer/run.sh          (as bench/run.sh calls it: http.sh)
 #   fs    the filesystem benchmark over SHARE_DIR/big64.bin and small1k.bin:
 #         prints the guest's lines ("seq ...", "small ...", "# ...") and exits.
 #   http  busybox httpd serving SHARE_DIR, published on 127.0.0.1:HOSTPORT
@@ -17,6 +18,7 @@
 # (print the virtiofsd and QEMU command lines and exit).
 set -eu
 cd "$(dirname "$0")/../.."
+[ $# -eq 0 ] && exec bash bench/linux-peer/http.sh
 mode=${1:-}
 share=${2:-}
 port=${3:-8090}
