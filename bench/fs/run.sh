@@ -72,7 +72,7 @@ fi
 
 # With the Linux guest: "ratio" is Miura / host as above, "vs Linux" is
 # Miura / Linux guest (above 1 is faster for MiB/s, slower for us/op).
-l_seq= l_small=
+l_seq='' l_small=''
 grep -q '^seq' "$work/linux-out" &&
     l_seq=$(awk '/^seq/ {printf "%.1f\n", $2 / 1048576 / ($4 / 1e9)}' "$work/linux-out" | median)
 grep -q '^small' "$work/linux-out" &&

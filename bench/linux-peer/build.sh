@@ -41,7 +41,10 @@ fi
 [ -n "$(newest 'busybox-static_*.deb')" ] || download busybox-static
 kdeb=$(newest 'linux-image-6.1*-amd64_*.deb')
 bdeb=$(newest 'busybox-static_*.deb')
-[ -f "$kdeb" ] && [ -f "$bdeb" ] || { echo "linux-peer: download failed" >&2; exit 1; }
+if [ ! -f "$kdeb" ] || [ ! -f "$bdeb" ]; then
+    echo "linux-peer: download failed" >&2
+    exit 1
+fi
 
 # Unpack (not install) both packages.
 rm -rf "$out/root" "$out/initramfs"

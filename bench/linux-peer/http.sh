@@ -42,8 +42,10 @@ sleep 0.3
 # load NAME PORT: checks the file, then prints "ab_rps ab_ms wrk_rps".
 load() {
     local url="http://127.0.0.1:$2/1k.bin"
-    curl -s -m 20 -o "$work/got" "$url" && cmp -s "$work/got" "$work/share/1k.bin" ||
-        { echo "linux-peer: $1 did not serve the file intact" >&2; exit 1; }
+    if ! curl -s -m 20 -o "$work/got" "$url" || ! cmp -s "$work/got" "$work/share/1k.bin"; then
+        echo "linux-peer: $1 did not serve the file intact" >&2
+        exit 1
+    fi
     timeout 120 ab -q -n 500 -c 1 "$url" >"$work/ab-$1" 2>&1 || true
     timeout 30 wrk -t1 -c32 -d10s "$url" >"$work/wrk-$1" 2>&1 || true
     echo "$(awk '/^Failed requests/ {f = $3} /^Requests per second/ {r = $4}
