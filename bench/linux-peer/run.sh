@@ -119,12 +119,12 @@ if grep -q '^peer: error' "$work/console" || [ -z "$ready" ]; then
     exit 1
 fi
 if [ "$mode" = info ]; then
-    sed -n '/^peer: ready/,/^peer: fs done/p' "$work/console"
+    sed -n '/^peer: ready/,/^peer: fs done/p' "$work/console" | tr -d '\r'
     exit 0
 fi
 if [ "$mode" = fs ]; then
     grep -q '^peer: fs done' "$work/console" || { echo "linux-peer: fs run incomplete" >&2; tail -n 20 "$work/console" >&2; exit 1; }
-    grep -E '^(seq|small|#) ' "$work/console"
+    grep -E '^(seq|small|#) ' "$work/console" | tr -d '\r'
     exit 0
 fi
 wait "$qpid"
