@@ -62,9 +62,18 @@ fuzz_one() { # binary
     fi
 }
 
+format_check() { # every C file as the committed .clang-format wants it
+    if command -v clang-format >/dev/null && make -s format-check; then
+        echo "ok - format/clang-format ($(git ls-files '*.c' '*.h' | wc -l) files)"
+    else
+        echo "not ok - format/clang-format: run 'make format' (needs clang-format)"
+    fi
+}
+
 for kind in "${kinds[@]}"; do
     case $kind in
     unit)
+        run_one format format_check
         for t in build/unit/bin/*; do
             [ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
         done

@@ -27,7 +27,7 @@
 #include "miura/miura.h"
 
 #define CONN_STACK   (12 * 1024)
-#define BUF_INITIAL  2048 /* grows up to http_limits_buffer_size() for big heads */
+#define BUF_INITIAL  2048         /* grows up to http_limits_buffer_size() for big heads */
 #define CHUNK        (128 * 1024) /* per file send; fewer FUSE READs for big files */
 #define ROOT_MAX     256
 #define PATH_MAX_LEN 1024

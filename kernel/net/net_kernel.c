@@ -4,10 +4,12 @@
  * vsock_net_timers() (close and connect timeouts) when they are due. It
  * sleeps on a wait queue until the earliest deadline, and net_timer_kick()
  * wakes it when an earlier one appears. No tick: with no deadlines it
- * sleeps until kicked.
+ * sleeps until kicked. It is started at boot, not on first need, so that a
+ * guest short of memory later still has its close timeouts.
  */
 #include <stdio.h>
 
+#include "lib/init.h"
 #include "miura/thread.h"
 #include "net/net_port.h"
 #include "net/vsock.h"
@@ -27,18 +29,22 @@ static void *timer_thread(void *arg)
     return NULL;
 }
 
+static int net_timer_start(void)
+{
+    net_waitq_init(&timer_wq);
+    thread_t *t = thread_create(THREAD_CPU_CURRENT, 8 * 1024, timer_thread, NULL);
+    if (!t) {
+        printf("net: no timer thread; close timeouts will not run\n");
+        return -12; /* ENOMEM */
+    }
+    (void)thread_detach(t);
+    timer_started = true;
+    return 0;
+}
+MIURA_INIT(INIT_LEVEL_EARLY, net_timer_start);
+
 void net_timer_kick(void)
 {
-    if (!timer_started) {
-        net_waitq_init(&timer_wq);
-        timer_started = true;
-        thread_t *t = thread_create(THREAD_CPU_CURRENT, 0, timer_thread, NULL);
-        if (!t) {
-            printf("net: no timer thread; close timeouts will not run\n");
-            return;
-        }
-        (void)thread_detach(t);
-        return;
-    }
-    net_wake_all(&timer_wq);
+    if (timer_started)
+        net_wake_all(&timer_wq);
 }
