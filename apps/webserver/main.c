@@ -102,7 +102,12 @@ static int send_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static void file_info(const char *full, struct http_file_info *info)
+/* What identifies one version of a file for the open-file cache. */
+struct file_version {
+    uint64_t ino, size, mtime_ns;
+};
+
+static void file_info(const char *full, struct http_file_info *info, struct file_version *v)
 {
     struct stat st;
     memset(info, 0, sizeof(*info));
@@ -115,20 +120,95 @@ static void file_info(const char *full, struct http_file_info *info)
                                        : HTTP_FILE_FORBIDDEN;
     info->size = (uint64_t)st.st_size;
     info->mtime = st.st_mtim.tv_sec;
+    v->ino = st.st_ino;
+    v->size = info->size;
+    v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 }
 
 /* Streams [offset, offset + length) of the file in chunks: never the whole
  * file in memory. Returns 0, or -1 if the connection must be dropped. */
-static int send_file_range(int sock, const char *full, uint64_t offset, uint64_t length)
+/*
+ * Open files, kept between requests: a hit saves the OPEN, FLUSH and RELEASE
+ * round trips to virtiofsd. An entry is used only while the file's inode,
+ * size and mtime (from stat, which the VFS caches for the server's attribute
+ * timeout) are the ones it was opened with, so a changed file is reopened.
+ * pread needs no file position, so connections share an entry safely.
+ */
+#define FCACHE_SLOTS 32
+
+struct fcache_entry {
+    char path[PATH_MAX_LEN + ROOT_MAX];
+    int fd; /* -1: empty */
+    struct file_version version;
+    unsigned users;    /* connections sending from it now */
+    uint64_t last_use; /* for replacement */
+};
+
+static struct fcache_entry fcache[FCACHE_SLOTS];
+static uint64_t fcache_clock;
+
+static void fcache_init(void)
 {
-    int fd = open(full, O_RDONLY);
+    for (unsigned i = 0; i < FCACHE_SLOTS; i++)
+        fcache[i].fd = -1;
+}
+
+/* Returns the entry for this version of the file (opening it on a miss), or
+ * NULL if it cannot be opened. The caller releases it with fcache_put. */
+static struct fcache_entry *fcache_get(const char *full, const struct file_version *v)
+{
+    struct fcache_entry *victim = NULL;
+    for (unsigned i = 0; i < FCACHE_SLOTS; i++) {
+        struct fcache_entry *e = &fcache[i];
+        if (e->fd >= 0 && !memcmp(&e->version, v, sizeof(*v)) && strcmp(e->path, full) == 0) {
+            e->users++;
+            e->last_use = ++fcache_clock;
+            return e;
+        }
+        if (e->users == 0 &&
+            (!victim || e->fd < 0 || (victim->fd >= 0 && e->last_use < victim->last_use)))
+            victim = e;
+    }
+    int fd = open(full, O_RDONLY); /* may block: other connections run meanwhile */
     if (fd < 0)
+        return NULL;
+    if (!victim || victim->users != 0) { /* every slot busy: use the fd once */
+        for (unsigned i = 0; i < FCACHE_SLOTS && (!victim || victim->users); i++)
+            if (fcache[i].users == 0)
+                victim = &fcache[i];
+        if (!victim || victim->users) {
+            close(fd);
+            return NULL;
+        }
+    }
+    if (victim->fd >= 0)
+        close(victim->fd);
+    snprintf(victim->path, sizeof(victim->path), "%s", full);
+    victim->fd = fd;
+    victim->version = *v;
+    victim->users = 1;
+    victim->last_use = ++fcache_clock;
+    return victim;
+}
+
+static void fcache_put(struct fcache_entry *e)
+{
+    e->users--;
+}
+
+/* Streams [offset, offset + length) of the file in chunks: never the whole
+ * file in memory. Returns 0, or -1 if the connection must be dropped. */
+static int send_file_range(int sock, const char *full, const struct file_version *v,
+                           uint64_t offset, uint64_t length)
+{
+    struct fcache_entry *f = fcache_get(full, v);
+    if (!f)
         return -1; /* vanished between stat and open: the head is out, so drop */
     char *chunk = malloc(length < CHUNK ? (size_t)length + 1 : CHUNK);
     int rc = chunk ? 0 : -1;
     while (rc == 0 && length > 0) {
         size_t want = length < CHUNK ? (size_t)length : CHUNK;
-        ssize_t n = pread(fd, chunk, want, (off_t)offset);
+        ssize_t n = pread(f->fd, chunk, want, (off_t)offset);
         if (n <= 0) {
             rc = -1; /* shrank under us: the promised length cannot be kept */
             break;
@@ -139,7 +219,7 @@ static int send_file_range(int sock, const char *full, uint64_t offset, uint64_t
         length -= (uint64_t)n;
     }
     free(chunk);
-    close(fd);
+    fcache_put(f);
     return rc;
 }
 
@@ -169,12 +249,13 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     char full[PATH_MAX_LEN + ROOT_MAX];
     snprintf(full, sizeof(full), "%s%s", cfg.root, path.path);
     struct http_file_info info;
-    file_info(full, &info);
+    struct file_version version = {0, 0, 0};
+    file_info(full, &info, &version);
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
     if (send_all(sock, out, resp.out_len) < 0)
         return false;
     if (resp.send_file && resp.file_length > 0 &&
-        send_file_range(sock, full, resp.file_offset, resp.file_length) < 0)
+        send_file_range(sock, full, &version, resp.file_offset, resp.file_length) < 0)
         return false;
     log_request(req, &resp);
     return resp.keep_alive;
@@ -254,6 +335,7 @@ done:
 int main(void)
 {
     configure();
+    fcache_init();
     int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
     if (ls < 0) {
         printf("webserver: socket: %s\n", strerror(errno));
