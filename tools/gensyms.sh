@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # Emits an assembly file holding a sorted table of the functions in an ELF,
-# for crash backtraces: entries {u64 address; u32 name offset; u32 pad} then
+# for crash backtraces: entries {u32 address - 1 MiB; u32 name offset} then
 # the NUL-terminated names. Section .miura_syms is placed by link.ld.
 set -eu
 nm -n --defined-only "$1" | awk 'BEGIN { n = 0 }
@@ -15,7 +15,7 @@ END {
     print "__miura_syms_table:"
     off = 0
     for (i = 0; i < n; i++) {
-        printf "\t.quad 0x%s\n\t.long %d, 0\n", addr[i], off
+        printf "\t.long 0x%s - 0x100000, %d\n", addr[i], off
         off += length(name[i]) + 1
     }
     print "\t.globl __miura_syms_names"

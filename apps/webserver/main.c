@@ -338,13 +338,13 @@ int main(void)
     fcache_init();
     int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
     if (ls < 0) {
-        printf("webserver: socket: %s\n", strerror(errno));
+        printf("webserver: socket: error %d\n", errno);
         return 1;
     }
     struct sockaddr_vm addr = {
         .svm_family = AF_VSOCK, .svm_port = cfg.port, .svm_cid = VMADDR_CID_ANY};
     if (bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, (int)cfg.backlog) < 0) {
-        printf("webserver: cannot listen on vsock port %u: %s\n", cfg.port, strerror(errno));
+        printf("webserver: cannot listen on vsock port %u: error %d\n", cfg.port, errno);
         return 1;
     }
     printf("webserver: serving %s on vsock port %u\n", cfg.root_len ? cfg.root : "/", cfg.port);

@@ -7,10 +7,12 @@
 
 #include "arch/x86_64/arch.h"
 
+/* Addresses are offsets from the load address (1 MiB): the image is far
+ * smaller than 4 GiB, and 8-byte entries keep the table small. */
+#define SYMS_BASE 0x100000u
 struct sym_entry {
-    uint64_t addr;
+    uint32_t addr;
     uint32_t name_offset;
-    uint32_t pad;
 };
 
 /* Weak empty definitions live in syms_empty.S, where the compiler cannot
@@ -25,8 +27,10 @@ const char *symbol_lookup(uint64_t addr, uint64_t *offset)
 {
     uint64_t lo = 0, hi = __miura_syms_count;
     *offset = 0;
-    if (hi == 0 || addr < __miura_syms_table[0].addr || addr >= (uint64_t)__text_end)
+    if (hi == 0 || addr < SYMS_BASE + (uint64_t)__miura_syms_table[0].addr ||
+        addr >= (uint64_t)__text_end)
         return 0;
+    addr -= SYMS_BASE;
     while (hi - lo > 1) { /* last entry with addr <= target */
         uint64_t mid = lo + (hi - lo) / 2;
         if (__miura_syms_table[mid].addr <= addr)

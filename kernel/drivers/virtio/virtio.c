@@ -63,7 +63,7 @@ int virtio_device_attach(struct virtio_device *dev)
     dev->driver = drv;
     int rc = drv->probe(dev);
     if (rc < 0) {
-        printf("%s: %s driver failed: %s\n", dev->name, drv->name, strerror(-rc));
+        printf("%s: %s driver failed: error %d\n", dev->name, drv->name, -rc);
         dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
         /* dev stays allocated: the driver may have routed its interrupt. */
     }
