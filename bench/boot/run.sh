@@ -16,7 +16,7 @@ base=(-M microvm,acpi=off -cpu "$CPU" -m 128M -smp 1 -nodefaults -no-user-config
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+source bench/lib.sh
 
 run_wall() { # image, accel args... → prints wall ns; serial to $tmp/out
     local img=$1

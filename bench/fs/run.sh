@@ -47,7 +47,7 @@ if [ "$LINUX_PEER" = 1 ]; then
         { echo "bench/fs: the Linux peer failed:" >&2; tail -n 20 "$work/linux-err" >&2; }
 fi
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+source bench/lib.sh
 g_seq=$(awk '/^seq/ {printf "%.1f\n", $2 / 1048576 / ($4 / 1e9)}' "$work/out" | median)
 g_small=$(awk '/^small/ {printf "%.2f\n", $4 / 100 / 1000}' "$work/out" | median)
 

@@ -33,7 +33,7 @@ chmod -R a+rX "$work"
 base=$((31000 + RANDOM % 10000))
 P_MIURA=$base P_NGINX=$((base + 1)) P_LINUX=$((base + 2))
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+source bench/lib.sh
 
 # ---- servers
 t0=$(date +%s%N)

@@ -41,7 +41,7 @@ socat TCP-LISTEN:"$P_HOST",bind=127.0.0.1,fork,reuseaddr,backlog=1024 UNIX-CONNE
 pids+=($!)
 sleep 0.5
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+source bench/lib.sh
 timed() { # → milliseconds of a vsock_client run (fails the bench if it fails)
     local a b
     a=$(date +%s%N)

@@ -121,7 +121,7 @@ for r in $(seq "$RUNS"); do
     echo "run $r/$RUNS done" >&2
 done
 
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+source bench/lib.sh
 col() { cut -d' ' -f"$2" "$dir/$1" | median; }
 printf '\nmiura-vsockd vs socat: %s MiB per stream, %s connections, median of %s runs (%s CPUs)\n' \
     "$((BYTES >> 20))" "$CONNS" "$RUNS" "$(nproc)"
