@@ -382,6 +382,7 @@ struct probes {
     int64_t deadline;
     int64_t next;
     int interval_ms;
+    unsigned served; /* ports that answered HTTP */
 };
 
 static void probe_round(struct run_state *s, struct probes *pr)
@@ -398,6 +399,7 @@ static void probe_round(struct run_state *s, struct probes *pr)
             fflush(stdout);
             pr->done[i] = true;
             pr->pending--;
+            pr->served++;
         } else if (now_ms() >= pr->deadline) {
             fprintf(stderr, "miura: http://%s:%u did not answer HTTP within %d s (%s)\n",
                     c->publish[i].addr, c->publish[i].host_port, s->req->ready_timeout_s,
@@ -445,8 +447,10 @@ static void supervise(struct run_state *s)
         int64_t now = now_ms(), wake = -1;
         if (pr.pending && now >= pr.next)
             probe_round(s, &pr);
-        /* Detached start: done once every port is settled and QEMU stayed up a moment. */
-        if (s->req->status_fd >= 0 && !pr.pending && now_ms() >= settle && !s->qemu.exited)
+        /* Detached start: done once every port is settled and QEMU stayed up a
+         * moment — or at once when a published port has served a request. */
+        if (s->req->status_fd >= 0 && !pr.pending && !s->qemu.exited &&
+            ((c->npublish > 0 && pr.served > 0) || now_ms() >= settle))
             report_started(s);
         if (read_signals(s) || s->qemu.exited || s->vsockd.exited || s->virtiofsd.exited)
             return;
