@@ -25,9 +25,10 @@ Q := @
 msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
 endif
 
-# ---- guest toolchain: freestanding C11, no SSE, frame pointers for backtraces
+# ---- guest toolchain: freestanding C11, no SSE, frame pointers for backtraces.
+# Link-time optimisation: the image is linked by gcc from GIMPLE objects, which
+# lets it inline and drop code across units (about 6 KiB off the web server).
 CC       := gcc
-LD       := ld
 OBJCOPY  := objcopy
 STRIP    := strip
 GCC_INC  := $(shell $(CC) -print-file-name=include)
@@ -35,10 +36,12 @@ GUEST_CFLAGS := -std=c11 -Os -g -ffreestanding -nostdinc -isystem $(GCC_INC) \
 	-Iinclude/libc -Iinclude -Ikernel -m64 -mgeneral-regs-only -mno-red-zone \
 	-mcmodel=small -fno-pie -fno-pic -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -ffunction-sections \
-	-fdata-sections -fno-common -Wall -Wextra -Werror -MMD -MP -DMIURA_GUEST=1
-GUEST_ASFLAGS := $(filter-out -std=c11,$(GUEST_CFLAGS)) -D__ASSEMBLY__
-GUEST_LDFLAGS := -nostdlib -static -no-pie --gc-sections -n -z noexecstack \
-	--no-warn-rwx-segments -T kernel/arch/x86_64/link.ld
+	-fdata-sections -fno-common -Wall -Wextra -Werror -MMD -MP -DMIURA_GUEST=1 \
+	-flto -flto-partition=one
+GUEST_ASFLAGS := $(filter-out -std=c11 -flto -flto-partition=one,$(GUEST_CFLAGS)) -D__ASSEMBLY__
+GUEST_LDFLAGS := $(filter-out -MMD -MP,$(GUEST_CFLAGS)) -nostdlib -static -no-pie \
+	-Wl,--gc-sections,-n,-z,noexecstack,--no-warn-rwx-segments,--build-id=none \
+	-Wl,-T,kernel/arch/x86_64/link.ld
 
 # ---- host toolchain: programs, unit tests (with sanitizers), fuzz targets
 HOSTCC       := gcc
@@ -110,7 +113,7 @@ $(1)_OBJS    := $$(sort $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALL
 $(B)/apps/$(1)/$(1).pass1.elf: $$($(1)_OBJS) kernel/arch/x86_64/link.ld
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(@D)
-	$$(Q)$$(LD) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS)
+	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS)
 $(B)/apps/$(1)/syms.S: $(B)/apps/$(1)/$(1).pass1.elf tools/gensyms.sh
 	$$(call msg,GENSYMS,$$@)
 	$$(Q)sh tools/gensyms.sh $$< > $$@
@@ -118,7 +121,7 @@ $(B)/apps/$(1)/syms.o: $(B)/apps/$(1)/syms.S
 	$$(Q)$$(CC) $$(GUEST_ASFLAGS) -c $$< -o $$@
 $(B)/apps/$(1)/$(1).elf: $$($(1)_OBJS) $(B)/apps/$(1)/syms.o kernel/arch/x86_64/link.ld
 	$$(call msg,LD,$$@)
-	$$(Q)$$(LD) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS) $(B)/apps/$(1)/syms.o
+	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS) $(B)/apps/$(1)/syms.o
 	$$(Q)cmp -s <(nm $$@ | grep -i ' t ' | grep -v miura_syms) <(nm $(B)/apps/$(1)/$(1).pass1.elf | grep -i ' t ' | grep -v miura_syms) || { echo "symbol table moved text: fix link.ld" >&2; rm -f $$@; exit 1; }
 $(B)/apps/$(1)/$(1): $(B)/apps/$(1)/$(1).elf
 	$$(call msg,STRIP,$$@)

@@ -14,8 +14,10 @@
 
 #define MIB (1024 * 1024)
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     char *buf = malloc(MIB);
     if (!buf)
         return 1;

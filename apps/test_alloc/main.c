@@ -47,8 +47,10 @@ static uint8_t pattern(size_t i, size_t k)
     return (uint8_t)(i * 31 + k * 7 + 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     struct heap_stats hs, hs0;
     heap_stats(&hs0); /* the running threads' own allocations */
     size_t pages_before = page_free_count();

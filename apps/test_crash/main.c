@@ -38,8 +38,10 @@ static void *stack_thread(void *arg)
     return (void *)(long)crash_recurse(0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     const char *kind = miura_getarg("crash");
     printf("test_crash: %s\n", kind ? kind : "(none)");
     if (!kind)

@@ -101,8 +101,10 @@ static void *stats_server(void *arg)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     thread_detach(thread_create(THREAD_CPU_CURRENT, 16 * 1024, stats_server, NULL));
     const char *out = miura_getarg("connect");
     if (out)

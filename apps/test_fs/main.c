@@ -260,8 +260,10 @@ static void slow_request(void)
     printf("slow: done rc=%d size %ld\n", rc, size);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     const char *test = miura_getarg("test");
     if (test && !strcmp(test, "slow")) {
         slow_request();

@@ -4,8 +4,10 @@
 
 #include "miura/miura.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     miura_clock_ns(); /* any clock calibration happens before the window */
     printf("idle start\n");
     thread_sleep_ms(2000);

@@ -4,6 +4,7 @@
  * checks the lines against what the scheduler promises.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,12 +15,24 @@
 static char order[128];
 static size_t order_len;
 
+/* Appends to order[], truncating (the churn below appends more than fits). */
+__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(order + order_len, sizeof(order) - order_len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        order_len += (size_t)n;
+    if (order_len > sizeof(order) - 1)
+        order_len = sizeof(order) - 1;
+}
+
 static void *yielder(void *arg)
 {
     long id = (long)arg;
     for (int i = 0; i < 3; i++) {
-        order_len += (size_t)snprintf(order + order_len, sizeof(order) - order_len, "%c%d ",
-                                      (char)('A' + id), i);
+        note("%c%d ", (char)('A' + id), i);
         thread_yield();
     }
     return (void *)(id * 10);
@@ -29,7 +42,7 @@ static void *sleeper(void *arg)
 {
     long ms = (long)arg;
     thread_sleep_ms((uint64_t)ms);
-    order_len += (size_t)snprintf(order + order_len, sizeof(order) - order_len, "%ld ", ms);
+    note("%ld ", ms);
     return NULL;
 }
 
@@ -47,8 +60,10 @@ static void *producer(void *arg)
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     thread_t *t[3];
     void *ret[3];
 

@@ -332,8 +332,10 @@ done:
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     configure();
     fcache_init();
     int ls = socket(AF_VSOCK, SOCK_STREAM, 0);

@@ -188,6 +188,8 @@ int fuse_getattr(struct fuse_conn *c, uint64_t nodeid, bool has_fh, uint64_t fh,
     uint64_t u = fuse_conn_unique(c);
     int rc;
 
+    memset(a, 0, sizeof(*a));
+    *attr_ttl_ns = 0;
     rc = roundtrip(c, q.b, fuse_build_getattr(q.b, sizeof(q.b), u, nodeid, has_fh, fh),
                    FUSE_GETATTR, u, rb.b, sizeof(rb.b), &r);
     if (rc < 0)
@@ -243,6 +245,7 @@ int fuse_open(struct fuse_conn *c, uint64_t nodeid, uint32_t flags, bool dir,
     uint64_t u = fuse_conn_unique(c);
     int rc;
 
+    memset(o, 0, sizeof(*o));
     rc = roundtrip(c, q.b, fuse_build_open(q.b, sizeof(q.b), u, nodeid, flags, dir),
                    dir ? FUSE_OPENDIR : FUSE_OPEN, u, rb.b, sizeof(rb.b), &r);
     if (rc < 0)

@@ -82,7 +82,10 @@ static void *init_thread(void *unused)
                    -rc); /* no strerror table in every image */
     }
     main_tsc = rdtsc();
-    int status = main(argc, argv);
+    /* Called through a volatile pointer so that link-time optimisation does
+     * not inline main here: backtraces then show the appliance's main. */
+    int (*volatile app_main)(int, char **) = main;
+    int status = app_main(argc, argv);
     miura_poweroff(status);
 }
 

@@ -1,43 +1,63 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Symbol lookup for backtraces, from the table tools/gensyms.sh builds at the
- * second link. The weak empty table of syms_empty.S is what the first link sees.
+ * second link (format described there). The weak empty table of syms_empty.S
+ * is what the first link sees. The table is a front-coded stream, read from
+ * the start on every lookup: a crash report makes a few dozen lookups over a
+ * few hundred entries, and the image saves about half of a plain table.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/x86_64/arch.h"
 
-/* Addresses are offsets from the load address (1 MiB): the image is far
- * smaller than 4 GiB, and 8-byte entries keep the table small. */
 #define SYMS_BASE 0x100000u
-struct sym_entry {
-    uint32_t addr;
-    uint32_t name_offset;
-};
 
-/* Weak empty definitions live in syms_empty.S, where the compiler cannot
- * fold their values into this code. */
-extern const uint64_t __miura_syms_count;
-extern const struct sym_entry __miura_syms_table[];
-extern const char __miura_syms_names[];
-
+/* Weak empty definition in syms_empty.S, where the compiler cannot fold its
+ * value into this code. */
+extern const uint8_t __miura_syms[];
 extern char __text_end[];
 
-const char *symbol_lookup(uint64_t addr, uint64_t *offset)
+const char *symbol_lookup(uint64_t addr, uint64_t *offset, char *buf, size_t size)
 {
-    uint64_t lo = 0, hi = __miura_syms_count;
+    const uint8_t *p = __miura_syms + 4;
+    uint32_t count;
+    uint64_t at = SYMS_BASE, found_at = 0;
+    bool found = false;
+    size_t len = 0;
+
+    __builtin_memcpy(&count, __miura_syms, 4);
     *offset = 0;
-    if (hi == 0 || addr < SYMS_BASE + (uint64_t)__miura_syms_table[0].addr ||
-        addr >= (uint64_t)__text_end)
-        return 0;
-    addr -= SYMS_BASE;
-    while (hi - lo > 1) { /* last entry with addr <= target */
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (__miura_syms_table[mid].addr <= addr)
-            lo = mid;
-        else
-            hi = mid;
+    if (size == 0 || addr < SYMS_BASE || addr >= (uint64_t)__text_end)
+        return NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t delta = 0;
+        unsigned shift = 0;
+        uint8_t b;
+        do {
+            b = *p++;
+            delta |= (uint64_t)(b & 0x7f) << shift;
+            shift += 7;
+        } while ((b & 0x80) && shift < 64);
+        at += delta;
+        if (at > addr)
+            break;
+        size_t shared = *p++;
+        if (shared > len) /* cannot happen with gensyms output; stay in bounds */
+            shared = len;
+        len = shared;
+        while (*p) {
+            if (len + 1 < size)
+                buf[len++] = (char)*p;
+            p++;
+        }
+        p++;
+        buf[len] = '\0';
+        found = true;
+        found_at = at;
     }
-    *offset = addr - __miura_syms_table[lo].addr;
-    return &__miura_syms_names[__miura_syms_table[lo].name_offset];
+    if (!found)
+        return NULL;
+    *offset = addr - found_at;
+    return buf;
 }

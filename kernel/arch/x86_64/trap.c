@@ -126,7 +126,8 @@ _Noreturn void trap_crash(const struct trap_frame *f, const char *why)
     if (__atomic_exchange_n(&crashing, 1, __ATOMIC_SEQ_CST))
         arch_poweroff(MIURA_EXIT_CRASH); /* a fault inside the report: stop now */
     uint64_t offset;
-    const char *sym = symbol_lookup(f->rip, &offset);
+    char name[SYMBOL_NAME_MAX];
+    const char *sym = symbol_lookup(f->rip, &offset, name, sizeof(name));
 
     printf("\n*** CRASH: %s (vector %llu, error code %#llx)\n", why, (unsigned long long)f->vector,
            (unsigned long long)f->error);
@@ -162,7 +163,7 @@ _Noreturn void trap_crash(const struct trap_frame *f, const char *why)
         uint64_t ret = *(const uint64_t *)f->rsp;
         if (ret > (uint64_t)__image_start + 5 && ret < (uint64_t)__text_end &&
             *(const uint8_t *)(ret - 5) == 0xe8) { /* preceded by a call rel32 */
-            sym = symbol_lookup(ret, &offset);
+            sym = symbol_lookup(ret, &offset, name, sizeof(name));
             printf("    called from %#018llx %s+%#llx\n", (unsigned long long)ret, sym ? sym : "?",
                    (unsigned long long)offset);
         }
@@ -177,7 +178,8 @@ _Noreturn void trap_crash(const struct trap_frame *f, const char *why)
 void backtrace_print(uint64_t rbp, uint64_t rip)
 {
     uint64_t offset;
-    const char *sym = symbol_lookup(rip, &offset);
+    char name[SYMBOL_NAME_MAX];
+    const char *sym = symbol_lookup(rip, &offset, name, sizeof(name));
     printf("    backtrace:\n      #0 %#018llx %s+%#llx\n", (unsigned long long)rip, sym ? sym : "?",
            (unsigned long long)offset);
     for (int depth = 1; depth < 32; depth++) {
@@ -187,7 +189,7 @@ void backtrace_print(uint64_t rbp, uint64_t rip)
         uint64_t ret = frame[1];
         if (ret == 0)
             break;
-        sym = symbol_lookup(ret, &offset);
+        sym = symbol_lookup(ret, &offset, name, sizeof(name));
         printf("      #%d %#018llx %s+%#llx\n", depth, (unsigned long long)ret, sym ? sym : "?",
                (unsigned long long)offset);
         if (frame[0] <= rbp)
