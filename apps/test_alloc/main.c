@@ -5,6 +5,7 @@
  * reported and survived, and that exhaustion gave NULL.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,32 @@ int main(int argc, char **argv)
     printf("oom: %u MiB allocated, last malloc NULL with errno %d, huge malloc %s\n", n_max,
            oom_errno, big ? "non-NULL" : "NULL");
     printf("oom: free pages before %zu after %zu\n", before, after);
+
+    /* Every free page can be had one by one, the RAM below the image (under
+     * 1 MiB) included, never page 0 or a page of the image; each is written
+     * (it is mapped read-write) and chained through its first word. */
+    extern char __image_start[], __image_end[];
+    uintptr_t lowest = UINTPTR_MAX, in_image = 0;
+    size_t got = 0, free_now = page_free_count();
+    void *chain = NULL;
+    for (void *pg; (pg = page_alloc(1)) != NULL; got++) {
+        uintptr_t a = (uintptr_t)pg;
+        if (a < lowest)
+            lowest = a;
+        if (a < 4096 || (a >= (uintptr_t)__image_start && a < (uintptr_t)__image_end))
+            in_image++;
+        memset(pg, 0xa5, 4096);
+        *(void **)pg = chain;
+        chain = pg;
+    }
+    while (chain) {
+        void *next = *(void **)chain;
+        page_free(chain, 1);
+        chain = next;
+    }
+    printf("pages: %zu of %zu free pages handed out one by one, lowest %#lx, %lu in page 0 or "
+           "the image\n",
+           got, free_now, (unsigned long)lowest, (unsigned long)in_image);
     printf("test_alloc: done\n");
     return 0;
 }

@@ -37,7 +37,7 @@ struct config {
     char root[ROOT_MAX];
     size_t root_len;
     int log;
-    unsigned idle_timeout_s, header_timeout_s, backlog;
+    unsigned idle_timeout_s, header_timeout_s, backlog, stats_s;
 };
 
 static struct config cfg;
@@ -63,6 +63,7 @@ static void configure(void)
     cfg.idle_timeout_s = arg_uint("idle_timeout", 5, 1, 3600);
     cfg.header_timeout_s = arg_uint("header_timeout", 10, 1, 3600);
     cfg.backlog = arg_uint("backlog", 128, 1, 4096);
+    cfg.stats_s = arg_uint("stats", 0, 0, 3600);
     const char *root = miura_getarg("root");
     if (!root || !*root)
         root = "/";
@@ -261,6 +262,26 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     return resp.keep_alive;
 }
 
+static unsigned open_connections, peak_connections;
+
+/* stats=N: every N seconds, a console line with connections and memory
+ * (what bench/http reads to find the memory 100 connections take). */
+static void *stats_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        thread_sleep_ms(cfg.stats_s * 1000ull);
+        struct miura_mem_info m;
+        miura_mem_info(&m);
+        printf("webserver: stats: %u connections (peak %u), %llu KiB free of %llu, lowest "
+               "%llu KiB\n",
+               open_connections, peak_connections, (unsigned long long)(m.free_bytes >> 10),
+               (unsigned long long)(m.total_bytes >> 10),
+               (unsigned long long)(m.min_free_bytes >> 10));
+    }
+    return NULL;
+}
+
 static void *connection(void *arg)
 {
     int sock = (int)(intptr_t)arg;
@@ -272,6 +293,8 @@ static void *connection(void *arg)
     struct http_request req;
     struct http_response resp;
 
+    if (++open_connections > peak_connections)
+        peak_connections = open_connections;
     while (buf && out) {
         /* Idle (nothing of the next request yet) or reading a head. */
         uint64_t started = 0;
@@ -326,6 +349,7 @@ static void *connection(void *arg)
             break;
     }
 done:
+    open_connections--;
     free(buf);
     free(out);
     close(sock);
@@ -350,6 +374,11 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("webserver: serving %s on vsock port %u\n", cfg.root_len ? cfg.root : "/", cfg.port);
+    if (cfg.stats_s) {
+        thread_t *t = thread_create(THREAD_CPU_CURRENT, 0, stats_thread, NULL);
+        if (t)
+            thread_detach(t);
+    }
     for (;;) {
         int c = accept(ls, NULL, NULL);
         if (c < 0) {

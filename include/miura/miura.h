@@ -21,6 +21,15 @@ unsigned miura_cpu_id(void);
 /* Usable RAM in bytes, as the VMM's memory map describes it. */
 uint64_t miura_mem_bytes(void);
 
+/* The page allocator's view of RAM: what it manages (RAM minus the image and
+ * its own metadata), what is free now, and the fewest bytes ever free since
+ * boot (so total - min_free is the peak in use, heap slabs and stacks
+ * included). */
+struct miura_mem_info {
+    uint64_t total_bytes, free_bytes, min_free_bytes;
+};
+void miura_mem_info(struct miura_mem_info *m);
+
 /* Monotonic nanoseconds since boot (TSC-based). Never goes backwards. */
 uint64_t miura_clock_ns(void);
 

@@ -20,6 +20,7 @@
 
 #include "mm/mm_port.h"
 #include "mm/page.h"
+#include "miura/miura.h"
 
 #define PAGE_NONE     UINT32_MAX
 #define PAGE_GROW_MIN 1024u /* pages ready when a region is added (4 MiB) */
@@ -39,6 +40,7 @@ struct page_region {
 static struct page_region *regions; /* published with release, read with acquire */
 static size_t free_pages;
 static size_t total_pages;
+static size_t min_free_pages; /* low-water mark since the last region was added */
 
 static unsigned floor_log2(uint64_t x)
 {
@@ -237,6 +239,7 @@ void page_add_region(uint64_t base, uint64_t len)
     free_range(r, (uint32_t)meta_pages, r->ready - meta_pages);
     free_pages += npages - meta_pages;
     total_pages += npages - meta_pages;
+    min_free_pages = free_pages;
     insert_sorted(r);
     mm_unlock();
 }
@@ -328,6 +331,8 @@ void *page_alloc_aligned(size_t npages, size_t align)
     if (npages < (1ULL << order)) /* the block's tail was not asked for */
         free_range(r, idx + (uint32_t)npages, (1ULL << order) - npages);
     free_pages -= npages;
+    if (free_pages < min_free_pages)
+        min_free_pages = free_pages;
     mm_unlock();
     return page_address(r, idx);
 }
@@ -411,12 +416,22 @@ struct page_desc *page_desc_of(const void *p)
 
 /* ---- inspection */
 
+void miura_mem_info(struct miura_mem_info *m)
+{
+    mm_lock();
+    m->total_bytes = (uint64_t)total_pages * PAGE_SIZE;
+    m->free_bytes = (uint64_t)free_pages * PAGE_SIZE;
+    m->min_free_bytes = (uint64_t)min_free_pages * PAGE_SIZE;
+    mm_unlock();
+}
+
 void page_stats(struct page_stats *out)
 {
     *out = (struct page_stats){0};
     mm_lock();
     out->free_pages = free_pages;
     out->total_pages = total_pages;
+    out->min_free_pages = min_free_pages;
     for (struct page_region *r = regions; r != NULL; r = r->next) {
         out->regions++;
         for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++) {
@@ -508,6 +523,7 @@ void page_reset(void)
     regions = NULL;
     free_pages = 0;
     total_pages = 0;
+    min_free_pages = 0;
     mm_unlock();
 }
 #endif

@@ -104,6 +104,7 @@ struct page_desc *page_desc_of(const void *p);
 struct page_stats {
     size_t free_pages;
     size_t total_pages;
+    size_t min_free_pages; /* fewest free since boot: total - this is the peak in use */
     size_t regions;
     size_t free_blocks[PAGE_MAX_ORDER + 1]; /* free blocks of each order */
 };

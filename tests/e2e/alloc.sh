@@ -22,5 +22,8 @@ expect_grep misuse-counted "$out" '^misuse: 1 double frees, 2 invalid frees repo
 expect_grep double-free-reported "$out" '^mm: .*double free'
 expect_grep oom "$out" '^oom: [1-9][0-9] MiB allocated, last malloc NULL with errno 12, huge malloc NULL$'
 expect_grep oom-pages-restored "$out" '^oom: free pages before ([0-9]+) after \1$'
+expect_grep pages-all-handed-out "$out" '^pages: ([0-9]+) of \1 free pages handed out one by one'
+# RAM under 1 MiB (below the image) is managed too: the lowest page is there.
+expect_grep pages-below-image "$out" '^pages: .* lowest 0x[0-9a-f]{4,5}, 0 in page 0 or the image$'
 expect_grep done "$out" '^test_alloc: done$'
 finish

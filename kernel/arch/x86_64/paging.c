@@ -118,21 +118,36 @@ int paging_set_guard(uintptr_t addr, bool guard)
     return 0;
 }
 
-/* Gives RAM (minus what is below the end of the image) to the page allocator. */
+/* Gives RAM in [lo, hi) to the page allocator, minus page 0 (the NULL
+ * guard) and the image. Memory below the image (the 640 KiB under 1 MiB on a
+ * PC) counts: everything the boot read from there (start_info, memory map,
+ * command line) was copied first, and with a few MiB of RAM it is a sixth. */
 static void add_ram(uint64_t lo, uint64_t hi)
 {
-    uint64_t floor = (uint64_t)__image_end;
+    uint64_t img_lo = (uint64_t)__image_start, img_hi = (uint64_t)__image_end;
+    if (lo < PAGE_SIZE)
+        lo = PAGE_SIZE;
     for (unsigned i = 0; i < boot_ram_count; i++) {
         uint64_t b = boot_ram[i].base, e = b + boot_ram[i].len;
-        if (b < floor)
-            b = floor;
         if (b < lo)
             b = lo;
         if (e > hi)
             e = hi;
+        if (b < e && b < img_lo) /* the part below the image */
+            page_add_region(b, (e < img_lo ? e : img_lo) - b);
+        if (b < img_hi)
+            b = img_hi;
         if (b < e)
             page_add_region(b, e - b);
     }
+}
+
+static bool is_ram_page(uint64_t a)
+{
+    for (unsigned i = 0; i < boot_ram_count; i++)
+        if (a >= boot_ram[i].base && a + PAGE_SIZE <= boot_ram[i].base + boot_ram[i].len)
+            return true;
+    return false;
 }
 
 void paging_init(void)
@@ -158,13 +173,14 @@ void paging_init(void)
         pvh_boot_pd[3][(a % GIB) / MIB2] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT | nx_bit;
     write_cr3(read_cr3());
 
-    /* 2. The image and the first 2 MiB in 4 KiB pages. */
-    set_page(0, 0);
-    for (uintptr_t a = (uintptr_t)__image_start; a < (uintptr_t)__image_end; a += PAGE_SIZE) {
-        uint64_t attrs = PTE_P | PTE_W | nx_bit;
-        if (a < (uintptr_t)__text_end)
+    /* 2. The image and the first 2 MiB in 4 KiB pages: page 0 and what is
+     * not RAM (the legacy hole below 1 MiB) unmapped, RAM read-write and
+     * never executable, the image by section. */
+    for (uintptr_t a = 0; a < MIB2 || a < (uintptr_t)__image_end; a += PAGE_SIZE) {
+        uint64_t attrs = (a != 0 && is_ram_page(a)) ? PTE_P | PTE_W | nx_bit : 0;
+        if (a >= (uintptr_t)__image_start && a < (uintptr_t)__text_end)
             attrs = PTE_P;
-        else if (a < (uintptr_t)__rodata_end)
+        else if (a >= (uintptr_t)__image_start && a < (uintptr_t)__rodata_end)
             attrs = PTE_P | nx_bit;
         set_page(a, attrs);
     }
