@@ -26,8 +26,9 @@
 #include "http.h"
 #include "miura/miura.h"
 
-#define CONN_STACK   (12 * 1024)
+#define CONN_STACK   (8 * 1024)
 #define BUF_INITIAL  2048         /* grows up to http_limits_buffer_size() for big heads */
+#define OUT_SIZE     2048         /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
 #define CHUNK        (128 * 1024) /* per file send; fewer FUSE READs for big files */
 #define ROOT_MAX     256
 #define PATH_MAX_LEN 1024
@@ -237,18 +238,19 @@ static void log_request(const struct http_request *req, const struct http_respon
 static bool serve(int sock, const struct http_request *req, char *out, size_t out_size)
 {
     struct http_response resp;
-    char path_buf[PATH_MAX_LEN];
+    /* One buffer, root then the normalised path, which is decoded straight
+     * after it (connection stacks are small). */
+    char full[ROOT_MAX + PATH_MAX_LEN];
     struct http_path path;
-    int status = http_path_normalize(req->target.ptr, req->target.len, path_buf,
-                                     sizeof(path_buf) - ROOT_MAX, &path);
+    memcpy(full, cfg.root, cfg.root_len);
+    int status = http_path_normalize(req->target.ptr, req->target.len, full + cfg.root_len,
+                                     PATH_MAX_LEN, &path);
     if (status != 0) {
         http_respond_error(req, status, miura_realtime_s(), out, out_size, &resp);
         send_all(sock, out, resp.out_len);
         log_request(req, &resp);
         return resp.keep_alive;
     }
-    char full[PATH_MAX_LEN + ROOT_MAX];
-    snprintf(full, sizeof(full), "%s%s", cfg.root, path.path);
     struct http_file_info info;
     struct file_version version = {0, 0, 0};
     file_info(full, &info, &version);
@@ -262,7 +264,7 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     return resp.keep_alive;
 }
 
-static unsigned open_connections, peak_connections;
+static unsigned open_connections, peak_connections, dropped_for_memory;
 
 /* stats=N: every N seconds, a console line with connections and memory
  * (what bench/http reads to find the memory 100 connections take). */
@@ -273,10 +275,10 @@ static void *stats_thread(void *arg)
         thread_sleep_ms(cfg.stats_s * 1000ull);
         struct miura_mem_info m;
         miura_mem_info(&m);
-        printf("webserver: stats: %u connections (peak %u), %llu KiB free of %llu, lowest "
-               "%llu KiB\n",
-               open_connections, peak_connections, (unsigned long long)(m.free_bytes >> 10),
-               (unsigned long long)(m.total_bytes >> 10),
+        printf("webserver: stats: %u connections (peak %u, %u dropped for memory), %llu KiB "
+               "free of %llu, lowest %llu KiB\n",
+               open_connections, peak_connections, dropped_for_memory,
+               (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
                (unsigned long long)(m.min_free_bytes >> 10));
     }
     return NULL;
@@ -286,16 +288,21 @@ static void *connection(void *arg)
 {
     int sock = (int)(intptr_t)arg;
     size_t max_cap = http_limits_buffer_size(&http_default_limits);
+    /* One page holds the request buffer (first half) and the response head
+     * buffer (second half): one exact page per connection, nothing that needs
+     * contiguous pages. A big request head moves to a larger buffer. */
+    char *page = malloc(BUF_INITIAL + OUT_SIZE);
+    char *buf = page, *out = page ? page + BUF_INITIAL : NULL;
     size_t cap = BUF_INITIAL;
-    char *buf = malloc(cap);
-    char *out = malloc(HTTP_RESPONSE_MIN * 2);
     size_t len = 0;
     struct http_request req;
     struct http_response resp;
 
+    if (!page)
+        dropped_for_memory++;
     if (++open_connections > peak_connections)
         peak_connections = open_connections;
-    while (buf && out) {
+    while (page) {
         /* Idle (nothing of the next request yet) or reading a head. */
         uint64_t started = 0;
         enum http_parse_status st =
@@ -314,9 +321,11 @@ static void *connection(void *arg)
             }
             if (len == cap && cap < max_cap) { /* a big head: grow the buffer */
                 size_t grown = cap * 4 < max_cap ? cap * 4 : max_cap;
-                char *p = realloc(buf, grown);
+                char *p = buf == page ? malloc(grown) : realloc(buf, grown);
                 if (!p)
                     goto done;
+                if (buf == page)
+                    memcpy(p, buf, len);
                 buf = p;
                 cap = grown;
             }
@@ -324,8 +333,7 @@ static void *connection(void *arg)
             ssize_t n = recv(sock, buf + len, cap - len, 0);
             if (n <= 0) {
                 if (n < 0 && (errno == EAGAIN || errno == ETIMEDOUT) && len > 0) {
-                    http_respond_error(NULL, 408, miura_realtime_s(), out, HTTP_RESPONSE_MIN * 2,
-                                       &resp);
+                    http_respond_error(NULL, 408, miura_realtime_s(), out, OUT_SIZE, &resp);
                     send_all(sock, out, resp.out_len);
                     log_request(NULL, &resp);
                 }
@@ -335,13 +343,12 @@ static void *connection(void *arg)
             st = http_parse_request(buf, len, &http_default_limits, &req);
         }
         if (st == HTTP_PARSE_ERROR) {
-            http_respond_error(&req, req.error_status, miura_realtime_s(), out,
-                               HTTP_RESPONSE_MIN * 2, &resp);
+            http_respond_error(&req, req.error_status, miura_realtime_s(), out, OUT_SIZE, &resp);
             send_all(sock, out, resp.out_len);
             log_request(&req, &resp);
             break;
         }
-        bool keep = serve(sock, &req, out, HTTP_RESPONSE_MIN * 2);
+        bool keep = serve(sock, &req, out, OUT_SIZE);
         /* Pipelining: what follows this head is the next request. */
         memmove(buf, buf + req.head_length, len - req.head_length);
         len -= req.head_length;
@@ -350,8 +357,9 @@ static void *connection(void *arg)
     }
 done:
     open_connections--;
-    free(buf);
-    free(out);
+    if (buf != page)
+        free(buf);
+    free(page);
     close(sock);
     return NULL;
 }
@@ -386,10 +394,18 @@ int main(int argc, char **argv)
                 thread_sleep_ms(10); /* out of resources: back off, then retry */
             continue;
         }
-        thread_t *t =
-            thread_create(THREAD_CPU_CURRENT, CONN_STACK, connection, (void *)(intptr_t)c);
+        /* Out of memory: wait (up to a second) for connections to finish and
+         * free theirs, accepting no more meanwhile, so a burst queues in the
+         * backlog instead of being dropped; then drop this one. */
+        thread_t *t;
+        for (int tries = 0; !(t = thread_create(THREAD_CPU_CURRENT, CONN_STACK, connection,
+                                                (void *)(intptr_t)c)) &&
+                            tries < 100;
+             tries++)
+            thread_sleep_ms(10);
         if (!t) {
-            close(c); /* out of memory: drop this one, keep serving */
+            dropped_for_memory++;
+            close(c);
             continue;
         }
         thread_detach(t);

@@ -129,13 +129,16 @@ static struct slab *slab_create(struct heap_cpu *hc, unsigned cls)
     first = (SLAB_HEADER + align - 1) & ~(align - 1);
     for (pages = 1; pages < SLAB_MAX_PAGES && (pages * PAGE_SIZE - first) / size < 8; pages *= 2)
         ;
+    /* When memory is fragmented and no block that long is free, a shorter
+     * slab (down to one slot) still serves the allocation. */
+    while ((s = page_alloc(pages)) == NULL) {
+        if (pages == 1 || (pages / 2 * PAGE_SIZE - first) / size < 1)
+            return NULL;
+        pages /= 2;
+    }
     nslots = (unsigned)((pages * PAGE_SIZE - first) / size);
     if (nslots > SLAB_MAX_SLOTS)
         nslots = SLAB_MAX_SLOTS;
-
-    s = page_alloc(pages);
-    if (s == NULL)
-        return NULL;
     *s = (struct slab){.magic = SLAB_MAGIC,
                        .cpu = (uint16_t)(hc - heap_cpus),
                        .cls = (uint8_t)cls,

@@ -10,10 +10,12 @@
  * itself only moves expired threads to the run queue.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86_64/arch.h"
+#include "miura/miura.h"
 #include "mm/page.h"
 #include "sched/sched.h"
 
@@ -123,9 +125,42 @@ void sched_wake(struct thread *t)
 
 /* ---- switching */
 
+/*
+ * stackcheck on the kernel command line: every new stack is filled with a
+ * pattern, and when a thread exits, the deepest use seen so far is printed if
+ * this thread went deeper. A measurement tool for sizing stacks (the web
+ * server's e2e test checks its connection threads with it), off by default:
+ * the fill costs a write of every stack page.
+ */
+#define STACK_FILL 0x5a
+static int stack_check = -1; /* -1 = command line not read yet */
+static size_t stack_check_max;
+
+static bool stack_check_on(void)
+{
+    if (stack_check < 0)
+        stack_check = miura_getarg("stackcheck") != NULL;
+    return stack_check == 1;
+}
+
+static void stack_check_measure(const struct thread *t)
+{
+    const uint8_t *lo = (const uint8_t *)t->stack + PAGE_SIZE; /* above the guard */
+    size_t size = (t->stack_pages - 1) * PAGE_SIZE, untouched = 0;
+    while (untouched < size && lo[untouched] == STACK_FILL)
+        untouched++;
+    if (size - untouched > stack_check_max) {
+        stack_check_max = size - untouched;
+        printf("sched: stackcheck: deepest stack use %zu of %zu bytes (thread %llu)\n",
+               stack_check_max, size, (unsigned long long)t->id);
+    }
+}
+
 static void finish_switch(struct cpu *c)
 {
     struct thread *dead = c->dead;
+    if (dead && stack_check == 1)
+        stack_check_measure(dead);
     if (!dead)
         return;
     c->dead = NULL;
@@ -194,6 +229,8 @@ thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg)
         errno = ENOMEM;
         return NULL;
     }
+    if (stack_check_on())
+        memset((uint8_t *)t->stack + PAGE_SIZE, STACK_FILL, (t->stack_pages - 1) * PAGE_SIZE);
     t->fn = fn;
     t->arg = arg;
     t->cpu = (unsigned)cpu;

@@ -42,8 +42,11 @@ B2=http://127.0.0.1:$p2
 
 start() { # name share port
     local out
+    # stackcheck: the kernel reports the deepest use of any exited thread's
+    # stack, checked against the connection threads' 8 KiB below.
     out=$(timeout -k 2 120 "$MIURA" run --detach --name "$1" --share "$2" \
-        --publish "127.0.0.1:$3:80" --append header_timeout=2 --append log=0 "$img" 2>&1)
+        --publish "127.0.0.1:$3:80" --append header_timeout=2 --append log=0 \
+        --append stackcheck "$img" 2>&1)
     if [ $? -eq 0 ] && [[ $out == *"serving http://127.0.0.1:$3"* ]]; then
         pass "start-$1"
     else
@@ -148,6 +151,13 @@ start web2 "$s2" $p2
 [ "$(curl -s "$B1/")" = "<h1>site one</h1>" ] && [ "$(curl -s "$B2/")" = "<h1>site two</h1>" ] && pass two-instances || fail two-instances "wrong contents"
 ps_out=$("$MIURA" ps)
 [[ $ps_out == *web1* && $ps_out == *web2* ]] && pass ps-lists-both || fail ps-lists-both "$ps_out"
+
+# ---- the connection threads' stacks (8 KiB) kept at least 2 KiB unused
+# through everything above: big files, ranges, errors, 200 at once, a 408
+deep=$(sed -n 's/^sched: stackcheck: deepest stack use \([0-9]*\) of 8192 bytes.*/\1/p' \
+    "$RT/web1/console.log" | tail -1)
+[ -n "$deep" ] && [ "$deep" -gt 1024 ] && [ "$deep" -le 6144 ] && pass stack-depth ||
+    fail stack-depth "deepest connection stack use '${deep:-none reported}' (want 1025..6144 of 8192)"
 
 # ---- teardown
 "$MIURA" stop web1 >/dev/null && "$MIURA" stop web2 >/dev/null && pass stop || fail stop "miura stop failed"

@@ -369,6 +369,35 @@ TEST(out_of_memory_returns_null_enomem)
     CHECK(all_returned());
 }
 
+/* With only single free pages left (every other page held), a class whose
+ * slab is normally 8 pages long still gets a shorter slab. */
+TEST(fragmented_memory_still_serves_every_class)
+{
+    size_t cap = heap_mem_size / 4096, n = 0;
+    void **pages = calloc(cap, sizeof(*pages));
+
+    setup();
+    while (n < cap && (pages[n] = page_alloc(1)) != NULL)
+        n++;
+    for (size_t i = 0; i < n; i += 2)
+        page_free(pages[i], 1);
+    CHECK(page_alloc(2) == NULL); /* nothing contiguous is left */
+    void *big = miura_malloc(2048), *mid = miura_malloc(1500), *small = miura_malloc(100);
+    CHECK(big != NULL && mid != NULL && small != NULL);
+    fill(big, 2048, 1);
+    fill(mid, 1500, 2);
+    fill(small, 100, 3);
+    CHECK(intact(big, 2048, 1) && intact(mid, 1500, 2) && intact(small, 100, 3));
+    miura_free(big);
+    miura_free(mid);
+    miura_free(small);
+    for (size_t i = 1; i < n; i += 2)
+        page_free(pages[i], 1);
+    free(pages);
+    CHECK_EQ(mm_test_reports, 0);
+    CHECK(all_returned());
+}
+
 TEST(remote_frees)
 {
     void *p[600];

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "miura/miura.h"
 #include "mm/page.h"
 #include "mm_shim.h"
 #include "test.h"
@@ -36,9 +37,12 @@ static char *fresh(size_t size)
     return mem;
 }
 
+/* The same state: min_free_pages is history (a low-water mark), not state. */
 static int same_stats(const struct page_stats *a, const struct page_stats *b)
 {
-    return memcmp(a, b, sizeof(*a)) == 0;
+    struct page_stats x = *a, y = *b;
+    x.min_free_pages = y.min_free_pages = 0;
+    return memcmp(&x, &y, sizeof(x)) == 0;
 }
 
 TEST(region_setup)
@@ -109,6 +113,31 @@ TEST(alloc_free_restores_initial_state)
         CHECK(same_stats(&now, &initial));
     }
     CHECK_EQ(mm_test_reports, 0);
+}
+
+TEST(low_water_mark)
+{
+    fresh(16 * MiB);
+    struct page_stats st;
+    size_t free0 = page_free_count();
+    page_stats(&st);
+    CHECK_EQ(st.min_free_pages, free0);
+    void *a = page_alloc(10), *b = page_alloc(3);
+    CHECK(a && b);
+    page_free(a, 10);
+    void *c = page_alloc(5); /* fewer than the 13 held at the lowest point */
+    page_stats(&st);
+    CHECK_EQ(st.min_free_pages, free0 - 13);
+    page_free(b, 3);
+    page_free(c, 5);
+    page_stats(&st);
+    CHECK_EQ(st.free_pages, free0);
+    CHECK_EQ(st.min_free_pages, free0 - 13);
+    struct miura_mem_info m;
+    miura_mem_info(&m);
+    CHECK_EQ(m.free_bytes, (uint64_t)free0 * 4096);
+    CHECK_EQ(m.min_free_bytes, (uint64_t)(free0 - 13) * 4096);
+    CHECK_EQ(m.total_bytes, (uint64_t)page_total_count() * 4096);
 }
 
 TEST(alignment)
