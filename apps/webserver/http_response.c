@@ -86,6 +86,8 @@ const char *http_reason(int status)
         return "Internal Server Error";
     case 501:
         return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
     case 505:
         return "HTTP Version Not Supported";
     default:
@@ -185,6 +187,7 @@ void http_respond_error(const struct http_request *req, int status, int64_t now,
     case 431:
     case 500:
     case 501:
+    case 503:
     case 505:
         break;
     default:

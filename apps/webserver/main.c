@@ -23,15 +23,18 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "filecache.h"
 #include "http.h"
 #include "miura/miura.h"
 
-#define CONN_STACK   (8 * 1024)
-#define BUF_INITIAL  2048         /* grows up to http_limits_buffer_size() for big heads */
-#define OUT_SIZE     2048         /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
-#define CHUNK        (128 * 1024) /* per file send; fewer FUSE READs for big files */
-#define ROOT_MAX     256
-#define PATH_MAX_LEN 1024
+#define CONN_STACK      (8 * 1024)
+#define BUF_INITIAL     2048         /* grows up to http_limits_buffer_size() for big heads */
+#define OUT_SIZE        2048         /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
+#define CHUNK           (128 * 1024) /* per file send; fewer FUSE READs for big files */
+#define ROOT_MAX        256
+#define FCACHE_SLOTS    32          /* files kept open or in memory */
+#define FCACHE_FILE_MAX (64 * 1024) /* the largest file whose content is kept */
+#define PATH_MAX_LEN    1024
 
 struct config {
     unsigned port;
@@ -39,6 +42,7 @@ struct config {
     size_t root_len;
     int log;
     unsigned idle_timeout_s, header_timeout_s, backlog, stats_s;
+    unsigned cache_kib; /* file content held in memory */
 };
 
 static struct config cfg;
@@ -65,6 +69,9 @@ static void configure(void)
     cfg.header_timeout_s = arg_uint("header_timeout", 10, 1, 3600);
     cfg.backlog = arg_uint("backlog", 128, 1, 4096);
     cfg.stats_s = arg_uint("stats", 0, 0, 3600);
+    /* Default content cache: 1/16 of RAM (256 KiB in 4 MiB), at most 16 MiB. */
+    uint64_t def_kib = miura_mem_bytes() / 16 / 1024;
+    cfg.cache_kib = arg_uint("cache", def_kib < 16384 ? (unsigned)def_kib : 16384, 0, 1u << 22);
     const char *root = miura_getarg("root");
     if (!root || !*root)
         root = "/";
@@ -104,11 +111,6 @@ static int send_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-/* What identifies one version of a file for the open-file cache. */
-struct file_version {
-    uint64_t ino, size, mtime_ns;
-};
-
 static void file_info(const char *full, struct http_file_info *info, struct file_version *v)
 {
     struct stat st;
@@ -127,85 +129,13 @@ static void file_info(const char *full, struct http_file_info *info, struct file
     v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 }
 
-/* Streams [offset, offset + length) of the file in chunks: never the whole
- * file in memory. Returns 0, or -1 if the connection must be dropped. */
-/*
- * Open files, kept between requests: a hit saves the OPEN, FLUSH and RELEASE
- * round trips to virtiofsd. An entry is used only while the file's inode,
- * size and mtime (from stat, which the VFS caches for the server's attribute
- * timeout) are the ones it was opened with, so a changed file is reopened.
- * pread needs no file position, so connections share an entry safely.
- */
-#define FCACHE_SLOTS 32
-
-struct fcache_entry {
-    char path[PATH_MAX_LEN + ROOT_MAX];
-    int fd; /* -1: empty */
-    struct file_version version;
-    unsigned users;    /* connections sending from it now */
-    uint64_t last_use; /* for replacement */
-};
-
-static struct fcache_entry fcache[FCACHE_SLOTS];
-static uint64_t fcache_clock;
-
-static void fcache_init(void)
+/* Sends [offset, offset + length) of the file: from memory when the cache
+ * holds its content, else read in chunks (never the whole file in memory).
+ * Returns 0, or -1 if the connection must be dropped. */
+static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length)
 {
-    for (unsigned i = 0; i < FCACHE_SLOTS; i++)
-        fcache[i].fd = -1;
-}
-
-/* Returns the entry for this version of the file (opening it on a miss), or
- * NULL if it cannot be opened. The caller releases it with fcache_put. */
-static struct fcache_entry *fcache_get(const char *full, const struct file_version *v)
-{
-    struct fcache_entry *victim = NULL;
-    for (unsigned i = 0; i < FCACHE_SLOTS; i++) {
-        struct fcache_entry *e = &fcache[i];
-        if (e->fd >= 0 && !memcmp(&e->version, v, sizeof(*v)) && strcmp(e->path, full) == 0) {
-            e->users++;
-            e->last_use = ++fcache_clock;
-            return e;
-        }
-        if (e->users == 0 &&
-            (!victim || e->fd < 0 || (victim->fd >= 0 && e->last_use < victim->last_use)))
-            victim = e;
-    }
-    int fd = open(full, O_RDONLY); /* may block: other connections run meanwhile */
-    if (fd < 0)
-        return NULL;
-    if (!victim || victim->users != 0) { /* every slot busy: use the fd once */
-        for (unsigned i = 0; i < FCACHE_SLOTS && (!victim || victim->users); i++)
-            if (fcache[i].users == 0)
-                victim = &fcache[i];
-        if (!victim || victim->users) {
-            close(fd);
-            return NULL;
-        }
-    }
-    if (victim->fd >= 0)
-        close(victim->fd);
-    snprintf(victim->path, sizeof(victim->path), "%s", full);
-    victim->fd = fd;
-    victim->version = *v;
-    victim->users = 1;
-    victim->last_use = ++fcache_clock;
-    return victim;
-}
-
-static void fcache_put(struct fcache_entry *e)
-{
-    e->users--;
-}
-
-/* Streams [offset, offset + length) of the file in chunks: never the whole
- * file in memory. Returns 0, or -1 if the connection must be dropped. */
-static int send_file_range(int sock, const char *full, const struct file_version *v,
-                           uint64_t offset, uint64_t length)
-{
-    struct fcache_entry *f = fcache_get(full, v);
-    if (!f)
-        return -1; /* vanished between stat and open: the head is out, so drop */
+    if (f->data)
+        return send_all(sock, f->data + offset, (size_t)length);
     char *chunk = malloc(length < CHUNK ? (size_t)length + 1 : CHUNK);
     int rc = chunk ? 0 : -1;
     while (rc == 0 && length > 0) {
@@ -221,7 +151,6 @@ static int send_file_range(int sock, const char *full, const struct file_version
         length -= (uint64_t)n;
     }
     free(chunk);
-    fcache_put(f);
     return rc;
 }
 
@@ -255,10 +184,24 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     struct file_version version = {0, 0, 0};
     file_info(full, &info, &version);
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
-    if (send_all(sock, out, resp.out_len) < 0)
-        return false;
-    if (resp.send_file && resp.file_length > 0 &&
-        send_file_range(sock, full, &version, resp.file_offset, resp.file_length) < 0)
+    struct fc_entry *f = NULL;
+    if (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version))) {
+        /* gone (or unreadable) since the stat: nothing is sent yet, so say so */
+        http_respond_error(req, errno == ENOMEM ? 503 : 404, miura_realtime_s(), out, out_size,
+                           &resp);
+    }
+    bool ok;
+    if (f && f->data && resp.out_len + resp.file_length <= out_size) {
+        /* a small cached file: head and body in one send (one packet) */
+        memcpy(out + resp.out_len, f->data + resp.file_offset, (size_t)resp.file_length);
+        ok = send_all(sock, out, resp.out_len + (size_t)resp.file_length) == 0;
+    } else {
+        ok = send_all(sock, out, resp.out_len) == 0 &&
+             (!f || send_file_range(sock, f, resp.file_offset, resp.file_length) == 0);
+    }
+    if (f)
+        fc_put(f);
+    if (!ok)
         return false;
     log_request(req, &resp);
     return resp.keep_alive;
@@ -274,12 +217,18 @@ static void *stats_thread(void *arg)
     for (;;) {
         thread_sleep_ms(cfg.stats_s * 1000ull);
         struct miura_mem_info m;
+        struct fc_stats fs;
         miura_mem_info(&m);
+        fc_stats(&fs);
         printf("webserver: stats: %u connections (peak %u, %u dropped for memory), %llu KiB "
                "free of %llu, lowest %llu KiB\n",
                open_connections, peak_connections, dropped_for_memory,
                (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
                (unsigned long long)(m.min_free_bytes >> 10));
+        printf("webserver: stats: file cache %u entries, %zu of %zu KiB, %llu hits, %llu "
+               "misses\n",
+               fs.entries, fs.bytes >> 10, fs.budget >> 10, (unsigned long long)fs.hits,
+               (unsigned long long)fs.misses);
     }
     return NULL;
 }
@@ -369,7 +318,10 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     configure();
-    fcache_init();
+    if (fc_init(FCACHE_SLOTS, (size_t)cfg.cache_kib * 1024, FCACHE_FILE_MAX) < 0) {
+        printf("webserver: no memory for the file cache\n");
+        return 1;
+    }
     int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
     if (ls < 0) {
         printf("webserver: socket: error %d\n", errno);

@@ -4,7 +4,10 @@
  * where the CPU pushes none) and its vector, then the common path saves the
  * general registers as a struct trap_frame (arch.h) and calls
  * trap_dispatch(frame). Stubs exist for the exceptions (0-31), the device IRQ
- * vectors (32-79) and the local vectors (0xf0-0xff); isr_stub_table lists them.
+ * vectors (32-79) and the local vectors (0xf0-0xff), 16 bytes apart (each is
+ * at most 2 + 5 + 5 bytes), so no table of their addresses is needed:
+ * vector v's stub is at isr_stubs_low + 16 * v or isr_stubs_high + 16 * (v - 240).
+ * Their labels are local, so the crash symbol table carries only these two.
  */
 #include "arch/x86_64/layout.h"
 
@@ -12,8 +15,7 @@
     .code64
 
 .macro STUB vec
-    .balign 8
-isr_stub_\vec:
+    .balign 16
     .if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
     .else
     pushq $0
@@ -31,18 +33,12 @@ isr_stub_\vec:
     .endr
 .endm
 
-.macro STUB_ADDR vec
-    .quad isr_stub_\vec
-.endm
-.macro STUB_ADDRS from, to
-    .set v, \from
-    .rept \to - \from + 1
-    STUB_ADDR %v
-    .set v, v + 1
-    .endr
-.endm
-
+    .balign 16
+    .globl isr_stubs_low, isr_stubs_high
+isr_stubs_low:
     STUBS 0, 79
+    .balign 16
+isr_stubs_high:
     STUBS 240, 255
 
 isr_common:
@@ -85,11 +81,3 @@ isr_common:
     popq %rax
     addq $16, %rsp
     iretq
-
-    .section .rodata.isr_table, "a"
-    .balign 8
-    .globl isr_stub_table_low, isr_stub_table_high
-isr_stub_table_low:
-    STUB_ADDRS 0, 79
-isr_stub_table_high:
-    STUB_ADDRS 240, 255

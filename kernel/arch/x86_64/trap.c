@@ -23,8 +23,7 @@ struct __attribute__((packed)) idt_entry {
     uint32_t zero;
 };
 
-extern const uint64_t isr_stub_table_low[80];
-extern const uint64_t isr_stub_table_high[16];
+extern const char isr_stubs_low[], isr_stubs_high[]; /* isr.S: stubs 16 bytes apart */
 
 static struct idt_entry idt[256];
 static struct {
@@ -47,9 +46,9 @@ static void idt_set(unsigned vector, uint64_t stub, unsigned ist)
 void idt_init(void)
 {
     for (unsigned v = 0; v < 80; v++)
-        idt_set(v, isr_stub_table_low[v], 0);
+        idt_set(v, (uint64_t)isr_stubs_low + 16 * v, 0);
     for (unsigned v = 0; v < 16; v++)
-        idt_set(240 + v, isr_stub_table_high[v], 0);
+        idt_set(240 + v, (uint64_t)isr_stubs_high + 16 * v, 0);
     idt[2].ist = IST_NMI;
     idt[8].ist = IST_DOUBLE_FAULT;
     idt[14].ist = IST_PAGE_FAULT;
