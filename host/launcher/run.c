@@ -42,7 +42,8 @@
 #define SOCKET_WAIT_MS          5000
 #define GRACE_MS                3000
 #define DAEMON_AFTER_QEMU_MS    1000 /* a daemon's end may be QEMU's exit in progress */
-#define PROBE_INTERVAL_FIRST_MS 10   /* doubling up to ..._MAX_MS: an early answer is seen early */
+#define PROBE_INTERVAL_FIRST_MS 5    /* for the first second, then doubling up to ..._MAX_MS: */
+#define PROBE_FAST_MS           1000 /* an appliance that starts in ms is seen in ms */
 #define PROBE_INTERVAL_MAX_MS   250
 #define PROBE_TIMEOUT_MS        2000
 #define DETACH_SETTLE_MS        500
@@ -236,7 +237,7 @@ static int wait_socket(struct run_state *s, struct part *p, const char *path)
                     SOCKET_WAIT_MS / 1000, line[0] ? ": " : "", line);
             return -1;
         }
-        sleep_ms(10);
+        sleep_ms(1); /* a daemon's socket appears within milliseconds */
     }
 }
 
@@ -380,7 +381,7 @@ struct probes {
     bool done[LAUNCHER_PUBLISH_MAX];
     enum probe_result last[LAUNCHER_PUBLISH_MAX];
     int64_t deadline;
-    int64_t next;
+    int64_t next, started;
     int interval_ms;
     unsigned served; /* ports that answered HTTP */
 };
@@ -409,7 +410,7 @@ static void probe_round(struct run_state *s, struct probes *pr)
         }
     }
     pr->next = now_ms() + pr->interval_ms;
-    if (pr->interval_ms < PROBE_INTERVAL_MAX_MS)
+    if (pr->interval_ms < PROBE_INTERVAL_MAX_MS && now_ms() - pr->started >= PROBE_FAST_MS)
         pr->interval_ms = pr->interval_ms * 2 < PROBE_INTERVAL_MAX_MS ? pr->interval_ms * 2
                                                                       : PROBE_INTERVAL_MAX_MS;
 }
@@ -442,7 +443,7 @@ static void supervise(struct run_state *s)
     struct probes pr = {.pending = c->npublish, .interval_ms = PROBE_INTERVAL_FIRST_MS};
     int64_t settle = now_ms() + DETACH_SETTLE_MS;
     pr.deadline = now_ms() + (int64_t)s->req->ready_timeout_s * 1000;
-    pr.next = now_ms();
+    pr.next = pr.started = now_ms();
     for (;;) {
         int64_t now = now_ms(), wake = -1;
         if (pr.pending && now >= pr.next)
@@ -469,18 +470,19 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
 {
     char path[4096];
     const struct launch_config *c = &s->req->cfg;
-    if (vfs->argc > 0) {
-        if (spawn(&s->virtiofsd, vfs, true, true, true) < 0) {
-            fprintf(stderr, "miura: cannot run %s: %s\n", vfs->argv[0], strerror(errno));
-            return -1;
-        }
-        plan_path(c, "fs.sock", path, sizeof(path));
-        if (wait_socket(s, &s->virtiofsd, path) < 0)
-            return -1;
+    /* The two daemons start side by side; QEMU needs both sockets. */
+    if (vfs->argc > 0 && spawn(&s->virtiofsd, vfs, true, true, true) < 0) {
+        fprintf(stderr, "miura: cannot run %s: %s\n", vfs->argv[0], strerror(errno));
+        return -1;
     }
     if (spawn(&s->vsockd, vsd, true, true, true) < 0) {
         fprintf(stderr, "miura: cannot run %s: %s\n", vsd->argv[0], strerror(errno));
         return -1;
+    }
+    if (vfs->argc > 0) {
+        plan_path(c, "fs.sock", path, sizeof(path));
+        if (wait_socket(s, &s->virtiofsd, path) < 0)
+            return -1;
     }
     plan_path(c, "vhost.sock", path, sizeof(path));
     if (wait_socket(s, &s->vsockd, path) < 0)
