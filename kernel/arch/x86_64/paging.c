@@ -142,14 +142,6 @@ static void add_ram(uint64_t lo, uint64_t hi)
     }
 }
 
-static bool is_ram_page(uint64_t a)
-{
-    for (unsigned i = 0; i < boot_ram_count; i++)
-        if (a >= boot_ram[i].base && a + PAGE_SIZE <= boot_ram[i].base + boot_ram[i].len)
-            return true;
-    return false;
-}
-
 void paging_init(void)
 {
     nx_bit = cpu_has_nx ? PTE_NX : 0;
@@ -176,14 +168,29 @@ void paging_init(void)
     /* 2. The image and the first 2 MiB in 4 KiB pages: page 0 and what is
      * not RAM (the legacy hole below 1 MiB) unmapped, RAM read-write and
      * never executable, the image by section. */
-    for (uintptr_t a = 0; a < MIB2 || a < (uintptr_t)__image_end; a += PAGE_SIZE) {
-        uint64_t attrs = (a != 0 && is_ram_page(a)) ? PTE_P | PTE_W | nx_bit : 0;
-        if (a >= (uintptr_t)__image_start && a < (uintptr_t)__text_end)
-            attrs = PTE_P;
-        else if (a >= (uintptr_t)__image_start && a < (uintptr_t)__rodata_end)
-            attrs = PTE_P | nx_bit;
-        set_page(a, attrs);
+    uint64_t *pt = pte_for(0); /* splits the first 2 MiB; entry 0 of its table */
+    if (!pt)
+        panic("paging: cannot map the first 2 MiB");
+    /* Each entry is written once with its final value: the code, stack and
+     * tables we run on are in this range and must never be unmapped. */
+    unsigned r = 0; /* boot_ram is sorted and merged: walk it alongside */
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t a = (uint64_t)i * PAGE_SIZE, v = 0;
+        while (r < boot_ram_count && boot_ram[r].base + boot_ram[r].len < a + PAGE_SIZE)
+            r++;
+        if (a >= (uint64_t)__image_start && a < (uint64_t)__text_end)
+            v = a | PTE_P;
+        else if (a >= (uint64_t)__image_start && a < (uint64_t)__rodata_end)
+            v = a | PTE_P | nx_bit;
+        else if (a != 0 && r < boot_ram_count && a >= boot_ram[r].base)
+            v = a | PTE_P | PTE_W | nx_bit;
+        pt[i] = v;
     }
+    for (uintptr_t a = MIB2; a < (uintptr_t)__rodata_end; a += PAGE_SIZE) /* a big image */
+        set_page(a, a < (uintptr_t)__text_end ? PTE_P : PTE_P | nx_bit);
+    for (uintptr_t a = MIB2; a < (uintptr_t)__image_end; a += PAGE_SIZE)
+        if (a >= (uintptr_t)__rodata_end)
+            set_page(a, PTE_P | PTE_W | nx_bit);
     set_page((uintptr_t)boot_stack_guard, 0);
     write_cr3(read_cr3());
 
