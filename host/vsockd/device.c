@@ -277,3 +277,12 @@ void device_timer(struct vsock_dev *d, uint64_t now_ms)
 {
     conn_timeouts(d, now_ms);
 }
+
+uint64_t device_next_deadline(const struct vsock_dev *d)
+{
+    uint64_t next = 0;
+    for (const struct vsock_conn *c = d->all; c; c = c->all_next)
+        if (c->deadline_ms && (!next || c->deadline_ms < next))
+            next = c->deadline_ms;
+    return next;
+}

@@ -131,6 +131,9 @@ void device_run(struct vsock_dev *d);
 bool device_has_work(const struct vsock_dev *d);
 void device_kick(struct vsock_dev *d, unsigned index);
 void device_timer(struct vsock_dev *d, uint64_t now_ms);
+/* The earliest connection deadline (now_ms clock), or 0 when none is set:
+ * the timer is armed for it only, so an idle daemon never wakes. */
+uint64_t device_next_deadline(const struct vsock_dev *d);
 
 /* Handles one tx chain: parse, check, dispatch. Exposed for tests and fuzzing. */
 void device_handle_tx_chain(struct vsock_dev *d, const struct vq_chain *chain);

@@ -232,9 +232,8 @@ static int setup(void)
     signal_w = (struct watch){.fd = signalfd(-1, &mask, SFD_CLOEXEC), .kind = WATCH_SIGNAL};
     timer_w = (struct watch){.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
                              .kind = WATCH_TIMER};
-    struct itimerspec its = {.it_interval = {0, 250000000}, .it_value = {0, 250000000}};
-    if (signal_w.fd < 0 || timer_w.fd < 0 || timerfd_settime(timer_w.fd, 0, &its, NULL) < 0 ||
-        loop_add(&signal_w, EPOLLIN) < 0 || loop_add(&timer_w, EPOLLIN) < 0)
+    if (signal_w.fd < 0 || timer_w.fd < 0 || loop_add(&signal_w, EPOLLIN) < 0 ||
+        loop_add(&timer_w, EPOLLIN) < 0)
         return -1;
     vu_conn_w = (struct watch){.fd = -1, .kind = WATCH_VU_CONN};
     vu_listen_w = (struct watch){.fd = -1, .kind = WATCH_VU_LISTEN};
@@ -261,6 +260,22 @@ fail:
     return -1;
 }
 
+/* Arms the timer for the earliest connection deadline, or disarms it: no
+ * periodic wake-ups while nothing is waiting for a timeout. */
+static uint64_t armed; /* the deadline the timer is set for, 0 = disarmed */
+
+static void timer_update(void)
+{
+    uint64_t next = device_next_deadline(&dev);
+    if (next == armed)
+        return;
+    struct itimerspec its = {{0, 0}, {0, 0}};
+    if (next) /* absolute, on now_ms()'s clock; one in the past fires at once */
+        its.it_value = (struct timespec){(time_t)(next / 1000), (long)(next % 1000) * 1000000};
+    if (timerfd_settime(timer_w.fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        armed = next;
+}
+
 static bool handle(struct watch *w, uint32_t events)
 {
     uint64_t v;
@@ -284,6 +299,7 @@ static bool handle(struct watch *w, uint32_t events)
         conn_host_event(&dev, w->obj, events);
         break;
     case WATCH_TIMER:
+        armed = 0; /* a one-shot: it has fired */
         if (read(w->fd, &v, sizeof(v)) > 0)
             device_timer(&dev, now_ms());
         break;
@@ -314,6 +330,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             running &= handle(evs[i].data.ptr, evs[i].events);
         device_run(&dev);
+        timer_update();
         if (!running) {
             log_event("signal: shutting down");
             break;

@@ -406,12 +406,14 @@ TEST(timeouts)
     conn_start_to_guest(&f.dev, c, GPORT);
     uint32_t hp = c->host_port;
     device_run(&f.dev);
+    CHECK_EQ(device_next_deadline(&f.dev), 1000 + CONNECT_TIMEOUT_MS); /* the timer's target */
     device_timer(&f.dev, 1000 + CONNECT_TIMEOUT_MS - 1);
     CHECK(conn_lookup(&f.dev, hp, GPORT) == c);
     device_timer(&f.dev, 1000 + CONNECT_TIMEOUT_MS);
     device_run(&f.dev);
     CHECK(conn_lookup(&f.dev, hp, GPORT) == NULL);
     CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 1);
+    CHECK_EQ(device_next_deadline(&f.dev), 0); /* nothing waits: the timer is off */
     close(sv[1]);
     /* A Unix client that sends half a CONNECT line and then nothing. */
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
