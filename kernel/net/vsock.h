@@ -20,11 +20,12 @@
 #include "net/net_port.h"
 #include "net/vsock_transport.h"
 
-#define VSOCK_BUF_DEFAULT     (64u * 1024)    /* buf_alloc and SO_SNDBUF default */
-#define VSOCK_BUF_MIN         (4u * 1024)     /* SO_RCVBUF / SO_SNDBUF clamp */
-#define VSOCK_BUF_MAX         (1024u * 1024)  /* SO_RCVBUF / SO_SNDBUF clamp */
-#define VSOCK_TX_PKT_MAX      (64u * 1024)    /* payload bytes per sent packet */
-#define VSOCK_COALESCE_MAX    512u            /* rx payloads up to this are copied into the tail */
+#define VSOCK_BUF_DEFAULT     (64u * 1024)   /* buf_alloc and SO_SNDBUF default */
+#define VSOCK_BUF_MIN         (4u * 1024)    /* SO_RCVBUF / SO_SNDBUF clamp */
+#define VSOCK_BUF_MAX         (1024u * 1024) /* SO_RCVBUF / SO_SNDBUF clamp */
+#define VSOCK_TX_PKT_MAX      (64u * 1024)   /* payload bytes per sent packet */
+#define VSOCK_COALESCE_MAX    512u           /* rx payloads up to this are copied into the tail */
+#define VSOCK_COPY_MAX        1536u          /* a first payload up to this is copied off its page */
 #define VSOCK_CLOSE_TIMEOUT   (2000000000ull) /* ns to wait for the peer's RST after close */
 #define VSOCK_CONNECT_TIMEOUT (2000000000ull) /* ns to wait for RESPONSE */
 #define VSOCK_BACKLOG_MAX     4096
@@ -89,6 +90,7 @@ struct vsock_net_stats {
     uint64_t rx_bad_credit;   /* RW beyond the window we gave the peer */
     uint64_t rx_unexpected;   /* op that makes no sense in the connection's state */
     uint64_t rx_coalesced;    /* payloads copied into the tail buffer */
+    uint64_t rx_copied;       /* small first payloads copied off their device page */
     uint64_t rst_sent;        /* to nowhere, refused, reset */
     uint64_t backlog_dropped; /* REQUESTs refused because the backlog was full */
     uint64_t credit_updates;  /* CREDIT_UPDATE sent */

@@ -136,8 +136,35 @@ void vsock_sock_hold(struct vsock_sock *s)
 
 static void rx_release(struct vsock_rx_buf *b)
 {
+    if (b->net_copy) {
+        vsock_net_stats.mem_bytes -= sizeof(*b) + b->cap;
+        free(b);
+        return;
+    }
     vsock_net_stats.rx_bufs_held--;
     vsock_net_transport->rx_release(vsock_net_transport, b);
+}
+
+/* A small payload arriving on an empty queue is copied into a heap buffer
+ * sized for it (with room for small packets after it), and the device's page
+ * goes back at once: a connection waiting with a short request unread (an
+ * HTTP request in the accept backlog, say) then holds a few hundred bytes,
+ * not a page. Without memory the page is kept, as before. */
+static struct vsock_rx_buf *rx_copy(struct vsock_rx_buf *buf)
+{
+    uint32_t len = buf->hdr.len, cap = (len + 63u) & ~63u;
+    if (cap < VSOCK_COALESCE_MAX) /* room for small packets after it */
+        cap = VSOCK_COALESCE_MAX;
+    struct vsock_rx_buf *c = malloc(sizeof(*c) + cap);
+    if (!c)
+        return buf;
+    *c = (struct vsock_rx_buf){
+        .hdr = buf->hdr, .data = (uint8_t *)(c + 1), .cap = cap, .net_copy = true};
+    memcpy(c->data, buf->data, len);
+    vsock_net_stats.mem_bytes += sizeof(*c) + cap;
+    vsock_net_stats.rx_copied++;
+    rx_release(buf);
+    return c;
 }
 
 /* Gives every queued buffer back; the unread data is gone. */
@@ -387,6 +414,8 @@ void vsock_rx_queue(struct vsock_sock *s, struct vsock_rx_buf *buf)
             return;
         }
     }
+    if (list_empty(&s->rxq) && len <= VSOCK_COPY_MAX && !buf->net_copy)
+        buf = rx_copy(buf);
     buf->off = 0;
     list_push_back(&s->rxq, &buf->link);
 }

@@ -19,6 +19,7 @@
 #ifndef MIURA_NET_VSOCK_TRANSPORT_H
 #define MIURA_NET_VSOCK_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "abi/vsock.h"
@@ -30,6 +31,7 @@ struct vsock_rx_buf {
     uint32_t cap;         /* payload capacity */
     struct list link;     /* free for net's use while loaned */
     uint32_t off;         /* free for net's use while loaned */
+    bool net_copy;        /* net's own heap copy, never the transport's (net sets it) */
 };
 
 struct vsock_transport {

@@ -37,6 +37,7 @@
 #define EVENT_BUFS                  4u
 #define VSOCK_EVENT_TRANSPORT_RESET 0
 #define SERVICE_STACK               (16 * 1024)
+#define RX_RETRY_NS                 10000000ull /* refill retry when memory ran out */
 
 struct tx_packet {
     struct vsock_hdr hdr; /* the device reads it from here */
@@ -107,10 +108,21 @@ static bool rx_refill(struct virtio_vsock *vs)
     return added;
 }
 
+/* The ring has fewer than half its buffers posted: net holds many, or
+ * memory ran out while refilling. */
+static bool rx_short(struct virtio_vsock *vs)
+{
+    return vq_num_free(&vs->rx) > RX_RING_SIZE / 2;
+}
+
 static void vsock_rx_release(struct vsock_transport *t, struct vsock_rx_buf *buf)
 {
     struct virtio_vsock *vs = container_of(t, struct virtio_vsock, transport);
     rx_slot_put(vs, (struct rx_slot *)buf);
+    /* A short ring may be empty, and an empty ring brings no interrupt to
+     * refill it: the service thread puts this buffer back in now. */
+    if (rx_short(vs))
+        waitq_wake_all(&vs->wake);
 }
 
 /* Checks one received packet; the device is not trusted. */
@@ -269,8 +281,10 @@ static void *vsock_service(void *arg)
     for (;;) {
         uint64_t flags = irq_save();
         bool work = rx_drain(vs) | tx_drain(vs) | event_drain(vs);
+        /* Out of memory while refilling: retry every 10 ms, since a ring
+         * left empty would never interrupt us again. */
         if (!work && vq_enable_cb(&vs->rx) && vq_enable_cb(&vs->tx) && vq_enable_cb(&vs->event))
-            waitq_wait(&vs->wake, 0);
+            waitq_wait(&vs->wake, rx_short(vs) ? miura_clock_ns() + RX_RETRY_NS : 0);
         irq_restore(flags);
         thread_yield(); /* let the threads we woke run before the next batch */
     }
