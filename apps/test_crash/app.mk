@@ -1,4 +1,5 @@
-# Test appliance: crashes on purpose (crash=pagefault|null|divide|stack|panic).
+# Test appliance: crashes on purpose (crash=pagefault|null|divide|stack|panic), or
+# checks the symbol table (crash=symbols).
 APPS += test_crash
 test_crash_SRCS := apps/test_crash/main.c
 test_crash_COMPONENTS := arch

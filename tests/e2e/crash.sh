@@ -23,4 +23,10 @@ check null 'NULL pointer dereference' crash_null
 check divide 'CRASH: divide error \(vector 0,' crash_divide
 check stack 'a guard page hit means a stack overflow' crash_recurse
 check panic 'panic: on purpose' main
+
+# The in-image symbol table names known functions right (not a crash).
+out=$OUTDIR/crash-symbols.log
+boot_image "$img" "$out" "crash=symbols" 60
+expect_status symbols/status 0
+expect_grep symbols/all-named-right "$out" '^symbols: 10 of 10 named right$'
 finish

@@ -4,3 +4,4 @@
     .weak __miura_syms
 __miura_syms:
     .long 0
+    .byte 0
