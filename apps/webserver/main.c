@@ -207,7 +207,46 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     return resp.keep_alive;
 }
 
-static unsigned open_connections, peak_connections, dropped_for_memory;
+static unsigned open_connections, peak_connections, dropped_for_memory, reclaimed_idle;
+
+/* Connections waiting for their next request, oldest first. When memory runs
+ * out, the accept loop ends some of them (as nginx reuses idle keep-alive
+ * connections) rather than make new clients wait for their idle timeout. */
+struct idle_conn {
+    int sock;
+    struct idle_conn *prev, *next; /* itself when not listed */
+};
+static struct idle_conn idle_list = {-1, &idle_list, &idle_list};
+
+static void idle_enter(struct idle_conn *c)
+{
+    c->prev = idle_list.prev;
+    c->next = &idle_list;
+    idle_list.prev->next = c;
+    idle_list.prev = c;
+}
+
+static void idle_leave(struct idle_conn *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->prev = c->next = c;
+}
+
+/* Shuts down up to n idle connections: their threads see the end of the
+ * stream, exit and free their memory. Returns how many. */
+static unsigned reclaim_idle(unsigned n)
+{
+    unsigned done = 0;
+    while (done < n && idle_list.next != &idle_list) {
+        struct idle_conn *c = idle_list.next;
+        idle_leave(c);
+        shutdown(c->sock, SHUT_RDWR);
+        done++;
+    }
+    reclaimed_idle += done;
+    return done;
+}
 
 /* stats=N: every N seconds, a console line with connections and memory
  * (what bench/http reads to find the memory 100 connections take). */
@@ -220,9 +259,9 @@ static void *stats_thread(void *arg)
         struct fc_stats fs;
         miura_mem_info(&m);
         fc_stats(&fs);
-        printf("webserver: stats: %u connections (peak %u, %u dropped for memory), %llu KiB "
-               "free of %llu, lowest %llu KiB\n",
-               open_connections, peak_connections, dropped_for_memory,
+        printf("webserver: stats: %u connections (peak %u, %u dropped for memory, %u idle "
+               "closed for memory), %llu KiB free of %llu, lowest %llu KiB\n",
+               open_connections, peak_connections, dropped_for_memory, reclaimed_idle,
                (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
                (unsigned long long)(m.min_free_bytes >> 10));
         printf("webserver: stats: file cache %u entries, %zu of %zu KiB, %llu hits, %llu "
@@ -246,6 +285,7 @@ static void *connection(void *arg)
     size_t len = 0;
     struct http_request req;
     struct http_response resp;
+    struct idle_conn idle = {sock, &idle, &idle};
 
     if (!page)
         dropped_for_memory++;
@@ -279,7 +319,11 @@ static void *connection(void *arg)
                 cap = grown;
             }
             set_timeout(sock, limit_ms);
+            if (len == 0)
+                idle_enter(&idle);
             ssize_t n = recv(sock, buf + len, cap - len, 0);
+            if (idle.next != &idle)
+                idle_leave(&idle);
             if (n <= 0) {
                 if (n < 0 && (errno == EAGAIN || errno == ETIMEDOUT) && len > 0) {
                     http_respond_error(NULL, 408, miura_realtime_s(), out, OUT_SIZE, &resp);
@@ -346,15 +390,18 @@ int main(int argc, char **argv)
                 thread_sleep_ms(10); /* out of resources: back off, then retry */
             continue;
         }
-        /* Out of memory: wait (up to a second) for connections to finish and
-         * free theirs, accepting no more meanwhile, so a burst queues in the
-         * backlog instead of being dropped; then drop this one. */
+        /* Out of memory: end idle keep-alive connections (oldest first) and
+         * wait, up to a second, for memory, accepting no more meanwhile, so a
+         * burst queues in the backlog instead of being dropped; then drop
+         * this one. */
         thread_t *t;
         for (int tries = 0; !(t = thread_create(THREAD_CPU_CURRENT, CONN_STACK, connection,
                                                 (void *)(intptr_t)c)) &&
                             tries < 100;
-             tries++)
+             tries++) {
+            reclaim_idle(2);
             thread_sleep_ms(10);
+        }
         if (!t) {
             dropped_for_memory++;
             close(c);

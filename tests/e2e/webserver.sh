@@ -152,6 +152,30 @@ start web2 "$s2" $p2
 ps_out=$("$MIURA" ps)
 [[ $ps_out == *web1* && $ps_out == *web2* ]] && pass ps-lists-both || fail ps-lists-both "$ps_out"
 
+# ---- overload: 300 keep-alive clients at once in 3 MiB (about 110 fit). The
+# appliance must not crash or stall: it ends idle connections to make room,
+# answers afterwards, and every connection is gone a few seconds later.
+p3=$((p1 + 2))
+out=$(timeout -k 2 120 "$MIURA" run --detach --name web3 --mem 3M --share "$s1" \
+    --publish "127.0.0.1:$p3:80" --append log=0 --append stats=1 "$img" 2>&1) ||
+    fail overload-start "$(echo "$out" | tail -1)"
+timeout 60 ab -r -q -k -n 3000 -c 300 "http://127.0.0.1:$p3/k1.bin" >"$work/ab3.out" 2>&1
+ab_rc=$?
+got=$(curl -s --max-time 10 "http://127.0.0.1:$p3/k1.bin" | sha256sum | cut -d' ' -f1)
+[ $ab_rc -ne 124 ] && [ "$got" = "$(sha256sum <"$s1/k1.bin" | cut -d' ' -f1)" ] &&
+    pass overload-still-serving || fail overload-still-serving "ab rc $ab_rc, then sha $got"
+settled=
+for _ in $(seq 20); do
+    line=$(grep 'webserver: stats: [0-9]* connections' "$RT/web3/console.log" | tail -1)
+    [[ $line == "webserver: stats: 0 connections"* ]] && settled=1 && break
+    sleep 0.5
+done
+[ -n "$settled" ] && pass overload-connections-freed || fail overload-connections-freed "last: $line"
+[[ $line =~ \ [1-9][0-9]*\ idle\ closed\ for\ memory ]] && pass overload-idle-reclaimed ||
+    fail overload-idle-reclaimed "no idle connection was ended for memory: $line"
+grep -qE 'CRASH|panic' "$RT/web3/console.log" && fail overload-no-crash "$(grep -m1 -E 'CRASH|panic' "$RT/web3/console.log")" || pass overload-no-crash
+"$MIURA" stop web3 >/dev/null || fail overload-stop "miura stop web3 failed"
+
 # ---- the connection threads' stacks (8 KiB) kept at least 2 KiB unused
 # through everything above: big files, ranges, errors, 200 at once, a 408
 deep=$(sed -n 's/^sched: stackcheck: deepest stack use \([0-9]*\) of 8192 bytes.*/\1/p' \
