@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,9 +375,9 @@ static int print_dry_run(const struct launch_config *c)
  */
 static int detach(struct run_request *req, int *status_fd)
 {
-    int msg[2], st[2];
+    int out[2], err[2], st[2];
     pid_t pid;
-    if (pipe2(msg, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0)
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0)
         return -1;
     fflush(stdout);
     fflush(stderr);
@@ -388,26 +389,46 @@ static int detach(struct run_request *req, int *status_fd)
         setsid();
         if (nul >= 0)
             dup2(nul, 0);
-        dup2(msg[1], 1);
-        dup2(msg[1], 2);
-        close(msg[0]);
-        close(msg[1]);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]);
+        close(out[1]);
+        close(err[0]);
+        close(err[1]);
         close(st[0]);
         *status_fd = st[1];
         return 0;
     }
-    /* The parent: relay messages, then learn the outcome. */
-    close(msg[1]);
+    /* The parent: relay the child's stdout and stderr to ours, each to its
+     * own, until both close (the child moves them to launcher.log once
+     * started), then learn the outcome. */
+    close(out[1]);
+    close(err[1]);
     close(st[1]);
     if (req->cid_fd >= 0)
         close(req->cid_fd); /* the child holds the lock now */
+    struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = err[0], .events = POLLIN}};
     char buf[4096];
-    ssize_t n;
-    while ((n = read(msg[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0 && write(1, buf, (size_t)n) < 0)
+    while (p[0].fd >= 0 || p[1].fd >= 0) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
             break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || !p[i].revents)
+                continue;
+            ssize_t n = read(p[i].fd, buf, sizeof(buf));
+            if (n > 0 && write(i == 0 ? 1 : 2, buf, (size_t)n) >= 0)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            close(p[i].fd); /* end of stream (or nowhere to write it) */
+            p[i].fd = -1;
+        }
+    }
     char b;
-    n = read(st[0], &b, 1);
+    ssize_t n = read(st[0], &b, 1);
     if (n == 1)
         exit(0);
     int ws;
@@ -510,9 +531,7 @@ static int cmd_run(int argc, char **argv)
         cid_unlock(base, c->cid, req.cid_fd);
         return EXIT_LAUNCHER_FAILED;
     }
-    if (o.detach)
-        printf("started %s (pid %d, cid %u)\n", name, (int)getpid(), c->cid);
-    req.cfg = *c;
+    req.cfg = *c; /* a detached start says "started" once it has (run.c) */
     return run_instance(&req);
 }
 

@@ -422,6 +422,7 @@ static void report_started(struct run_state *s)
     int fd;
     if (s->req->status_fd < 0)
         return;
+    printf("started %s (pid %d, cid %u)\n", s->req->cfg.name, (int)getpid(), s->req->cfg.cid);
     fflush(stdout);
     fflush(stderr);
     plan_path(&s->req->cfg, "launcher.log", path, sizeof(path));

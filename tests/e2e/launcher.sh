@@ -196,6 +196,14 @@ if [ $RC -eq 125 ] && grep -qx "miura: miura-vsockd exited at start (status 1): 
 else
     fail port-in-use "status $RC: $(cat "$work/taken-run.err")"
 fi
+# The same detached: the cause on stderr (not stdout), no "started" line.
+run_miura "$work/taken-det" 30 run --detach --name taken --publish "$port:80" "$hello"
+if [ $RC -eq 125 ] && grep -q "127.0.0.1:$port: Address already in use" "$work/taken-det.err" &&
+    ! grep -q . "$work/taken-det"; then
+    pass port-in-use-detached
+else
+    fail port-in-use-detached "status $RC; out: $(cat "$work/taken-det"); err: $(cat "$work/taken-det.err")"
+fi
 kill $tpid 2>/dev/null
 expect_clean port-in-use-clean
 
