@@ -4,3 +4,9 @@ webserver_SRCS := apps/webserver/main.c apps/webserver/filecache.c apps/webserve
 	apps/webserver/http_range.c apps/webserver/http_response.c apps/webserver/httpdate.c \
 	apps/webserver/mime.c
 webserver_COMPONENTS := arch fs net
+
+# The same appliance with directory listings (listing=1): listing.c and the
+# directory-reading half of the Filesystem unit, kept out of the default image.
+APPS += webserver_listing
+webserver_listing_SRCS := $(webserver_SRCS) apps/webserver/listing.c
+webserver_listing_COMPONENTS := $(webserver_COMPONENTS)

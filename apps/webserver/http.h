@@ -258,6 +258,30 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
                        const struct http_file_info *file, int64_t now, char *out, size_t out_size,
                        struct http_response *resp);
 
+/* ---- directory listings (listing=1) ---- */
+
+struct http_dirent {
+    const char *name; /* one path segment, as readdir gave it */
+    bool dir;
+};
+
+/*
+ * The HTML body of a listing of the directory dir (a decoded path ending in
+ * '/'): entries sorted by name (sorted in place), "." and ".." left out, a
+ * link to the parent unless dir is "/", each name HTML-escaped and its link
+ * percent-encoded (all but A-Z a-z 0-9 - . _ ~). Written into buf[0, cap);
+ * entries that do not fit are left out and counted in a closing line.
+ * Returns the body length, or 0 when not even the page's head fits (dir is
+ * escaped twice in it: give at least 12 * strlen(dir) + 256 bytes).
+ */
+size_t http_listing_body(char *buf, size_t cap, const char *dir, struct http_dirent *ents,
+                         size_t n);
+
+/* The head of a 200 listing response of body_len bytes (text/html, no
+ * validators: a listing is made anew on every request). */
+void http_respond_listing(const struct http_request *req, size_t body_len, int64_t now, char *out,
+                          size_t out_size, struct http_response *resp);
+
 /*
  * Builds a complete error response (head and a short HTML body; no body for
  * HEAD) for one of 400, 403, 404, 405 (adds Allow: GET, HEAD), 408, 412, 413,

@@ -138,6 +138,16 @@ static void respond_overflow(int64_t now, char *out, size_t out_size, struct htt
     fill_resp(resp, 500, false, b.overflow ? 0 : b.len);
 }
 
+/* The short HTML page of an error or redirect: its length, 0 if it did not fit. */
+static int status_page(char *body, size_t size, int status)
+{
+    int n = snprintf(body, size,
+                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
+                     "<body><h1>%d %s</h1></body></html>\n",
+                     status, http_reason(status), status, http_reason(status));
+    return n < 0 || (size_t)n >= size ? 0 : n;
+}
+
 /* An error page; content_range_size >= 0 adds "Content-Range: bytes * /size". */
 static void respond_error_page(const struct http_request *req, int status, bool keep_alive,
                                const uint64_t *range_size, int64_t now, char *out, size_t out_size,
@@ -147,12 +157,7 @@ static void respond_error_page(const struct http_request *req, int status, bool 
     char body[192];
     int body_len;
 
-    body_len = snprintf(body, sizeof(body),
-                        "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
-                        "<body><h1>%d %s</h1></body></html>\n",
-                        status, http_reason(status), status, http_reason(status));
-    if (body_len < 0 || (size_t)body_len >= sizeof(body))
-        body_len = 0;
+    body_len = status_page(body, sizeof(body), status);
     out_head_start(&b, status, now);
     if (status == 405)
         out_str(&b, "Allow: GET, HEAD\r\n");
@@ -318,9 +323,8 @@ static void respond_redirect(const struct http_request *req, const struct http_p
                              int64_t now, char *out, size_t out_size, struct http_response *resp)
 {
     struct out_buf b = {out, out_size, 0, false};
-    static const char body[] = "<!DOCTYPE html>\n<html><head><title>301 Moved Permanently"
-                               "</title></head><body><h1>301 Moved Permanently</h1>"
-                               "</body></html>\n";
+    char body[192];
+    size_t body_len = (size_t)status_page(body, sizeof(body), 301);
     out_head_start(&b, 301, now);
     out_str(&b, "Location: ");
     out_uri_part(&b, path->path, path->len, false);
@@ -329,17 +333,120 @@ static void respond_redirect(const struct http_request *req, const struct http_p
         out_str(&b, "?");
         out_uri_part(&b, path->query.ptr, path->query.len, true);
     }
-    out_fmt(&b, "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n",
-            sizeof(body) - 1);
+    out_fmt(&b, "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n", body_len);
     out_head_end(&b, req, req->keep_alive);
     if (!is_head(req))
-        out_bytes(&b, body, sizeof(body) - 1);
+        out_bytes(&b, body, body_len);
     if (b.overflow) {
         respond_overflow(now, out, out_size, resp);
         return;
     }
     fill_resp(resp, 301, req->keep_alive, b.len);
-    resp->body_bytes = is_head(req) ? 0 : sizeof(body) - 1;
+    resp->body_bytes = is_head(req) ? 0 : body_len;
+}
+
+/* ---- directory listings ---- */
+
+static void out_html(struct out_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            out_str(b, "&amp;");
+            break;
+        case '<':
+            out_str(b, "&lt;");
+            break;
+        case '>':
+            out_str(b, "&gt;");
+            break;
+        case '"':
+            out_str(b, "&quot;");
+            break;
+        case '\'':
+            out_str(b, "&#39;");
+            break;
+        default:
+            out_bytes(b, s, 1);
+        }
+    }
+}
+
+static void out_link(struct out_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            memchr("-._~", c, 4))
+            out_bytes(b, s, 1);
+        else
+            out_fmt(b, "%%%02X", c);
+    }
+}
+
+size_t http_listing_body(char *buf, size_t cap, const char *dir, struct http_dirent *ents, size_t n)
+{
+    for (size_t i = 1; i < n; i++) /* insertion sort: listings are short */
+        for (size_t j = i; j > 0 && strcmp(ents[j - 1].name, ents[j].name) > 0; j--) {
+            struct http_dirent t = ents[j];
+            ents[j] = ents[j - 1];
+            ents[j - 1] = t;
+        }
+    const size_t tail = 96; /* room kept for the closing lines */
+    struct out_buf b = {buf, cap > tail ? cap - tail : 1, 0, false};
+    out_str(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ");
+    out_html(&b, dir);
+    out_str(&b, "</title></head><body><h1>Index of ");
+    out_html(&b, dir);
+    out_str(&b, "</h1><ul>\n");
+    if (strcmp(dir, "/") != 0)
+        out_str(&b, "<li><a href=\"../\">../</a></li>\n");
+    if (b.overflow)
+        return 0; /* not even the page's head fits */
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = ents[i].name;
+        if (!strcmp(name, ".") || !strcmp(name, ".."))
+            continue;
+        if (left) { /* full: the rest are only counted */
+            left++;
+            continue;
+        }
+        size_t mark = b.len;
+        out_str(&b, "<li><a href=\"");
+        out_link(&b, name);
+        out_str(&b, ents[i].dir ? "/\">" : "\">");
+        out_html(&b, name);
+        out_str(&b, ents[i].dir ? "/</a></li>\n" : "</a></li>\n");
+        if (b.overflow) { /* take the partial line back */
+            b.len = mark;
+            b.p[mark] = '\0';
+            b.overflow = false;
+            left++;
+        }
+    }
+    b.size = cap; /* the closing lines use the room kept for them */
+    if (left)
+        out_fmt(&b, "</ul><p>%zu more entries not shown</p>\n", left);
+    else
+        out_str(&b, "</ul>\n");
+    out_str(&b, "</body></html>\n");
+    return b.overflow ? 0 : b.len;
+}
+
+void http_respond_listing(const struct http_request *req, size_t body_len, int64_t now, char *out,
+                          size_t out_size, struct http_response *resp)
+{
+    struct out_buf b = {out, out_size, 0, false};
+    out_head_start(&b, 200, now);
+    out_fmt(&b, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n", body_len);
+    out_head_end(&b, req, req->keep_alive);
+    if (b.overflow) {
+        respond_overflow(now, out, out_size, resp);
+        return;
+    }
+    fill_resp(resp, 200, req->keep_alive, b.len);
+    resp->body_bytes = is_head(req) ? 0 : body_len;
 }
 
 /* ---- files ---- */

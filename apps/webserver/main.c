@@ -25,6 +25,7 @@
 
 #include "filecache.h"
 #include "http.h"
+#include "server.h"
 #include "miura/miura.h"
 
 #define CONN_STACK      (8 * 1024)
@@ -43,6 +44,7 @@ struct config {
     int log;
     unsigned idle_timeout_s, header_timeout_s, backlog, stats_s;
     unsigned cache_kib; /* file content held in memory */
+    int listing;        /* directory listings where index.html is missing */
 };
 
 static struct config cfg;
@@ -69,6 +71,7 @@ static void configure(void)
     cfg.header_timeout_s = arg_uint("header_timeout", 10, 1, 3600);
     cfg.backlog = arg_uint("backlog", 128, 1, 4096);
     cfg.stats_s = arg_uint("stats", 0, 0, 3600);
+    cfg.listing = (int)arg_uint("listing", 0, 0, 1);
     /* Default content cache: 1/16 of RAM (256 KiB in 4 MiB), at most 16 MiB. */
     uint64_t def_kib = miura_mem_bytes() / 16 / 1024;
     cfg.cache_kib = arg_uint("cache", def_kib < 16384 ? (unsigned)def_kib : 16384, 0, 1u << 22);
@@ -95,7 +98,7 @@ static void set_timeout(int fd, uint64_t ms)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-static int send_all(int fd, const void *buf, size_t len)
+int send_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
@@ -163,6 +166,17 @@ static void log_request(const struct http_request *req, const struct http_respon
     printf("%s\n", line);
 }
 
+/* Directory listings live in listing.c, linked only into the
+ * webserver_listing image (they pull in the directory-reading half of the
+ * Filesystem unit, ~4 KiB). Here, without them: none. */
+__attribute__((weak)) int serve_listing(int sock, const struct http_request *req, const char *dir,
+                                        const char *url_dir, char *out, size_t out_size,
+                                        struct http_response *resp)
+{
+    (void)sock, (void)req, (void)dir, (void)url_dir, (void)out, (void)out_size, (void)resp;
+    return 0;
+}
+
 /* Serves one parsed request. Returns false when the connection must close. */
 static bool serve(int sock, const struct http_request *req, char *out, size_t out_size)
 {
@@ -183,6 +197,19 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     struct http_file_info info;
     struct file_version version = {0, 0, 0};
     file_info(full, &info, &version);
+    if (cfg.listing && path.index_appended && info.kind == HTTP_FILE_MISSING) {
+        size_t cut = cfg.root_len + path.len - (sizeof(HTTP_INDEX_FILE) - 1);
+        full[cut] = '\0';                                           /* the directory itself */
+        path.path[path.len - (sizeof(HTTP_INDEX_FILE) - 1)] = '\0'; /* its URL path */
+        int rc = serve_listing(sock, req, full, path.path, out, out_size, &resp);
+        if (rc < 0)
+            return false;
+        if (rc > 0) {
+            log_request(req, &resp);
+            return resp.keep_alive;
+        }
+        /* unreadable: the 404 below */
+    }
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
     struct fc_entry *f = NULL;
     if (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version))) {
@@ -378,6 +405,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("webserver: serving %s on vsock port %u\n", cfg.root_len ? cfg.root : "/", cfg.port);
+    if (cfg.listing && !&webserver_has_listing)
+        printf("webserver: listing=1 ignored: this image has no directory listings (the "
+               "webserver_listing image has)\n");
     if (cfg.stats_s) {
         thread_t *t = thread_create(THREAD_CPU_CURRENT, 0, stats_thread, NULL);
         if (t)

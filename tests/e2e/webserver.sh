@@ -18,6 +18,8 @@ export MIURA_RUNTIME_DIR=$RT MIURA_VSOCKD=$ROOT/build/bin/miura-vsockd
 cleanup() {
     "$MIURA" stop web1 >/dev/null 2>&1
     "$MIURA" stop web2 >/dev/null 2>&1
+    "$MIURA" stop web3 >/dev/null 2>&1
+    "$MIURA" stop web4 >/dev/null 2>&1
     for p in $(pgrep -f "$RT/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     rm -rf "$work"
 }
@@ -25,7 +27,8 @@ trap cleanup EXIT
 
 s1=$work/site1
 s2=$work/site2
-mkdir -p "$s1/sub" "$s2"
+mkdir -p "$s1/sub" "$s1/noindex/inner" "$s2"
+printf 'amp\n' >"$s1/noindex/a&b.txt"
 : >"$s1/empty.bin"
 printf 'x' >"$s1/one.bin"
 head -c 1024 /dev/urandom >"$s1/k1.bin"
@@ -151,6 +154,29 @@ start web2 "$s2" $p2
 [ "$(curl -s "$B1/")" = "<h1>site one</h1>" ] && [ "$(curl -s "$B2/")" = "<h1>site two</h1>" ] && pass two-instances || fail two-instances "wrong contents"
 ps_out=$("$MIURA" ps)
 [[ $ps_out == *web1* && $ps_out == *web2* ]] && pass ps-lists-both || fail ps-lists-both "$ps_out"
+
+# ---- directory listings: off by default (and absent from the default image,
+# which says so when asked for them); the webserver_listing image with listing=1
+[ "$(status "$B1/noindex/")" = 404 ] && pass listing-off-404 || fail listing-off-404 "$(status "$B1/noindex/")"
+limg=$(need_image webserver_listing)
+p4=$((p1 + 3))
+B4=http://127.0.0.1:$p4
+out=$(timeout -k 2 120 "$MIURA" run --detach --name web4 --share "$s1" \
+    --publish "127.0.0.1:$p4:80" --append log=0 --append listing=1 "$limg" 2>&1) ||
+    fail listing-start "$(echo "$out" | tail -1)"
+page=$(curl -s "$B4/noindex/")
+if [[ $page == *'<li><a href="../">../</a></li>'* && $page == *'<li><a href="a%26b.txt">a&amp;b.txt</a></li>'* &&
+    $page == *'<li><a href="inner/">inner/</a></li>'* && $page == *'<title>Index of /noindex/</title>'* ]]; then
+    pass listing-page
+else
+    fail listing-page "$page"
+fi
+[ "$(curl -s "$B4/noindex/a%26b.txt")" = amp ] && pass listing-link-works || fail listing-link-works "link target"
+[ "$(curl -s "$B4/sub/")" = "<h1>sub</h1>" ] && pass listing-index-wins || fail listing-index-wins "index.html not served"
+hl=$(curl -s -I "$B4/noindex/" | tr -d '\r' | sed -n 's/^Content-Length: //p')
+glen=$(curl -s "$B4/noindex/" | wc -c)
+[ "$hl" = "$glen" ] && pass listing-head-length || fail listing-head-length "HEAD says '$hl', GET gave $glen bytes"
+"$MIURA" stop web4 >/dev/null || fail listing-stop "miura stop web4 failed"
 
 # ---- overload: 300 keep-alive clients at once in 3 MiB (about 110 fit). The
 # appliance must not crash or stall: it ends idle connections to make room,

@@ -1305,3 +1305,77 @@ TEST(preconditions)
                    "Range: bytes=0-1\r\n\r\n"),
              206);
 }
+
+/* ---- directory listings */
+
+TEST(listing_sorted_escaped_and_linked)
+{
+    struct http_dirent e[] = {{"z.txt", false}, {".", true},           {"a&b<c>\"'.txt", false},
+                              {"sub", true},    {"with space", false}, {"..", true}};
+    static char page[4096];
+    size_t n = http_listing_body(page, sizeof(page), "/docs/a<b>/", e, 6);
+    CHECK(n > 0 && n == strlen(page));
+    CHECK(strstr(page, "<title>Index of /docs/a&lt;b&gt;/</title>") != NULL);
+    CHECK(strstr(page, "<li><a href=\"../\">../</a></li>\n") != NULL);
+    const char *amp = strstr(
+        page, "<li><a href=\"a%26b%3Cc%3E%22%27.txt\">a&amp;b&lt;c&gt;&quot;&#39;.txt</a></li>");
+    const char *sub = strstr(page, "<li><a href=\"sub/\">sub/</a></li>");
+    const char *sp = strstr(page, "<li><a href=\"with%20space\">with space</a></li>");
+    const char *z = strstr(page, "<li><a href=\"z.txt\">z.txt</a></li>");
+    CHECK(amp && sub && sp && z && amp < sub && sub < sp && sp < z); /* sorted */
+    CHECK(strstr(page, "href=\"./\"") == NULL); /* "." and ".." from readdir left out */
+    CHECK(strstr(page, "more entries") == NULL);
+    CHECK(strcmp(page + n - 15, "</body></html>\n") == 0);
+}
+
+TEST(listing_of_the_root_has_no_parent_link)
+{
+    struct http_dirent e[] = {{"index.txt", false}};
+    static char page[1024];
+    CHECK(http_listing_body(page, sizeof(page), "/", e, 1) > 0);
+    CHECK(strstr(page, "href=\"../\"") == NULL);
+    CHECK(strstr(page, "<li><a href=\"index.txt\">index.txt</a></li>") != NULL);
+}
+
+TEST(listing_that_does_not_fit_counts_what_is_left_out)
+{
+    static struct http_dirent e[200];
+    static char names[200][16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof(names[i]), "f%03d", i);
+        e[i] = (struct http_dirent){names[i], false};
+    }
+    static char page[2048];
+    size_t n = http_listing_body(page, sizeof(page), "/many/", e, 200);
+    CHECK(n > 0 && n < sizeof(page) && n == strlen(page));
+    unsigned shown = 0;
+    for (const char *p = page; (p = strstr(p, "<li>")) != NULL; p++)
+        shown++;
+    char want[64];
+    snprintf(want, sizeof(want), "<p>%u more entries not shown</p>", 200 - (shown - 1));
+    CHECK(shown > 10 && shown < 200);
+    CHECK(strstr(page, want) != NULL); /* shown - 1: the parent link is an <li> too */
+    CHECK(strcmp(page + n - 15, "</body></html>\n") == 0);
+    /* Too small for even the head of the page: 0, and nothing past the end. */
+    char tiny[40];
+    memset(tiny, 'x', sizeof(tiny));
+    CHECK_EQ(http_listing_body(tiny, 32, "/many/", e, 200), 0);
+    CHECK(tiny[32] == 'x');
+}
+
+TEST(listing_head)
+{
+    struct http_request req;
+    CHECK(parse("GET /d/ HTTP/1.1\r\nHost: x\r\n\r\n", &req) == HTTP_PARSE_DONE);
+    memset(out, 0, sizeof(out));
+    http_respond_listing(&req, 1234, NOW, out, sizeof(out), &resp);
+    CHECK_EQ(resp.status, 200);
+    CHECK(starts_with(out, "HTTP/1.1 200 OK\r\n"));
+    CHECK(has_line("Content-Type: text/html; charset=utf-8"));
+    CHECK(has_line("Content-Length: 1234"));
+    CHECK(!has_field("ETag") && !has_field("Last-Modified"));
+    CHECK(resp.keep_alive && resp.body_bytes == 1234 && resp.out_len == strlen(out));
+    CHECK(parse("HEAD /d/ HTTP/1.0\r\n\r\n", &req) == HTTP_PARSE_DONE);
+    http_respond_listing(&req, 1234, NOW, out, sizeof(out), &resp);
+    CHECK(has_line("Content-Length: 1234") && resp.body_bytes == 0 && !resp.keep_alive);
+}
