@@ -17,9 +17,8 @@ const int webserver_has_listing = 1;
 #define LISTING_ENTRIES 1024        /* entries read for a listing */
 #define LISTING_BYTES   (64 * 1024) /* its page at most (more entries are counted, not shown) */
 
-int serve_listing(int sock, const struct http_request *req, const char *dir,
-                         const char *url_dir, char *out, size_t out_size,
-                         struct http_response *resp)
+int serve_listing(int sock, const struct http_request *req, const char *dir, const char *url_dir,
+                  char *out, size_t out_size, struct http_response *resp)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -51,4 +50,3 @@ int serve_listing(int sock, const struct http_request *req, const char *dir,
     free(body);
     return rc;
 }
-

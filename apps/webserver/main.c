@@ -286,15 +286,13 @@ static void *stats_thread(void *arg)
         struct fc_stats fs;
         miura_mem_info(&m);
         fc_stats(&fs);
-        printf("webserver: stats: %u connections (peak %u, %u dropped for memory, %u idle "
-               "closed for memory), %llu KiB free of %llu, lowest %llu KiB\n",
+        printf("webserver: stats: %u connections (peak %u, %u dropped, %u idle closed for "
+               "memory), %llu of %llu KiB free (lowest %llu), cache %u files %zu KiB, %llu "
+               "hits %llu misses\n",
                open_connections, peak_connections, dropped_for_memory, reclaimed_idle,
                (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
-               (unsigned long long)(m.min_free_bytes >> 10));
-        printf("webserver: stats: file cache %u entries, %zu of %zu KiB, %llu hits, %llu "
-               "misses\n",
-               fs.entries, fs.bytes >> 10, fs.budget >> 10, (unsigned long long)fs.hits,
-               (unsigned long long)fs.misses);
+               (unsigned long long)(m.min_free_bytes >> 10), fs.entries, fs.bytes >> 10,
+               (unsigned long long)fs.hits, (unsigned long long)fs.misses);
     }
     return NULL;
 }
