@@ -53,7 +53,8 @@ fuzz_one() { # binary
     mkdir -p "$corpus"
     [ -d "fuzz/corpus/$name" ] && cp -n fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null
     if "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 "$corpus" >"$log/fuzz_$name.raw" 2>&1; then
+        -artifact_prefix="$log/fuzz_${name}_" -print_final_stats=1 "$corpus" \
+        >"$log/fuzz_$name.raw" 2>&1; then
         echo "ok - fuzz/$name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' \
             "$log/fuzz_$name.raw" | grep -o '[0-9]*$') inputs, no crash)"
     else
