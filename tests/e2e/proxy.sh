@@ -4,7 +4,8 @@
 # miura-vsockd --uds, reached only through miura-proxy's TCP ports.
 # Checksummed echoes of 1 B, 1 MiB and 64 MiB, 100 concurrent connections,
 # half-close, a guest port without a listener, an absent (then late) Unix
-# socket, --max-conns, usage and listen errors, SIGTERM.
+# socket, a silent VMM (--connect-timeout), --max-conns, usage and listen
+# errors, SIGTERM.
 SUITE=proxy
 source "$(dirname "$0")/lib.sh"
 img=$(need_image test_echo)
@@ -23,13 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 base=$((20000 + RANDOM % 20000))
-P_ECHO=$base P_NOLISTEN=$((base + 1)) P_ABSENT=$((base + 2)) P_MAX=$((base + 3))
+P_ECHO=$base P_NOLISTEN=$((base + 1)) P_ABSENT=$((base + 2)) P_MAX=$((base + 3)) P_SILENT=$((base + 4))
 
 # Usage errors: exit 2 with the usage; a port in use: exit 1 with one line.
 "$PROXY" >/dev/null 2>"$work/err"
 rc=$?
 [ $rc -eq 2 ] && grep -q '^usage: miura-proxy' "$work/err" && pass usage-no-args ||
     fail usage-no-args "rc $rc: $(head -2 "$work/err")"
+"$PROXY" -h >"$work/out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^usage: miura-proxy' "$work/out" && pass help-exit-0 || fail help-exit-0 "rc $rc"
 bad=0
 for args in "--uds x --publish 80" "--uds x --publish 8080:80 --max-conns 0" "--uds x --publish 1.2.3:8080:80" \
     "--publish 8080:80" "--uds x --publish 8080:80 --connect-timeout abc" "--uds x --publish 8080:80 extra" \
@@ -119,6 +123,23 @@ grep -q 'connect to the VMM socket: No such file or directory' "$work/proxy2.log
 ln -s "$work/v.sock" "$work/late.sock" # the VMM's socket appears later
 client uds-late '^1/1 connections verified, 4096 bytes' --tcp "127.0.0.1:$P_ABSENT" --bytes 4096
 
+# A VMM that accepts and never answers: the client is closed after --connect-timeout.
+mkfifo "$work/fifo"
+socat UNIX-LISTEN:"$work/silent.sock" STDIO <>"$work/fifo" >/dev/null 2>&1 &
+pids+=($!)
+"$PROXY" --uds "$work/silent.sock" --publish "127.0.0.1:$P_SILENT:5000" --connect-timeout 400 -v \
+    >"$work/proxy4.log" 2>&1 &
+ppid4=$!
+pids+=($ppid4)
+for _ in $(seq 100); do [ -S "$work/silent.sock" ] && break; sleep 0.05; done
+t0=$(date +%s%N)
+res=$(timeout 5 socat -t 5 - TCP:127.0.0.1:$P_SILENT </dev/null 2>/dev/null)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $rc -ne 124 ] && [ -z "$res" ] && [ $ms -ge 350 ] && [ $ms -lt 3000 ] &&
+    grep -q "timed out waiting for the VMM's OK" "$work/proxy4.log" && pass connect-timeout ||
+    fail connect-timeout "rc $rc after $ms ms (want ~400), got '$res': $(tail -2 "$work/proxy4.log")"
+
 # --max-conns 2: two clients held open (no bytes sent), the third is closed at once.
 "$PROXY" --uds "$work/v.sock" --publish "127.0.0.1:$P_MAX:5000" --max-conns 2 -v >"$work/proxy3.log" 2>&1 &
 ppid3=$!
@@ -149,13 +170,13 @@ for _ in $(seq 30); do
     sleep 0.1
 done
 [ $left -eq 0 ] && pass sigterm-clients-closed || fail sigterm-clients-closed "a held client is still connected after 3 s"
-for p in $ppid $ppid2; do kill -TERM $p; done
+for p in $ppid $ppid2 $ppid4; do kill -TERM $p; done
 rc=0
-for p in $ppid $ppid2; do
+for p in $ppid $ppid2 $ppid4; do
     timeout 5 tail --pid=$p -f /dev/null
     wait $p || rc=$?
 done
-[ $rc -eq 0 ] && ! kill -0 $ppid 2>/dev/null && ! kill -0 $ppid2 2>/dev/null &&
+[ $rc -eq 0 ] && ! kill -0 $ppid 2>/dev/null && ! kill -0 $ppid2 2>/dev/null && ! kill -0 $ppid4 2>/dev/null &&
     [ -z "$(pgrep -f "$PROXY .*$work" 2>/dev/null)" ] && pass sigterm-no-process ||
     fail sigterm-no-process "status $rc, left: $(pgrep -af "$PROXY .*$work")"
 kill -0 $qpid 2>/dev/null && pass guest-still-up || fail guest-still-up "QEMU exited: $(tail -5 "$out" | tr '\n' ' ')"
