@@ -304,12 +304,38 @@ static void conn_run(struct conn *c)
         list_add_tail(&ready, &c->ready);
 }
 
+/*
+ * Out of descriptors or memory: stop accepting for a while (clients wait in
+ * the listen backlog) rather than spin on a level-triggered listener.
+ */
+static void pause_accepting(const char *what, int err)
+{
+    static uint64_t logged; /* one line per 10 s at most */
+    uint64_t now = now_ms();
+    if (!logged || now - logged >= 10000) {
+        log_msg("%s: %s; pausing accept %d ms at a time", what, strerror(err), ACCEPT_PAUSE_MS);
+        logged = now;
+    }
+    accept_paused_until = now + ACCEPT_PAUSE_MS;
+    for (unsigned j = 0; j < opt.nlisteners; j++) {
+        struct epoll_event ev = {.events = 0, .data.ptr = &opt.listeners[j].w};
+        epoll_ctl(epfd, EPOLL_CTL_MOD, opt.listeners[j].fd, &ev);
+    }
+}
+
 /* Connects to --uds; 0 (c->vmm_fd set, relay started), 1 (retry later), -1 (failed). */
 static int conn_connect(struct conn *c)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     strcpy(sa.sun_path, opt.uds_path); /* length checked with the options */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+        /* Descriptors run out: this client waits (until its deadline), new ones queue. */
+        pause_accepting("socket(AF_UNIX)", errno);
+        c->retry_at = now_ms() + RETRY_MS;
+        list_add_tail(&retries, &c->retry);
+        return 1;
+    }
     if (fd < 0) {
         relay_fail(&c->r, "socket(AF_UNIX)", errno);
         return -1;
@@ -361,12 +387,7 @@ static void accept_clients(struct listener *l)
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                log_msg("accept: %s; not accepting for %d ms", strerror(errno), ACCEPT_PAUSE_MS);
-                accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
-                for (unsigned j = 0; j < opt.nlisteners; j++) {
-                    struct epoll_event ev = {.events = 0, .data.ptr = &opt.listeners[j].w};
-                    epoll_ctl(epfd, EPOLL_CTL_MOD, opt.listeners[j].fd, &ev);
-                }
+                pause_accepting("accept", errno);
             } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
                 log_msg("accept on %s:%u: %s", l->spec.addr, l->spec.host_port, strerror(errno));
             }

@@ -4,8 +4,8 @@
 # miura-vsockd --uds, reached only through miura-proxy's TCP ports.
 # Checksummed echoes of 1 B, 1 MiB and 64 MiB, 100 concurrent connections,
 # half-close, a guest port without a listener, an absent (then late) Unix
-# socket, a silent VMM (--connect-timeout), --max-conns, usage and listen
-# errors, SIGTERM.
+# socket, a silent VMM (--connect-timeout), running out of descriptors,
+# --max-conns, usage and listen errors, SIGTERM.
 SUITE=proxy
 source "$(dirname "$0")/lib.sh"
 img=$(need_image test_echo)
@@ -140,6 +140,21 @@ ms=$((($(date +%s%N) - t0) / 1000000))
     grep -q "timed out waiting for the VMM's OK" "$work/proxy4.log" && pass connect-timeout ||
     fail connect-timeout "rc $rc after $ms ms (want ~400), got '$res': $(tail -2 "$work/proxy4.log")"
 
+# Out of descriptors (ulimit -n 12: two or three connections at once): the
+# others wait, in the backlog or for a retry, and all are served; no spinning.
+# (Half-closed, so that each ends in the proxy while the client keeps its fd.)
+P_FDS=$((base + 5))
+(ulimit -n 12 && exec "$PROXY" --uds "$work/v.sock" --publish "127.0.0.1:$P_FDS:5000" -v) \
+    >"$work/proxy5.log" 2>&1 &
+ppid5=$!
+pids+=($ppid5)
+sleep 0.2
+client fd-limit-all-served '^12/12 connections verified, 65536 bytes each, half-closed' \
+    --tcp "127.0.0.1:$P_FDS" --conns 12 --bytes 65536 --half-close
+ticks=$(awk '{print $14 + $15}' /proc/$ppid5/stat)
+grep -q 'wants .* file descriptors, the limit is 12' "$work/proxy5.log" && [ "$ticks" -lt 100 ] &&
+    pass fd-limit-no-spin || fail fd-limit-no-spin "$ticks ticks of CPU: $(head -3 "$work/proxy5.log")"
+
 # --max-conns 2: two clients held open (no bytes sent), the third is closed at once.
 "$PROXY" --uds "$work/v.sock" --publish "127.0.0.1:$P_MAX:5000" --max-conns 2 -v >"$work/proxy3.log" 2>&1 &
 ppid3=$!
@@ -170,13 +185,13 @@ for _ in $(seq 30); do
     sleep 0.1
 done
 [ $left -eq 0 ] && pass sigterm-clients-closed || fail sigterm-clients-closed "a held client is still connected after 3 s"
-for p in $ppid $ppid2 $ppid4; do kill -TERM $p; done
+for p in $ppid $ppid2 $ppid4 $ppid5; do kill -TERM $p; done
 rc=0
-for p in $ppid $ppid2 $ppid4; do
+for p in $ppid $ppid2 $ppid4 $ppid5; do
     timeout 5 tail --pid=$p -f /dev/null
     wait $p || rc=$?
 done
-[ $rc -eq 0 ] && ! kill -0 $ppid 2>/dev/null && ! kill -0 $ppid2 2>/dev/null && ! kill -0 $ppid4 2>/dev/null &&
+[ $rc -eq 0 ] && ! kill -0 $ppid 2>/dev/null && ! kill -0 $ppid2 2>/dev/null && ! kill -0 $ppid4 2>/dev/null && ! kill -0 $ppid5 2>/dev/null &&
     [ -z "$(pgrep -f "$PROXY .*$work" 2>/dev/null)" ] && pass sigterm-no-process ||
     fail sigterm-no-process "status $rc, left: $(pgrep -af "$PROXY .*$work")"
 kill -0 $qpid 2>/dev/null && pass guest-still-up || fail guest-still-up "QEMU exited: $(tail -5 "$out" | tr '\n' ' ')"
