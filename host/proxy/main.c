@@ -383,7 +383,7 @@ static void conn_start(struct conn *c)
 static void accept_clients(struct listener *l)
 {
     /* A bounded batch per wake-up (the listener is level-triggered). */
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64 && !accept_paused_until; i++) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
