@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * miura-proxy: the standalone VSocketProxy. Each TCP connection accepted on a
+ * --publish address is carried to a guest vsock port through the VMM's hybrid
+ * vsock Unix socket (--uds; Firecracker's convention, also served by
+ * miura-vsockd --uds): connect, "CONNECT <port>\n", "OK <port>\n", then bytes
+ * both ways (host/proxy/relay.c). One thread, one epoll loop, edge-triggered
+ * connection sockets, level-triggered listeners.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy/publish.h"
+#include "proxy/relay.h"
+
+#define MAX_PUBLISH     64
+#define RUN_BUDGET      (256 * 1024) /* bytes per connection per turn, for fairness */
+#define RETRY_MS        10           /* retry a connect refused with EAGAIN (backlog full) */
+#define ACCEPT_PAUSE_MS 100          /* out of fds: stop accepting for this long */
+
+static const char usage[] =
+    "usage: miura-proxy --uds PATH --publish [ADDR:]HOSTPORT:GUESTPORT [--publish ...]\n"
+    "                   [--max-conns N] [--connect-timeout MS] [-v]\n"
+    "\n"
+    "Carries TCP connections to guest vsock ports through a VMM's hybrid vsock Unix\n"
+    "socket (Firecracker's convention; miura-vsockd --uds serves it too): for each\n"
+    "client it connects to PATH, sends \"CONNECT <guest port>\\n\", expects\n"
+    "\"OK <host port>\\n\", then relays bytes both ways.\n"
+    "\n"
+    "  -u, --uds PATH            the VMM's hybrid vsock Unix socket (need not exist yet)\n"
+    "  -p, --publish [ADDR:]HOSTPORT:GUESTPORT\n"
+    "                            listen on TCP ADDR:HOSTPORT (IPv4, default 127.0.0.1)\n"
+    "                            and carry each connection to GUESTPORT (repeatable)\n"
+    "  -m, --max-conns N         connections at once, 1..65536 (default 1024); more are\n"
+    "                            accepted and closed at once\n"
+    "  -t, --connect-timeout MS  time for the VMM's OK, 1..3600000 (default 10000)\n"
+    "  -v, --verbose             one log line per connection event\n"
+    "  -h, --help                this text\n"
+    "\n"
+    "SIGINT/SIGTERM close every connection and exit 0.\n";
+
+/* ---- lists: intrusive, doubly linked */
+struct link {
+    struct link *prev, *next;
+};
+
+static void list_init(struct link *h)
+{
+    h->prev = h->next = h;
+}
+
+static bool list_empty(const struct link *h)
+{
+    return h->next == h;
+}
+
+static void list_add_tail(struct link *h, struct link *n)
+{
+    n->prev = h->prev;
+    n->next = h;
+    h->prev->next = n;
+    h->prev = n;
+}
+
+static void list_del(struct link *n)
+{
+    if (!n->next)
+        return;
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->prev = n->next = NULL;
+}
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+/* ---- what epoll reports */
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_SIGNAL };
+
+struct watch {
+    enum watch_kind kind;
+    enum relay_side side; /* WATCH_CONN */
+    void *obj;
+};
+
+struct listener {
+    struct publish spec;
+    int fd;
+    struct watch w;
+};
+
+struct conn {
+    unsigned long id;
+    uint32_t guest_port;
+    struct relay r;
+    int client_fd, vmm_fd; /* vmm_fd -1 while a connect waits for a retry */
+    struct watch w[2];     /* indexed by enum relay_side */
+    uint64_t deadline;     /* ms, for the OK; 0 once streaming */
+    uint64_t retry_at;     /* ms, while vmm_fd < 0 */
+    bool dead;
+    struct link all;     /* in `conns` while open */
+    struct link pending; /* in `pending` until streaming (deadline order) */
+    struct link retry;   /* in `retries` while vmm_fd < 0 (retry_at order) */
+    struct link ready;   /* in `ready` when relay_run stopped on its budget */
+    struct link dead_link;
+};
+
+static struct {
+    const char *uds_path;
+    struct listener listeners[MAX_PUBLISH];
+    unsigned nlisteners;
+    unsigned max_conns;
+    unsigned connect_timeout_ms;
+    int verbose;
+} opt = {.max_conns = 1024, .connect_timeout_ms = 10000};
+
+static int epfd = -1;
+static struct watch signal_w = {.kind = WATCH_SIGNAL};
+static int signal_fd = -1;
+static struct link conns, pending, retries, ready, dead;
+static unsigned nconns;
+static unsigned long next_id = 1;
+static uint64_t accept_paused_until;
+
+static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_msg(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "miura-proxy: %s\n", line);
+}
+#define log_event(...)            \
+    do {                          \
+        if (opt.verbose)          \
+            log_msg(__VA_ARGS__); \
+    } while (0)
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- options */
+static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"uds", required_argument, 0, 'u'},
+        {"publish", required_argument, 0, 'p'},
+        {"max-conns", required_argument, 0, 'm'},
+        {"connect-timeout", required_argument, 0, 't'},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    char err[160];
+    uint64_t v;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "u:p:m:t:vh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'u':
+            if (!optarg[0] || strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+                fprintf(stderr,
+                        "miura-proxy: bad --uds '%s': empty or too long for a Unix socket\n",
+                        optarg);
+                return -1;
+            }
+            opt.uds_path = optarg;
+            break;
+        case 'p':
+            if (opt.nlisteners == MAX_PUBLISH) {
+                fprintf(stderr, "miura-proxy: at most %d --publish\n", MAX_PUBLISH);
+                return -1;
+            }
+            if (publish_parse(optarg, &opt.listeners[opt.nlisteners].spec, err, sizeof(err))) {
+                fprintf(stderr, "miura-proxy: %s\n", err);
+                return -1;
+            }
+            opt.nlisteners++;
+            break;
+        case 'm':
+            if (parse_number(optarg, 1, 65536, &v)) {
+                fprintf(stderr, "miura-proxy: bad --max-conns '%s': want 1..65536\n", optarg);
+                return -1;
+            }
+            opt.max_conns = (unsigned)v;
+            break;
+        case 't':
+            if (parse_number(optarg, 1, 3600000, &v)) {
+                fprintf(stderr, "miura-proxy: bad --connect-timeout '%s': want 1..3600000 (ms)\n",
+                        optarg);
+                return -1;
+            }
+            opt.connect_timeout_ms = (unsigned)v;
+            break;
+        case 'v':
+            opt.verbose = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs(usage, stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "miura-proxy: unexpected argument '%s'\n%s", argv[optind], usage);
+        return -1;
+    }
+    if (!opt.uds_path || opt.nlisteners == 0) {
+        fprintf(stderr, "miura-proxy: --uds and at least one --publish are required\n%s", usage);
+        return -1;
+    }
+    for (unsigned i = 0; i < opt.nlisteners; i++)
+        for (unsigned j = 0; j < i; j++)
+            if (opt.listeners[i].spec.host_port == opt.listeners[j].spec.host_port &&
+                strcmp(opt.listeners[i].spec.addr, opt.listeners[j].spec.addr) == 0) {
+                fprintf(stderr, "miura-proxy: %s:%u is published twice\n",
+                        opt.listeners[i].spec.addr, opt.listeners[i].spec.host_port);
+                return -1;
+            }
+    return 0;
+}
+
+/* ---- connections */
+static void conn_close(struct conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    list_del(&c->all);
+    list_del(&c->retry);
+    list_del(&c->pending);
+    list_del(&c->ready);
+    if (c->r.state == RELAY_DONE) {
+        log_event("conn %lu: closed, %llu bytes to the guest, %llu from it", c->id,
+                  (unsigned long long)c->r.up.bytes, (unsigned long long)c->r.down.bytes);
+    } else {
+        /* A failure: the client gets a reset, not an EOF that could pass for a whole answer. */
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->client_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        log_event("conn %lu: guest port %u: %s%s%s", c->id, c->guest_port,
+                  c->r.why ? c->r.why : "closed", c->r.err ? ": " : "",
+                  c->r.err ? strerror(c->r.err) : "");
+    }
+    close(c->client_fd);
+    if (c->vmm_fd >= 0)
+        close(c->vmm_fd);
+    relay_free(&c->r);
+    nconns--;
+    /* Freed after this batch of events: another event may still point at it. */
+    list_add_tail(&dead, &c->dead_link);
+}
+
+static void conn_run(struct conn *c)
+{
+    if (c->dead)
+        return;
+    bool more = relay_run(&c->r, RUN_BUDGET);
+    if (c->r.state == RELAY_STREAM && c->deadline) {
+        c->deadline = 0;
+        list_del(&c->pending);
+        log_event("conn %lu: guest port %u: OK %llu", c->id, c->guest_port,
+                  (unsigned long long)c->r.ok.port);
+    }
+    if (c->r.state == RELAY_DONE || c->r.state == RELAY_FAILED) {
+        conn_close(c);
+        return;
+    }
+    list_del(&c->ready);
+    if (more)
+        list_add_tail(&ready, &c->ready);
+}
+
+/*
+ * Out of descriptors or memory: stop accepting for a while (clients wait in
+ * the listen backlog) rather than spin on a level-triggered listener.
+ */
+static void pause_accepting(const char *what, int err)
+{
+    static uint64_t logged; /* one line per 10 s at most */
+    uint64_t now = now_ms();
+    if (!logged || now - logged >= 10000) {
+        log_msg("%s: %s; pausing accept %d ms at a time", what, strerror(err), ACCEPT_PAUSE_MS);
+        logged = now;
+    }
+    accept_paused_until = now + ACCEPT_PAUSE_MS;
+    for (unsigned j = 0; j < opt.nlisteners; j++) {
+        struct epoll_event ev = {.events = 0, .data.ptr = &opt.listeners[j].w};
+        epoll_ctl(epfd, EPOLL_CTL_MOD, opt.listeners[j].fd, &ev);
+    }
+}
+
+/* Connects to --uds; 0 (c->vmm_fd set, relay started), 1 (retry later), -1 (failed). */
+static int conn_connect(struct conn *c)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, opt.uds_path); /* length checked with the options */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+        /* Descriptors run out: this client waits (until its deadline), new ones queue. */
+        pause_accepting("socket(AF_UNIX)", errno);
+        c->retry_at = now_ms() + RETRY_MS;
+        list_add_tail(&retries, &c->retry);
+        return 1;
+    }
+    if (fd < 0) {
+        relay_fail(&c->r, "socket(AF_UNIX)", errno);
+        return -1;
+    }
+    bool in_progress = false;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        if (e == EAGAIN) { /* the VMM's listen backlog is full */
+            close(fd);
+            c->retry_at = now_ms() + RETRY_MS;
+            list_add_tail(&retries, &c->retry);
+            return 1;
+        }
+        if (e != EINPROGRESS) {
+            close(fd);
+            relay_fail(&c->r, "connect to the VMM socket", e);
+            return -1;
+        }
+        in_progress = true;
+    }
+    c->vmm_fd = fd;
+    relay_init(&c->r, c->client_fd, fd, c->guest_port, in_progress);
+    for (int s = 0; s < 2; s++) {
+        c->w[s] = (struct watch){.kind = WATCH_CONN, .side = (enum relay_side)s, .obj = c};
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                                 .data.ptr = &c->w[s]};
+        int sfd = s == RELAY_CLIENT ? c->client_fd : c->vmm_fd;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0) {
+            relay_fail(&c->r, "epoll_ctl", errno);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void conn_start(struct conn *c)
+{
+    int r = conn_connect(c);
+    if (r < 0)
+        conn_close(c);
+    else if (r == 0)
+        conn_run(c);
+}
+
+static void accept_clients(struct listener *l)
+{
+    /* A bounded batch per wake-up (the listener is level-triggered). */
+    for (int i = 0; i < 64 && !accept_paused_until; i++) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                pause_accepting("accept", errno);
+            } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+                log_msg("accept on %s:%u: %s", l->spec.addr, l->spec.host_port, strerror(errno));
+            }
+            return;
+        }
+        struct conn *c = nconns < opt.max_conns ? calloc(1, sizeof(*c)) : NULL;
+        if (!c) {
+            log_event("refusing a client on %s:%u: %u connections (--max-conns)", l->spec.addr,
+                      l->spec.host_port, nconns);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        nconns++;
+        c->id = next_id++;
+        c->guest_port = l->spec.guest_port;
+        c->client_fd = fd;
+        c->vmm_fd = -1;
+        c->deadline = now_ms() + opt.connect_timeout_ms;
+        list_add_tail(&conns, &c->all);
+        list_add_tail(&pending, &c->pending);
+        log_event("conn %lu: client on %s:%u for guest port %u", c->id, l->spec.addr,
+                  l->spec.host_port, c->guest_port);
+        conn_start(c);
+    }
+}
+
+/* Handshake deadlines and connect retries; returns the epoll_wait timeout. */
+static int timers(void)
+{
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    if (accept_paused_until && now >= accept_paused_until) {
+        accept_paused_until = 0;
+        for (unsigned j = 0; j < opt.nlisteners; j++) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &opt.listeners[j].w};
+            epoll_ctl(epfd, EPOLL_CTL_MOD, opt.listeners[j].fd, &ev);
+        }
+    }
+    if (accept_paused_until)
+        next = accept_paused_until;
+    /* Every pending connection has the same timeout: the list is in deadline order. */
+    while (!list_empty(&pending)) {
+        struct conn *c = container_of(pending.next, struct conn, pending);
+        if (c->deadline > now)
+            break;
+        relay_fail(&c->r,
+                   c->vmm_fd < 0 ? "timed out connecting to the VMM socket"
+                                 : "timed out waiting for the VMM's OK",
+                   0);
+        conn_close(c);
+    }
+    if (!list_empty(&pending)) {
+        uint64_t d = container_of(pending.next, struct conn, pending)->deadline;
+        next = d < next ? d : next;
+    }
+    /* Retries are queued RETRY_MS after each failure, so the list is in retry_at order. */
+    while (!list_empty(&retries)) {
+        struct conn *c = container_of(retries.next, struct conn, retry);
+        if (c->retry_at > now) {
+            next = c->retry_at < next ? c->retry_at : next;
+            break;
+        }
+        list_del(&c->retry);
+        conn_start(c); /* may queue it again, RETRY_MS later */
+    }
+    if (!list_empty(&ready))
+        return 0;
+    if (next == UINT64_MAX)
+        return -1;
+    now = now_ms();
+    return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+/* ---- setup and loop */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)opt.max_conns * 2 + opt.nlisteners + 16;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
+        log_msg("warning: --max-conns %u wants %llu file descriptors, the limit is %llu; "
+                "clients beyond it wait in the listen backlog",
+                opt.max_conns, (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+}
+
+static int setup(void)
+{
+    char err[200];
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    list_init(&conns);
+    list_init(&pending);
+    list_init(&retries);
+    list_init(&ready);
+    list_init(&dead);
+    for (unsigned i = 0; i < opt.nlisteners; i++)
+        opt.listeners[i].fd = -1;
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+        (signal_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
+        (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        fprintf(stderr, "miura-proxy: setup: %s\n", strerror(errno));
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &signal_w};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, signal_fd, &ev);
+    raise_fd_limit();
+    for (unsigned i = 0; i < opt.nlisteners; i++) {
+        struct listener *l = &opt.listeners[i];
+        l->fd = publish_listen(&l->spec, err, sizeof(err));
+        if (l->fd < 0) {
+            fprintf(stderr, "miura-proxy: %s\n", err);
+            return -1;
+        }
+        l->w = (struct watch){.kind = WATCH_LISTEN, .obj = l};
+        ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &l->w};
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
+            fprintf(stderr, "miura-proxy: epoll_ctl: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_dead(void)
+{
+    while (!list_empty(&dead)) {
+        struct conn *c = container_of(dead.next, struct conn, dead_link);
+        list_del(&c->dead_link);
+        free(c);
+    }
+}
+
+static void cleanup(void)
+{
+    while (!list_empty(&conns)) {
+        struct conn *c = container_of(conns.next, struct conn, all);
+        relay_fail(&c->r, "shutting down", 0);
+        conn_close(c);
+    }
+    free_dead();
+    for (unsigned i = 0; i < opt.nlisteners; i++)
+        if (opt.listeners[i].fd >= 0)
+            close(opt.listeners[i].fd);
+    if (epfd >= 0)
+        close(epfd);
+    if (signal_fd >= 0)
+        close(signal_fd);
+}
+
+int main(int argc, char **argv)
+{
+    struct epoll_event evs[64];
+    if (parse_options(argc, argv) < 0)
+        return 2;
+    if (setup() < 0) {
+        cleanup();
+        return 1;
+    }
+    log_event("listening on %u address(es), VMM socket %s", opt.nlisteners, opt.uds_path);
+    bool running = true;
+    while (running) {
+        int n = epoll_wait(epfd, evs, 64, timers());
+        if (n < 0 && errno != EINTR) {
+            log_msg("epoll_wait: %s", strerror(errno));
+            cleanup();
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            struct watch *w = evs[i].data.ptr;
+            if (w->kind == WATCH_SIGNAL) {
+                running = false;
+            } else if (w->kind == WATCH_LISTEN) {
+                accept_clients(w->obj);
+            } else {
+                struct conn *c = w->obj;
+                if (c->dead)
+                    continue;
+                relay_event(&c->r, w->side, evs[i].events);
+                conn_run(c);
+            }
+        }
+        /* Connections that stopped on their budget: one more turn each, in order. */
+        struct link turn;
+        list_init(&turn);
+        if (!list_empty(&ready)) {
+            turn.next = ready.next;
+            turn.prev = ready.prev;
+            turn.next->prev = &turn;
+            turn.prev->next = &turn;
+            list_init(&ready);
+        }
+        while (!list_empty(&turn)) {
+            struct conn *c = container_of(turn.next, struct conn, ready);
+            list_del(&c->ready);
+            conn_run(c);
+        }
+        free_dead();
+    }
+    log_event("signal: shutting down");
+    cleanup();
+    return 0;
+}
