@@ -7,9 +7,10 @@
 # name to COMPONENTS and sets <name>_SRCS and <name>_DEPS. An appliance's
 # `app.mk` adds its name to APPS and sets <app>_SRCS and <app>_COMPONENTS; the
 # image links exactly the transitive closure of those components.
-# Host programs (`host/*/prog.mk`), unit tests (`tests/unit/*.mk`) and fuzz
-# targets (`fuzz/*.mk`) register the same way, so adding one never edits this
-# file.
+# Host libraries (`host/*/lib.mk`: HOSTLIBS, <lib>_SRCS, archived once), host
+# programs (`host/*/prog.mk`: <prog>_SRCS, and <prog>_HOSTLIBS for the
+# libraries they link), unit tests (`tests/unit/*.mk`) and fuzz targets
+# (`fuzz/*.mk`) register the same way, so adding one never edits this file.
 
 .SUFFIXES:
 .DEFAULT_GOAL := all
@@ -57,11 +58,13 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 
 COMPONENTS :=
 APPS       :=
+HOSTLIBS   :=
 HOSTPROGS  :=
 UNIT_TESTS :=
 FUZZERS    :=
 include $(sort $(wildcard kernel/*/component.mk kernel/*/*/component.mk kernel/*/*/*/component.mk))
 include $(sort $(wildcard apps/*/app.mk))
+include $(sort $(wildcard host/*/lib.mk))
 include $(sort $(wildcard host/*/prog.mk))
 include $(sort $(wildcard tests/unit/*.mk))
 include $(sort $(wildcard fuzz/*.mk))
@@ -132,13 +135,23 @@ SHELL := /bin/bash
 $(foreach a,$(APPS),$(eval $(call APP_RULES,$(a))))
 APP_IMAGES := $(foreach a,$(APPS),$(B)/apps/$(a)/$(a))
 
-# ---- host programs
+# ---- host libraries and programs
+define HOSTLIB_RULES
+$(1)_OBJS := $$(call host_obj,$$($(1)_SRCS))
+$(B)/host/lib$(1).a: $$($(1)_OBJS)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$($(1)_OBJS)
+-include $$($(1)_OBJS:.o=.d)
+endef
+$(foreach l,$(HOSTLIBS),$(eval $(call HOSTLIB_RULES,$(l))))
+
 define PROG_RULES
 $(1)_OBJS := $$(call host_obj,$$($(1)_SRCS))
-$(B)/bin/$(1): $$($(1)_OBJS)
+$(1)_ARCHIVES := $$(foreach l,$$($(1)_HOSTLIBS),$(B)/host/lib$$(l).a)
+$(B)/bin/$(1): $$($(1)_OBJS) $$($(1)_ARCHIVES)
 	$$(call msg,HOSTLD,$$@)
 	@mkdir -p $$(@D)
-	$$(Q)$$(HOSTCC) -o $$@ $$($(1)_OBJS) $$($(1)_LIBS)
+	$$(Q)$$(HOSTCC) -o $$@ $$($(1)_OBJS) $$($(1)_ARCHIVES) $$($(1)_LIBS)
 -include $$($(1)_OBJS:.o=.d)
 endef
 $(foreach p,$(HOSTPROGS),$(eval $(call PROG_RULES,$(p))))

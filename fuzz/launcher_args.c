@@ -51,11 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
 
-    if (parse_publish(s, &p) == 0) {
+    if (publish_parse(s, &p) == 0) {
         check(p.host_port != 0 && p.guest_port != 0 && p.guest_port != 0xffffffffu);
         check(memchr(p.addr, '\0', sizeof(p.addr)) != NULL);
         snprintf(buf, sizeof(buf), "%s:%u:%u", p.addr, p.host_port, p.guest_port);
-        check(parse_publish(buf, &p2) == 0);
+        check(publish_parse(buf, &p2) == 0);
         check(strcmp(p.addr, p2.addr) == 0 && p.host_port == p2.host_port &&
               p.guest_port == p2.guest_port);
     }

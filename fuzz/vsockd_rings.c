@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "vsockd/device.h"
-#include "vsockd/log.h"
+#include "common/log.h"
 
 #define MEM 0x10000
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "vsockd/device.h"
-#include "vsockd/log.h"
+#include "common/log.h"
 
 static uint64_t clock0(void)
 {

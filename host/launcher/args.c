@@ -2,39 +2,12 @@
 /* Option values and formatting for the launcher; see args.h. */
 #include "launcher/args.h"
 
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
-/*
- * Parses the leading decimal digits of s into *v (at most max); returns the
- * number of digits, or -1 if there are none or the value exceeds max.
- */
-static int parse_digits(const char *s, uint64_t max, uint64_t *v)
-{
-    uint64_t x = 0;
-    int n = 0;
-    while (s[n] >= '0' && s[n] <= '9') {
-        x = x * 10 + (uint64_t)(s[n] - '0');
-        if (x > max)
-            return -1;
-        n++;
-    }
-    if (n == 0)
-        return -1;
-    *v = x;
-    return n;
-}
-
-static int parse_decimal(const char *s, uint64_t min, uint64_t max, uint64_t *v)
-{
-    int n = parse_digits(s, max, v);
-    if (n < 0 || s[n] != '\0' || *v < min)
-        return -1;
-    return 0;
-}
+#include "common/number.h"
 
 int parse_mem_mib(const char *s, uint32_t *mib)
 {
@@ -75,43 +48,6 @@ int parse_mem_mib(const char *s, uint32_t *mib)
     if (kib / 1024 < LAUNCHER_MEM_MIN_MIB || kib / 1024 > LAUNCHER_MEM_MAX_MIB)
         return -1;
     *mib = (uint32_t)(kib / 1024);
-    return 0;
-}
-
-int parse_publish(const char *s, struct publish_spec *p)
-{
-    const char *c1 = strchr(s, ':'), *c2;
-    const char *host, *guest;
-    uint64_t hp, gp;
-    if (!c1)
-        return -1;
-    c2 = strchr(c1 + 1, ':');
-    memset(p, 0, sizeof(*p));
-    if (c2) {
-        size_t alen = (size_t)(c1 - s);
-        struct in_addr a;
-        if (strchr(c2 + 1, ':') || alen == 0 || alen >= sizeof(p->addr))
-            return -1;
-        memcpy(p->addr, s, alen);
-        p->addr[alen] = '\0';
-        if (inet_pton(AF_INET, p->addr, &a) != 1)
-            return -1;
-        host = c1 + 1;
-        guest = c2 + 1;
-    } else {
-        strcpy(p->addr, "127.0.0.1");
-        host = s;
-        guest = c1 + 1;
-        c2 = c1;
-    }
-    /* HOSTPORT runs from host up to c2. */
-    int n = parse_digits(host, 65535, &hp);
-    if (n < 0 || host + n != c2 || hp == 0)
-        return -1;
-    if (parse_decimal(guest, 1, 0xfffffffeu, &gp))
-        return -1;
-    p->host_port = (uint16_t)hp;
-    p->guest_port = (uint32_t)gp;
     return 0;
 }
 

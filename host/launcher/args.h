@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Pure parsing and formatting for the launcher: option values (sizes,
- * --publish specs, CIDs, CPU counts, instance names), the accelerator choice,
+ * Pure parsing and formatting for the launcher: option values (sizes, CIDs,
+ * CPU counts, instance names; --publish is common/publish.h's), the accelerator choice,
  * the decoding of QEMU's exit, and quoting for shells and QEMU option lists.
  * No I/O here, so all of it is unit-tested and fuzzed.
  *
@@ -16,12 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/publish.h" /* --publish: struct publish_spec, publish_parse */
+
 /* Guest memory bounds, in MiB. */
 #define LAUNCHER_MEM_MIN_MIB 2u
 #define LAUNCHER_MEM_MAX_MIB (1024u * 1024u)
 #define LAUNCHER_CPUS_MAX    64u
 #define LAUNCHER_NAME_MAX    64u
-#define LAUNCHER_PUBLISH_MAX 32u /* miura-vsockd's limit */
+#define LAUNCHER_PUBLISH_MAX 32u /* within miura-vsockd's PUBLISH_MAX */
 #define LAUNCHER_CID_MIN     3u
 #define LAUNCHER_CID_MAX     0xfffffffeu /* 0xffffffff is VMADDR_CID_ANY */
 
@@ -32,14 +34,6 @@
  * "128M", "1G", "131072K", "256" are accepted; "0", "1.5G", "12T", "-1" are not.
  */
 int parse_mem_mib(const char *s, uint32_t *mib);
-
-/* [ADDR:]HOSTPORT:GUESTPORT, ADDR a dotted IPv4 address (default 127.0.0.1). */
-struct publish_spec {
-    char addr[16];       /* dotted quad, NUL-terminated */
-    uint16_t host_port;  /* 1..65535 */
-    uint32_t guest_port; /* 1..0xfffffffe (vsock ports are 32-bit) */
-};
-int parse_publish(const char *s, struct publish_spec *p);
 
 /* A guest CID: decimal, LAUNCHER_CID_MIN..LAUNCHER_CID_MAX. */
 int parse_cid(const char *s, uint32_t *cid);

@@ -211,11 +211,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         case 'p':
             if (c->npublish == LAUNCHER_PUBLISH_MAX)
                 return usage_error(usage_run, "at most 32 --publish (got '%s' too)", optarg);
-            if (parse_publish(optarg, &c->publish[c->npublish]))
-                return usage_error(usage_run,
-                                   "bad --publish '%s': want [ADDR:]HOSTPORT:GUESTPORT "
-                                   "(IPv4 ADDR, ports 1..65535 and 1..4294967294)",
-                                   optarg);
+            if (publish_parse(optarg, &c->publish[c->npublish]))
+                return usage_error(usage_run, "bad --publish '%s': want " PUBLISH_SYNTAX, optarg);
             for (unsigned i = 0; i < c->npublish; i++)
                 if (c->publish[i].host_port == c->publish[c->npublish].host_port)
                     return usage_error(usage_run, "host port of --publish '%s' is published twice",

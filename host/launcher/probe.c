@@ -8,14 +8,14 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
+/* Signed, for deadline arithmetic. */
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)monotonic_ms();
 }
 
 /* Waits for events on fd until the deadline; returns revents, 0 on timeout. */

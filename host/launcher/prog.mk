@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # miura, the launcher: runs virtiofsd, miura-vsockd and QEMU for an instance.
+# LAUNCHER_LIB_SRCS is everything but main.c (the unit tests build it).
+LAUNCHER_LIB_SRCS := host/launcher/run.c host/launcher/plan.c host/launcher/args.c \
+	host/launcher/probe.c host/launcher/cidlock.c host/launcher/instance.c
 HOSTPROGS += miura
-miura_SRCS := host/launcher/main.c host/launcher/run.c host/launcher/plan.c \
-	host/launcher/args.c host/launcher/probe.c host/launcher/cidlock.c host/launcher/instance.c
+miura_SRCS := $(LAUNCHER_LIB_SRCS) host/launcher/main.c
+miura_HOSTLIBS := hostcommon

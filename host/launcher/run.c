@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "launcher/cidlock.h"
 #include "launcher/instance.h"
 #include "launcher/probe.h"
@@ -64,11 +65,10 @@ struct run_state {
     int signal_seen; /* SIGINT/SIGTERM/SIGHUP that stopped us, 0 if none */
 };
 
+/* Signed, for deadline arithmetic. */
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)monotonic_ms();
 }
 
 static void sleep_ms(int ms)

@@ -11,24 +11,22 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "proxy/publish.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/options.h"
 #include "proxy/relay.h"
 
-#define MAX_PUBLISH     64
 #define RUN_BUDGET      (256 * 1024) /* bytes per connection per turn, for fairness */
 #define RETRY_MS        10           /* retry a connect refused with EAGAIN (backlog full) */
 #define ACCEPT_PAUSE_MS 100          /* out of fds: stop accepting for this long */
@@ -88,19 +86,12 @@ static void list_del(struct link *n)
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
-/* ---- what epoll reports */
+/* ---- what epoll reports (struct watch's kind; a WATCH_CONN's index is its relay side) */
 enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_SIGNAL };
 
-struct watch {
-    enum watch_kind kind;
-    enum relay_side side; /* WATCH_CONN */
-    void *obj;
-};
-
 struct listener {
-    struct publish spec;
-    int fd;
-    struct watch w;
+    const struct publish_spec *spec;
+    struct watch w; /* w.fd listens */
 };
 
 struct conn {
@@ -108,7 +99,7 @@ struct conn {
     uint32_t guest_port;
     struct relay r;
     int client_fd, vmm_fd; /* vmm_fd -1 while a connect waits for a retry */
-    struct watch w[2];     /* indexed by enum relay_side */
+    struct watch w[2];     /* indexed by enum relay_side; fds as in r.end[] */
     uint64_t deadline;     /* ms, for the OK; 0 once streaming */
     uint64_t retry_at;     /* ms, while vmm_fd < 0 */
     bool dead;
@@ -120,137 +111,42 @@ struct conn {
 };
 
 static struct {
-    const char *uds_path;
-    struct listener listeners[MAX_PUBLISH];
-    unsigned nlisteners;
-    unsigned max_conns;
+    struct common_opts c; /* --uds, --publish, --max-conns, -v, -h */
     unsigned connect_timeout_ms;
-    int verbose;
-} opt = {.max_conns = 1024, .connect_timeout_ms = 10000};
+} opt = {.c.max_conns = 1024, .connect_timeout_ms = 10000};
 
-static int epfd = -1;
-static struct watch signal_w = {.kind = WATCH_SIGNAL};
-static int signal_fd = -1;
+static struct listener listeners[PUBLISH_MAX];
+static struct watch signal_w = {.fd = -1};
 static struct link conns, pending, retries, ready, dead;
 static unsigned nconns;
 static unsigned long next_id = 1;
 static uint64_t accept_paused_until;
 
-static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_msg(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "miura-proxy: %s\n", line);
-}
-#define log_event(...)            \
-    do {                          \
-        if (opt.verbose)          \
-            log_msg(__VA_ARGS__); \
-    } while (0)
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- options */
-static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"uds", required_argument, 0, 'u'},
-        {"publish", required_argument, 0, 'p'},
-        {"max-conns", required_argument, 0, 'm'},
         {"connect-timeout", required_argument, 0, 't'},
-        {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},
+        COMMON_LONGOPTS,
         {0, 0, 0, 0},
     };
-    char err[160];
     uint64_t v;
     int ch;
-    while ((ch = getopt_long(argc, argv, "u:p:m:t:vh", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'u':
-            if (!optarg[0] || strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-                fprintf(stderr,
-                        "miura-proxy: bad --uds '%s': empty or too long for a Unix socket\n",
-                        optarg);
+    while ((ch = getopt_long(argc, argv, "t:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if (ch == 't') {
+            if (opt_number("connect-timeout", optarg, 1, 3600000, "ms", &v))
                 return -1;
-            }
-            opt.uds_path = optarg;
-            break;
-        case 'p':
-            if (opt.nlisteners == MAX_PUBLISH) {
-                fprintf(stderr, "miura-proxy: at most %d --publish\n", MAX_PUBLISH);
-                return -1;
-            }
-            if (publish_parse(optarg, &opt.listeners[opt.nlisteners].spec, err, sizeof(err))) {
-                fprintf(stderr, "miura-proxy: %s\n", err);
-                return -1;
-            }
-            opt.nlisteners++;
-            break;
-        case 'm':
-            if (parse_number(optarg, 1, 65536, &v)) {
-                fprintf(stderr, "miura-proxy: bad --max-conns '%s': want 1..65536\n", optarg);
-                return -1;
-            }
-            opt.max_conns = (unsigned)v;
-            break;
-        case 't':
-            if (parse_number(optarg, 1, 3600000, &v)) {
-                fprintf(stderr, "miura-proxy: bad --connect-timeout '%s': want 1..3600000 (ms)\n",
-                        optarg);
-                return -1;
-            }
             opt.connect_timeout_ms = (unsigned)v;
-            break;
-        case 'v':
-            opt.verbose = 1;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
-        default:
-            fputs(usage, stderr);
+        } else if (common_option(ch, optarg, &opt.c, usage)) {
             return -1;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "miura-proxy: unexpected argument '%s'\n%s", argv[optind], usage);
+    if (opt_no_operands(argc, argv, optind, usage))
         return -1;
-    }
-    if (!opt.uds_path || opt.nlisteners == 0) {
+    if (!opt.c.uds_path || opt.c.npublish == 0) {
         fprintf(stderr, "miura-proxy: --uds and at least one --publish are required\n%s", usage);
         return -1;
     }
-    for (unsigned i = 0; i < opt.nlisteners; i++)
-        for (unsigned j = 0; j < i; j++)
-            if (opt.listeners[i].spec.host_port == opt.listeners[j].spec.host_port &&
-                strcmp(opt.listeners[i].spec.addr, opt.listeners[j].spec.addr) == 0) {
-                fprintf(stderr, "miura-proxy: %s:%u is published twice\n",
-                        opt.listeners[i].spec.addr, opt.listeners[i].spec.host_port);
-                return -1;
-            }
     return 0;
 }
 
@@ -311,28 +207,26 @@ static void conn_run(struct conn *c)
 static void pause_accepting(const char *what, int err)
 {
     static uint64_t logged; /* one line per 10 s at most */
-    uint64_t now = now_ms();
+    uint64_t now = monotonic_ms();
     if (!logged || now - logged >= 10000) {
-        log_msg("%s: %s; pausing accept %d ms at a time", what, strerror(err), ACCEPT_PAUSE_MS);
+        log_error("%s: %s; pausing accept %d ms at a time", what, strerror(err), ACCEPT_PAUSE_MS);
         logged = now;
     }
     accept_paused_until = now + ACCEPT_PAUSE_MS;
-    for (unsigned j = 0; j < opt.nlisteners; j++) {
-        struct epoll_event ev = {.events = 0, .data.ptr = &opt.listeners[j].w};
-        epoll_ctl(epfd, EPOLL_CTL_MOD, opt.listeners[j].fd, &ev);
-    }
+    for (unsigned j = 0; j < opt.c.npublish; j++)
+        loop_mod(&listeners[j].w, 0);
 }
 
 /* Connects to --uds; 0 (c->vmm_fd set, relay started), 1 (retry later), -1 (failed). */
 static int conn_connect(struct conn *c)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    strcpy(sa.sun_path, opt.uds_path); /* length checked with the options */
+    strcpy(sa.sun_path, opt.c.uds_path); /* length checked with the options */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
         /* Descriptors run out: this client waits (until its deadline), new ones queue. */
         pause_accepting("socket(AF_UNIX)", errno);
-        c->retry_at = now_ms() + RETRY_MS;
+        c->retry_at = monotonic_ms() + RETRY_MS;
         list_add_tail(&retries, &c->retry);
         return 1;
     }
@@ -345,7 +239,7 @@ static int conn_connect(struct conn *c)
         int e = errno;
         if (e == EAGAIN) { /* the VMM's listen backlog is full */
             close(fd);
-            c->retry_at = now_ms() + RETRY_MS;
+            c->retry_at = monotonic_ms() + RETRY_MS;
             list_add_tail(&retries, &c->retry);
             return 1;
         }
@@ -359,11 +253,11 @@ static int conn_connect(struct conn *c)
     c->vmm_fd = fd;
     relay_init(&c->r, c->client_fd, fd, c->guest_port, in_progress);
     for (int s = 0; s < 2; s++) {
-        c->w[s] = (struct watch){.kind = WATCH_CONN, .side = (enum relay_side)s, .obj = c};
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                 .data.ptr = &c->w[s]};
-        int sfd = s == RELAY_CLIENT ? c->client_fd : c->vmm_fd;
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0) {
+        c->w[s] = (struct watch){.fd = s == RELAY_CLIENT ? c->client_fd : c->vmm_fd,
+                                 .kind = WATCH_CONN,
+                                 .index = (unsigned)s,
+                                 .obj = c};
+        if (loop_add(&c->w[s], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
             relay_fail(&c->r, "epoll_ctl", errno);
             return -1;
         }
@@ -384,19 +278,20 @@ static void accept_clients(struct listener *l)
 {
     /* A bounded batch per wake-up (the listener is level-triggered). */
     for (int i = 0; i < 64 && !accept_paused_until; i++) {
-        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 pause_accepting("accept", errno);
             } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-                log_msg("accept on %s:%u: %s", l->spec.addr, l->spec.host_port, strerror(errno));
+                log_error("accept on %s:%u: %s", l->spec->addr, l->spec->host_port,
+                          strerror(errno));
             }
             return;
         }
-        struct conn *c = nconns < opt.max_conns ? calloc(1, sizeof(*c)) : NULL;
+        struct conn *c = nconns < opt.c.max_conns ? calloc(1, sizeof(*c)) : NULL;
         if (!c) {
-            log_event("refusing a client on %s:%u: %u connections (--max-conns)", l->spec.addr,
-                      l->spec.host_port, nconns);
+            log_event("refusing a client on %s:%u: %u connections (--max-conns)", l->spec->addr,
+                      l->spec->host_port, nconns);
             close(fd);
             continue;
         }
@@ -404,14 +299,14 @@ static void accept_clients(struct listener *l)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         nconns++;
         c->id = next_id++;
-        c->guest_port = l->spec.guest_port;
+        c->guest_port = l->spec->guest_port;
         c->client_fd = fd;
         c->vmm_fd = -1;
-        c->deadline = now_ms() + opt.connect_timeout_ms;
+        c->deadline = monotonic_ms() + opt.connect_timeout_ms;
         list_add_tail(&conns, &c->all);
         list_add_tail(&pending, &c->pending);
-        log_event("conn %lu: client on %s:%u for guest port %u", c->id, l->spec.addr,
-                  l->spec.host_port, c->guest_port);
+        log_event("conn %lu: client on %s:%u for guest port %u", c->id, l->spec->addr,
+                  l->spec->host_port, c->guest_port);
         conn_start(c);
     }
 }
@@ -419,13 +314,11 @@ static void accept_clients(struct listener *l)
 /* Handshake deadlines and connect retries; returns the epoll_wait timeout. */
 static int timers(void)
 {
-    uint64_t now = now_ms(), next = UINT64_MAX;
+    uint64_t now = monotonic_ms(), next = UINT64_MAX;
     if (accept_paused_until && now >= accept_paused_until) {
         accept_paused_until = 0;
-        for (unsigned j = 0; j < opt.nlisteners; j++) {
-            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &opt.listeners[j].w};
-            epoll_ctl(epfd, EPOLL_CTL_MOD, opt.listeners[j].fd, &ev);
-        }
+        for (unsigned j = 0; j < opt.c.npublish; j++)
+            loop_mod(&listeners[j].w, EPOLLIN);
     }
     if (accept_paused_until)
         next = accept_paused_until;
@@ -458,7 +351,7 @@ static int timers(void)
         return 0;
     if (next == UINT64_MAX)
         return -1;
-    now = now_ms();
+    now = monotonic_ms();
     return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
@@ -466,51 +359,41 @@ static int timers(void)
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)opt.max_conns * 2 + opt.nlisteners + 16;
+    rlim_t want = (rlim_t)opt.c.max_conns * 2 + opt.c.npublish + 16;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
         return;
     rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
     setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < want)
-        log_msg("warning: --max-conns %u wants %llu file descriptors, the limit is %llu; "
-                "clients beyond it wait in the listen backlog",
-                opt.max_conns, (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+        log_error("warning: --max-conns %u wants %llu file descriptors, the limit is %llu; "
+                  "clients beyond it wait in the listen backlog",
+                  opt.c.max_conns, (unsigned long long)want, (unsigned long long)rl.rlim_cur);
 }
 
 static int setup(void)
 {
     char err[200];
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    signal(SIGPIPE, SIG_IGN);
     list_init(&conns);
     list_init(&pending);
     list_init(&retries);
     list_init(&ready);
     list_init(&dead);
-    for (unsigned i = 0; i < opt.nlisteners; i++)
-        opt.listeners[i].fd = -1;
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
-        (signal_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
-        (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    for (unsigned i = 0; i < opt.c.npublish; i++)
+        listeners[i] = (struct listener){
+            .spec = &opt.c.publish[i], .w = {.fd = -1, .kind = WATCH_LISTEN, .obj = &listeners[i]}};
+    if (loop_init() < 0 || loop_add_signals(&signal_w, WATCH_SIGNAL) < 0) {
         fprintf(stderr, "miura-proxy: setup: %s\n", strerror(errno));
         return -1;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &signal_w};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, signal_fd, &ev);
     raise_fd_limit();
-    for (unsigned i = 0; i < opt.nlisteners; i++) {
-        struct listener *l = &opt.listeners[i];
-        l->fd = publish_listen(&l->spec, err, sizeof(err));
-        if (l->fd < 0) {
+    for (unsigned i = 0; i < opt.c.npublish; i++) {
+        struct listener *l = &listeners[i];
+        l->w.fd = publish_listen(l->spec, err, sizeof(err));
+        if (l->w.fd < 0) {
             fprintf(stderr, "miura-proxy: %s\n", err);
             return -1;
         }
-        l->w = (struct watch){.kind = WATCH_LISTEN, .obj = l};
-        ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &l->w};
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
+        if (loop_add(&l->w, EPOLLIN) < 0) {
             fprintf(stderr, "miura-proxy: epoll_ctl: %s\n", strerror(errno));
             return -1;
         }
@@ -535,30 +418,31 @@ static void cleanup(void)
         conn_close(c);
     }
     free_dead();
-    for (unsigned i = 0; i < opt.nlisteners; i++)
-        if (opt.listeners[i].fd >= 0)
-            close(opt.listeners[i].fd);
-    if (epfd >= 0)
-        close(epfd);
-    if (signal_fd >= 0)
-        close(signal_fd);
+    for (unsigned i = 0; i < opt.c.npublish; i++)
+        if (listeners[i].w.fd >= 0)
+            close(listeners[i].w.fd);
+    if (loop_epfd >= 0)
+        close(loop_epfd);
+    if (signal_w.fd >= 0)
+        close(signal_w.fd);
 }
 
 int main(int argc, char **argv)
 {
     struct epoll_event evs[64];
+    log_prog = "miura-proxy";
     if (parse_options(argc, argv) < 0)
         return 2;
     if (setup() < 0) {
         cleanup();
         return 1;
     }
-    log_event("listening on %u address(es), VMM socket %s", opt.nlisteners, opt.uds_path);
+    log_event("listening on %u address(es), VMM socket %s", opt.c.npublish, opt.c.uds_path);
     bool running = true;
     while (running) {
-        int n = epoll_wait(epfd, evs, 64, timers());
+        int n = epoll_wait(loop_epfd, evs, 64, timers());
         if (n < 0 && errno != EINTR) {
-            log_msg("epoll_wait: %s", strerror(errno));
+            log_error("epoll_wait: %s", strerror(errno));
             cleanup();
             return 1;
         }
@@ -572,7 +456,7 @@ int main(int argc, char **argv)
                 struct conn *c = w->obj;
                 if (c->dead)
                     continue;
-                relay_event(&c->r, w->side, evs[i].events);
+                relay_event(&c->r, (enum relay_side)w->index, evs[i].events);
                 conn_run(c);
             }
         }

@@ -63,8 +63,9 @@ void relay_init(struct relay *r, int client_fd, int vmm_fd, uint32_t guest_port,
     r->end[RELAY_CLIENT].writable = true;
     r->end[RELAY_VMM].readable = !connecting;
     r->end[RELAY_VMM].writable = !connecting;
-    r->line_len = (unsigned)snprintf(r->line, sizeof(r->line), "CONNECT %u\n", guest_port);
-    ok_line_init(&r->ok);
+    r->line_len =
+        (unsigned)snprintf(r->line, sizeof(r->line), PORT_LINE_CONNECT "%u\n", guest_port);
+    port_line_init(&r->ok, PORT_LINE_OK);
 }
 
 void relay_fail(struct relay *r, const char *why, int err)
@@ -212,16 +213,16 @@ static size_t handshake(struct relay *r)
         return 0;
     }
     if (n > 0) {
-        size_t line = ok_line_feed(&r->ok, g->buf + (g->head & RING_MASK), (size_t)n);
+        size_t line = port_line_feed(&r->ok, g->buf + (g->head & RING_MASK), (size_t)n);
         g->head += (uint32_t)line;
         moved += (size_t)n;
-        if (r->ok.status == OK_LINE_ERROR) {
+        if (r->ok.status == PORT_LINE_ERROR) {
             relay_fail(r, "the VMM's reply to CONNECT is not \"OK <port>\"", 0);
             return 0;
         }
-        if (r->ok.status == OK_LINE_DONE && r->line_sent == r->line_len)
+        if (r->ok.status == PORT_LINE_DONE && r->line_sent == r->line_len)
             r->state = RELAY_STREAM;
-        else if (r->ok.status == OK_LINE_DONE) {
+        else if (r->ok.status == PORT_LINE_DONE) {
             relay_fail(r, "the VMM answered before the CONNECT line was sent", 0);
             return 0;
         }

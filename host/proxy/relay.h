@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/ok_line.h"
+#include "common/port_line.h"
 
 #define RELAY_RING (64 * 1024) /* a power of two */
 
@@ -64,9 +64,9 @@ struct relay {
     struct relay_dir up, down; /* up: client -> VMM; down: VMM -> client */
     char line[24];             /* "CONNECT <port>\n" */
     unsigned line_len, line_sent;
-    struct ok_line ok;
-    const char *why; /* when FAILED: a static string */
-    int err;         /* when FAILED: the errno behind it, or 0 */
+    struct port_line ok; /* the VMM's "OK <port>\n" */
+    const char *why;     /* when FAILED: a static string */
+    int err;             /* when FAILED: the errno behind it, or 0 */
 };
 
 /*

@@ -31,7 +31,7 @@
 
 #include "vsockd/device.h"
 #include "vsockd/endpoint.h"
-#include "vsockd/log.h"
+#include "common/log.h"
 
 static const char *const kind_names[] = {"uds", "tcp", "guest"};
 
@@ -60,7 +60,7 @@ struct vsock_conn *conn_new(struct vsock_dev *d, int fd, enum conn_kind kind)
     c->state = kind == CONN_FROM_UDS ? CONN_CONNECT_LINE : CONN_CONNECTING;
     /* Edge-triggered: assume ready until the socket says EAGAIN. */
     c->readable = c->writable = true;
-    connect_line_init(&c->line);
+    port_line_init(&c->line, PORT_LINE_CONNECT);
     if (kind == CONN_FROM_UDS)
         c->deadline_ms = d->host->now_ms() + CONNECT_TIMEOUT_MS;
     if (fd >= 0 && loop_add(&c->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
@@ -334,7 +334,7 @@ static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const str
         c->deadline_ms = 0;
         if (c->kind == CONN_FROM_UDS) {
             char ok[32];
-            int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
+            int n = snprintf(ok, sizeof(ok), PORT_LINE_OK "%u\n", c->host_port);
             /* A fresh socket's buffer takes a short line whole. */
             if (c->w.fd < 0 || send(c->w.fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) {
                 conn_close(d, c, true, "client went away before OK");

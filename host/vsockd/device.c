@@ -12,15 +12,15 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
-#include "vsockd/log.h"
+#include "common/log.h"
 
-#define VQ_RX 0
-#define VQ_TX 1
+#define VQ_RX VIRTIO_VSOCK_QUEUE_RX
+#define VQ_TX VIRTIO_VSOCK_QUEUE_TX
 
 static size_t get_config(void *ctx, uint8_t *buf, size_t cap)
 {
     struct vsock_dev *d = ctx;
-    struct vsock_config cfg = {.guest_cid = d->guest_cid}; /* little-endian host */
+    struct virtio_vsock_config cfg = {.guest_cid = d->guest_cid}; /* little-endian host */
     if (cap < sizeof(cfg))
         return 0;
     memcpy(buf, &cfg, sizeof(cfg));

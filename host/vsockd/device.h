@@ -25,9 +25,21 @@
 #include <stdint.h>
 
 #include "abi/vsock.h"
-#include "vsockd/connect_line.h"
-#include "vsockd/loop.h"
+#include "common/loop.h"
+#include "common/port_line.h"
 #include "vsockd/vhost_user.h"
+
+/* What a watched fd is (struct watch's kind): which handler gets its events. */
+enum watch_kind {
+    WATCH_VU_LISTEN,  /* vhost-user listening socket */
+    WATCH_VU_CONN,    /* the frontend's (QEMU's) connection */
+    WATCH_KICK,       /* a queue's kick eventfd; obj = device, index in `index` */
+    WATCH_UDS_LISTEN, /* --uds listener (host -> guest via CONNECT) */
+    WATCH_TCP_LISTEN, /* a --publish listener */
+    WATCH_HOST_CONN,  /* a host-side stream of a connection */
+    WATCH_TIMER,
+    WATCH_SIGNAL,
+};
 
 #define CONN_BUF_ALLOC     (256u * 1024) /* credit granted per connection */
 #define CONN_LOW_WATER     (64u * 1024)  /* send CREDIT_UPDATE when the guest sees less free */
@@ -75,8 +87,8 @@ struct vsock_conn {
     uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
     uint8_t *buf; /* guest->host bytes the socket did not take: ring of CONN_BUF_ALLOC */
     uint32_t buf_head, buf_len;
-    struct connect_line line;
-    uint64_t deadline_ms; /* 0: none */
+    struct port_line line; /* the CONNECT line of a --uds client */
+    uint64_t deadline_ms;  /* 0: none */
     struct vsock_conn *hash_next;
     struct vsock_conn *rxq_next; /* waiting to put something on the rx queue */
     bool in_rxq;

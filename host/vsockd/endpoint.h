@@ -12,26 +12,18 @@
 
 #include <stdint.h>
 
+#include "common/publish.h"
 #include "vsockd/device.h"
 
-#define MAX_PUBLISH 32
-
-struct publish {
-    char addr[64];
-    uint16_t host_port;
-    uint32_t guest_port;
+/* A --publish listener: w.fd listens on spec's address (common/publish.h). */
+struct tcp_listener {
+    const struct publish_spec *spec;
     struct watch w;
 };
 
-/* Parses "[ADDR:]HOSTPORT:GUESTPORT"; returns 0 or -1 with a message in err. */
-int publish_parse(const char *spec, struct publish *p, char *err, size_t errlen);
-int publish_listen(struct publish *p, char *err, size_t errlen);
-/* Binds and listens on a Unix socket path (replacing a stale socket file). */
-int unix_listen(const char *path, char *err, size_t errlen);
-
 /* Accepts pending clients of a --uds or --publish listener. */
 void endpoint_accept_uds(struct vsock_dev *d, int listen_fd);
-void endpoint_accept_tcp(struct vsock_dev *d, struct publish *p);
+void endpoint_accept_tcp(struct vsock_dev *d, struct tcp_listener *l);
 /* Reads the CONNECT line of a Unix client (connection in CONN_CONNECT_LINE). */
 void endpoint_connect_line(struct vsock_dev *d, struct vsock_conn *c);
 /* Non-blocking connect to "<uds_path>_<port>"; fd or -1. */

@@ -6,20 +6,20 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/options.h"
 #include "vsockd/device.h"
 #include "vsockd/endpoint.h"
-#include "vsockd/log.h"
 
 static const char usage[] =
     "usage: miura-vsockd --socket PATH --cid CID [--uds PATH] [--publish [ADDR:]HPORT:GPORT]...\n"
@@ -52,108 +52,52 @@ static const char usage[] =
 
 static struct {
     const char *socket_path;
-    const char *uds_path;
     uint64_t cid;
-    unsigned max_conns;
-    struct publish publish[MAX_PUBLISH];
-    unsigned npublish;
-} opt = {.max_conns = 256};
+    struct common_opts c; /* --uds, --publish, --max-conns, -v, -h */
+} opt = {.c.max_conns = 256};
 
+static struct tcp_listener listeners[PUBLISH_MAX];
 static struct vsock_dev dev;
 static struct watch vu_listen_w, vu_conn_w, uds_w, timer_w, signal_w;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int connect_guest_port(struct vsock_dev *d, uint32_t port)
 {
     (void)d;
-    return endpoint_connect_unix_port(opt.uds_path, port);
+    return endpoint_connect_unix_port(opt.c.uds_path, port);
 }
 
 static const struct vsock_host_ops host_ops = {
     .connect_guest_port = connect_guest_port,
-    .now_ms = now_ms,
+    .now_ms = monotonic_ms,
 };
-
-static int parse_number(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"socket", required_argument, 0, 's'},
         {"cid", required_argument, 0, 'c'},
-        {"uds", required_argument, 0, 'u'},
-        {"publish", required_argument, 0, 'p'},
-        {"max-conns", required_argument, 0, 'm'},
-        {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},
+        COMMON_LONGOPTS,
         {0, 0, 0, 0},
     };
-    char err[160];
     uint64_t v;
     int ch;
-    while ((ch = getopt_long(argc, argv, "s:c:u:p:m:vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:c:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             opt.socket_path = optarg;
             break;
-        case 'u':
-            opt.uds_path = optarg;
-            break;
         case 'c':
-            if (parse_number(optarg, UINT32_MAX - 1, &v) || v < 3) {
-                fprintf(stderr, "miura-vsockd: bad --cid '%s': want 3..4294967294\n", optarg);
+            if (opt_number("cid", optarg, 3, UINT32_MAX - 1, NULL, &v))
                 return -1;
-            }
             opt.cid = v;
             break;
-        case 'm':
-            if (parse_number(optarg, 65536, &v) || v == 0) {
-                fprintf(stderr, "miura-vsockd: bad --max-conns '%s': want 1..65536\n", optarg);
-                return -1;
-            }
-            opt.max_conns = (unsigned)v;
-            break;
-        case 'p':
-            if (opt.npublish == MAX_PUBLISH) {
-                fprintf(stderr, "miura-vsockd: at most %d --publish\n", MAX_PUBLISH);
-                return -1;
-            }
-            if (publish_parse(optarg, &opt.publish[opt.npublish], err, sizeof(err))) {
-                fprintf(stderr, "miura-vsockd: %s\n", err);
-                return -1;
-            }
-            opt.npublish++;
-            break;
-        case 'v':
-            log_level++;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
         default:
-            fputs(usage, stderr);
-            return -1;
+            if (common_option(ch, optarg, &opt.c, usage))
+                return -1;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "miura-vsockd: unexpected argument '%s'\n%s", argv[optind], usage);
+    if (opt_no_operands(argc, argv, optind, usage))
         return -1;
-    }
     if (!opt.socket_path || !opt.cid) {
         fprintf(stderr, "miura-vsockd: --socket and --cid are required\n%s", usage);
         return -1;
@@ -213,40 +157,42 @@ static void cleanup(void)
     if (vu_conn_w.fd >= 0)
         frontend_close(VU_EOF_REASON);
     unlink(opt.socket_path);
-    if (opt.uds_path)
-        unlink(opt.uds_path);
-    for (unsigned i = 0; i < opt.npublish; i++)
-        close(opt.publish[i].w.fd);
+    if (opt.c.uds_path)
+        unlink(opt.c.uds_path);
+    for (unsigned i = 0; i < opt.c.npublish; i++)
+        if (listeners[i].w.fd >= 0)
+            close(listeners[i].w.fd);
 }
 
 static int setup(void)
 {
-    char err[200];
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || loop_init() < 0)
-        return -1;
-    signal_w = (struct watch){.fd = signalfd(-1, &mask, SFD_CLOEXEC), .kind = WATCH_SIGNAL};
-    timer_w = (struct watch){.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
-                             .kind = WATCH_TIMER};
-    if (signal_w.fd < 0 || timer_w.fd < 0 || loop_add(&signal_w, EPOLLIN) < 0 ||
-        loop_add(&timer_w, EPOLLIN) < 0)
-        return -1;
+    char err[200] = "cannot watch a listener";
     vu_conn_w = (struct watch){.fd = -1, .kind = WATCH_VU_CONN};
     vu_listen_w = (struct watch){.fd = -1, .kind = WATCH_VU_LISTEN};
     uds_w = (struct watch){.fd = -1, .kind = WATCH_UDS_LISTEN};
-    for (unsigned i = 0; i < opt.npublish; i++)
-        if (publish_listen(&opt.publish[i], err, sizeof(err)) < 0 ||
-            loop_add(&opt.publish[i].w, EPOLLIN) < 0)
+    for (unsigned i = 0; i < opt.c.npublish; i++)
+        listeners[i] =
+            (struct tcp_listener){.spec = &opt.c.publish[i],
+                                  .w = {.fd = -1, .kind = WATCH_TCP_LISTEN, .obj = &listeners[i]}};
+    if (loop_init() < 0 || loop_add_signals(&signal_w, WATCH_SIGNAL) < 0) {
+        fprintf(stderr, "miura-vsockd: setup: %s\n", strerror(errno));
+        return -1;
+    }
+    timer_w = (struct watch){.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
+                             .kind = WATCH_TIMER};
+    if (timer_w.fd < 0 || loop_add(&timer_w, EPOLLIN) < 0) {
+        fprintf(stderr, "miura-vsockd: setup: %s\n", strerror(errno));
+        return -1;
+    }
+    for (unsigned i = 0; i < opt.c.npublish; i++)
+        if ((listeners[i].w.fd = publish_listen(&opt.c.publish[i], err, sizeof(err))) < 0 ||
+            loop_add(&listeners[i].w, EPOLLIN) < 0)
             goto fail;
     vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
     if (vu_listen_w.fd < 0 || loop_add(&vu_listen_w, EPOLLIN) < 0)
         goto fail;
-    if (opt.uds_path) {
-        uds_w.fd = unix_listen(opt.uds_path, err, sizeof(err));
+    if (opt.c.uds_path) {
+        uds_w.fd = unix_listen(opt.c.uds_path, err, sizeof(err));
         if (uds_w.fd < 0 || loop_add(&uds_w, EPOLLIN) < 0)
             goto fail;
     }
@@ -256,7 +202,7 @@ fail:
     if (vu_listen_w.fd >= 0)
         unlink(opt.socket_path);
     if (uds_w.fd >= 0)
-        unlink(opt.uds_path);
+        unlink(opt.c.uds_path);
     return -1;
 }
 
@@ -301,7 +247,7 @@ static bool handle(struct watch *w, uint32_t events)
     case WATCH_TIMER:
         armed = 0; /* a one-shot: it has fired */
         if (read(w->fd, &v, sizeof(v)) > 0)
-            device_timer(&dev, now_ms());
+            device_timer(&dev, monotonic_ms());
         break;
     case WATCH_SIGNAL:
         return false;
@@ -312,14 +258,15 @@ static bool handle(struct watch *w, uint32_t events)
 int main(int argc, char **argv)
 {
     struct epoll_event evs[64];
+    log_prog = "miura-vsockd";
     if (parse_options(argc, argv) < 0)
         return 2;
-    device_init(&dev, opt.cid, opt.max_conns, &host_ops);
+    device_init(&dev, opt.cid, opt.c.max_conns, &host_ops);
     if (setup() < 0)
         return 1;
     log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports", opt.socket_path,
-              (unsigned long long)opt.cid, opt.uds_path ? ", uds " : "",
-              opt.uds_path ? opt.uds_path : "", opt.npublish);
+              (unsigned long long)opt.cid, opt.c.uds_path ? ", uds " : "",
+              opt.c.uds_path ? opt.c.uds_path : "", opt.c.npublish);
     for (;;) {
         int n = epoll_wait(loop_epfd, evs, 64, device_has_work(&dev) ? 0 : -1);
         if (n < 0 && errno != EINTR) {

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # miura-vsockd: vhost-user-vsock device backend (see docs/vsockd.md).
+# VSOCKD_LIB_SRCS is everything but main.c; unit tests and fuzz targets build
+# it (with the host library's sources) against their fakes.
 VSOCKD_LIB_SRCS := host/vsockd/vring.c host/vsockd/vhost_user.c host/vsockd/conn.c \
-	host/vsockd/device.c host/vsockd/endpoint.c host/vsockd/connect_line.c \
-	host/vsockd/loop.c host/vsockd/log.c
+	host/vsockd/device.c host/vsockd/endpoint.c
 HOSTPROGS += miura-vsockd
 miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
+miura-vsockd_HOSTLIBS := hostcommon
 
 # The end-to-end test driver: a vhost-user frontend and fake guest (tests/vsockd/).
 HOSTPROGS += vsockd-driver

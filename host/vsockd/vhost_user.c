@@ -4,7 +4,7 @@
  * payload size first and the values next, and fails with a reason.
  */
 #include "vsockd/vhost_user.h"
-#include "vsockd/log.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -274,7 +274,7 @@ static int handle_set_vring_num(struct vu_backend *b, struct vu_req *r)
     if (get_state(b, r, &s))
         return -1;
     /* Power of two: u16 ring indices wrap consistently modulo num. */
-    if (s.num == 0 || s.num > VQ_MAX_SIZE || (s.num & (s.num - 1)))
+    if (s.num == 0 || s.num > VIRTQ_MAX_SIZE || (s.num & (s.num - 1)))
         return fail(b, "SET_VRING_NUM: bad size %u", s.num);
     if (b->vq[s.index].started)
         return fail(b, "SET_VRING_NUM: queue %u is running", s.index);

@@ -3,7 +3,7 @@
  * Guest memory table, descriptor walker and used-ring writer for split
  * virtqueues (virtio 1.2 §2.7). See vring.h for the contract.
  */
-#include "vring.h"
+#include "vsockd/vring.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -59,13 +59,11 @@ bool vq_translate(struct virtqueue *vq, const struct vu_mem *mem)
     vq->used = NULL;
     if (!vq->addr_set || vq->num == 0)
         return false;
-    uint64_t n = vq->num;
-    void *desc = vu_uva_to_host(mem, vq->desc_uva, 16 * n);
-    void *avail = vu_uva_to_host(mem, vq->avail_uva, 6 + 2 * n);
-    void *used = vu_uva_to_host(mem, vq->used_uva, 6 + 8 * n);
-    /* virtio 1.2 §2.7: descriptor table 16-, avail 2-, used 4-aligned. */
-    if (!desc || !avail || !used || (uintptr_t)desc % 16 || (uintptr_t)avail % 2 ||
-        (uintptr_t)used % 4)
+    void *desc = vu_uva_to_host(mem, vq->desc_uva, VIRTQ_DESC_BYTES(vq->num));
+    void *avail = vu_uva_to_host(mem, vq->avail_uva, VIRTQ_AVAIL_BYTES(vq->num));
+    void *used = vu_uva_to_host(mem, vq->used_uva, VIRTQ_USED_BYTES(vq->num));
+    if (!desc || !avail || !used || (uintptr_t)desc % VIRTQ_DESC_ALIGN ||
+        (uintptr_t)avail % VIRTQ_AVAIL_ALIGN || (uintptr_t)used % VIRTQ_USED_ALIGN)
         return false;
     vq->desc = desc;
     vq->avail = avail;
@@ -110,14 +108,14 @@ int vq_walk(const struct virtqueue *vq, const struct vu_mem *mem, uint16_t head,
     uint16_t idx = head;
     /* A chain visits each descriptor at most once, so more than num steps is a loop. */
     for (unsigned steps = 0;; steps++) {
-        struct vq_desc d;
+        struct virtq_desc d;
         if (steps >= vq->num)
             return -1;
         /* One copy: the guest may rewrite the descriptor while we look at it. */
         memcpy(&d, (const void *)&vq->desc[idx], sizeof(d));
-        if (d.flags & VQ_DESC_F_INDIRECT) /* not offered */
+        if (d.flags & VIRTQ_DESC_F_INDIRECT) /* not offered */
             return -1;
-        if (d.flags & VQ_DESC_F_WRITE) {
+        if (d.flags & VIRTQ_DESC_F_WRITE) {
             if (add_segments(chain->in, &chain->n_in, &chain->in_len, mem, d.addr, d.len))
                 return -1;
         } else {
@@ -127,7 +125,7 @@ int vq_walk(const struct virtqueue *vq, const struct vu_mem *mem, uint16_t head,
             if (add_segments(chain->out, &chain->n_out, &chain->out_len, mem, d.addr, d.len))
                 return -1;
         }
-        if (!(d.flags & VQ_DESC_F_NEXT))
+        if (!(d.flags & VIRTQ_DESC_F_NEXT))
             return 0;
         idx = d.next;
         if (idx >= vq->num)
@@ -140,7 +138,7 @@ unsigned vq_avail_count(const struct virtqueue *vq)
     if (!vq_ready(vq))
         return 0;
     /* Acquire: ring entries below idx are visible once we see idx. */
-    uint16_t idx = __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE);
+    uint16_t idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
     return (uint16_t)(idx - vq->last_avail);
 }
 
@@ -153,7 +151,7 @@ int vq_pop(struct virtqueue *vq, const struct vu_mem *mem, struct vq_chain *chai
         return 0;
     if (pending > vq->num)
         goto broken;
-    uint16_t head = __atomic_load_n(&vq->avail[2 + vq->last_avail % vq->num], __ATOMIC_RELAXED);
+    uint16_t head = __atomic_load_n(&vq->avail->ring[vq->last_avail % vq->num], __ATOMIC_RELAXED);
     if (vq_walk(vq, mem, head, chain) < 0)
         goto broken;
     vq->last_avail++;
@@ -176,12 +174,10 @@ void vq_unpop(struct virtqueue *vq)
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
-    uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->num);
-    struct vq_used_elem e = {.id = head, .len = len};
-    memcpy(elem, &e, sizeof(e));
+    vq->used->ring[vq->used_idx % vq->num] = (struct virtq_used_elem){.id = head, .len = len};
     vq->used_idx++;
     /* Release: the element (and the buffer contents) before the new idx. */
-    __atomic_store_n((uint16_t *)(vq->used + 2), vq->used_idx, __ATOMIC_RELEASE);
+    __atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
     vq->need_call = true;
 }
 
@@ -194,7 +190,7 @@ void vq_notify(struct virtqueue *vq)
         return;
     /* Full fence: our used idx store before the read of the guest's flags. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&vq->avail[0], __ATOMIC_RELAXED) & VQ_AVAIL_F_NO_INTERRUPT)
+    if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT)
         return;
     uint64_t one = 1;
     if (write(vq->call_fd, &one, sizeof(one)) < 0) {
@@ -202,7 +198,9 @@ void vq_notify(struct virtqueue *vq)
     }
 }
 
-size_t iov_copy_from(void *dst, const struct iovec *iov, unsigned n, size_t skip, size_t len)
+/* Copies between a flat buffer and the part of iov[] from `skip`, either way. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf, size_t len,
+                       bool to_iov)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
@@ -213,29 +211,25 @@ size_t iov_copy_from(void *dst, const struct iovec *iov, unsigned n, size_t skip
         size_t piece = iov[i].iov_len - skip;
         if (piece > len - done)
             piece = len - done;
-        memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + skip, piece);
+        uint8_t *seg = (uint8_t *)iov[i].iov_base + skip;
+        if (to_iov)
+            memcpy(seg, buf + done, piece);
+        else
+            memcpy(buf + done, seg, piece);
         done += piece;
         skip = 0;
     }
     return done;
 }
 
+size_t iov_copy_from(void *dst, const struct iovec *iov, unsigned n, size_t skip, size_t len)
+{
+    return iov_copy(iov, n, skip, dst, len, false);
+}
+
 size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t skip, const void *src, size_t len)
 {
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        if (skip >= iov[i].iov_len) {
-            skip -= iov[i].iov_len;
-            continue;
-        }
-        size_t piece = iov[i].iov_len - skip;
-        if (piece > len - done)
-            piece = len - done;
-        memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)src + done, piece);
-        done += piece;
-        skip = 0;
-    }
-    return done;
+    return iov_copy(iov, n, skip, (uint8_t *)src, len, true); /* src is only read */
 }
 
 unsigned iov_slice(struct iovec *out, const struct iovec *iov, unsigned n, size_t skip, size_t len)

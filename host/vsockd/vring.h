@@ -16,9 +16,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define VU_MAX_REGIONS  8     /* VHOST_MEMORY_BASELINE_NREGIONS */
-#define VQ_MAX_SIZE     32768 /* virtio 1.2 §2.7: queue size is at most 2^15 */
-#define VQ_MAX_SEGMENTS 64    /* iovecs per chain (descriptors split at region edges) */
+#include "abi/virtio.h" /* the split-ring layouts (virtio 1.2 §2.7) */
+
+#define VU_MAX_REGIONS  8  /* VHOST_MEMORY_BASELINE_NREGIONS */
+#define VQ_MAX_SEGMENTS 64 /* iovecs per chain (descriptors split at region edges) */
 
 struct vu_region {
     uint64_t gpa;  /* guest-physical start */
@@ -41,32 +42,15 @@ void *vu_uva_to_host(const struct vu_mem *mem, uint64_t uva, uint64_t len);
 /* Unmaps every region we mapped and empties the table. */
 void vu_mem_clear(struct vu_mem *mem);
 
-/* Split-ring layouts (virtio 1.2 §2.7), little-endian. */
-struct vq_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-#define VQ_DESC_F_NEXT          1
-#define VQ_DESC_F_WRITE         2
-#define VQ_DESC_F_INDIRECT      4
-#define VQ_AVAIL_F_NO_INTERRUPT 1
-
-struct vq_used_elem {
-    uint32_t id;
-    uint32_t len;
-};
-
 struct virtqueue {
     unsigned num;       /* ring size; 0 until SET_VRING_NUM */
     uint64_t desc_uva;  /* addresses from SET_VRING_ADDR, kept to re-translate */
     uint64_t avail_uva; /* after a new memory table */
     uint64_t used_uva;
     bool addr_set;
-    struct vq_desc *desc;         /* translated; NULL until addresses are valid */
-    uint16_t *avail;              /* flags, idx, ring[num] */
-    uint8_t *used;                /* flags u16, idx u16, ring[num] of vq_used_elem */
+    struct virtq_desc *desc;      /* translated; NULL until addresses are valid */
+    struct virtq_avail *avail;    /* written by the guest only */
+    struct virtq_used *used;      /* written by us only */
     uint16_t last_avail;          /* next avail entry we will take */
     uint16_t used_idx;            /* next used entry we will write */
     int kick_fd, call_fd, err_fd; /* -1 when absent */

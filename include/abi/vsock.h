@@ -5,8 +5,10 @@
  *
  * Every packet on the rx and tx virtqueues starts with this 44-byte header;
  * for VSOCK_OP_RW, `len` payload bytes follow it. All fields are
- * little-endian on the wire: use vsock_hdr_* helpers or convert explicitly on
- * big-endian hosts (Miura only targets x86-64, so the helpers are identity).
+ * little-endian on the wire (virtio 1.x, §1.4); Miura only runs on
+ * little-endian x86-64, so they are plain integers here, as in abi/virtio.h
+ * (which also holds the device's configuration layout, struct
+ * virtio_vsock_config, and its queue numbers).
  */
 #ifndef MIURA_ABI_VSOCK_H
 #define MIURA_ABI_VSOCK_H
@@ -52,11 +54,6 @@ _Static_assert(sizeof(struct vsock_hdr) == VSOCK_HDR_SIZE, "vsock header is 44 b
 #define VSOCK_SHUTDOWN_RCV  1u
 #define VSOCK_SHUTDOWN_SEND 2u
 #define VSOCK_SHUTDOWN_BOTH (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)
-
-/* Device configuration space: the guest's CID, little-endian u64. */
-struct vsock_config {
-    uint64_t guest_cid;
-} __attribute__((packed));
 
 /*
  * Credit (virtio 1.2 §5.10.6.3): a sender may have at most

@@ -1,4 +1,4 @@
 # SPDX-License-Identifier: BSD-2-Clause
+# Built from the program's source list (host/launcher/prog.mk).
 UNIT_TESTS += launcher_state
-launcher_state_SRCS := host/launcher/cidlock.c host/launcher/instance.c \
-	tests/unit/test_launcher_state.c
+launcher_state_SRCS := $(LAUNCHER_LIB_SRCS) $(hostcommon_SRCS) tests/unit/test_launcher_state.c

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* miura-vsockd host endpoints: --publish specs, Unix listeners, PATH_<port>. */
+/* miura-vsockd host endpoints: PATH_<port> for guest-initiated connections. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,54 +8,8 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "common/publish.h"
 #include "vsockd/endpoint.h"
-
-TEST(publish_specs)
-{
-    struct publish p;
-    char err[160];
-    CHECK_EQ(publish_parse("8080:80", &p, err, sizeof(err)), 0);
-    CHECK_STR(p.addr, "127.0.0.1");
-    CHECK_EQ(p.host_port, 8080);
-    CHECK_EQ(p.guest_port, 80);
-    CHECK_EQ(publish_parse("0.0.0.0:1:4294967295", &p, err, sizeof(err)), 0);
-    CHECK_STR(p.addr, "0.0.0.0");
-    CHECK_EQ(p.host_port, 1);
-    CHECK_EQ(p.guest_port, 4294967295u);
-    static const char *const bad[] = {
-        "80",      "8080:",           ":80",       "0:80",          "65536:80",
-        "8080:-1", "8080:4294967296", "x:8080:80", "1.2.3:8080:80", "::1:8080:80",
-        "1:2:3:4", "8080:80 ",        "",          ":8080:80",
-    };
-    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (publish_parse(bad[i], &p, err, sizeof(err)) != -1) {
-            test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
-            return;
-        }
-    }
-    CHECK(strstr(err, "[ADDR:]HOSTPORT:GUESTPORT") != NULL);
-}
-
-TEST(unix_listener_replaces_only_sockets)
-{
-    char dir[] = "/tmp/vsockd-ep.XXXXXX", path[128], err[160];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/s", dir);
-    int fd = unix_listen(path, err, sizeof(err));
-    CHECK(fd >= 0);
-    close(fd); /* leaves a stale socket file behind, like a killed daemon */
-    fd = unix_listen(path, err, sizeof(err));
-    CHECK(fd >= 0);
-    close(fd);
-    unlink(path);
-    FILE *f = fopen(path, "w"); /* a regular file is never replaced */
-    CHECK(f != NULL);
-    fclose(f);
-    CHECK_EQ(unix_listen(path, err, sizeof(err)), -1);
-    CHECK(strstr(err, "not a socket") != NULL);
-    unlink(path);
-    rmdir(dir);
-}
 
 TEST(guest_port_paths)
 {

@@ -11,7 +11,7 @@
 
 #include "test.h"
 #include "vsockd/device.h"
-#include "vsockd/log.h"
+#include "common/log.h"
 
 static uint64_t zero_clock(void)
 {

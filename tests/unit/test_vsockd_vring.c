@@ -13,7 +13,7 @@ struct ring_fixture {
     uint8_t *mem;
     struct vu_mem table;
     struct virtqueue vq;
-    struct vq_desc *desc;
+    struct virtq_desc *desc;
     uint16_t *avail;
 };
 
@@ -33,7 +33,7 @@ static void setup(struct ring_fixture *f)
     f->vq.used_uva = 0x7000000 + 0x3000;
     f->vq.addr_set = true;
     f->vq.started = f->vq.enabled = true;
-    f->desc = (struct vq_desc *)(f->mem + 0x1000);
+    f->desc = (struct virtq_desc *)(f->mem + 0x1000);
     f->avail = (uint16_t *)(f->mem + 0x2000);
 }
 
@@ -78,10 +78,11 @@ TEST(walk_good_chain_with_region_split)
     struct vq_chain c;
     setup(&f);
     CHECK(vq_translate(&f.vq, &f.table));
-    f.desc[0] = (struct vq_desc){0x4000, 44, VQ_DESC_F_NEXT, 3};
-    f.desc[3] = (struct vq_desc){MEM / 2 - 100, 200, VQ_DESC_F_NEXT, 5};          /* crosses 32K */
-    f.desc[5] = (struct vq_desc){0x5000, 0, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 6}; /* zero length */
-    f.desc[6] = (struct vq_desc){0x6000, 512, VQ_DESC_F_WRITE, 0};
+    f.desc[0] = (struct virtq_desc){0x4000, 44, VIRTQ_DESC_F_NEXT, 3};
+    f.desc[3] = (struct virtq_desc){MEM / 2 - 100, 200, VIRTQ_DESC_F_NEXT, 5}; /* crosses 32K */
+    f.desc[5] =
+        (struct virtq_desc){0x5000, 0, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 6}; /* zero length */
+    f.desc[6] = (struct virtq_desc){0x6000, 512, VIRTQ_DESC_F_WRITE, 0};
     publish(&f, 0);
     CHECK_EQ(vq_pop(&f.vq, &f.table, &c), 1);
     CHECK_EQ(c.head, 0);
@@ -106,20 +107,20 @@ TEST(walk_rejects_bad_descriptors)
 {
     struct ring_fixture f;
     setup(&f);
-    f.desc[0] = (struct vq_desc){MEM, 1, 0, 0}; /* outside memory */
+    f.desc[0] = (struct virtq_desc){MEM, 1, 0, 0}; /* outside memory */
     CHECK_EQ(walk_one(&f), -1);
-    f.desc[0] = (struct vq_desc){MEM - 10, 11, 0, 0}; /* runs off the end */
+    f.desc[0] = (struct virtq_desc){MEM - 10, 11, 0, 0}; /* runs off the end */
     CHECK_EQ(walk_one(&f), -1);
-    f.desc[0] = (struct vq_desc){UINT64_MAX - 5, 100, 0, 0}; /* address wraps */
+    f.desc[0] = (struct virtq_desc){UINT64_MAX - 5, 100, 0, 0}; /* address wraps */
     CHECK_EQ(walk_one(&f), -1);
-    f.desc[0] = (struct vq_desc){0x100, 10, VQ_DESC_F_INDIRECT, 0}; /* not negotiated */
+    f.desc[0] = (struct virtq_desc){0x100, 10, VIRTQ_DESC_F_INDIRECT, 0}; /* not negotiated */
     CHECK_EQ(walk_one(&f), -1);
-    f.desc[0] = (struct vq_desc){0x100, 10, VQ_DESC_F_NEXT, NUM}; /* next out of range */
+    f.desc[0] = (struct virtq_desc){0x100, 10, VIRTQ_DESC_F_NEXT, NUM}; /* next out of range */
     CHECK_EQ(walk_one(&f), -1);
-    f.desc[0] = (struct vq_desc){0x100, 10, VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 1};
-    f.desc[1] = (struct vq_desc){0x200, 10, 0, 0}; /* readable after writable */
+    f.desc[0] = (struct virtq_desc){0x100, 10, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1};
+    f.desc[1] = (struct virtq_desc){0x200, 10, 0, 0}; /* readable after writable */
     CHECK_EQ(walk_one(&f), -1);
-    f.desc[0] = (struct vq_desc){0x100, 10, 0, 0};
+    f.desc[0] = (struct virtq_desc){0x100, 10, 0, 0};
     CHECK_EQ(walk_one(&f), 0);
     free(f.mem);
 }
@@ -128,10 +129,10 @@ TEST(walk_rejects_loops)
 {
     struct ring_fixture f;
     setup(&f);
-    f.desc[0] = (struct vq_desc){0x100, 0, VQ_DESC_F_NEXT, 0}; /* self loop, zero length */
+    f.desc[0] = (struct virtq_desc){0x100, 0, VIRTQ_DESC_F_NEXT, 0}; /* self loop, zero length */
     CHECK_EQ(walk_one(&f), -1);
     for (uint16_t i = 0; i < NUM; i++) /* a cycle through every descriptor */
-        f.desc[i] = (struct vq_desc){0x100, 1, VQ_DESC_F_NEXT, (uint16_t)((i + 1) % NUM)};
+        f.desc[i] = (struct virtq_desc){0x100, 1, VIRTQ_DESC_F_NEXT, (uint16_t)((i + 1) % NUM)};
     CHECK_EQ(walk_one(&f), -1);
     f.desc[NUM - 1].flags = 0; /* the longest legal chain: all of them */
     CHECK_EQ(walk_one(&f), 0);
@@ -148,9 +149,9 @@ TEST(segments_are_bounded)
     f.vq.avail_uva = 0x7000000 + 0x2000;
     f.vq.used_uva = 0x7000000 + 0x3000;
     CHECK(vq_translate(&f.vq, &f.table));
-    struct vq_desc *d = (struct vq_desc *)(f.mem + 0x4000);
+    struct virtq_desc *d = (struct virtq_desc *)(f.mem + 0x4000);
     for (uint16_t i = 0; i < 100; i++)
-        d[i] = (struct vq_desc){0x100, 1, VQ_DESC_F_NEXT, (uint16_t)(i + 1)};
+        d[i] = (struct virtq_desc){0x100, 1, VIRTQ_DESC_F_NEXT, (uint16_t)(i + 1)};
     d[99].flags = 0;
     CHECK_EQ(vq_walk(&f.vq, &f.table, 0, &c), -1); /* more than VQ_MAX_SEGMENTS */
     free(f.mem);
@@ -183,7 +184,7 @@ TEST(used_ring_and_wraparound)
     CHECK(vq_translate(&f.vq, &f.table));
     f.vq.last_avail = f.vq.used_idx = 65534; /* indices wrap at 2^16 */
     f.avail[1] = 65534;
-    f.desc[2] = (struct vq_desc){0x100, 64, VQ_DESC_F_WRITE, 0};
+    f.desc[2] = (struct virtq_desc){0x100, 64, VIRTQ_DESC_F_WRITE, 0};
     for (int i = 0; i < 4; i++) {
         publish(&f, 2);
         CHECK_EQ(vq_pop(&f.vq, &f.table, &c), 1);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "vsockd/device.h"
-#include "vsockd/log.h"
+#include "common/log.h"
 
 #define FAKE_MEM   (2u << 20)
 #define FAKE_QNUM  64
@@ -79,9 +79,9 @@ static inline void fake_fini(struct fake *f)
     free(f->mem);
 }
 
-static inline struct vq_desc *fake_desc(struct fake *f, unsigned q)
+static inline struct virtq_desc *fake_desc(struct fake *f, unsigned q)
 {
-    return (struct vq_desc *)(f->mem + (q ? 0x20000 : 0x10000));
+    return (struct virtq_desc *)(f->mem + (q ? 0x20000 : 0x10000));
 }
 
 static inline void fake_publish(struct fake *f, unsigned q, uint16_t head)
@@ -98,7 +98,8 @@ static inline void fake_post_rx(struct fake *f, unsigned n, uint32_t size)
 {
     for (unsigned i = 0; i < n; i++) {
         uint16_t d = (uint16_t)(f->rx_avail % FAKE_QNUM);
-        fake_desc(f, 0)[d] = (struct vq_desc){FAKE_RXBUF + 8192u * d, size, VQ_DESC_F_WRITE, 0};
+        fake_desc(f, 0)[d] =
+            (struct virtq_desc){FAKE_RXBUF + 8192u * d, size, VIRTQ_DESC_F_WRITE, 0};
         fake_publish(f, 0, d);
     }
 }
@@ -123,7 +124,7 @@ static inline void fake_send(struct fake *f, uint16_t op, uint32_t src_port, uin
     memcpy(p, &h, sizeof(h));
     if (len)
         memcpy(p + sizeof(h), data, len);
-    fake_desc(f, 1)[d] = (struct vq_desc){FAKE_TXBUF + 8192u * d, VSOCK_HDR_SIZE + len, 0, 0};
+    fake_desc(f, 1)[d] = (struct virtq_desc){FAKE_TXBUF + 8192u * d, VSOCK_HDR_SIZE + len, 0, 0};
     fake_publish(f, 1, d);
     device_kick(&f->dev, 1);
     device_run(&f->dev);

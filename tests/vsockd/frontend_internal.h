@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "abi/virtio.h"
 #include "abi/vsock.h"
 #include "common.h"
 #include "frontend.h"
@@ -92,15 +93,8 @@ struct gconn {
     struct client_cmd *cmd;
 };
 
-struct vq_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 struct gring {
-    struct vq_desc *desc;
+    struct virtq_desc *desc;
     uint16_t *avail;
     uint8_t *used;
     uint16_t avail_idx, last_used;

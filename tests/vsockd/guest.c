@@ -37,9 +37,11 @@ void guest_kick(int fd)
 
 void guest_post_rx(struct frontend *fe, unsigned i)
 {
-    struct vq_desc *d = fe->rx.desc;
-    d[2 * i] = (struct vq_desc){RX_HDRS + 64 * i, VSOCK_HDR_SIZE, 1 | 2, (uint16_t)(2 * i + 1)};
-    d[2 * i + 1] = (struct vq_desc){RX_DATA + (uint64_t)BUF_DATA * i, BUF_DATA, 2, 0};
+    struct virtq_desc *d = fe->rx.desc;
+    d[2 * i] = (struct virtq_desc){RX_HDRS + 64 * i, VSOCK_HDR_SIZE,
+                                   VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(2 * i + 1)};
+    d[2 * i + 1] =
+        (struct virtq_desc){RX_DATA + (uint64_t)BUF_DATA * i, BUF_DATA, VIRTQ_DESC_F_WRITE, 0};
     ring_publish(&fe->rx, (uint16_t)(2 * i));
 }
 
@@ -78,17 +80,18 @@ static bool send_pkt(struct frontend *fe, struct gconn *c, uint32_t lport, uint3
         c->need_credit = false;
     }
     memcpy(gpa(fe, TX_HDRS + 64 * i), &h, sizeof(h));
-    struct vq_desc *d = fe->tx.desc;
+    struct virtq_desc *d = fe->tx.desc;
     if (len) {
         uint64_t at = TX_DATA + (uint64_t)BUF_DATA * i;
         if (data)
             memcpy(gpa(fe, at), data, len);
         else
             pattern_fill(gpa(fe, at), c->seed, c->send_off, len);
-        d[2 * i] = (struct vq_desc){TX_HDRS + 64 * i, VSOCK_HDR_SIZE, 1, (uint16_t)(2 * i + 1)};
-        d[2 * i + 1] = (struct vq_desc){at, len, 0, 0};
+        d[2 * i] = (struct virtq_desc){TX_HDRS + 64 * i, VSOCK_HDR_SIZE, VIRTQ_DESC_F_NEXT,
+                                       (uint16_t)(2 * i + 1)};
+        d[2 * i + 1] = (struct virtq_desc){at, len, 0, 0};
     } else {
-        d[2 * i] = (struct vq_desc){TX_HDRS + 64 * i, VSOCK_HDR_SIZE, 0, 0};
+        d[2 * i] = (struct virtq_desc){TX_HDRS + 64 * i, VSOCK_HDR_SIZE, 0, 0};
     }
     ring_publish(&fe->tx, (uint16_t)(2 * i));
     return true;
@@ -99,7 +102,7 @@ void fe_post_bad_tx(struct frontend *fe)
     pthread_mutex_lock(&fe->lock);
     if (fe->ntx_free > 0) {
         unsigned i = (unsigned)fe->tx_free[--fe->ntx_free];
-        fe->tx.desc[2 * i] = (struct vq_desc){1ull << 40, VSOCK_HDR_SIZE, 0, 0};
+        fe->tx.desc[2 * i] = (struct virtq_desc){1ull << 40, VSOCK_HDR_SIZE, 0, 0};
         ring_publish(&fe->tx, (uint16_t)(2 * i));
         guest_kick(fe->tx.kick);
     }
@@ -115,7 +118,7 @@ void fe_inject(struct frontend *fe, const struct vsock_hdr *h, const void *paylo
         uint64_t at = TX_DATA + (uint64_t)BUF_DATA * i;
         memcpy(gpa(fe, at), h, sizeof(*h));
         memcpy(gpa(fe, at + sizeof(*h)), payload, payload_len);
-        fe->tx.desc[2 * i] = (struct vq_desc){at, desc_len, 0, 0};
+        fe->tx.desc[2 * i] = (struct virtq_desc){at, desc_len, 0, 0};
         ring_publish(&fe->tx, (uint16_t)(2 * i));
         guest_kick(fe->tx.kick);
     }

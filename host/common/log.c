@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include "vsockd/log.h"
+#include "common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
+const char *log_prog = "miura";
 int log_level;
 
 void log_msg(int level, const char *fmt, ...)
@@ -15,5 +16,5 @@ void log_msg(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "miura-vsockd: %s\n", line);
+    fprintf(stderr, "%s: %s\n", log_prog, line);
 }

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Fuzz: the hybrid vsock port-line parser ("CONNECT <port>\n" or
+ * "OK <port>\n", by the first byte's top bit), fed whole and in pieces of a
+ * size the first byte picks; both must agree on the outcome, the port and the
+ * bytes consumed, a DONE line must really be "<WORD> <digits>[\r]\n", and the
+ * bound must hold.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/port_line.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct port_line whole, pieces;
+    if (size < 1)
+        return 0;
+    const char *prefix = data[0] & 0x80 ? PORT_LINE_CONNECT : PORT_LINE_OK;
+    size_t plen = strlen(prefix);
+    size_t step = data[0] % 7 + 1;
+    data++;
+    size--;
+    port_line_init(&whole, prefix);
+    size_t used_whole = port_line_feed(&whole, data, size);
+    port_line_init(&pieces, prefix);
+    size_t used_pieces = 0;
+    for (size_t off = 0; off < size; off += step) {
+        size_t n = size - off < step ? size - off : step;
+        used_pieces += port_line_feed(&pieces, data + off, n);
+    }
+    if (used_whole > size || used_whole != used_pieces || whole.status != pieces.status ||
+        used_whole > PORT_LINE_MAX)
+        abort();
+    if (whole.status == PORT_LINE_MORE && used_whole != size)
+        abort(); /* MORE consumes everything */
+    if (whole.status == PORT_LINE_DONE) {
+        if (whole.port > UINT32_MAX || whole.port != pieces.port || used_whole < plen + 2 ||
+            memcmp(data, prefix, plen) != 0 || data[used_whole - 1] != '\n')
+            abort();
+        /* Recompute the port from the digits. */
+        uint64_t port = 0;
+        size_t i = plen;
+        for (; i < used_whole && data[i] >= '0' && data[i] <= '9'; i++)
+            port = port * 10 + (uint64_t)(data[i] - '0');
+        if (i == plen || port != whole.port)
+            abort();
+        if (!(i == used_whole - 1 || (i == used_whole - 2 && data[i] == '\r')))
+            abort();
+    }
+    return 0;
+}

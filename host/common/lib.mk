@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# The host library: code miura, miura-vsockd and miura-proxy share (numbers,
+# --publish, the hybrid vsock port lines, logging, the epoll registry).
+# Archived once into build/host/libhostcommon.a; a program links it with
+# <prog>_HOSTLIBS := hostcommon, tests and fuzz targets compile its sources.
+HOSTLIBS += hostcommon
+hostcommon_SRCS := host/common/clock.c host/common/log.c host/common/loop.c \
+	host/common/number.c host/common/options.c host/common/port_line.c host/common/publish.c

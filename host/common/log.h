@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Logging to stderr, one line each, prefixed with the program's name:
+ * errors and notices always, connection events at -v, details at -vv.
+ */
+#ifndef HOST_COMMON_LOG_H
+#define HOST_COMMON_LOG_H
+
+extern const char *log_prog; /* the prefix, e.g. "miura-vsockd" (set by main) */
+extern int log_level;        /* -1 quiet (tests, fuzzing), 0 errors, 1 events, 2 debug */
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(0, __VA_ARGS__)
+#define log_event(...) log_msg(1, __VA_ARGS__)
+#define log_debug(...) log_msg(2, __VA_ARGS__)
+
+#endif

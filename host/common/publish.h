@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * --publish [ADDR:]HOSTPORT:GUESTPORT, as miura, miura-vsockd and miura-proxy
+ * take it: a TCP listener on ADDR:HOSTPORT carried to guest vsock port
+ * GUESTPORT; and the host's listening sockets.
+ */
+#ifndef HOST_COMMON_PUBLISH_H
+#define HOST_COMMON_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PUBLISH_MAX 64 /* --publish options one program takes */
+/* What a --publish value must look like (for error messages). */
+#define PUBLISH_SYNTAX "[ADDR:]HOSTPORT:GUESTPORT (IPv4 ADDR, ports 1..65535 and 1..4294967294)"
+
+struct publish_spec {
+    char addr[16];       /* dotted quad, NUL-terminated; default 127.0.0.1 */
+    uint16_t host_port;  /* 1..65535 */
+    uint32_t guest_port; /* 1..0xfffffffe (vsock ports are 32-bit; -1 is "any") */
+};
+
+/* Parses a NUL-terminated --publish value; 0, or -1 (then *p is unspecified). */
+int publish_parse(const char *s, struct publish_spec *p);
+
+/* The backlog of every listening socket (the kernel caps it at net.core.somaxconn). */
+#define LISTEN_BACKLOG 512
+
+/* A non-blocking TCP listener for p; fd, or -1 with a message in err. */
+int publish_listen(const struct publish_spec *p, char *err, size_t errlen);
+/*
+ * A non-blocking Unix stream listener at path, replacing a stale socket file
+ * (never any other kind of file); fd, or -1 with a message in err.
+ */
+int unix_listen(const char *path, char *err, size_t errlen);
+
+#endif

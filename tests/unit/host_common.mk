@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# The host library (host/common/lib.mk): port lines, --publish, numbers, options.
+UNIT_TESTS += host_common
+host_common_SRCS := $(hostcommon_SRCS) tests/unit/test_host_common.c

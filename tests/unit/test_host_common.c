@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The host library (host/common): the hybrid vsock port lines ("OK <port>\n"
+ * from the VMM, "CONNECT <port>\n" from clients), --publish, numbers, the
+ * option checks and Unix listeners.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/number.h"
+#include "common/options.h"
+#include "common/port_line.h"
+#include "common/publish.h"
+#include "test.h"
+
+static int parse_prefixed(const char *prefix, const char *s, size_t n, uint64_t *port, size_t *used)
+{
+    struct port_line p;
+    port_line_init(&p, prefix);
+    *used = port_line_feed(&p, (const uint8_t *)s, n);
+    *port = p.port;
+    return p.status;
+}
+#define parse_whole(s, n, port, used) parse_prefixed(PORT_LINE_OK, s, n, port, used)
+#define WHOLE(s, port, used)          parse_whole(s, strlen(s), port, used)
+#define CONNECT_WHOLE(s, port, used)  parse_prefixed(PORT_LINE_CONNECT, s, strlen(s), port, used)
+
+TEST(ok_valid_lines)
+{
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(WHOLE("OK 1073741824\n", &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(port, 1073741824);
+    CHECK_EQ(used, 14);
+    CHECK_EQ(WHOLE("OK 0\n", &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(port, 0);
+    CHECK_EQ(WHOLE("OK 4294967295\n", &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(port, 4294967295u);
+    CHECK_EQ(WHOLE("OK 0000000007\n", &port, &used), PORT_LINE_DONE); /* 10 digits */
+    CHECK_EQ(port, 7);
+}
+
+TEST(ok_crlf)
+{
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(WHOLE("OK 52\r\n", &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(port, 52);
+    CHECK_EQ(used, 7);
+    CHECK_EQ(WHOLE("OK 52\r\r\n", &port, &used), PORT_LINE_ERROR);
+    CHECK_EQ(WHOLE("OK 52\rx", &port, &used), PORT_LINE_ERROR);
+    CHECK_EQ(WHOLE("OK \r\n", &port, &used), PORT_LINE_ERROR);
+    CHECK_EQ(WHOLE("OK 52\r", &port, &used), PORT_LINE_MORE);
+}
+
+TEST(ok_bytes_after_the_line_are_not_consumed)
+{
+    uint64_t port;
+    size_t used;
+    static const char s[] = "OK 9\nstream\0data";
+    CHECK_EQ(parse_whole(s, sizeof(s) - 1, &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(used, 5);
+    CHECK_EQ(port, 9);
+    /* A finished parser takes nothing more, in either outcome. */
+    struct port_line p;
+    port_line_init(&p, PORT_LINE_OK);
+    CHECK_EQ(port_line_feed(&p, (const uint8_t *)"OK 1\n", 5), 5);
+    CHECK_EQ(port_line_feed(&p, (const uint8_t *)"OK 2\n", 5), 0);
+    CHECK_EQ(p.port, 1);
+    port_line_init(&p, PORT_LINE_OK);
+    CHECK_EQ(port_line_feed(&p, (const uint8_t *)"NO\n", 3), 1);
+    CHECK_EQ(p.status, PORT_LINE_ERROR);
+    CHECK_EQ(port_line_feed(&p, (const uint8_t *)"OK 2\n", 5), 0);
+}
+
+TEST(ok_split_across_reads)
+{
+    static const char s[] = "OK 1234\r\nxyz";
+    /* Every split point, and one byte at a time. */
+    for (size_t cut = 0; cut <= 9; cut++) {
+        struct port_line p;
+        port_line_init(&p, PORT_LINE_OK);
+        size_t a = port_line_feed(&p, (const uint8_t *)s, cut);
+        CHECK_EQ(a, cut);
+        CHECK_EQ(p.status, cut == 9 ? PORT_LINE_DONE : PORT_LINE_MORE);
+        size_t b = port_line_feed(&p, (const uint8_t *)s + cut, sizeof(s) - 1 - cut);
+        CHECK_EQ(a + b, 9);
+        CHECK_EQ(p.status, PORT_LINE_DONE);
+        CHECK_EQ(p.port, 1234);
+    }
+    struct port_line p;
+    port_line_init(&p, PORT_LINE_OK);
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof(s) - 1; i++)
+        total += port_line_feed(&p, (const uint8_t *)s + i, 1);
+    CHECK_EQ(total, 9);
+    CHECK_EQ(p.status, PORT_LINE_DONE);
+}
+
+TEST(ok_garbage_rejected)
+{
+    static const char *const bad[] = {
+        "ok 5\n",  "OK\n",     "OK \n",     "OK  5\n",        "OK 5 \n",  "OK -5\n",
+        "OK +5\n", "OK 5x\n",  "OK 0x10\n", "NOTOK 5\n",      "\nOK 5\n", " OK 5\n",
+        "OK5\n",   "OK 1 2\n", "OK\t5\n",   "CONNECT 5000\n", "ERR 1\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t port;
+        size_t used;
+        size_t n = strlen(bad[i]);
+        int st = parse_whole(bad[i], n, &port, &used);
+        if (st != PORT_LINE_ERROR)
+            test_fail(__FILE__, __LINE__, "'%s' gave status %d", bad[i], st);
+        CHECK(st == PORT_LINE_ERROR);
+        CHECK(used <= n);
+    }
+    /* NUL inside the line */
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(parse_whole("OK 5\0\n", 6, &port, &used), PORT_LINE_ERROR);
+    CHECK_EQ(used, 5);
+}
+
+TEST(ok_port_overflow)
+{
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(WHOLE("OK 4294967296\n", &port, &used), PORT_LINE_ERROR);
+    CHECK_EQ(WHOLE("OK 99999999999\n", &port, &used), PORT_LINE_ERROR);
+    CHECK_EQ(WHOLE("OK 00000000001\n", &port, &used), PORT_LINE_ERROR); /* 11 digits */
+    CHECK_EQ(WHOLE("OK 18446744073709551617\n", &port, &used), PORT_LINE_ERROR);
+}
+
+TEST(ok_too_long)
+{
+    char s[200];
+    memset(s, '0', sizeof(s));
+    memcpy(s, "OK ", 3);
+    uint64_t port;
+    size_t used;
+    /* An endless run of digits stops being read at once, long before the end. */
+    CHECK_EQ(parse_whole(s, sizeof(s), &port, &used), PORT_LINE_ERROR);
+    CHECK(used <= PORT_LINE_MAX);
+    /* Nothing in the grammar exceeds the bound: the longest valid line fits. */
+    CHECK_EQ(WHOLE("OK 4294967295\r\n", &port, &used), PORT_LINE_DONE);
+    CHECK(used <= PORT_LINE_MAX);
+    /* Fed in pieces, the bound holds as well. */
+    struct port_line p;
+    port_line_init(&p, PORT_LINE_OK);
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof(s); i += 3)
+        total += port_line_feed(&p, (const uint8_t *)s + i, 3);
+    CHECK_EQ(p.status, PORT_LINE_ERROR);
+    CHECK(total <= PORT_LINE_MAX);
+}
+
+/* The CONNECT line: the same parser with the client's word. */
+TEST(connect_valid_lines)
+{
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(CONNECT_WHOLE("CONNECT 5000\n", &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(port, 5000);
+    CHECK_EQ(used, 13);
+    CHECK_EQ(CONNECT_WHOLE("CONNECT 4294967295\r\nDATA", &port, &used), PORT_LINE_DONE);
+    CHECK_EQ(port, 4294967295u);
+    CHECK_EQ(used, 20); /* stops right after the newline */
+    CHECK_EQ(CONNECT_WHOLE("CONNECT 0\n", &port, &used), PORT_LINE_DONE);
+}
+
+TEST(connect_one_byte_at_a_time)
+{
+    const char *s = "CONNECT 1234\nxyz";
+    struct port_line p;
+    port_line_init(&p, PORT_LINE_CONNECT);
+    size_t total = 0;
+    for (size_t i = 0; i < strlen(s) && p.status == PORT_LINE_MORE; i++)
+        total += port_line_feed(&p, (const uint8_t *)s + i, 1);
+    CHECK_EQ(p.status, PORT_LINE_DONE);
+    CHECK_EQ(p.port, 1234);
+    CHECK_EQ(total, 13);
+    /* Once finished it takes nothing more. */
+    CHECK_EQ(port_line_feed(&p, (const uint8_t *)"9", 1), 0);
+}
+
+TEST(connect_partial_line_needs_more)
+{
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(CONNECT_WHOLE("", &port, &used), PORT_LINE_MORE);
+    CHECK_EQ(CONNECT_WHOLE("CONN", &port, &used), PORT_LINE_MORE);
+    CHECK_EQ(CONNECT_WHOLE("CONNECT 12", &port, &used), PORT_LINE_MORE);
+    CHECK_EQ(used, 10);
+}
+
+TEST(connect_garbage_rejected)
+{
+    static const char *const bad[] = {
+        "connect 5\n",
+        "CONNECT\n",
+        "CONNECT \n",
+        "CONNECT  5\n",
+        "CONNECT -5\n",
+        "CONNECT 5 \n",
+        "CONNECT 4294967296\n",
+        "CONNECT 00000000001\n",
+        "CONNECT 5\r\r\n",
+        "CONNECT 5\rx",
+        "HELLO\n",
+        "CONNECT 0x10\n",
+        "\n",
+        "OK 5\n",
+        "CONNECT \r\n",
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t port;
+        size_t used;
+        if (CONNECT_WHOLE(bad[i], &port, &used) != PORT_LINE_ERROR) {
+            test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
+            return;
+        }
+    }
+}
+
+TEST(connect_line_is_bounded)
+{
+    char s[200];
+    memset(s, '0', sizeof(s));
+    memcpy(s, "CONNECT ", 8);
+    s[sizeof(s) - 1] = 0;
+    uint64_t port;
+    size_t used;
+    CHECK_EQ(CONNECT_WHOLE(s, &port, &used), PORT_LINE_ERROR);
+    CHECK(used <= PORT_LINE_MAX);
+}
+
+TEST(numbers)
+{
+    uint64_t v = 99;
+    CHECK_EQ(parse_decimal("0", 0, 10, &v), 0);
+    CHECK_EQ(v, 0);
+    CHECK_EQ(parse_decimal("18446744073709551615", 0, UINT64_MAX, &v), 0);
+    CHECK(v == UINT64_MAX);
+    CHECK_EQ(parse_decimal("18446744073709551616", 0, UINT64_MAX, &v), -1); /* 2^64 */
+    CHECK_EQ(parse_decimal("99999999999999999999999", 0, UINT64_MAX, &v), -1);
+    CHECK_EQ(parse_decimal("0000000000000000000000042", 0, 100, &v), 0); /* zeros are fine */
+    CHECK_EQ(v, 42);
+    CHECK_EQ(parse_decimal("65536", 1, 65535, &v), -1);
+    CHECK_EQ(parse_decimal("0", 1, 65535, &v), -1);
+    static const char *const bad[] = {"", " 1", "1 ", "+1", "-1", "0x10", "1e3", "1.0", "1k"};
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse_decimal(bad[i], 0, 1000000, &v) != -1)
+            test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
+    CHECK_EQ(parse_digits("123abc", 1000, &v), 3); /* a prefix, for suffixed values */
+    CHECK_EQ(v, 123);
+    CHECK_EQ(parse_digits("abc", 1000, &v), -1);
+    CHECK_EQ(parse_digits("1001", 1000, &v), -1);
+}
+
+TEST(publish_forms)
+{
+    struct publish_spec p;
+    CHECK_EQ(publish_parse("8080:80", &p), 0);
+    CHECK_STR(p.addr, "127.0.0.1");
+    CHECK_EQ(p.host_port, 8080);
+    CHECK_EQ(p.guest_port, 80);
+    CHECK_EQ(publish_parse("0.0.0.0:2222:22", &p), 0);
+    CHECK_STR(p.addr, "0.0.0.0");
+    CHECK_EQ(p.host_port, 2222);
+    CHECK_EQ(p.guest_port, 22);
+    CHECK_EQ(publish_parse("10.1.2.3:65535:4294967294", &p), 0);
+    CHECK_EQ(p.host_port, 65535);
+    CHECK_EQ(p.guest_port, 4294967294u);
+    CHECK_EQ(publish_parse("1:1", &p), 0);
+    CHECK_EQ(p.host_port, 1);
+    CHECK_EQ(p.guest_port, 1);
+    static const char *const bad[] = {
+        "",
+        "80",
+        ":80",
+        "8080:",
+        "0:80",
+        "65536:80",
+        "8080:-1",
+        "8080:0",
+        "8080:4294967295",
+        "8080:4294967296",
+        "x:8080:80",
+        ":8080:80",
+        "1.2.3:8080:80",
+        "::1:8080:80",
+        "1:2:3:4",
+        "8080:80 ",
+        " 8080:80",
+        "8080: 80",
+        "8080:+80",
+        "255.255.255.255.1:1:1",
+        "a:b",
+        "1.2.3.4::80",
+        "1.2.3.4:80:",
+        "99999999999999999999:80",
+        "8080:99999999999",
+        "1.2.3.4.5:80:80",
+        "256.0.0.1:80:80",
+        "8080:80x",
+        "-1:80",
+        "+8080:80",
+        "localhost:80:80",
+        "1.2.3.4:80",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (publish_parse(bad[i], &p) != -1)
+            test_fail(__FILE__, __LINE__, "'%s' accepted", bad[i]);
+}
+
+TEST(publish_options)
+{
+    struct publish_spec list[PUBLISH_MAX + 1];
+    unsigned n = 0;
+    char spec[32];
+    log_prog = "test";
+    CHECK_EQ(opt_publish("8080:80", list, &n), 0);
+    CHECK_EQ(opt_publish("0.0.0.0:8080:81", list, &n), 0); /* another address, same port */
+    CHECK_EQ(n, 2);
+    CHECK_EQ(opt_publish("127.0.0.1:8080:82", list, &n), -1); /* published twice */
+    CHECK_EQ(opt_publish("8080", list, &n), -1);
+    CHECK_EQ(n, 2);
+    for (unsigned i = 2; i < PUBLISH_MAX; i++) {
+        snprintf(spec, sizeof(spec), "%u:1", 10000 + i);
+        CHECK_EQ(opt_publish(spec, list, &n), 0);
+    }
+    CHECK_EQ(n, PUBLISH_MAX);
+    CHECK_EQ(opt_publish("9999:1", list, &n), -1); /* one too many */
+    CHECK_EQ(n, PUBLISH_MAX);
+    uint64_t v;
+    CHECK_EQ(opt_number("max-conns", "65536", 1, 65536, NULL, &v), 0);
+    CHECK_EQ(v, 65536);
+    CHECK_EQ(opt_number("max-conns", "0", 1, 65536, NULL, &v), -1);
+    CHECK_EQ(opt_number("connect-timeout", "1x", 1, 10, "ms", &v), -1);
+}
+
+TEST(unix_listener_replaces_only_sockets)
+{
+    char dir[] = "/tmp/hostcommon.XXXXXX", path[128], err[160];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/s", dir);
+    int fd = unix_listen(path, err, sizeof(err));
+    CHECK(fd >= 0);
+    close(fd); /* leaves a stale socket file behind, like a killed daemon */
+    fd = unix_listen(path, err, sizeof(err));
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(path);
+    FILE *f = fopen(path, "w"); /* a regular file is never replaced */
+    CHECK(f != NULL);
+    fclose(f);
+    CHECK_EQ(unix_listen(path, err, sizeof(err)), -1);
+    CHECK(strstr(err, "not a socket") != NULL);
+    unlink(path);
+    char longpath[120]; /* over sun_path's 108, and the message still fits err */
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[sizeof(longpath) - 1] = 0;
+    CHECK_EQ(unix_listen(longpath, err, sizeof(err)), -1);
+    CHECK(strstr(err, "too long") != NULL);
+    rmdir(dir);
+}
