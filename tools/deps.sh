@@ -10,7 +10,7 @@ need+=(gcc:gcc make:make ld:binutils nm:binutils timeout:coreutils)
 need+=(qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-x86)
 case $want in
 test) need+=(clang:clang clang-format:clang-format git:git /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
-             socat:socat curl:curl wget:wget ab:apache2-utils sha256sum:coreutils) ;;
+             socat:socat curl:curl wget:wget ab:apache2-utils wrk:wrk sha256sum:coreutils) ;;
 bench) need+=(wrk:wrk nginx:nginx socat:socat hyperfine:hyperfine curl:curl ab:apache2-utils) ;;
 run) need+=(curl:curl) ;;
 *) echo "usage: tools/deps.sh test|run|bench" >&2; exit 2 ;;

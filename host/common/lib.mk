@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The host library: code miura, miura-vsockd and miura-proxy share (numbers,
-# --publish, the hybrid vsock port lines, logging, the epoll registry).
+# --publish and listeners, the hybrid vsock port lines, the accept gate, the
+# control socket, logging, the epoll registry).
 # Archived once into build/host/libhostcommon.a; a program links it with
 # <prog>_HOSTLIBS := hostcommon, tests and fuzz targets compile its sources.
 HOSTLIBS += hostcommon
-hostcommon_SRCS := host/common/clock.c host/common/log.c host/common/loop.c \
-	host/common/number.c host/common/options.c host/common/port_line.c host/common/publish.c
+hostcommon_SRCS := host/common/clock.c host/common/control.c host/common/gate.c \
+	host/common/log.c host/common/loop.c host/common/number.c host/common/options.c \
+	host/common/port_line.c host/common/publish.c

@@ -18,3 +18,16 @@ void log_msg(int level, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "%s: %s\n", log_prog, line);
 }
+
+int log_due(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *skipped)
+{
+    if (l->said && now_ms - l->last_ms < interval_ms) {
+        l->skipped++;
+        return 0;
+    }
+    *skipped = l->skipped;
+    l->skipped = 0;
+    l->last_ms = now_ms;
+    l->said = 1;
+    return 1;
+}

@@ -48,17 +48,29 @@ int opt_no_operands(int argc, char **argv, int first, const char *usage)
     return -1;
 }
 
+/* A Unix socket path of ours: not empty, fits sun_path. */
+static int unix_path(const char *name, const char *arg)
+{
+    if (arg[0] && strlen(arg) < sizeof(((struct sockaddr_un *)0)->sun_path))
+        return 0;
+    fprintf(stderr, "%s: bad --%s '%s': empty or too long for a Unix socket\n", log_prog, name,
+            arg);
+    return -1;
+}
+
 int common_option(int ch, const char *arg, struct common_opts *o, const char *usage)
 {
     uint64_t v;
     switch (ch) {
     case 'u':
-        if (!arg[0] || strlen(arg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-            fprintf(stderr, "%s: bad --uds '%s': empty or too long for a Unix socket\n", log_prog,
-                    arg);
+        if (unix_path("uds", arg))
             return -1;
-        }
         o->uds_path = arg;
+        return 0;
+    case OPT_CONTROL:
+        if (unix_path("control", arg))
+            return -1;
+        o->control_path = arg;
         return 0;
     case 'p':
         return opt_publish(arg, o->publish, &o->npublish);

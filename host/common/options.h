@@ -17,16 +17,19 @@ struct common_opts {
     const char *uds_path;                     /* -u, --uds: the hybrid vsock Unix socket */
     struct publish_spec publish[PUBLISH_MAX]; /* -p, --publish (repeatable) */
     unsigned npublish;
-    unsigned max_conns; /* -m, --max-conns 1..65536 (the program sets the default) */
+    unsigned max_conns;       /* -m, --max-conns 1..65536 (the program sets the default) */
+    const char *control_path; /* --control: the control socket (common/control.h), or NULL */
 };
 
 /* For getopt_long: append to the program's own short options and long option table. */
 #define COMMON_SHORTOPTS "u:p:m:vh"
+#define OPT_CONTROL      0x100 /* --control has no short form */
 /* clang-format off */
 #define COMMON_LONGOPTS                        \
     {"uds", required_argument, 0, 'u'},       \
     {"publish", required_argument, 0, 'p'},   \
     {"max-conns", required_argument, 0, 'm'}, \
+    {"control", required_argument, 0, OPT_CONTROL}, \
     {"verbose", no_argument, 0, 'v'},         \
     {"help", no_argument, 0, 'h'}
 /* clang-format on */

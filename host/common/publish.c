@@ -3,9 +3,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -92,4 +97,90 @@ int unix_listen(const char *path, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* A Unix listener's queue from the kernel's sock_diag (UNIX_DIAG_RQLEN: for a
+ * listening socket, the connections waiting to be accepted). */
+static int unix_queued(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return -1;
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } ask = {
+        .nlh = {.nlmsg_len = sizeof(ask),
+                .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                .nlmsg_flags = NLM_F_REQUEST},
+        .req = {.sdiag_family = AF_UNIX,
+                .udiag_states = ~0u,
+                .udiag_ino = (unsigned)st.st_ino,
+                .udiag_show = UDIAG_SHOW_RQLEN,
+                .udiag_cookie = {~0u, ~0u}}, /* no cookie: look up by inode */
+    };
+    union {
+        struct nlmsghdr nlh;
+        char bytes[512];
+    } reply;
+    int queued = -1;
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (send(nl, &ask, sizeof(ask), 0) != (ssize_t)sizeof(ask))
+        goto out;
+    ssize_t n = recv(nl, &reply, sizeof(reply), 0);
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) || !NLMSG_OK(&reply.nlh, n) ||
+        reply.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+        goto out;
+    /* The attributes follow the fixed message; find UNIX_DIAG_RQLEN. */
+    size_t off = NLMSG_LENGTH(sizeof(struct unix_diag_msg)), end = reply.nlh.nlmsg_len;
+    while (off + sizeof(struct nlattr) <= end) {
+        struct nlattr a;
+        memcpy(&a, reply.bytes + off, sizeof(a));
+        if (a.nla_len < sizeof(a) || off + a.nla_len > end)
+            break;
+        if (a.nla_type == UNIX_DIAG_RQLEN &&
+            a.nla_len >= sizeof(a) + sizeof(struct unix_diag_rqlen)) {
+            struct unix_diag_rqlen q;
+            memcpy(&q, reply.bytes + off + sizeof(a), sizeof(q));
+            queued = (int)q.udiag_rqueue;
+            break;
+        }
+        off += NLA_ALIGN(a.nla_len);
+    }
+out:
+    close(nl);
+    return queued;
+}
+
+int listen_queued(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return -1;
+    if (sa.ss_family == AF_UNIX)
+        return unix_queued(fd);
+    /* A listening TCP socket reports its accept queue in tcpi_unacked. */
+    struct tcp_info ti;
+    len = sizeof(ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ti.tcpi_state != TCP_LISTEN)
+        return -1;
+    return (int)ti.tcpi_unacked;
+}
+
+unsigned long raise_fd_limit(unsigned long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return (unsigned long)rl.rlim_cur;
 }

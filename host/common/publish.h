@@ -23,8 +23,12 @@ struct publish_spec {
 /* Parses a NUL-terminated --publish value; 0, or -1 (then *p is unspecified). */
 int publish_parse(const char *s, struct publish_spec *p);
 
-/* The backlog of every listening socket (the kernel caps it at net.core.somaxconn). */
-#define LISTEN_BACKLOG 512
+/*
+ * The backlog of every listening socket: a burst of clients waits in the host
+ * kernel's queue while the program is at its connection limit (the kernel
+ * caps it at net.core.somaxconn, 4096 by default since Linux 5.4).
+ */
+#define LISTEN_BACKLOG 4096
 
 /* A non-blocking TCP listener for p; fd, or -1 with a message in err. */
 int publish_listen(const struct publish_spec *p, char *err, size_t errlen);
@@ -33,5 +37,18 @@ int publish_listen(const struct publish_spec *p, char *err, size_t errlen);
  * (never any other kind of file); fd, or -1 with a message in err.
  */
 int unix_listen(const char *path, char *err, size_t errlen);
+
+/*
+ * Clients waiting in a listening socket's kernel queue (accepted by the
+ * kernel, not yet by us): TCP_INFO for TCP, sock_diag for Unix sockets.
+ * -1 if the kernel does not say.
+ */
+int listen_queued(int fd);
+
+/*
+ * Raises the soft RLIMIT_NOFILE to `want` descriptors if the hard limit
+ * allows; returns the limit now in force.
+ */
+unsigned long raise_fd_limit(unsigned long want);
 
 #endif

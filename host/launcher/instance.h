@@ -8,6 +8,7 @@
  *   meta          key/value lines: name, pid, cid, image, ports, started, ...
  *   vhost.sock    miura-vsockd's vhost-user socket (QEMU connects)
  *   vsock.sock    hybrid vsock socket (host -> guest "CONNECT <port>")
+ *   vsockd.ctl    miura-vsockd's control socket (miura stats, miura ps -v)
  *   fs.sock       virtiofsd's vhost-user socket (with --share)
  *   *.log         each part's output; console.log when detached
  *

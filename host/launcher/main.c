@@ -27,6 +27,7 @@
 #include "launcher/instance.h"
 #include "launcher/plan.h"
 #include "launcher/run.h"
+#include "launcher/stats.h"
 
 #define EXIT_USAGE   2
 #define INSTALL_HINT "apt-get install qemu-system-x86"
@@ -38,7 +39,9 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run [options] IMAGE   start an instance and supervise it (miura run --help)\n"
-    "  ps                    list running instances: name, pid, cid, ports, image, uptime\n"
+    "  ps [-v]               list running instances: name, pid, cid, ports, image, uptime\n"
+    "                        (-v: and a line of connection counters each)\n"
+    "  stats NAME            an instance's connection counters (miura-vsockd's)\n"
     "  stop NAME             stop an instance cleanly\n"
     "  help                  this text\n";
 
@@ -532,7 +535,7 @@ static int cmd_run(int argc, char **argv)
     return run_instance(&req);
 }
 
-static int cmd_ps(void)
+static int cmd_ps(bool verbose)
 {
     char base[PATH_MAX], dir[PATH_MAX + 256], up[32];
     struct dirent *e;
@@ -556,6 +559,11 @@ static int cmd_ps(void)
             continue;
         format_uptime((long)time(NULL) - m.started, up, sizeof(up));
         printf("%-24s %-8d %-6u %-28s %-8s %s\n", m.name, (int)m.pid, m.cid, m.ports, up, m.image);
+        if (verbose) {
+            char line[512];
+            stats_summary(dir, line, sizeof(line));
+            printf("    %s\n", line);
+        }
     }
     closedir(d);
     return 0;
@@ -620,10 +628,13 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(argv[1], "ps") == 0) {
-        if (argc != 2)
-            return usage_error(usage_main, "%s", "ps takes no arguments");
-        return cmd_ps();
+        bool verbose = argc == 3 && strcmp(argv[2], "-v") == 0;
+        if (argc != 2 && !verbose)
+            return usage_error(usage_main, "%s", "ps takes no arguments but -v");
+        return cmd_ps(verbose);
     }
+    if (strcmp(argv[1], "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
     if (strcmp(argv[1], "stop") == 0)
         return cmd_stop(argc - 1, argv + 1);
     return usage_error(usage_main, "unknown command '%s'", argv[1]);

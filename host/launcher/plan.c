@@ -61,7 +61,7 @@ int plan_kernel_cmdline(const struct launch_config *c, char *out, size_t len)
 int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struct argv_list *vsockd,
                struct argv_list *qemu, const char **err)
 {
-    char fs_sock[PLAN_ARG_MAX], vhost_sock[PLAN_ARG_MAX], uds[PLAN_ARG_MAX];
+    char fs_sock[PLAN_ARG_MAX], vhost_sock[PLAN_ARG_MAX], uds[PLAN_ARG_MAX], ctl[PLAN_ARG_MAX];
     char esc[PLAN_ARG_MAX], cmdline[PLAN_ARG_MAX];
     memset(virtiofsd, 0, sizeof(*virtiofsd));
     memset(vsockd, 0, sizeof(*vsockd));
@@ -69,6 +69,7 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     if (plan_path(c, "fs.sock", fs_sock, sizeof(fs_sock)) ||
         plan_path(c, "vhost.sock", vhost_sock, sizeof(vhost_sock)) ||
         plan_path(c, "vsock.sock", uds, sizeof(uds)) ||
+        plan_path(c, PLAN_VSOCKD_CONTROL, ctl, sizeof(ctl)) ||
         plan_kernel_cmdline(c, cmdline, sizeof(cmdline))) {
         *err = "a path or the kernel command line is too long";
         return -1;
@@ -95,6 +96,8 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(vsockd, "%u", c->cid);
     add(vsockd, "--uds");
     add(vsockd, "%s", uds);
+    add(vsockd, "--control"); /* miura stats, miura ps -v */
+    add(vsockd, "%s", ctl);
     for (unsigned i = 0; i < c->npublish; i++) {
         add(vsockd, "--publish");
         add(vsockd, "%s:%u:%u", c->publish[i].addr, c->publish[i].host_port,

@@ -13,6 +13,9 @@
 
 #define PLAN_ARGV_MAX 96
 
+/* miura-vsockd's control socket in the run directory (miura stats NAME). */
+#define PLAN_VSOCKD_CONTROL "vsockd.ctl"
+
 /* An argv vector owning its strings; argv[argc] is NULL. */
 struct argv_list {
     int argc;

@@ -2,7 +2,8 @@
 # miura, the launcher: runs virtiofsd, miura-vsockd and QEMU for an instance.
 # LAUNCHER_LIB_SRCS is everything but main.c (the unit tests build it).
 LAUNCHER_LIB_SRCS := host/launcher/run.c host/launcher/plan.c host/launcher/args.c \
-	host/launcher/probe.c host/launcher/cidlock.c host/launcher/instance.c
+	host/launcher/probe.c host/launcher/cidlock.c host/launcher/instance.c \
+	host/launcher/stats.c
 HOSTPROGS += miura
 miura_SRCS := $(LAUNCHER_LIB_SRCS) host/launcher/main.c
 miura_HOSTLIBS := hostcommon

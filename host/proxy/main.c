@@ -16,20 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/control.h"
+#include "common/gate.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/options.h"
 #include "proxy/relay.h"
 
-#define RUN_BUDGET      (256 * 1024) /* bytes per connection per turn, for fairness */
-#define RETRY_MS        10           /* retry a connect refused with EAGAIN (backlog full) */
-#define ACCEPT_PAUSE_MS 100          /* out of fds: stop accepting for this long */
+#define RUN_BUDGET     (256 * 1024) /* bytes per connection per turn, for fairness */
+#define RETRY_MS       10           /* retry a connect refused with EAGAIN (backlog full) */
+#define ACCEPT_HOLD_MS 100          /* out of fds: stop accepting for this long */
+#define ACCEPT_BATCH   64           /* accepts per listener wake-up (level-triggered) */
 
 static const char usage[] =
     "usage: miura-proxy --uds PATH --publish [ADDR:]HOSTPORT:GUESTPORT [--publish ...]\n"
@@ -44,9 +46,12 @@ static const char usage[] =
     "  -p, --publish [ADDR:]HOSTPORT:GUESTPORT\n"
     "                            listen on TCP ADDR:HOSTPORT (IPv4, default 127.0.0.1)\n"
     "                            and carry each connection to GUESTPORT (repeatable)\n"
-    "  -m, --max-conns N         connections at once, 1..65536 (default 1024); more are\n"
-    "                            accepted and closed at once\n"
+    "  -m, --max-conns N         connections at once, 1..65536 (default 1024); at the\n"
+    "                            limit new clients wait in the listen queue (4096 deep)\n"
+    "                            until a connection ends; one log line says so\n"
     "  -t, --connect-timeout MS  time for the VMM's OK, 1..3600000 (default 10000)\n"
+    "      --control PATH        control socket: a client writes \"stats\\n\" and reads\n"
+    "                            \"key value\" lines (connections, queue, counters)\n"
     "  -v, --verbose             one log line per connection event\n"
     "  -h, --help                this text\n"
     "\n"
@@ -87,7 +92,7 @@ static void list_del(struct link *n)
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* ---- what epoll reports (struct watch's kind; a WATCH_CONN's index is its relay side) */
-enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_SIGNAL };
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_SIGNAL, WATCH_CTL_LISTEN, WATCH_CTL_CLIENT };
 
 struct listener {
     const struct publish_spec *spec;
@@ -120,7 +125,35 @@ static struct watch signal_w = {.fd = -1};
 static struct link conns, pending, retries, ready, dead;
 static unsigned nconns;
 static unsigned long next_id = 1;
-static uint64_t accept_paused_until;
+static struct accept_gate gate; /* the listeners, watched while nconns < --max-conns */
+static struct control ctl = {.listen_w = {.fd = -1}};
+
+/* Counters for `stats` on the control socket. */
+static struct {
+    uint64_t accepted;    /* clients accepted */
+    uint64_t established; /* of those, answered OK by the VMM */
+    uint64_t refused;     /* closed before the OK (no listener, timeout, VMM gone, ...) */
+    uint64_t retries;     /* connects to --uds tried again (its queue was full, or no fds) */
+    unsigned peak;        /* most connections open at once */
+} stats;
+
+static size_t stats_text(char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    control_kv(buf, len, &off, "active", nconns);
+    control_kv(buf, len, &off, "peak", stats.peak);
+    control_kv(buf, len, &off, "limit", opt.c.max_conns);
+    control_kv(buf, len, &off, "queued", gate_queued(&gate));
+    control_kv(buf, len, &off, "accepting", !gate.paused);
+    control_kv(buf, len, &off, "accepted", stats.accepted);
+    control_kv(buf, len, &off, "established", stats.established);
+    control_kv(buf, len, &off, "refused", stats.refused);
+    control_kv(buf, len, &off, "retries", stats.retries);
+    control_kv(buf, len, &off, "limit_pauses", gate.pauses);
+    control_kv(buf, len, &off, "fd_pauses", gate.holds);
+    return off;
+}
 
 /* ---- options */
 static int parse_options(int argc, char **argv)
@@ -171,11 +204,14 @@ static void conn_close(struct conn *c)
                   c->r.why ? c->r.why : "closed", c->r.err ? ": " : "",
                   c->r.err ? strerror(c->r.err) : "");
     }
+    if (c->deadline) /* never got the OK */
+        stats.refused++;
     close(c->client_fd);
     if (c->vmm_fd >= 0)
         close(c->vmm_fd);
     relay_free(&c->r);
     nconns--;
+    gate_update(&gate, nconns, monotonic_ms()); /* a queued client may come in */
     /* Freed after this batch of events: another event may still point at it. */
     list_add_tail(&dead, &c->dead_link);
 }
@@ -187,6 +223,7 @@ static void conn_run(struct conn *c)
     bool more = relay_run(&c->r, RUN_BUDGET);
     if (c->r.state == RELAY_STREAM && c->deadline) {
         c->deadline = 0;
+        stats.established++;
         list_del(&c->pending);
         log_event("conn %lu: guest port %u: OK %llu", c->id, c->guest_port,
                   (unsigned long long)c->r.ok.port);
@@ -200,23 +237,6 @@ static void conn_run(struct conn *c)
         list_add_tail(&ready, &c->ready);
 }
 
-/*
- * Out of descriptors or memory: stop accepting for a while (clients wait in
- * the listen backlog) rather than spin on a level-triggered listener.
- */
-static void pause_accepting(const char *what, int err)
-{
-    static uint64_t logged; /* one line per 10 s at most */
-    uint64_t now = monotonic_ms();
-    if (!logged || now - logged >= 10000) {
-        log_error("%s: %s; pausing accept %d ms at a time", what, strerror(err), ACCEPT_PAUSE_MS);
-        logged = now;
-    }
-    accept_paused_until = now + ACCEPT_PAUSE_MS;
-    for (unsigned j = 0; j < opt.c.npublish; j++)
-        loop_mod(&listeners[j].w, 0);
-}
-
 /* Connects to --uds; 0 (c->vmm_fd set, relay started), 1 (retry later), -1 (failed). */
 static int conn_connect(struct conn *c)
 {
@@ -225,7 +245,8 @@ static int conn_connect(struct conn *c)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
         /* Descriptors run out: this client waits (until its deadline), new ones queue. */
-        pause_accepting("socket(AF_UNIX)", errno);
+        gate_hold(&gate, monotonic_ms(), ACCEPT_HOLD_MS, "socket(AF_UNIX)", errno);
+        stats.retries++;
         c->retry_at = monotonic_ms() + RETRY_MS;
         list_add_tail(&retries, &c->retry);
         return 1;
@@ -239,6 +260,7 @@ static int conn_connect(struct conn *c)
         int e = errno;
         if (e == EAGAIN) { /* the VMM's listen backlog is full */
             close(fd);
+            stats.retries++;
             c->retry_at = monotonic_ms() + RETRY_MS;
             list_add_tail(&retries, &c->retry);
             return 1;
@@ -276,28 +298,34 @@ static void conn_start(struct conn *c)
 
 static void accept_clients(struct listener *l)
 {
-    /* A bounded batch per wake-up (the listener is level-triggered). */
-    for (int i = 0; i < 64 && !accept_paused_until; i++) {
+    /* A bounded batch per wake-up (the listener is level-triggered); at the
+     * limit the gate stops watching the listeners and clients wait in their
+     * kernel queues. */
+    for (int i = 0; i < ACCEPT_BATCH && gate_open(&gate, nconns, monotonic_ms()); i++) {
         int fd = accept4(l->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                pause_accepting("accept", errno);
+                gate_hold(&gate, monotonic_ms(), ACCEPT_HOLD_MS, "accept", errno);
             } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
                 log_error("accept on %s:%u: %s", l->spec->addr, l->spec->host_port,
                           strerror(errno));
             }
-            return;
+            break;
         }
-        struct conn *c = nconns < opt.c.max_conns ? calloc(1, sizeof(*c)) : NULL;
+        struct conn *c = calloc(1, sizeof(*c));
         if (!c) {
-            log_event("refusing a client on %s:%u: %u connections (--max-conns)", l->spec->addr,
-                      l->spec->host_port, nconns);
+            log_error("closing a client on %s:%u: out of memory", l->spec->addr,
+                      l->spec->host_port);
             close(fd);
-            continue;
+            gate_hold(&gate, monotonic_ms(), ACCEPT_HOLD_MS, "calloc", ENOMEM);
+            break;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         nconns++;
+        stats.accepted++;
+        if (nconns > stats.peak)
+            stats.peak = nconns;
         c->id = next_id++;
         c->guest_port = l->spec->guest_port;
         c->client_fd = fd;
@@ -309,19 +337,16 @@ static void accept_clients(struct listener *l)
                   l->spec->host_port, c->guest_port);
         conn_start(c);
     }
+    gate_update(&gate, nconns, monotonic_ms());
 }
 
 /* Handshake deadlines and connect retries; returns the epoll_wait timeout. */
 static int timers(void)
 {
     uint64_t now = monotonic_ms(), next = UINT64_MAX;
-    if (accept_paused_until && now >= accept_paused_until) {
-        accept_paused_until = 0;
-        for (unsigned j = 0; j < opt.c.npublish; j++)
-            loop_mod(&listeners[j].w, EPOLLIN);
-    }
-    if (accept_paused_until)
-        next = accept_paused_until;
+    gate_update(&gate, nconns, now); /* an accept hold may be over */
+    if (gate_deadline(&gate))
+        next = gate_deadline(&gate);
     /* Every pending connection has the same timeout: the list is in deadline order. */
     while (!list_empty(&pending)) {
         struct conn *c = container_of(pending.next, struct conn, pending);
@@ -356,20 +381,6 @@ static int timers(void)
 }
 
 /* ---- setup and loop */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    rlim_t want = (rlim_t)opt.c.max_conns * 2 + opt.c.npublish + 16;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < want)
-        log_error("warning: --max-conns %u wants %llu file descriptors, the limit is %llu; "
-                  "clients beyond it wait in the listen backlog",
-                  opt.c.max_conns, (unsigned long long)want, (unsigned long long)rl.rlim_cur);
-}
-
 static int setup(void)
 {
     char err[200];
@@ -385,7 +396,14 @@ static int setup(void)
         fprintf(stderr, "miura-proxy: setup: %s\n", strerror(errno));
         return -1;
     }
-    raise_fd_limit();
+    /* Two descriptors per connection, the listeners, a few of our own. */
+    unsigned long want = (unsigned long)opt.c.max_conns * 2 + opt.c.npublish + 16;
+    unsigned long have = raise_fd_limit(want);
+    if (have < want)
+        log_error("warning: --max-conns %u wants %lu file descriptors, the limit is %lu; "
+                  "clients beyond it wait in the listen queue",
+                  opt.c.max_conns, want, have);
+    gate_init(&gate, opt.c.max_conns);
     for (unsigned i = 0; i < opt.c.npublish; i++) {
         struct listener *l = &listeners[i];
         l->w.fd = publish_listen(l->spec, err, sizeof(err));
@@ -393,10 +411,15 @@ static int setup(void)
             fprintf(stderr, "miura-proxy: %s\n", err);
             return -1;
         }
-        if (loop_add(&l->w, EPOLLIN) < 0) {
+        if (loop_add(&l->w, EPOLLIN) < 0 || gate_add(&gate, &l->w) < 0) {
             fprintf(stderr, "miura-proxy: epoll_ctl: %s\n", strerror(errno));
             return -1;
         }
+    }
+    if (opt.c.control_path && control_open(&ctl, opt.c.control_path, WATCH_CTL_LISTEN,
+                                           WATCH_CTL_CLIENT, stats_text, err, sizeof(err)) < 0) {
+        fprintf(stderr, "miura-proxy: %s\n", err);
+        return -1;
     }
     return 0;
 }
@@ -421,6 +444,7 @@ static void cleanup(void)
     for (unsigned i = 0; i < opt.c.npublish; i++)
         if (listeners[i].w.fd >= 0)
             close(listeners[i].w.fd);
+    control_close(&ctl);
     if (loop_epfd >= 0)
         close(loop_epfd);
     if (signal_w.fd >= 0)
@@ -452,6 +476,10 @@ int main(int argc, char **argv)
                 running = false;
             } else if (w->kind == WATCH_LISTEN) {
                 accept_clients(w->obj);
+            } else if (w->kind == WATCH_CTL_LISTEN) {
+                control_accept(&ctl);
+            } else if (w->kind == WATCH_CTL_CLIENT) {
+                control_input(&ctl, w);
             } else {
                 struct conn *c = w->obj;
                 if (c->dead)

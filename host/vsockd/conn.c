@@ -6,7 +6,9 @@
  *   CONNECT_LINE  line complete          -> CONNECTING, REQUEST to guest
  *                 bad line, EOF, timeout -> closed
  *   CONNECTING    RESPONSE               -> ESTABLISHED ("OK <port>\n" for --uds)
- *                 RST                    -> closed (no guest listener)
+ *                 RST, port accepted before, within the retry window
+ *                                        -> CONNECTING, REQUEST again after a backoff
+ *                 RST                    -> closed (no guest listener, or retries over)
  *                 other op, timeout      -> closed, RST to guest
  *   ESTABLISHED   RW                     -> data to host (RST if over credit)
  *                 CREDIT_UPDATE          -> peer credit (every packet carries it)
@@ -73,6 +75,8 @@ struct vsock_conn *conn_new(struct vsock_dev *d, int fd, enum conn_kind kind)
     d->all = c;
     d->nconns++;
     d->conns_total++;
+    if (d->nconns > d->stats.peak)
+        d->stats.peak = d->nconns;
     return c;
 }
 
@@ -173,10 +177,17 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
         d->all = c->all_next;
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
+    if (c->kind != CONN_FROM_GUEST &&
+        (c->state == CONN_CONNECT_LINE || c->state == CONN_CONNECTING))
+        d->stats.refused++;
+    if (c->state == CONN_CONNECTING)
+        retry_forget(d, c);
     c->dead = true;
     c->dead_next = d->dead;
     d->dead = c;
     d->nconns--;
+    /* A slot is free: a client waiting in the listen queue may come in. */
+    gate_update(&d->gate, d->nconns, d->host->now_ms());
 }
 
 void conn_free_dead(struct vsock_dev *d)
@@ -203,15 +214,25 @@ void conn_free_dead(struct vsock_dev *d)
     }
 }
 
+void conn_send_request(struct vsock_dev *d, struct vsock_conn *c)
+{
+    c->pending |= PEND_REQUEST;
+    conn_update_rxq(d, c);
+}
+
 void conn_start_to_guest(struct vsock_dev *d, struct vsock_conn *c, uint32_t guest_port)
 {
     conn_hash(d, c, conn_alloc_host_port(d, guest_port), guest_port);
     c->state = CONN_CONNECTING;
-    c->pending |= PEND_REQUEST;
     c->deadline_ms = d->host->now_ms() + CONNECT_TIMEOUT_MS;
+    if (retry_wait_first(d, c)) { /* the guest's accept queue is full: behind the others */
+        log_event("%s conn host port %u -> guest port %u: waiting for the guest's accept queue",
+                  kind_names[c->kind], c->host_port, guest_port);
+        return;
+    }
     log_event("%s conn host port %u -> guest port %u: connecting", kind_names[c->kind],
               c->host_port, guest_port);
-    conn_update_rxq(d, c);
+    conn_send_request(d, c);
 }
 
 /* Grants credit again once the guest's view of our free space runs low. */
@@ -328,10 +349,14 @@ static void write_host(struct vsock_dev *d, struct vsock_conn *c, const struct i
 
 static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const struct vsock_hdr *h)
 {
+    if (c->waiting || (c->pending & PEND_REQUEST))
+        return; /* no REQUEST of ours is out: a stray packet */
     switch (h->op) {
     case VSOCK_OP_RESPONSE:
         c->state = CONN_ESTABLISHED;
         c->deadline_ms = 0;
+        retry_accepted(d, c);
+        d->stats.established++;
         if (c->kind == CONN_FROM_UDS) {
             char ok[32];
             int n = snprintf(ok, sizeof(ok), PORT_LINE_OK "%u\n", c->host_port);
@@ -345,7 +370,11 @@ static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const str
                   c->host_port, c->guest_port);
         break;
     case VSOCK_OP_RST:
-        conn_close(d, c, false, "guest refused (no listener)");
+        d->stats.guest_resets++;
+        if (!retry_refused(d, c))
+            conn_close(d, c, false,
+                       c->refused_at ? "guest accept queue full for the whole retry window"
+                                     : "guest refused (no listener)");
         break;
     default:
         conn_close(d, c, true, "unexpected packet while connecting");
@@ -407,8 +436,8 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
     int fd = -1;
     struct vsock_conn *c = NULL;
     if (d->nconns >= d->max_conns) {
-        log_event("guest port %u -> host port %u: refused, %u connections", h->src_port,
-                  h->dst_port, d->nconns);
+        log_event("guest port %u -> host port %u: refused, %u connections (--max-conns)",
+                  h->src_port, h->dst_port, d->nconns);
         goto refuse;
     }
     fd = d->host->connect_guest_port(d, h->dst_port);
@@ -422,6 +451,7 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
         goto refuse;
     }
     conn_hash(d, c, h->dst_port, h->src_port);
+    d->stats.guest_connects++;
     c->state = CONN_ESTABLISHED;
     c->peer_buf_alloc = h->buf_alloc;
     c->peer_fwd_cnt = h->fwd_cnt;
@@ -430,6 +460,7 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
     conn_update_rxq(d, c);
     return;
 refuse:
+    d->stats.guest_refused++;
     device_queue_rst(d, h->dst_port, h->src_port);
 }
 
@@ -573,8 +604,8 @@ void conn_timeouts(struct vsock_dev *d, uint64_t now_ms)
         case CONN_CONNECT_LINE:
             conn_close(d, c, false, "no CONNECT line in time");
             break;
-        case CONN_CONNECTING:
-            conn_close(d, c, true, "guest did not answer in time");
+        case CONN_CONNECTING: /* RST for a REQUEST that is out, if one is */
+            conn_close(d, c, !c->waiting, "guest did not answer in time");
             break;
         case CONN_CLOSING:
             conn_close(d, c, true, "no RST from guest in time");

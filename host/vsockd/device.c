@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "common/control.h"
 #include "common/log.h"
 
 #define VQ_RX VIRTIO_VSOCK_QUEUE_RX
@@ -74,6 +75,7 @@ void device_init(struct vsock_dev *d, uint64_t guest_cid, unsigned max_conns,
     vu_backend_init(&d->vu, &vsock_vu_ops, d);
     d->guest_cid = guest_cid;
     d->max_conns = max_conns;
+    gate_init(&d->gate, max_conns);
     d->host = host;
     d->next_host_port = 1u << 30;
     for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
@@ -90,6 +92,7 @@ void device_reset_conns(struct vsock_dev *d)
     while (d->all)
         conn_close(d, d->all, false, "device reset");
     d->rst_len = 0;
+    retry_reset(d); /* a reset guest has no listeners until it accepts again */
 }
 
 void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
@@ -275,14 +278,42 @@ bool device_has_work(const struct vsock_dev *d)
 
 void device_timer(struct vsock_dev *d, uint64_t now_ms)
 {
+    retry_timers(d, now_ms);
     conn_timeouts(d, now_ms);
+}
+
+static uint64_t earlier(uint64_t next, uint64_t t)
+{
+    return t && (!next || t < next) ? t : next;
 }
 
 uint64_t device_next_deadline(const struct vsock_dev *d)
 {
-    uint64_t next = 0;
+    uint64_t next = earlier(gate_deadline(&d->gate), retry_next_deadline(d));
     for (const struct vsock_conn *c = d->all; c; c = c->all_next)
-        if (c->deadline_ms && (!next || c->deadline_ms < next))
-            next = c->deadline_ms;
+        next = earlier(next, c->deadline_ms);
     return next;
+}
+
+size_t device_stats_text(struct vsock_dev *d, char *buf, size_t len)
+{
+    const struct vsockd_stats *st = &d->stats;
+    size_t off = 0;
+    buf[0] = '\0';
+    control_kv(buf, len, &off, "active", d->nconns);
+    control_kv(buf, len, &off, "peak", st->peak);
+    control_kv(buf, len, &off, "limit", d->max_conns);
+    control_kv(buf, len, &off, "queued", gate_queued(&d->gate));
+    control_kv(buf, len, &off, "accepting", !d->gate.paused);
+    control_kv(buf, len, &off, "accepted", st->accepted);
+    control_kv(buf, len, &off, "established", st->established);
+    control_kv(buf, len, &off, "refused", st->refused);
+    control_kv(buf, len, &off, "guest_resets", st->guest_resets);
+    control_kv(buf, len, &off, "retries", st->retries);
+    control_kv(buf, len, &off, "limit_pauses", d->gate.pauses);
+    control_kv(buf, len, &off, "fd_pauses", d->gate.holds);
+    control_kv(buf, len, &off, "guest_connects", st->guest_connects);
+    control_kv(buf, len, &off, "guest_refused", st->guest_refused);
+    control_kv(buf, len, &off, "bad_packets", d->bad_packets);
+    return off;
 }

@@ -17,6 +17,12 @@
  *   peer_buf_alloc/peer_fwd_cnt  the guest's last report
  * A slow host socket stops fwd_cnt, so the guest runs out of credit; a guest
  * that gives no credit stops our reads of the host socket.
+ *
+ * Backpressure (no client dropped while there is room): at max_conns the host
+ * listeners stop being watched (common/gate.h), so new clients wait in the
+ * kernel's listen queue; a guest whose accept queue is full answers RST to
+ * our REQUEST, and a host client is then retried (RETRY_*) on a port the guest
+ * has accepted on before, instead of being closed at once.
  */
 #ifndef VSOCKD_DEVICE_H
 #define VSOCKD_DEVICE_H
@@ -25,6 +31,7 @@
 #include <stdint.h>
 
 #include "abi/vsock.h"
+#include "common/gate.h"
 #include "common/loop.h"
 #include "common/port_line.h"
 #include "vsockd/vhost_user.h"
@@ -39,6 +46,8 @@ enum watch_kind {
     WATCH_HOST_CONN,  /* a host-side stream of a connection */
     WATCH_TIMER,
     WATCH_SIGNAL,
+    WATCH_CTL_LISTEN, /* --control listener (common/control.h) */
+    WATCH_CTL_CLIENT, /* a control client */
 };
 
 #define CONN_BUF_ALLOC     (256u * 1024) /* credit granted per connection */
@@ -48,7 +57,15 @@ enum watch_kind {
 #define CONNECT_TIMEOUT_MS 10000         /* CONNECT line and guest RESPONSE */
 #define CLOSE_TIMEOUT_MS   2000          /* guest RST after our SHUTDOWN */
 #define TX_BUDGET          512           /* tx chains per device_run before yielding */
-#define RX_BUDGET          512           /* rx packets per device_run before yielding */
+#define ACCEPT_BATCH       64            /* accepts per listener wake-up (level-triggered) */
+#define ACCEPT_HOLD_MS     100           /* out of descriptors: accepting stops this long */
+/* A guest's full accept queue: host clients wait and retry (retry.c). */
+#define RETRY_FIRST_MS   10   /* the first probe after a refusal */
+#define RETRY_GAP_MAX_MS 500  /* the probe gap doubles up to this */
+#define RETRY_WINDOW_MS  5000 /* a client waits at most this long after its first refusal */
+#define RETRY_RELEASE    2    /* waiters let through per RESPONSE */
+#define RETRY_PORTS      64   /* guest ports remembered as accepting */
+#define RX_BUDGET        512  /* rx packets per device_run before yielding */
 
 enum conn_state {
     CONN_CONNECT_LINE, /* Unix client, waiting for "CONNECT <port>\n" */
@@ -89,6 +106,10 @@ struct vsock_conn {
     uint32_t buf_head, buf_len;
     struct port_line line; /* the CONNECT line of a --uds client */
     uint64_t deadline_ms;  /* 0: none */
+    uint64_t refused_at;   /* when it started waiting for a full accept queue (0: never) */
+    bool waiting;          /* in its port's wait queue (retry.c), no REQUEST out */
+    bool retried;          /* its REQUEST out is a retry (counted in its port's in_flight) */
+    struct vsock_conn *wait_next;
     struct vsock_conn *hash_next;
     struct vsock_conn *rxq_next; /* waiting to put something on the rx queue */
     bool in_rxq;
@@ -111,6 +132,33 @@ struct vsock_host_ops {
 
 #define CONN_HASH_SIZE 1024
 
+/*
+ * A guest port that has accepted a connection (sent RESPONSE): a RST there
+ * means its accept queue is full, and refused host clients wait here, oldest
+ * first, while one probe at a time tests for room (retry.c).
+ */
+struct retry_port {
+    uint32_t port;
+    struct vsock_conn *head, *tail; /* waiting clients, in arrival order */
+    unsigned waiting;
+    unsigned in_flight; /* retried REQUESTs not answered yet */
+    uint64_t probe_at;  /* when the head tries again (0: not scheduled) */
+    uint32_t gap;       /* the next probe's backoff, ms */
+    uint64_t used;      /* last RESPONSE or refusal (for replacing the stalest) */
+};
+
+/* What `stats` on the control socket reports, besides active and queued. */
+struct vsockd_stats {
+    uint64_t accepted;       /* host clients accepted (--uds and --publish) */
+    uint64_t established;    /* of those, carried to the guest (RESPONSE) */
+    uint64_t refused;        /* host clients closed before the guest took them */
+    uint64_t guest_resets;   /* RSTs the guest answered to our REQUESTs */
+    uint64_t retries;        /* REQUESTs sent again after such a RST */
+    uint64_t guest_connects; /* guest-initiated connections carried to the host */
+    uint64_t guest_refused;  /* guest-initiated ones refused (no listener, limit) */
+    unsigned peak;           /* most connections open at once */
+};
+
 struct vsock_dev {
     struct vu_backend vu;
     uint64_t guest_cid;
@@ -120,6 +168,10 @@ struct vsock_dev {
     bool rx_more;   /* the rx pump stopped on its budget */
     unsigned max_conns;
     unsigned nconns;
+    struct accept_gate gate; /* the host listeners, watched while nconns < max_conns */
+    struct vsockd_stats stats;
+    struct retry_port ports[RETRY_PORTS];
+    unsigned nports;
     struct vsock_conn *hash[CONN_HASH_SIZE];
     struct vsock_conn *all; /* every connection, for timeouts and reset */
     struct vsock_conn *rxq_head, *rxq_tail;
@@ -143,9 +195,13 @@ void device_run(struct vsock_dev *d);
 bool device_has_work(const struct vsock_dev *d);
 void device_kick(struct vsock_dev *d, unsigned index);
 void device_timer(struct vsock_dev *d, uint64_t now_ms);
-/* The earliest connection deadline (now_ms clock), or 0 when none is set:
- * the timer is armed for it only, so an idle daemon never wakes. */
+/* The earliest connection deadline, retry or accept hold (now_ms clock), or
+ * 0 when none is set: the timer is armed for it only, so an idle daemon never
+ * wakes. */
 uint64_t device_next_deadline(const struct vsock_dev *d);
+
+/* The "key value" lines of `stats` (control socket); returns their length. */
+size_t device_stats_text(struct vsock_dev *d, char *buf, size_t len);
 
 /* Handles one tx chain: parse, check, dispatch. Exposed for tests and fuzzing. */
 void device_handle_tx_chain(struct vsock_dev *d, const struct vq_chain *chain);
@@ -172,5 +228,33 @@ void conn_free_dead(struct vsock_dev *d);
 void conn_timeouts(struct vsock_dev *d, uint64_t now_ms);
 void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
 uint32_t conn_peer_credit(const struct vsock_conn *c);
+/* Sends (again) the REQUEST of a host client in CONNECTING. */
+void conn_send_request(struct vsock_dev *d, struct vsock_conn *c);
+
+/*
+ * Waiting for a guest's full accept queue (retry.c). A host client the guest
+ * refuses (RST to REQUEST) on a port that has accepted before joins that
+ * port's wait queue instead of being closed; so does a new client while the
+ * queue is not empty (it would be refused too, and must not overtake). One
+ * probe REQUEST at a time tests for room, RETRY_FIRST_MS after a refusal and
+ * then at a gap doubling up to RETRY_GAP_MAX_MS; each RESPONSE lets the next
+ * RETRY_RELEASE waiters try at once. A client that has waited RETRY_WINDOW_MS
+ * (or reaches CONNECT_TIMEOUT_MS) is closed. A port that never accepted (no
+ * listener) refuses at once.
+ */
+/* Before a host client's first REQUEST: true if it joined a wait queue. */
+bool retry_wait_first(struct vsock_dev *d, struct vsock_conn *c);
+/* On RESPONSE to a host client's REQUEST. */
+void retry_accepted(struct vsock_dev *d, struct vsock_conn *c);
+/* On RST to a host client's REQUEST: true if it waits (else close it). */
+bool retry_refused(struct vsock_dev *d, struct vsock_conn *c);
+/* On closing a host client in CONNECTING (takes it off its queue). */
+void retry_forget(struct vsock_dev *d, struct vsock_conn *c);
+/* Probes that are due, and waiters whose time is up. */
+void retry_timers(struct vsock_dev *d, uint64_t now_ms);
+/* The earliest probe or window end (now_ms clock), 0 if none. */
+uint64_t retry_next_deadline(const struct vsock_dev *d);
+/* A reset guest: forgets every port (no connection is left waiting). */
+void retry_reset(struct vsock_dev *d);
 
 #endif

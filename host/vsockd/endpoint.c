@@ -12,13 +12,21 @@
 
 #include "common/log.h"
 
-static struct vsock_conn *accept_one(struct vsock_dev *d, int listen_fd, enum conn_kind kind,
-                                     bool *again)
+/*
+ * One client of a listener, if the gate lets one in (common/gate.h): at the
+ * connection limit, or for a moment after running out of descriptors, the
+ * client stays in the kernel's listen queue.
+ */
+static struct vsock_conn *accept_one(struct vsock_dev *d, int listen_fd, enum conn_kind kind)
 {
+    uint64_t now = d->host->now_ms();
+    if (!gate_open(&d->gate, d->nconns, now))
+        return NULL;
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    *again = fd >= 0;
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR)
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            gate_hold(&d->gate, now, ACCEPT_HOLD_MS, "accept", errno);
+        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             log_error("accept: %s", strerror(errno));
         return NULL;
     }
@@ -27,34 +35,38 @@ static struct vsock_conn *accept_one(struct vsock_dev *d, int listen_fd, enum co
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     struct vsock_conn *c = conn_new(d, fd, kind);
-    if (!c) {
-        log_event("refusing a %s client: %u connections (--max-conns)",
-                  kind == CONN_FROM_TCP ? "tcp" : "uds", d->nconns);
+    if (!c) { /* out of memory: the gate kept a slot free */
+        log_error("closing a %s client: out of memory", kind == CONN_FROM_TCP ? "tcp" : "uds");
         close(fd);
+        gate_hold(&d->gate, now, ACCEPT_HOLD_MS, "a new connection", ENOMEM);
+        return NULL;
     }
+    d->stats.accepted++;
     return c;
 }
 
 void endpoint_accept_uds(struct vsock_dev *d, int listen_fd)
 {
-    bool again = true;
-    while (again) {
-        struct vsock_conn *c = accept_one(d, listen_fd, CONN_FROM_UDS, &again);
-        if (c) {
-            log_event("uds client accepted");
-            endpoint_connect_line(d, c);
-        }
+    /* A bounded batch per wake-up: the listener is level-triggered. */
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct vsock_conn *c = accept_one(d, listen_fd, CONN_FROM_UDS);
+        if (!c)
+            break;
+        log_event("uds client accepted");
+        endpoint_connect_line(d, c);
     }
+    gate_update(&d->gate, d->nconns, d->host->now_ms());
 }
 
 void endpoint_accept_tcp(struct vsock_dev *d, struct tcp_listener *l)
 {
-    bool again = true;
-    while (again) {
-        struct vsock_conn *c = accept_one(d, l->w.fd, CONN_FROM_TCP, &again);
-        if (c)
-            conn_start_to_guest(d, c, l->spec->guest_port);
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct vsock_conn *c = accept_one(d, l->w.fd, CONN_FROM_TCP);
+        if (!c)
+            break;
+        conn_start_to_guest(d, c, l->spec->guest_port);
     }
+    gate_update(&d->gate, d->nconns, d->host->now_ms());
 }
 
 void endpoint_connect_line(struct vsock_dev *d, struct vsock_conn *c)

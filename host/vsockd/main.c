@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/control.h"
 #include "common/log.h"
 #include "common/options.h"
 #include "vsockd/device.h"
@@ -37,8 +38,13 @@ static const char usage[] =
     "  -p, --publish [ADDR:]HOSTPORT:GUESTPORT\n"
     "                        listen on TCP ADDR:HOSTPORT (default ADDR 127.0.0.1) and\n"
     "                        carry each connection to guest port GUESTPORT (repeatable)\n"
-    "  -m, --max-conns N     connections at once (default 256); each may buffer up to\n"
-    "                        256 KiB of guest data for a slow host peer\n"
+    "  -m, --max-conns N     connections at once, 1..65536 (default 4096). At the limit\n"
+    "                        new clients wait in the listen queue (4096 deep) until a\n"
+    "                        connection ends; one log line says so. A connection costs\n"
+    "                        about 1 KiB idle and may buffer up to 256 KiB of guest\n"
+    "                        data for a slow host peer (docs/vsockd.md)\n"
+    "      --control PATH    control socket: a client writes \"stats\\n\" and reads\n"
+    "                        \"key value\" lines (connections, queue, counters)\n"
     "  -v, --verbose         log one line per connection event (-vv: more)\n"
     "  -h, --help            this text\n"
     "\n"
@@ -54,11 +60,17 @@ static struct {
     const char *socket_path;
     uint64_t cid;
     struct common_opts c; /* --uds, --publish, --max-conns, -v, -h */
-} opt = {.c.max_conns = 256};
+} opt = {.c.max_conns = 4096};
 
 static struct tcp_listener listeners[PUBLISH_MAX];
 static struct vsock_dev dev;
 static struct watch vu_listen_w, vu_conn_w, uds_w, timer_w, signal_w;
+static struct control ctl = {.listen_w = {.fd = -1}};
+
+static size_t stats_text(char *buf, size_t len)
+{
+    return device_stats_text(&dev, buf, len);
+}
 
 static int connect_guest_port(struct vsock_dev *d, uint32_t port)
 {
@@ -162,6 +174,7 @@ static void cleanup(void)
     for (unsigned i = 0; i < opt.c.npublish; i++)
         if (listeners[i].w.fd >= 0)
             close(listeners[i].w.fd);
+    control_close(&ctl);
 }
 
 static int setup(void)
@@ -184,18 +197,29 @@ static int setup(void)
         fprintf(stderr, "miura-vsockd: setup: %s\n", strerror(errno));
         return -1;
     }
+    /* Descriptors: one per connection, the listeners, and the frontend's
+     * (socket, memory regions, kick/call/err eventfds). */
+    unsigned long want = opt.c.max_conns + opt.c.npublish + 64;
+    unsigned long have = raise_fd_limit(want);
+    if (have < want)
+        log_error("warning: --max-conns %u wants %lu file descriptors, the limit is %lu; "
+                  "clients beyond it wait in the listen queue",
+                  opt.c.max_conns, want, have);
     for (unsigned i = 0; i < opt.c.npublish; i++)
         if ((listeners[i].w.fd = publish_listen(&opt.c.publish[i], err, sizeof(err))) < 0 ||
-            loop_add(&listeners[i].w, EPOLLIN) < 0)
+            loop_add(&listeners[i].w, EPOLLIN) < 0 || gate_add(&dev.gate, &listeners[i].w) < 0)
             goto fail;
     vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
     if (vu_listen_w.fd < 0 || loop_add(&vu_listen_w, EPOLLIN) < 0)
         goto fail;
     if (opt.c.uds_path) {
         uds_w.fd = unix_listen(opt.c.uds_path, err, sizeof(err));
-        if (uds_w.fd < 0 || loop_add(&uds_w, EPOLLIN) < 0)
+        if (uds_w.fd < 0 || loop_add(&uds_w, EPOLLIN) < 0 || gate_add(&dev.gate, &uds_w) < 0)
             goto fail;
     }
+    if (opt.c.control_path && control_open(&ctl, opt.c.control_path, WATCH_CTL_LISTEN,
+                                           WATCH_CTL_CLIENT, stats_text, err, sizeof(err)) < 0)
+        goto fail;
     return 0;
 fail:
     fprintf(stderr, "miura-vsockd: %s\n", err);
@@ -246,8 +270,16 @@ static bool handle(struct watch *w, uint32_t events)
         break;
     case WATCH_TIMER:
         armed = 0; /* a one-shot: it has fired */
-        if (read(w->fd, &v, sizeof(v)) > 0)
+        if (read(w->fd, &v, sizeof(v)) > 0) {
             device_timer(&dev, monotonic_ms());
+            gate_update(&dev.gate, dev.nconns, monotonic_ms()); /* an accept hold may be over */
+        }
+        break;
+    case WATCH_CTL_LISTEN:
+        control_accept(&ctl);
+        break;
+    case WATCH_CTL_CLIENT:
+        control_input(&ctl, w);
         break;
     case WATCH_SIGNAL:
         return false;

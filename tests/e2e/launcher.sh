@@ -118,7 +118,7 @@ run_miura "$work/dry" 10 run --dry-run --accel tcg --share "$work/share" --publi
 d=$RT/hello-7
 cat >"$work/dry.want" <<EOF
 $VIRTIOFSD --socket-path=$d/fs.sock -o source=$work/share -o cache=auto
-$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --publish 127.0.0.1:18080:80 --publish 0.0.0.0:18081:81
+$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --publish 127.0.0.1:18080:80 --publish 0.0.0.0:18081:81
 $QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,path=$d/fs.sock -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,path=$d/vhost.sock -device vhost-user-vsock-device,chardev=vs0 -kernel $hello -append 'fs=share a=1 b='\\''2'\\'''
 EOF
 if [ $RC -eq 0 ] && diff -u "$work/dry.want" "$work/dry" >"$work/dry.diff"; then

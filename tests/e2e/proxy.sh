@@ -5,7 +5,8 @@
 # Checksummed echoes of 1 B, 1 MiB and 64 MiB, 100 concurrent connections,
 # half-close, a guest port without a listener, an absent (then late) Unix
 # socket, a silent VMM (--connect-timeout), running out of descriptors,
-# --max-conns, usage and listen errors, SIGTERM.
+# --max-conns (clients beyond it wait and are served; stats on --control),
+# usage and listen errors, SIGTERM.
 SUITE=proxy
 source "$(dirname "$0")/lib.sh"
 img=$(need_image test_echo)
@@ -155,21 +156,46 @@ ticks=$(awk '{print $14 + $15}' /proc/$ppid5/stat)
 grep -q 'wants .* file descriptors, the limit is 12' "$work/proxy5.log" && [ "$ticks" -lt 100 ] &&
     pass fd-limit-no-spin || fail fd-limit-no-spin "$ticks ticks of CPU: $(head -3 "$work/proxy5.log")"
 
-# --max-conns 2: two clients held open (no bytes sent), the third is closed at once.
-"$PROXY" --uds "$work/v.sock" --publish "127.0.0.1:$P_MAX:5000" --max-conns 2 -v >"$work/proxy3.log" 2>&1 &
+# --max-conns 2: two clients held open (no bytes sent); a third waits in the
+# listen queue (accepting stops: `stats` on the control socket says queued 1,
+# accepting 0; one log line says why) and is served once a holder leaves.
+"$PROXY" --uds "$work/v.sock" --publish "127.0.0.1:$P_MAX:5000" --max-conns 2 \
+    --control "$work/proxy3.ctl" -v >"$work/proxy3.log" 2>&1 &
 ppid3=$!
 pids+=($ppid3)
-sleep 0.2
+for _ in $(seq 100); do [ -S "$work/proxy3.ctl" ] && break; sleep 0.05; done
+pstat() { printf 'stats\n' | timeout 5 socat - UNIX-CONNECT:"$work/proxy3.ctl" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'; }
 holders=()
-for _ in 1 2; do
-    sleep 8 | timeout 10 socat - TCP:127.0.0.1:$P_MAX >/dev/null 2>&1 &
-    holders+=($!)
-    pids+=($!)
-done
+mkfifo "$work/hold1"
+exec 7<>"$work/hold1" # the first holder's input, open until we close it
+timeout 60 socat -t 1 - TCP:127.0.0.1:$P_MAX <"$work/hold1" >/dev/null 2>&1 7>&- &
+holders+=($!)
+pids+=($!)
+sleep 8 | timeout 10 socat - TCP:127.0.0.1:$P_MAX >/dev/null 2>&1 &
+holders+=($!)
+pids+=($!)
 for _ in $(seq 100); do [ "$(grep -c 'OK [0-9]' "$work/proxy3.log")" -ge 2 ] && break; sleep 0.05; done
-closed_promptly max-conns-refused $P_MAX
-grep -q 'refusing a client.*--max-conns' "$work/proxy3.log" && pass max-conns-logged ||
-    fail max-conns-logged "$(tail -3 "$work/proxy3.log")"
+"$CLIENT" --tcp "127.0.0.1:$P_MAX" --bytes 4096 --timeout 50 >"$work/third.out" 2>&1 &
+third=$!
+pids+=($third)
+q=
+for _ in $(seq 200); do
+    q=$(pstat queued)
+    [ "$q" = 1 ] && break
+    sleep 0.05
+done
+acc=$(pstat accepting)
+[ "$q" = 1 ] && [ "$acc" = 0 ] && kill -0 $third 2>/dev/null && pass max-conns-third-waits ||
+    fail max-conns-third-waits "queued '$q', accepting '$acc'; client: $(cat "$work/third.out")"
+grep -q 'connection limit 2 reached (--max-conns): new clients wait' "$work/proxy3.log" &&
+    pass max-conns-logged || fail max-conns-logged "$(tail -3 "$work/proxy3.log")"
+exec 7>&- # the first holder's input ends: it leaves, and the third gets its slot
+wait $third
+rc=$?
+grep -q '^1/1 connections verified, 4096 bytes' "$work/third.out" && [ $rc -eq 0 ] &&
+    pass max-conns-third-served || fail max-conns-third-served "rc $rc: $(cat "$work/third.out")"
+[ "$(pstat refused)" = 0 ] && [ "$(pstat peak)" = 2 ] && pass max-conns-stats ||
+    fail max-conns-stats "$(printf 'stats\n' | timeout 5 socat - UNIX-CONNECT:"$work/proxy3.ctl" | tr '\n' ' ')"
 
 # SIGTERM with connections open: exit 0, the held clients see the end, nothing left.
 kill -TERM $ppid3

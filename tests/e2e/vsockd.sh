@@ -5,7 +5,9 @@
 # and moves data through --uds and --publish (see tests/vsockd/driver.c).
 # Then: SIGTERM must close everything and remove the sockets.
 set -u
-cd "$(dirname "$0")/../.."
+SUITE=vsockd-e2e
+source "$(dirname "$0")/lib.sh" # free_ports
+cd "$ROOT"
 daemon=build/bin/miura-vsockd
 driver=build/bin/vsockd-driver
 fails=0
@@ -25,19 +27,7 @@ trap cleanup EXIT
 
 # Three free loopback ports below the ephemeral range (so no client socket of
 # another program holds them) for the published services.
-read -r p1 p2 p3 < <(python3 -c '
-import random, socket
-ports = []
-while len(ports) < 3:
-    p = random.randrange(20000, 30000)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", p)); s.listen(1); ports.append(p)
-    except OSError:
-        pass
-    s.close()
-print(*ports)')
+read -r p1 p2 p3 < <(free_ports 3)
 
 $daemon --socket "$dir/vhost.sock" --cid 3 --uds "$dir/v.sock" \
     --publish "$p1:5000" --publish "127.0.0.1:$p2:5001" --publish "$p3:5002" -v \

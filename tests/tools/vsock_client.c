@@ -6,12 +6,16 @@
  * exactly the same bytes come back. Single-threaded, poll(2)-driven.
  *
  *   vsock_client (--uds PATH --port P | --tcp ADDR:PORT) [--conns N] [--bytes B]
- *                [--half-close] [--vanish] [--slow MS] [--timeout S]
+ *                [--half-close] [--vanish] [--slow MS] [--burst] [--timeout S]
  *
  * --half-close  shut down the sending side after the last byte, then expect
  *               the whole echo and EOF.
  * --vanish      send half the bytes, then reset the connection (SO_LINGER 0).
  * --slow MS     read at most 4 KiB every MS milliseconds (a slow reader).
+ * --burst       with --uds: send every CONNECT line before reading any OK (all
+ *               N clients arrive at once), instead of one handshake at a time.
+ * A connection is closed as soon as it is verified (or failed), as a real
+ * client would, so that a server with fewer slots than --conns serves all.
  * Prints one summary line; exits 0 only if every connection verified.
  */
 #include <arpa/inet.h>
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -30,6 +35,9 @@
 
 struct conn {
     int fd;
+    int awaiting_ok; /* --burst: CONNECT sent, the OK line not read yet */
+    char line[64];   /* the OK line so far */
+    unsigned line_len;
     uint64_t sent, received;
     uint64_t tx_state, rx_state; /* PRNG streams for the two directions */
     int done, failed, shut;
@@ -39,7 +47,7 @@ struct conn {
 static const char *uds, *tcp;
 static unsigned port, conns = 1, slow_ms, timeout_s = 120;
 static uint64_t bytes = 1024;
-static int half_close, vanish;
+static int half_close, vanish, burst;
 
 static uint8_t stream_byte(uint64_t *s)
 {
@@ -60,7 +68,7 @@ static void die(const char *what)
     exit(1);
 }
 
-static int open_one(void)
+static int open_one(struct conn *c)
 {
     int fd;
     if (uds) {
@@ -73,6 +81,11 @@ static int open_one(void)
         int n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
         if (write(fd, line, (size_t)n) != n)
             die("write CONNECT");
+        if (burst) { /* the OK is read in the poll loop (step_ok) */
+            c->awaiting_ok = 1;
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+            return fd;
+        }
         /* Read the "OK <port>\n" reply byte by byte: the stream follows it. */
         size_t got = 0;
         char c;
@@ -103,6 +116,29 @@ static int open_one(void)
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
+}
+
+/* --burst: reads the "OK <port>\n" line byte by byte (the stream follows it). */
+static void step_ok(struct conn *c)
+{
+    char ch;
+    ssize_t n;
+    while ((n = read(c->fd, &ch, 1)) == 1) {
+        if (c->line_len == sizeof(c->line) - 1) {
+            c->failed = 1;
+            return;
+        }
+        c->line[c->line_len++] = ch;
+        if (ch == '\n') {
+            c->line[c->line_len] = 0;
+            if (strncmp(c->line, "OK ", 3) != 0)
+                c->failed = 1;
+            c->awaiting_ok = 0;
+            return;
+        }
+    }
+    if (n == 0 || errno != EAGAIN) /* closed (or reset) without an OK */
+        c->failed = 1;
 }
 
 static void step_send(struct conn *c)
@@ -200,10 +236,12 @@ int main(int argc, char **argv)
             half_close = 1;
         else if (!strcmp(a, "--vanish"))
             vanish = 1;
+        else if (!strcmp(a, "--burst"))
+            burst = 1;
         else {
             fprintf(stderr, "usage: vsock_client (--uds PATH --port P | --tcp ADDR:PORT) "
                             "[--conns N] [--bytes B] [--half-close] [--vanish] [--slow MS] "
-                            "[--timeout S]\n");
+                            "[--burst] [--timeout S]\n");
             return 2;
         }
     }
@@ -213,8 +251,13 @@ int main(int argc, char **argv)
     }
     struct conn *c = calloc(conns, sizeof(*c));
     struct pollfd *p = calloc(conns, sizeof(*p));
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < conns + 16u) {
+        rl.rlim_cur = rl.rlim_max < conns + 16u ? rl.rlim_max : conns + 16u;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     for (unsigned i = 0; i < conns; i++) {
-        c[i].fd = open_one();
+        c[i].fd = open_one(&c[i]);
         c[i].tx_state = c[i].rx_state = 0x9e3779b97f4a7c15ull * (i + 1);
     }
     uint64_t deadline = now_ms() + timeout_s * 1000ull;
@@ -222,18 +265,29 @@ int main(int argc, char **argv)
     while (left > 0 && now_ms() < deadline) {
         for (unsigned i = 0; i < conns; i++) {
             p[i].fd = c[i].done || c[i].failed ? -1 : c[i].fd;
-            p[i].events = POLLIN | ((c[i].sent < bytes && !c[i].shut) ? POLLOUT : 0);
+            p[i].events =
+                POLLIN | ((c[i].sent < bytes && !c[i].shut && !c[i].awaiting_ok) ? POLLOUT : 0);
         }
         poll(p, conns, slow_ms ? (int)slow_ms : 100);
         left = 0;
         for (unsigned i = 0; i < conns; i++) {
             if (c[i].done || c[i].failed)
                 continue;
+            if (c[i].awaiting_ok)
+                step_ok(&c[i]);
+            if (c[i].awaiting_ok || c[i].failed) {
+                left += !c[i].failed;
+                continue;
+            }
             step_send(&c[i]);
             if (!c[i].done && !c[i].failed)
                 step_recv(&c[i]);
             if (!c[i].done && !c[i].failed)
                 left++;
+            else if (c[i].fd >= 0) { /* finished: its slot is free for the others */
+                close(c[i].fd);
+                c[i].fd = -1;
+            }
         }
     }
     unsigned ok = 0, failed = 0;

@@ -2,15 +2,24 @@
 /*
  * The host library (host/common): the hybrid vsock port lines ("OK <port>\n"
  * from the VMM, "CONNECT <port>\n" from clients), --publish, numbers, the
- * option checks and Unix listeners.
+ * option checks, Unix listeners and their queues, the accept gate (with a
+ * real epoll), rate-limited log lines and the control socket.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "common/control.h"
+#include "common/gate.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "common/number.h"
 #include "common/options.h"
 #include "common/port_line.h"
@@ -366,5 +375,168 @@ TEST(unix_listener_replaces_only_sockets)
     longpath[sizeof(longpath) - 1] = 0;
     CHECK_EQ(unix_listen(longpath, err, sizeof(err)), -1);
     CHECK(strstr(err, "too long") != NULL);
+    rmdir(dir);
+}
+
+/* A Unix listener in a fresh directory, with `pending` clients in its queue. */
+static int listener_with_clients(char *dir, char *path, size_t len, int *clients, int pending)
+{
+    char err[160];
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, len, "%s/l", dir);
+    int fd = unix_listen(path, err, sizeof(err));
+    for (int i = 0; fd >= 0 && i < pending; i++) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(sa.sun_path))
+            return -1;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        clients[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(clients[i], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+            return -1;
+    }
+    return fd;
+}
+
+/* What epoll reports for the gate's listener now (0: nothing). */
+static int ready_now(void)
+{
+    struct epoll_event ev;
+    return epoll_wait(loop_epfd, &ev, 1, 0);
+}
+
+TEST(gate_pauses_at_the_limit_and_resumes)
+{
+    char dir[] = "/tmp/hostcommon.XXXXXX", path[128];
+    int clients[3];
+    int fd = listener_with_clients(dir, path, sizeof(path), clients, 3);
+    CHECK(fd >= 0);
+    CHECK_EQ(listen_queued(fd), 3); /* the kernel holds them */
+    CHECK_EQ(loop_init(), 0);
+    struct watch w = {.fd = fd};
+    struct accept_gate g;
+    gate_init(&g, 2);
+    CHECK_EQ(loop_add(&w, EPOLLIN), 0);
+    CHECK_EQ(gate_add(&g, &w), 0);
+    log_level = -1;
+    CHECK_EQ(ready_now(), 1);
+    CHECK(gate_open(&g, 1, 0));
+    CHECK(!gate_open(&g, 2, 0)); /* at the limit */
+    gate_update(&g, 2, 1000);
+    CHECK(g.paused);
+    CHECK_EQ(g.pauses, 1);
+    CHECK_EQ(ready_now(), 0); /* clients wait in the queue, unseen */
+    CHECK_EQ(listen_queued(fd), 3);
+    CHECK_EQ(gate_queued(&g), 3);
+    gate_update(&g, 1, 1001); /* a connection ended */
+    CHECK(!g.paused);
+    CHECK_EQ(ready_now(), 1); /* the queue shows again */
+    gate_update(&g, 2, 1002);
+    gate_update(&g, 2, 1003); /* still at the limit: no second pause counted */
+    CHECK_EQ(g.pauses, 2);
+    /* Out of descriptors: a hold closes the gate for its time, even below the limit. */
+    gate_update(&g, 0, 1004);
+    gate_hold(&g, 2000, 100, "accept", EMFILE);
+    CHECK(g.paused);
+    CHECK_EQ(gate_deadline(&g), 2100);
+    CHECK(!gate_open(&g, 0, 2099));
+    gate_update(&g, 0, 2099);
+    CHECK(g.paused);
+    gate_update(&g, 0, 2100);
+    CHECK(!g.paused);
+    CHECK_EQ(gate_deadline(&g), 0);
+    CHECK_EQ(g.holds, 1);
+    CHECK_EQ(g.pauses, 2); /* holds are not limit pauses */
+    for (int i = 0; i < 3; i++)
+        close(clients[i]);
+    close(fd);
+    close(loop_epfd);
+    loop_epfd = -1;
+    unlink(path);
+    rmdir(dir);
+}
+
+TEST(log_lines_are_rate_limited)
+{
+    struct log_limit l = {0};
+    uint64_t skipped = 99;
+    CHECK(log_due(&l, 0, 10000, &skipped)); /* the first, even at time 0 */
+    CHECK_EQ(skipped, 0);
+    CHECK(!log_due(&l, 1, 10000, &skipped));
+    CHECK(!log_due(&l, 9999, 10000, &skipped));
+    CHECK(log_due(&l, 10000, 10000, &skipped));
+    CHECK_EQ(skipped, 2);
+    CHECK(!log_due(&l, 10001, 10000, &skipped));
+}
+
+static size_t fake_stats(char *buf, size_t len)
+{
+    size_t off = 0;
+    control_kv(buf, len, &off, "active", 3);
+    control_kv(buf, len, &off, "peak", 18446744073709551615ull);
+    return off;
+}
+
+/* Runs the control socket's loop until a client has been answered. */
+static void *control_server(void *arg)
+{
+    struct control *c = arg;
+    for (int answered = 0; answered < 3;) {
+        struct epoll_event ev;
+        if (epoll_wait(loop_epfd, &ev, 1, 5000) != 1)
+            return NULL;
+        struct watch *w = ev.data.ptr;
+        if (w == &c->listen_w) {
+            control_accept(c);
+        } else {
+            control_input(c, w);
+            answered += w->fd < 0;
+        }
+    }
+    return NULL;
+}
+
+TEST(control_socket_answers_stats)
+{
+    char dir[] = "/tmp/hostcommon.XXXXXX", path[128], err[160], out[256];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/ctl", dir);
+    CHECK_EQ(loop_init(), 0);
+    struct control c;
+    CHECK_EQ(control_open(&c, path, 1, 2, fake_stats, err, sizeof(err)), 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, control_server, &c), 0);
+    int q1 = control_query(path, "stats", out, sizeof(out), 5000);
+    char first[256];
+    snprintf(first, sizeof(first), "%s", out);
+    int q2 = control_query(path, "bogus", out, sizeof(out), 5000);
+    char second[256];
+    snprintf(second, sizeof(second), "%s", out);
+    /* A line longer than any command: the client sees the close, no answer. */
+    char longcmd[CONTROL_LINE_MAX + 8];
+    memset(longcmd, 'x', sizeof(longcmd) - 1);
+    longcmd[sizeof(longcmd) - 1] = 0;
+    CHECK_EQ(control_query(path, longcmd, out, sizeof(out), 5000), -1); /* refused at home */
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int raw = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(raw, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    CHECK(send(raw, longcmd, sizeof(longcmd) - 1, 0) == (ssize_t)sizeof(longcmd) - 1);
+    ssize_t got = recv(raw, out, sizeof(out), 0);
+    int q3 = got <= 0 ? 0 : -1; /* closed (or reset: our bytes were left unread) */
+    out[0] = 0;
+    close(raw);
+    pthread_join(t, NULL);
+    CHECK_EQ(q1, 0);
+    CHECK_STR(first, "active 3\npeak 18446744073709551615\n");
+    CHECK_EQ(q2, 0);
+    CHECK(strncmp(second, "error unknown command 'bogus'", 29) == 0);
+    CHECK_EQ(q3, 0);
+    CHECK_STR(out, "");
+    control_close(&c);
+    CHECK(access(path, F_OK) != 0); /* the socket file is gone */
+    CHECK_EQ(control_query(path, "stats", out, sizeof(out), 100), -1);
+    close(loop_epfd);
+    loop_epfd = -1;
     rmdir(dir);
 }

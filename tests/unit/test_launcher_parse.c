@@ -213,7 +213,7 @@ TEST(plan_minimal)
     CHECK_EQ(v.argc, 0);
     CHECK(formatted(&s, line, sizeof(line)) == 0);
     CHECK_STR(line, "/bin/miura-vsockd --socket /run/miura/hello-3/vhost.sock --cid 3 --uds "
-                    "/run/miura/hello-3/vsock.sock");
+                    "/run/miura/hello-3/vsock.sock --control /run/miura/hello-3/vsockd.ctl");
     CHECK(formatted(&q, line, sizeof(line)) == 0);
     CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M microvm,acpi=off,memory-backend=mem -accel tcg "
                     "-cpu max -m 128M -smp 1 -global virtio-mmio.force-legacy=false -object "
@@ -251,8 +251,9 @@ TEST(plan_full)
     CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs.sock -o source=/srv/www -o "
                     "cache=auto");
     CHECK(formatted(&s, line, sizeof(line)) == 0);
-    CHECK_STR(line, "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
-                    "--publish 127.0.0.1:8080:80 --publish 0.0.0.0:2222:22");
+    CHECK_STR(line,
+              "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
+              "--control /r/vsockd.ctl --publish 127.0.0.1:8080:80 --publish 0.0.0.0:2222:22");
     CHECK(formatted(&q, line, sizeof(line)) == 0);
     CHECK(strstr(line, " -accel kvm -cpu host,-arch-capabilities -m 1024M -smp 2 ") != NULL);
     CHECK(strstr(line, " size=1024M,share=on ") == NULL); /* it is one word with the backend */
