@@ -48,10 +48,19 @@ static void queue_changed(void *ctx, unsigned index)
     }
     if (index == VQ_TX && vq_ready(vq))
         d->tx_kicked = true; /* packets may have been queued before we watched */
-    /* Both rings stopped (GET_VRING_BASE): the guest is resetting or rebooting. */
-    if (!d->vu.vq[VQ_RX].started && !d->vu.vq[VQ_TX].started && d->nconns > 0) {
-        log_event("guest stopped its queues: closing %u connections", d->nconns);
-        device_reset_conns(d);
+    /* Both rings stopped (GET_VRING_BASE) after running: the guest is
+     * resetting or rebooting. (Before they first run, while the frontend sets
+     * them up, clients that came early wait; their REQUESTs go out once the
+     * rx ring is ready, within CONNECT_TIMEOUT_MS.) */
+    bool running = d->vu.vq[VQ_RX].started || d->vu.vq[VQ_TX].started;
+    if (running) {
+        d->rings_ran = true;
+    } else if (d->rings_ran) {
+        d->rings_ran = false;
+        if (d->nconns > 0) {
+            log_event("guest stopped its queues: closing %u connections", d->nconns);
+            device_reset_conns(d);
+        }
     }
 }
 

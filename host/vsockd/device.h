@@ -166,6 +166,7 @@ struct vsock_dev {
     struct watch kick[VU_NUM_QUEUES];
     bool tx_kicked; /* the tx ring may have packets */
     bool rx_more;   /* the rx pump stopped on its budget */
+    bool rings_ran; /* a ring has started since the last stop of both */
     unsigned max_conns;
     unsigned nconns;
     struct accept_gate gate; /* the host listeners, watched while nconns < max_conns */

@@ -53,6 +53,12 @@ start() {
         finish
     fi
 }
+# listening NAME: waits (bounded) for test_echo's "echo: listening" on the console.
+listening() {
+    for _ in $(seq 1200); do grep -q '^echo: listening' "$RT/$1/console.log" 2>/dev/null && return; sleep 0.05; done
+    fail "$1-listening" "no 'echo: listening': $(tail -3 "$RT/$1/console.log" 2>/dev/null)"
+    finish
+}
 # stat NAME KEY: one counter of the instance's miura-vsockd (miura stats).
 stat() { "$MIURA" stats "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
 # ab_ok NAME OUT: ab's report says every request completed and none failed.
@@ -93,6 +99,7 @@ grep -qE "^    connections [0-9]+ \(peak $peak, limit 4096\), queued 0, accepted
 
 # ---- burst: 1,000 hybrid clients at once, default options
 start bp-echo "$echo_img"
+listening bp-echo
 res=$(timeout -k 2 300 "$CLIENT" --uds "$RT/bp-echo/vsock.sock" --port 5000 --conns 1000 \
     --bytes 16384 --burst --timeout 240 2>&1)
 [[ $res =~ ^1000/1000\ connections\ verified,\ 16384\ bytes ]] && pass burst/uds-1000-at-once ||
@@ -107,6 +114,7 @@ chmod +x "$work/vsockd-50"
 # (test_echo does not speak HTTP: no readiness wait for its published port.)
 MIURA_VSOCKD=$work/vsockd-50 start bp-limit --ready-timeout 0 --publish "127.0.0.1:$P_LIMIT:5000" \
     "$echo_img"
+listening bp-limit
 "$MIURA" stats bp-limit >"$work/limit.stats0"
 t0=$(date +%s)
 res=$(timeout -k 2 300 "$CLIENT" --uds "$RT/bp-limit/vsock.sock" --port 5000 --conns 1000 \

@@ -294,3 +294,31 @@ TEST(waiting_clients_leave_cleanly)
     close(pc);
     fake_fini(&f);
 }
+
+/*
+ * A client that comes before the guest has set up its rings waits for them;
+ * the rings stopping after they ran (a guest reset) closes everything.
+ */
+TEST(early_clients_wait_for_the_rings)
+{
+    struct fake f;
+    int p;
+    fake_init(&f);
+    struct virtqueue *rx = &f.dev.vu.vq[0], *tx = &f.dev.vu.vq[1];
+    rx->started = tx->started = false; /* the frontend is still setting them up */
+    struct vsock_conn *c = tcp_client(&f, &p);
+    CHECK(c->state == CONN_CONNECTING);
+    vsock_vu_ops.queue_changed(&f.dev, 0); /* e.g. SET_VRING_ADDR before the first start */
+    vsock_vu_ops.queue_changed(&f.dev, 1);
+    CHECK_EQ(f.dev.nconns, 1);
+    rx->started = tx->started = true;
+    vsock_vu_ops.queue_changed(&f.dev, 0);
+    fake_post_rx(&f, 8, VSOCK_HDR_SIZE + 4096);
+    device_run(&f.dev);
+    CHECK(one_request(&f) == c->host_port); /* the REQUEST goes out once rx is ready */
+    rx->started = tx->started = false;      /* GET_VRING_BASE on both: a reset */
+    vsock_vu_ops.queue_changed(&f.dev, 1);
+    CHECK_EQ(f.dev.nconns, 0);
+    close(p);
+    fake_fini(&f);
+}
