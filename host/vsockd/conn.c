@@ -6,7 +6,7 @@
  *   CONNECT_LINE  line complete          -> CONNECTING, REQUEST to guest
  *                 bad line, EOF, timeout -> closed
  *   CONNECTING    RESPONSE               -> ESTABLISHED ("OK <port>\n" for --uds)
- *                 RST, port accepted before, within the retry window
+ *                 RST, port accepted before, before the connect timeout
  *                                        -> CONNECTING, REQUEST again after a backoff
  *                 RST                    -> closed (no guest listener, or retries over)
  *                 other op, timeout      -> closed, RST to guest
@@ -373,7 +373,7 @@ static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const str
         d->stats.guest_resets++;
         if (!retry_refused(d, c))
             conn_close(d, c, false,
-                       c->refused_at ? "guest accept queue full for the whole retry window"
+                       c->refused_at ? "guest accept queue full until the connect timeout"
                                      : "guest refused (no listener)");
         break;
     default:

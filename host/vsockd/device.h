@@ -60,12 +60,11 @@ enum watch_kind {
 #define ACCEPT_BATCH       64            /* accepts per listener wake-up (level-triggered) */
 #define ACCEPT_HOLD_MS     100           /* out of descriptors: accepting stops this long */
 /* A guest's full accept queue: host clients wait and retry (retry.c). */
-#define RETRY_FIRST_MS   10   /* the first probe after a refusal */
-#define RETRY_GAP_MAX_MS 500  /* the probe gap doubles up to this */
-#define RETRY_WINDOW_MS  5000 /* a client waits at most this long after its first refusal */
-#define RETRY_RELEASE    2    /* waiters let through per RESPONSE */
-#define RETRY_PORTS      64   /* guest ports remembered as accepting */
-#define RX_BUDGET        512  /* rx packets per device_run before yielding */
+#define RETRY_FIRST_MS   10  /* the first probe after a refusal */
+#define RETRY_GAP_MAX_MS 500 /* the probe gap doubles up to this */
+#define RETRY_RELEASE    2   /* waiters let through per RESPONSE */
+#define RETRY_PORTS      64  /* guest ports remembered as accepting */
+#define RX_BUDGET        512 /* rx packets per device_run before yielding */
 
 enum conn_state {
     CONN_CONNECT_LINE, /* Unix client, waiting for "CONNECT <port>\n" */
@@ -106,7 +105,7 @@ struct vsock_conn {
     uint32_t buf_head, buf_len;
     struct port_line line; /* the CONNECT line of a --uds client */
     uint64_t deadline_ms;  /* 0: none */
-    uint64_t refused_at;   /* when it started waiting for a full accept queue (0: never) */
+    uint64_t refused_at;   /* when the guest first refused it (0: never) */
     bool waiting;          /* in its port's wait queue (retry.c), no REQUEST out */
     bool retried;          /* its REQUEST out is a retry (counted in its port's in_flight) */
     struct vsock_conn *wait_next;
@@ -141,10 +140,12 @@ struct retry_port {
     uint32_t port;
     struct vsock_conn *head, *tail; /* waiting clients, in arrival order */
     unsigned waiting;
-    unsigned in_flight; /* retried REQUESTs not answered yet */
-    uint64_t probe_at;  /* when the head tries again (0: not scheduled) */
-    uint32_t gap;       /* the next probe's backoff, ms */
-    uint64_t used;      /* last RESPONSE or refusal (for replacing the stalest) */
+    unsigned in_flight;   /* retried REQUESTs not answered yet */
+    uint64_t probe_at;    /* when the head tries again (0: not scheduled) */
+    uint32_t gap;         /* the next probe's backoff, ms */
+    uint64_t used;        /* last RESPONSE or refusal (for replacing the stalest) */
+    uint64_t accepted_at; /* last RESPONSE */
+    bool stalled;         /* a waiter timed out with no RESPONSE meanwhile: refuse at once */
 };
 
 /* What `stats` on the control socket reports, besides active and queued. */
@@ -239,9 +240,11 @@ void conn_send_request(struct vsock_dev *d, struct vsock_conn *c);
  * queue is not empty (it would be refused too, and must not overtake). One
  * probe REQUEST at a time tests for room, RETRY_FIRST_MS after a refusal and
  * then at a gap doubling up to RETRY_GAP_MAX_MS; each RESPONSE lets the next
- * RETRY_RELEASE waiters try at once. A client that has waited RETRY_WINDOW_MS
- * (or reaches CONNECT_TIMEOUT_MS) is closed. A port that never accepted (no
- * listener) refuses at once.
+ * RETRY_RELEASE waiters try at once. A client still waiting when its connect
+ * timeout (CONNECT_TIMEOUT_MS from its first REQUEST) runs out is closed; if
+ * the guest accepted nobody on that port during its wait, the port counts as
+ * having lost its listener and refuses at once until it accepts again. A port
+ * that never accepted (no listener) refuses at once.
  */
 /* Before a host client's first REQUEST: true if it joined a wait queue. */
 bool retry_wait_first(struct vsock_dev *d, struct vsock_conn *c);
@@ -253,7 +256,7 @@ bool retry_refused(struct vsock_dev *d, struct vsock_conn *c);
 void retry_forget(struct vsock_dev *d, struct vsock_conn *c);
 /* Probes that are due, and waiters whose time is up. */
 void retry_timers(struct vsock_dev *d, uint64_t now_ms);
-/* The earliest probe or window end (now_ms clock), 0 if none. */
+/* The earliest probe (now_ms clock), 0 if none. */
 uint64_t retry_next_deadline(const struct vsock_dev *d);
 /* A reset guest: forgets every port (no connection is left waiting). */
 void retry_reset(struct vsock_dev *d);

@@ -5,8 +5,9 @@
  * A vsock listener answers a REQUEST with RST both when nobody listens and
  * when its accept queue is full; a listener sends RESPONSE as it queues a
  * connection, so a port that has sent RESPONSE has a listener, and a RST
- * there means "full" (or that the listener just went away, which the window
- * bounds). Per such port:
+ * there means "full" (or that the listener just went away: a waiter that
+ * times out with no RESPONSE on the port during its wait marks the port
+ * stalled, refused at once until it accepts again). Per such port:
  *
  *   event                        action
  *   RST to a client's REQUEST    client joins the queue (a probe that failed
@@ -16,7 +17,7 @@
  *   probe time                   the head sends its REQUEST again
  *   RESPONSE                     gap back to RETRY_FIRST_MS; the next
  *                                RETRY_RELEASE waiters send their REQUESTs
- *   window or timeout over       the waiter is closed
+ *   connect timeout over         the waiter is closed
  *
  * One probe at a time keeps a crowd from hammering a busy guest with RSTs;
  * releasing more on each success refills the queue as fast as it drains.
@@ -113,10 +114,21 @@ static void schedule_probe(struct retry_port *p, uint64_t now)
     p->gap = p->gap * 2 > RETRY_GAP_MAX_MS ? RETRY_GAP_MAX_MS : p->gap * 2;
 }
 
+/* A waiter's time ran out: no RESPONSE on the port all that time means no listener. */
+static void timed_out(struct retry_port *p, const struct vsock_conn *c)
+{
+    if (!p->stalled && p->accepted_at < c->refused_at) {
+        p->stalled = true;
+        log_error("guest port %u accepted nobody for %u ms: refusing its clients at once until "
+                  "it accepts again",
+                  p->port, CONNECT_TIMEOUT_MS);
+    }
+}
+
 bool retry_wait_first(struct vsock_dev *d, struct vsock_conn *c)
 {
     struct retry_port *p = find(d, c->guest_port);
-    if (!p || !p->waiting)
+    if (!p || !p->waiting || p->stalled)
         return false;
     c->refused_at = d->host->now_ms();
     push(p, c, false);
@@ -133,7 +145,8 @@ void retry_accepted(struct vsock_dev *d, struct vsock_conn *c)
         c->retried = false;
         p->in_flight--;
     }
-    p->used = now;
+    p->used = p->accepted_at = now;
+    p->stalled = false;
     p->gap = RETRY_FIRST_MS;
     p->probe_at = 0;
     for (unsigned i = 0; i < RETRY_RELEASE && p->head; i++)
@@ -147,6 +160,13 @@ bool retry_refused(struct vsock_dev *d, struct vsock_conn *c)
     bool was_probe = c->retried;
     if (!p)
         return false; /* never accepted: no listener */
+    if (p->stalled) {
+        if (c->retried) {
+            c->retried = false;
+            p->in_flight--;
+        }
+        return false; /* the listener seems gone */
+    }
     if (c->retried) {
         c->retried = false;
         p->in_flight--;
@@ -154,7 +174,7 @@ bool retry_refused(struct vsock_dev *d, struct vsock_conn *c)
     if (!c->refused_at)
         c->refused_at = now;
     p->used = now;
-    if (now >= c->refused_at + RETRY_WINDOW_MS || now >= c->deadline_ms) {
+    if (now >= c->deadline_ms) {
         schedule_probe(p, now); /* the others still wait */
         return false;
     }
@@ -169,6 +189,8 @@ void retry_forget(struct vsock_dev *d, struct vsock_conn *c)
     struct retry_port *p = find(d, c->guest_port);
     if (!p)
         return;
+    if (c->refused_at && d->host->now_ms() >= c->deadline_ms)
+        timed_out(p, c);
     if (c->waiting)
         unlink_waiter(p, c);
     if (c->retried) {
@@ -186,8 +208,8 @@ void retry_timers(struct vsock_dev *d, uint64_t now)
         struct vsock_conn *c = p->head, *next;
         for (; c; c = next) {
             next = c->wait_next;
-            if (now >= c->refused_at + RETRY_WINDOW_MS || now >= c->deadline_ms)
-                conn_close(d, c, false, "guest accept queue full for the whole retry window");
+            if (now >= c->deadline_ms)
+                conn_close(d, c, false, "guest accept queue full until the connect timeout");
         }
         if (p->probe_at && now >= p->probe_at) {
             p->probe_at = 0;
@@ -205,11 +227,7 @@ uint64_t retry_next_deadline(const struct vsock_dev *d)
         const struct retry_port *p = &d->ports[i];
         if (p->probe_at && (!next || p->probe_at < next))
             next = p->probe_at;
-        for (const struct vsock_conn *c = p->head; c; c = c->wait_next) {
-            uint64_t end = c->refused_at + RETRY_WINDOW_MS;
-            if (!next || end < next)
-                next = end;
-        }
+        /* (Waiters' connect deadlines are every connection's: device_next_deadline.) */
     }
     return next;
 }

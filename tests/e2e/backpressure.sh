@@ -12,7 +12,7 @@
 #             are all verified; accepting paused, peak exactly 50, one log
 #             line per 10 s at most.
 #   retry/*   the web server with backlog=1 (its accept queue is always full):
-#             ab -n 1000 -c 200 ends with 0 failed; the guest refused
+#             ab -n 500 -c 50 ends with 0 failed; the guest refused
 #             REQUESTs and miura-vsockd retried every client into it.
 # Bounded: each load has a fixed count or duration and a timeout; every wait
 # is for an event (a line, a counter), never a wall-clock window.
@@ -140,8 +140,8 @@ lines=$(grep -c 'connection limit 50 reached' "$RT/bp-limit/vsockd.log")
 # ---- retry: the guest's accept queue holds one connection
 start bp-retry --share "$work/site" --publish "127.0.0.1:$P_RETRY:80" --append backlog=1 "$web"
 refused0=$(stat bp-retry refused)
-timeout -k 2 300 ab -n 1000 -c 200 "http://127.0.0.1:$P_RETRY/" >"$work/ab2.out" 2>&1
-ab_ok retry/ab-1000-c200-no-failure "$work/ab2.out" 1000
+timeout -k 2 300 ab -n 500 -c 50 "http://127.0.0.1:$P_RETRY/" >"$work/ab2.out" 2>&1
+ab_ok retry/ab-500-c50-no-failure "$work/ab2.out" 500
 resets=$(stat bp-retry guest_resets)
 retries=$(stat bp-retry retries)
 [ "$resets" -gt 0 ] && [ "$retries" -gt 0 ] && [ "$(stat bp-retry refused)" = "$refused0" ] &&
