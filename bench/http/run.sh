@@ -42,25 +42,7 @@ start_miura() {
     "$MIURA" run --detach --name bench --mem 128M --share "$site" --publish "127.0.0.1:$P_MIURA:80" \
         --append log=0 build/apps/webserver/webserver.elf >/dev/null
 }
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $work/nginx/error.log;
-pid $work/nginx/nginx.pid;
-user root;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    keepalive_requests 1000000;
-    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-    uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-    server { listen 127.0.0.1:$P_NGINX; root $site; }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$P_NGINX/1k.bin" && break; sleep 0.1; done
+start_nginx "$work/nginx" "$P_NGINX" "$site" 1k.bin
 
 wrk_one() { # port, path, extra args → "req/s MiB/s p99_ms"
     wrk -t1 -c32 -d"${DURATION}s" --latency "$@" 2>/dev/null | awk '

@@ -28,29 +28,14 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n 8192 2>/dev/null || true
 site=$work/site
-mkdir -p "$site" "$work/nginx"
+mkdir -p "$site"
 cp examples/www/index.html "$site/index.html"
 chmod -R a+rX "$work"
 base=$((20000 + RANDOM % 10000))
 P_MIURA=$base P_NGINX=$((base + 1))
 
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $work/nginx/error.log;
-pid $work/nginx/nginx.pid;
-user root;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-    uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-    server { listen 127.0.0.1:$P_NGINX; root $site; }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$P_NGINX/" && break; sleep 0.1; done
+source bench/lib.sh
+start_nginx "$work/nginx" "$P_NGINX" "$site" ""
 "$MIURA" run --detach --name ov-web --share "$site" --publish "127.0.0.1:$P_MIURA:80" \
     build/apps/webserver/webserver.elf >/dev/null
 
