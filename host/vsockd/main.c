@@ -41,7 +41,7 @@ static const char usage[] =
     "  -m, --max-conns N     connections at once, 1..65536 (default 4096). At the limit\n"
     "                        new clients wait in the listen queue (4096 deep) until a\n"
     "                        connection ends; one log line says so. A connection costs\n"
-    "                        about 1 KiB idle and may buffer up to 256 KiB of guest\n"
+    "                        about 2 KiB idle and may buffer up to 256 KiB of guest\n"
     "                        data for a slow host peer (docs/vsockd.md)\n"
     "      --control PATH    control socket: a client writes \"stats\\n\" and reads\n"
     "                        \"key value\" lines (connections, queue, counters)\n"

@@ -6,6 +6,7 @@
 
 #include "launcher/args.h"
 #include "launcher/plan.h"
+#include "launcher/stats.h"
 #include "test.h"
 
 /* Wait statuses as waitpid reports them (Linux layout). */
@@ -278,4 +279,19 @@ TEST(plan_too_long)
     CHECK(plan_build(&c, &v, &s, &q, &err) < 0);
     CHECK(err != NULL);
     CHECK_EQ(q.argc, 0);
+}
+
+/* miura stats / ps -v: a counter out of miura-vsockd's "key value" lines. */
+TEST(stats_values)
+{
+    const char *text = "active 3\npeak 600\nlimit 4096\nqueued 0\nrefused_x 9\nrefused 12\n";
+    CHECK_EQ(stats_value(text, "active"), 3);
+    CHECK_EQ(stats_value(text, "peak"), 600);
+    CHECK_EQ(stats_value(text, "queued"), 0);
+    CHECK_EQ(stats_value(text, "refused"), 12); /* not refused_x's */
+    CHECK_EQ(stats_value(text, "peaks"), -1);
+    CHECK_EQ(stats_value(text, "accepted"), -1);
+    CHECK_EQ(stats_value("active\n", "active"), -1);
+    CHECK_EQ(stats_value("active x\n", "active"), -1);
+    CHECK_EQ(stats_value("", "active"), -1);
 }
