@@ -30,7 +30,7 @@ mkdir -p "$site" "$work/nginx"
 head -c 1024 /dev/urandom >"$site/1k.bin"
 head -c $((1024 * 1024)) /dev/urandom >"$site/1m.bin"
 chmod -R a+rX "$work"
-base=$((31000 + RANDOM % 10000))
+base=$((20000 + RANDOM % 10000)) # below the ephemeral range (32768)
 P_MIURA=$base P_NGINX=$((base + 1)) P_LINUX=$((base + 2))
 
 source bench/lib.sh

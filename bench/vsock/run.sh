@@ -17,7 +17,7 @@ CPU=max
 work=$(mktemp -d /tmp/miura-bench-vsock.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-base=$((41000 + RANDOM % 10000))
+base=$((20000 + RANDOM % 10000)) # below the ephemeral range (32768)
 P_GUEST=$base P_HOST=$((base + 1))
 
 build/bin/miura-vsockd --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \

@@ -24,7 +24,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # base..base+5, below the ephemeral range (32768)
 P_ECHO=$base P_NOLISTEN=$((base + 1)) P_ABSENT=$((base + 2)) P_MAX=$((base + 3)) P_SILENT=$((base + 4))
 
 # Usage errors: exit 2 with the usage; a port in use: exit 1 with one line.
