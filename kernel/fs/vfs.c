@@ -206,9 +206,17 @@ err_free:
 
 int vfs_mount_tag(const char *tag, struct fuse_conn *c)
 {
-    const char *want = miura_getarg("fs");
+    const char *want = miura_getarg("fs"), *at;
+    char key[sizeof("fs.") + VFS_TAG_MAX];
 
-    if (!tag || (want ? strcmp(want, tag) != 0 : find_mount("/") != NULL))
+    if (!tag || strlen(tag) > VFS_TAG_MAX)
+        return 1;
+    memcpy(key, "fs.", 3);
+    memcpy(key + 3, tag, strlen(tag) + 1);
+    at = miura_getarg(key); /* `fs.TAG=PATH`: this device goes at PATH */
+    if (at)
+        return at[0] == '/' ? vfs_mount(at, c) : -EINVAL;
+    if (want ? strcmp(want, tag) != 0 : find_mount("/") != NULL)
         return 1;
     return vfs_mount("/", c);
 }

@@ -52,6 +52,7 @@
 #define VFS_DCACHE_LIMIT 1024        /* default bound of the name cache */
 #define VFS_DIRBUF_SIZE  16384       /* bytes per READDIR(PLUS) request */
 #define VFS_MAX_RW       0x7ffff000u /* longest single read/write, as Linux */
+#define VFS_TAG_MAX      36          /* a virtio-fs tag (virtio 1.2 §5.11.4) */
 
 #define VFS_SEEK_SET 0
 #define VFS_SEEK_CUR 1
@@ -67,10 +68,12 @@
 int vfs_mount(const char *path, struct fuse_conn *c);
 
 /*
- * For the virtio-fs driver: mounts c at "/" if tag is the one the kernel
- * command line names with `fs=TAG`, or, without an `fs=` word, if nothing
- * is mounted at "/" yet (the first device wins). Returns 0 when mounted,
- * 1 when this tag is not wanted, or vfs_mount()'s error.
+ * For the virtio-fs driver: mounts c at PATH if the kernel command line has
+ * a word `fs.TAG=PATH` for this tag (PATH absolute, else -EINVAL); otherwise
+ * at "/" if tag is the one the command line names with `fs=TAG`, or, without
+ * an `fs=` word, if nothing is mounted at "/" yet (the first device wins).
+ * Tags are at most VFS_TAG_MAX bytes (longer ones are not wanted). Returns 0
+ * when mounted, 1 when this tag is not wanted, or vfs_mount()'s error.
  */
 int vfs_mount_tag(const char *tag, struct fuse_conn *c);
 

@@ -183,7 +183,8 @@ static const struct virtio_driver virtiofs_driver = {
 MIURA_DRIVER(virtio_driver, virtiofs_driver);
 
 /* Mounts the device the command line names with `fs=TAG` at "/" (without
- * `fs=`, the first device). FUSE_INIT happens here, in the init thread. */
+ * `fs=`, the first device) and each device named by a `fs.TAG=PATH` word at
+ * PATH (vfs_mount_tag). FUSE_INIT happens here, in the init thread. */
 static int virtiofs_mount_root(void)
 {
     const char *want = miura_getarg("fs");

@@ -19,8 +19,12 @@ void console_write(const char *s, size_t n)
     console_len += n;
 }
 
+const char *fake_cmdline_at_key, *fake_cmdline_at_value;
+
 const char *miura_getarg(const char *key)
 {
+    if (fake_cmdline_at_key && strcmp(key, fake_cmdline_at_key) == 0)
+        return fake_cmdline_at_value;
     return strcmp(key, "fs") == 0 ? fake_cmdline_fs : NULL;
 }
 

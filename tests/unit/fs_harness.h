@@ -12,6 +12,8 @@
 extern char console_out[4096];
 extern size_t console_len;
 extern const char *fake_cmdline_fs; /* value of `fs=` (NULL: absent) */
+/* one more word: its key (e.g. "fs.data") and value (NULL: absent) */
+extern const char *fake_cmdline_at_key, *fake_cmdline_at_value;
 
 /* A fresh fake; cleans up whatever a failed earlier test left. Not mounted. */
 struct fake_fs *harness_fake(void);

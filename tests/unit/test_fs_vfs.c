@@ -473,6 +473,42 @@ TEST(mount_by_tag_from_the_command_line)
     CHECK_CLEAN(fs);
 }
 
+TEST(mount_by_tag_at_a_path)
+{
+    struct fake_fs *fs = harness_fake();
+    struct fake_fs *data = fake_new();
+    struct stat st;
+    char buf[8];
+    int fd;
+
+    fake_file(fs, "/root.txt", 0644, "r", 1);
+    fake_file(data, "/x.txt", 0644, "data", 4);
+    fake_cmdline_fs = "share";
+    fake_cmdline_at_key = "fs.vol1";
+    fake_cmdline_at_value = "/srv/data/";
+    /* the path's device first: the order of devices does not matter */
+    CHECK_EQ(vfs_mount_tag("vol1", &data->conn), 0);
+    CHECK_EQ(vfs_mount_tag("share", &fs->conn), 0);
+    CHECK_EQ(miura_stat("/root.txt", &st), 0);
+    CHECK_EQ(miura_stat("/srv/data/x.txt", &st), 0);
+    CHECK_EQ((int)st.st_size, 4);
+    CHECK_EQ(miura_stat("/srv/x.txt", &st), -1); /* not in the root share */
+    fd = miura_open("/srv/data/../data/x.txt", O_RDONLY);
+    CHECK(fd >= 3);
+    CHECK_EQ((int)miura_read(fd, buf, sizeof(buf)), 4);
+    CHECK(memcmp(buf, "data", 4) == 0);
+    CHECK_EQ(miura_close(fd), 0);
+    CHECK_EQ(vfs_unmount("/srv/data"), 0);
+    /* a relative path is refused; without the word the tag is not wanted */
+    fake_cmdline_at_value = "data";
+    CHECK_EQ(vfs_mount_tag("vol1", &data->conn), -EINVAL);
+    fake_cmdline_at_key = fake_cmdline_at_value = NULL;
+    CHECK_EQ(vfs_mount_tag("vol1", &data->conn), 1);
+    fake_cmdline_fs = NULL;
+    fake_free(data);
+    CHECK_CLEAN(fs);
+}
+
 TEST(mount_errors)
 {
     struct fake_fs *fs = harness_fake();
