@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/args.h"
+#include "common/vm_args.h"
 
 static void check(int ok)
 {

@@ -13,57 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
-int runtime_base(char *out, size_t len)
-{
-    const char *env = getenv("MIURA_RUNTIME_DIR");
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n;
-    if (env && env[0])
-        n = snprintf(out, len, "%s", env);
-    else if (geteuid() == 0)
-        n = snprintf(out, len, "/run/miura");
-    else if (xdg && xdg[0] == '/')
-        n = snprintf(out, len, "%s/miura", xdg);
-    else
-        n = snprintf(out, len, "/tmp/miura-%u", (unsigned)geteuid());
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (mkdir_p(out, 0700) < 0)
-        return -1;
-    struct stat st;
-    if (stat(out, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-        errno = EPERM; /* someone else's directory: not a place for our sockets */
-        return -1;
-    }
-    return 0;
-}
-
 bool launcher_alive(pid_t pid)
 {
     char path[64], stat[512];
@@ -86,21 +35,6 @@ bool launcher_alive(pid_t pid)
         return false;
     return close_paren - open_paren - 1 == 5 && strncmp(open_paren + 1, "miura", 5) == 0 &&
            close_paren[2] != 'Z' && close_paren[2] != 'X';
-}
-
-void rundir_remove(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    if (d) {
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            unlinkat(dirfd(d), e->d_name, 0);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 static bool dir_is_young(const char *dir)

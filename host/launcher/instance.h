@@ -22,8 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Finds (and creates, mode 0700) the runtime base directory; -1 with errno on failure. */
-int runtime_base(char *out, size_t len);
+#include "common/runtime_dir.h" /* runtime_base, rundir_remove */
 
 /* What the meta file of a run directory records. */
 struct instance_meta {
@@ -42,9 +41,6 @@ struct instance_meta {
  * is removed first; a live one gives -1 with errno EEXIST and *holder set.
  */
 int rundir_create(const char *base, const char *name, char *out, size_t len, pid_t *holder);
-
-/* Removes every file in the run directory, then the directory. */
-void rundir_remove(const char *dir);
 
 int meta_write(const char *dir, const struct instance_meta *m);
 int meta_read(const char *dir, struct instance_meta *m);

@@ -22,10 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher/args.h"
-#include "launcher/cidlock.h"
+#include "common/cidlock.h"
+#include "common/vm_args.h"
+#include "common/vm_plan.h"
+#include "common/vm_programs.h"
 #include "launcher/instance.h"
-#include "launcher/plan.h"
 #include "launcher/run.h"
 #include "launcher/stats.h"
 
@@ -79,92 +80,6 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n%s", usage);
     return EXIT_USAGE;
-}
-
-/* Finds an executable: an absolute or relative path as is, else along PATH. */
-static int find_program(const char *name, char *out, size_t len)
-{
-    const char *path = getenv("PATH");
-    if (strchr(name, '/')) {
-        snprintf(out, len, "%s", name);
-        return access(out, X_OK);
-    }
-    while (path && *path) {
-        size_t n = strcspn(path, ":");
-        int w = snprintf(out, len, "%.*s/%s", (int)n, n ? path : ".", name);
-        if (w > 0 && (size_t)w < len && access(out, X_OK) == 0)
-            return 0;
-        path += n + (path[n] == ':');
-    }
-    return -1;
-}
-
-static int find_vsockd(char *out, size_t len)
-{
-    const char *env = getenv("MIURA_VSOCKD");
-    char self[PATH_MAX];
-    ssize_t n;
-    if (env && env[0])
-        return find_program(env, out, len);
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            if (snprintf(out, len, "%s/miura-vsockd", self) < (int)len && access(out, X_OK) == 0)
-                return 0;
-        }
-    }
-    return find_program("miura-vsockd", out, len);
-}
-
-static int find_virtiofsd(char *out, size_t len)
-{
-    const char *env = getenv("MIURA_VIRTIOFSD");
-    static const char *const known[] = {"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"};
-    if (env && env[0])
-        return find_program(env, out, len);
-    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        if (find_program(known[i], out, len) == 0)
-            return 0;
-    return find_program("virtiofsd", out, len);
-}
-
-static bool file_has_word(const char *path, const char *w1, const char *w2)
-{
-    char line[4096];
-    FILE *f = fopen(path, "re");
-    bool found = false;
-    if (!f)
-        return false;
-    while (!found && fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "flags", 5) != 0)
-            continue;
-        for (char *t = strtok(line, " \t\n"); t && !found; t = strtok(NULL, " \t\n"))
-            found = strcmp(t, w1) == 0 || strcmp(t, w2) == 0;
-    }
-    fclose(f);
-    return found;
-}
-
-/* --accel auto (DESIGN §5): says what it picked and why, on stderr. */
-static enum accel pick_accel(enum accel want)
-{
-    const char *why;
-    struct stat st;
-    int fd;
-    bool usable;
-    if (want != ACCEL_AUTO)
-        return want;
-    fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    usable = fd >= 0;
-    if (fd >= 0)
-        close(fd);
-    enum accel a = accel_auto(usable, file_has_word("/proc/cpuinfo", "vmx", "svm"),
-                              stat("/sys/module/kvm_pvm", &st) == 0, &why);
-    fprintf(stderr, "miura: accel %s: %s\n", a == ACCEL_KVM ? "kvm" : "tcg", why);
-    return a;
 }
 
 struct run_options {
@@ -461,7 +376,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "miura: --accel kvm: /dev/kvm: %s\n", strerror(errno));
         return EXIT_LAUNCHER_FAILED;
     }
-    c->accel = pick_accel(c->accel);
+    c->accel = pick_accel(c->accel, "miura");
     c->image = image;
     c->share_dir = o.share ? share : NULL;
     c->append = o.append;

@@ -7,10 +7,11 @@
 #ifndef MIURA_LAUNCHER_RUN_H
 #define MIURA_LAUNCHER_RUN_H
 
-#include "launcher/plan.h"
+#include "common/vm_parts.h"
+#include "common/vm_plan.h"
 
 /* Exit status of miura when it, or a part other than the guest, failed. */
-#define EXIT_LAUNCHER_FAILED 125
+#define EXIT_LAUNCHER_FAILED VM_EXIT_FAILED /* 125 */
 
 struct run_request {
     struct launch_config cfg; /* run_dir and console_file are set by run_instance */

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "common/control.h"
-#include "launcher/args.h"
+#include "common/vm_args.h"
+#include "common/vm_plan.h"
 #include "launcher/instance.h"
-#include "launcher/plan.h"
 #include "launcher/run.h"
 
 #define STATS_TIMEOUT_MS 2000

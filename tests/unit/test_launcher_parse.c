@@ -4,8 +4,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "launcher/args.h"
-#include "launcher/plan.h"
+#include "common/vm_args.h"
+#include "common/vm_plan.h"
 #include "launcher/stats.h"
 #include "test.h"
 

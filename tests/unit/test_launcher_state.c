@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launcher/cidlock.h"
+#include "common/cidlock.h"
 #include "launcher/instance.h"
 #include "test.h"
 

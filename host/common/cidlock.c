@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* CID reservation by lock files; see cidlock.h. */
-#include "launcher/cidlock.h"
+#include "common/cidlock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Pure parsing and formatting for the launcher: option values (sizes, CIDs,
- * CPU counts, instance names; --publish is common/publish.h's), the accelerator choice,
- * the decoding of QEMU's exit, and quoting for shells and QEMU option lists.
+ * Pure parsing and formatting for the launcher and miura-oci: option values
+ * (sizes, CIDs, CPU counts, instance names; --publish is common/publish.h's),
+ * the accelerator choice, the decoding of QEMU's exit, and quoting for shells
+ * and QEMU option lists.
  * No I/O here, so all of it is unit-tested and fuzzed.
  *
  * Every parser takes a NUL-terminated string from the command line, returns
  * 0 on success or -1 on bad input (then leaves its outputs unspecified), and
  * never reads beyond the terminator.
  */
-#ifndef MIURA_LAUNCHER_ARGS_H
-#define MIURA_LAUNCHER_ARGS_H
+#ifndef MIURA_COMMON_VM_ARGS_H
+#define MIURA_COMMON_VM_ARGS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,12 +4,12 @@
  * and QEMU, built from a resolved configuration. Pure (no I/O), so the exact
  * lines that --dry-run prints are the ones that run, and tests check them.
  */
-#ifndef MIURA_LAUNCHER_PLAN_H
-#define MIURA_LAUNCHER_PLAN_H
+#ifndef MIURA_COMMON_VM_PLAN_H
+#define MIURA_COMMON_VM_PLAN_H
 
 #include <stddef.h>
 
-#include "launcher/args.h"
+#include "common/vm_args.h"
 
 #define PLAN_ARGV_MAX 96
 

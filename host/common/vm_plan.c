@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The command lines of an instance; see plan.h. */
-#include "launcher/plan.h"
+/* The command lines of an instance; see vm_plan.h. */
+#include "common/vm_plan.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Option values and formatting for the launcher; see args.h. */
-#include "launcher/args.h"
+/* Option values and formatting for an instance (miura, miura-oci); see vm_args.h. */
+#include "common/vm_args.h"
 
 #include <signal.h>
 #include <stdio.h>

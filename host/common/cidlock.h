@@ -7,8 +7,8 @@
  * a locker checks that the file it locked is still the one at the path, so
  * two instances never hold the same CID.
  */
-#ifndef MIURA_LAUNCHER_CIDLOCK_H
-#define MIURA_LAUNCHER_CIDLOCK_H
+#ifndef MIURA_COMMON_CIDLOCK_H
+#define MIURA_COMMON_CIDLOCK_H
 
 #include <stddef.h>
 #include <stdint.h>
