@@ -3,6 +3,7 @@
 #include "common/vm_plan.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,75 @@ int plan_path(const struct launch_config *c, const char *file, char *out, size_t
 
 int plan_kernel_cmdline(const struct launch_config *c, char *out, size_t len)
 {
-    const char *fs = c->share_dir ? "fs=share" : "";
-    const char *sep = c->share_dir && c->append[0] ? " " : "";
-    int n = snprintf(out, len, "%s%s%s", fs, sep, c->append);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
+    size_t o = 0;
+    int n;
+    if (len == 0)
+        return -1;
+    out[0] = '\0';
+    if (c->share_dir) {
+        n = snprintf(out, len, "fs=share");
+        if (n < 0 || (size_t)n >= len)
+            return -1;
+        o = (size_t)n;
+        for (unsigned i = 0; i < c->nextra; i++) {
+            const char *p = c->extra[i].guest_path;
+            bool blank = strpbrk(p, " \t\r\n") != NULL;
+            if (strchr(p, '"'))
+                return -1;
+            n = snprintf(out + o, len - o, blank ? " \"fs.%s=%s\"" : " fs.%s=%s", c->extra[i].tag,
+                         p);
+            if (n < 0 || (size_t)n >= len - o)
+                return -1;
+            o += (size_t)n;
+        }
+    }
+    n = snprintf(out + o, len - o, "%s%s", o && c->append[0] ? " " : "", c->append);
+    return n < 0 || (size_t)n >= len - o ? -1 : 0;
+}
+
+/* virtiofsd for dir on socket sock; 0, or -1 with *err set. */
+static int virtiofsd_line(const struct launch_config *c, const char *dir, const char *sock,
+                          struct argv_list *a, const char **err)
+{
+    add(a, "%s", c->virtiofsd_path);
+    add(a, "--socket-path=%s", sock);
+    add(a, "-o");
+    /* virtiofsd's -o is a comma-separated list with no escape we can rely on. */
+    if (strchr(dir, ',') || strchr(sock, ',')) {
+        *err = "virtiofsd cannot take a path with a comma";
+        return -1;
+    }
+    add(a, "source=%s", dir);
+    add(a, "-o");
+    add(a, "cache=auto");
+    return 0;
+}
+
+static int extra_socket(const struct launch_config *c, unsigned i, char *out, size_t len)
+{
+    char file[PLAN_TAG_MAX + 16];
+    snprintf(file, sizeof(file), "fs-%s.sock", c->extra[i].tag);
+    return plan_path(c, file, out, len);
+}
+
+int plan_build_extra(const struct launch_config *c, unsigned i, struct argv_list *virtiofsd,
+                     const char **err)
+{
+    char sock[PLAN_ARG_MAX];
+    memset(virtiofsd, 0, sizeof(*virtiofsd));
+    if (i >= c->nextra || extra_socket(c, i, sock, sizeof(sock))) {
+        *err = "a path is too long";
+        return -1;
+    }
+    if (virtiofsd_line(c, c->extra[i].dir, sock, virtiofsd, err) < 0 || virtiofsd->argc < 0) {
+        if (virtiofsd->argc < 0)
+            *err = "a command line is too long";
+        if (virtiofsd->argc > 0)
+            plan_free(virtiofsd);
+        virtiofsd->argc = 0;
+        return -1;
+    }
+    return 0;
 }
 
 int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struct argv_list *vsockd,
@@ -71,23 +137,12 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         plan_path(c, "vsock.sock", uds, sizeof(uds)) ||
         plan_path(c, PLAN_VSOCKD_CONTROL, ctl, sizeof(ctl)) ||
         plan_kernel_cmdline(c, cmdline, sizeof(cmdline))) {
-        *err = "a path or the kernel command line is too long";
+        *err = "a path or the kernel command line is too long (or a guest path has a '\"')";
         return -1;
     }
 
-    if (c->share_dir) {
-        add(virtiofsd, "%s", c->virtiofsd_path);
-        add(virtiofsd, "--socket-path=%s", fs_sock);
-        add(virtiofsd, "-o");
-        /* virtiofsd's -o is a comma-separated list with no escape we can rely on. */
-        if (strchr(c->share_dir, ',') || strchr(fs_sock, ',')) {
-            *err = "virtiofsd cannot take a path with a comma";
-            goto fail;
-        }
-        add(virtiofsd, "source=%s", c->share_dir);
-        add(virtiofsd, "-o");
-        add(virtiofsd, "cache=auto");
-    }
+    if (c->share_dir && virtiofsd_line(c, c->share_dir, fs_sock, virtiofsd, err) < 0)
+        goto fail;
 
     add(vsockd, "%s", c->vsockd_path);
     add(vsockd, "--socket");
@@ -145,6 +200,17 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         add(qemu, "socket,id=fs0,path=%s", esc);
         add(qemu, "-device");
         add(qemu, "vhost-user-fs-device,chardev=fs0,tag=share");
+        for (unsigned i = 0; i < c->nextra; i++) {
+            char sock[PLAN_ARG_MAX];
+            if (extra_socket(c, i, sock, sizeof(sock)) || qemu_escape(sock, esc, sizeof(esc)) < 0) {
+                *err = "a path is too long";
+                goto fail;
+            }
+            add(qemu, "-chardev");
+            add(qemu, "socket,id=fs%u,path=%s", i + 1, esc);
+            add(qemu, "-device");
+            add(qemu, "vhost-user-fs-device,chardev=fs%u,tag=%s", i + 1, c->extra[i].tag);
+        }
     }
     qemu_escape(vhost_sock, esc, sizeof(esc));
     add(qemu, "-chardev");

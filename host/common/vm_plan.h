@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The command lines of an instance: virtiofsd (with --share), miura-vsockd
- * and QEMU, built from a resolved configuration. Pure (no I/O), so the exact
- * lines that --dry-run prints are the ones that run, and tests check them.
+ * The command lines of an instance: virtiofsd (with --share; one more per
+ * extra share), miura-vsockd and QEMU, built from a resolved configuration.
+ * Pure (no I/O), so the exact lines that --dry-run prints are the ones that
+ * run, and tests check them.
  */
 #ifndef MIURA_COMMON_VM_PLAN_H
 #define MIURA_COMMON_VM_PLAN_H
@@ -22,6 +23,19 @@ struct argv_list {
     char *argv[PLAN_ARGV_MAX + 1];
 };
 
+/*
+ * A directory shared besides the root share: its own virtiofsd (socket
+ * fs-TAG.sock in the run directory), a vhost-user-fs device with this tag,
+ * and a `fs.TAG=PATH` word so the guest mounts it at guest_path.
+ */
+#define PLAN_EXTRA_SHARES_MAX 7 /* the guest VFS holds 8 mounts, "/" included */
+#define PLAN_TAG_MAX          36
+struct plan_share {
+    const char *dir;            /* host directory */
+    const char *guest_path;     /* absolute; no '"' (it could not be quoted) */
+    char tag[PLAN_TAG_MAX + 1]; /* [a-z0-9]: also part of a file name */
+};
+
 /* Everything the command lines depend on, already validated. */
 struct launch_config {
     const char *image;        /* -kernel */
@@ -39,6 +53,8 @@ struct launch_config {
     uint32_t cid;
     unsigned npublish;
     struct publish_spec publish[LAUNCHER_PUBLISH_MAX];
+    unsigned nextra; /* extra shares (need share_dir) */
+    struct plan_share extra[PLAN_EXTRA_SHARES_MAX];
 };
 
 /* Paths inside the run directory (written into out, size len). */
@@ -53,7 +69,15 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
                struct argv_list *qemu, const char **err);
 void plan_free(struct argv_list *a);
 
-/* The kernel command line: "fs=share" with a share, then the --append text. */
+/* The virtiofsd command line of extra share i (< c->nextra); as plan_build. */
+int plan_build_extra(const struct launch_config *c, unsigned i, struct argv_list *virtiofsd,
+                     const char **err);
+
+/*
+ * The kernel command line: "fs=share" with a share, a "fs.TAG=PATH" word per
+ * extra share (in double quotes when PATH has a blank), then the --append
+ * text. -1 if it does not fit or a guest path has a '"'.
+ */
 int plan_kernel_cmdline(const struct launch_config *c, char *out, size_t len);
 
 /* One shell-quoted line for a command (for --dry-run); returns -1 if it does not fit. */

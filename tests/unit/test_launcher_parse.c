@@ -268,6 +268,45 @@ TEST(plan_full)
     plan_free(&q);
 }
 
+TEST(plan_extra_shares)
+{
+    struct launch_config c = base_config();
+    struct argv_list v, s, q, e;
+    const char *err;
+    char line[4096];
+    c.share_dir = "/rootfs";
+    c.append = "root=/www";
+    c.run_dir = "/r";
+    c.nextra = 2;
+    c.extra[0] = (struct plan_share){.dir = "/host/data", .guest_path = "/data", .tag = "m1"};
+    c.extra[1] = (struct plan_share){.dir = "/host/b", .guest_path = "/my dir", .tag = "m2"};
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " -chardev socket,id=fs0,path=/r/fs.sock -device "
+                       "vhost-user-fs-device,chardev=fs0,tag=share -chardev "
+                       "socket,id=fs1,path=/r/fs-m1.sock -device "
+                       "vhost-user-fs-device,chardev=fs1,tag=m1 -chardev "
+                       "socket,id=fs2,path=/r/fs-m2.sock -device "
+                       "vhost-user-fs-device,chardev=fs2,tag=m2 ") != NULL);
+    CHECK(strstr(line, " -append 'fs=share fs.m1=/data \"fs.m2=/my dir\" root=/www'") != NULL);
+    CHECK(plan_build_extra(&c, 1, &e, &err) == 0);
+    CHECK(formatted(&e, line, sizeof(line)) == 0);
+    CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs-m2.sock -o source=/host/b -o "
+                    "cache=auto");
+    plan_free(&e);
+    CHECK(plan_build_extra(&c, 2, &e, &err) < 0); /* no such share */
+    CHECK_EQ(e.argc, 0);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+    c.extra[1].dir = "/a,b";
+    CHECK(plan_build_extra(&c, 1, &e, &err) < 0);
+    CHECK_EQ(e.argc, 0);
+    c.extra[1].guest_path = "/a\"b"; /* cannot be quoted on the kernel command line */
+    CHECK(plan_build(&c, &v, &s, &q, &err) < 0);
+    CHECK_EQ(q.argc, 0);
+}
+
 TEST(plan_too_long)
 {
     static char big[9000];
