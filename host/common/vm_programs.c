@@ -92,6 +92,7 @@ enum accel pick_accel(enum accel want, const char *prog)
         close(fd);
     enum accel a = accel_auto(usable, file_has_word("/proc/cpuinfo", "vmx", "svm"),
                               stat("/sys/module/kvm_pvm", &st) == 0, &why);
-    fprintf(stderr, "%s: accel %s: %s\n", prog, a == ACCEL_KVM ? "kvm" : "tcg", why);
+    if (prog)
+        fprintf(stderr, "%s: accel %s: %s\n", prog, a == ACCEL_KVM ? "kvm" : "tcg", why);
     return a;
 }

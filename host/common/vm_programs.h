@@ -22,8 +22,8 @@ int find_virtiofsd(char *out, size_t len);
 
 /*
  * --accel auto (DESIGN §5): KVM only on real hardware virtualisation; says
- * what it picked and why on stderr ("PROG: accel tcg: ..."). Other values
- * are returned as they are.
+ * what it picked and why on stderr ("PROG: accel tcg: ...") unless prog is
+ * NULL. Other values are returned as they are.
  */
 enum accel pick_accel(enum accel want, const char *prog);
 
