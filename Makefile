@@ -174,7 +174,7 @@ define FUZZ_RULES
 $(B)/fuzz/$(1): $$($(1)_SRCS)
 	$$(call msg,FUZZCC,$$@)
 	@mkdir -p $$(@D)
-	$$(Q)$$(FUZZCC) $$(FUZZ_CFLAGS) -o $$@ $$($(1)_SRCS)
+	$$(Q)$$(FUZZCC) $$(FUZZ_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS)
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULES,$(f))))
 FUZZ_BINS := $(foreach f,$(FUZZERS),$(B)/fuzz/$(f))

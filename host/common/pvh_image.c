@@ -75,7 +75,8 @@ int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img,
             if (ph.p_paddr + ph.p_memsz > img->load_end)
                 img->load_end = ph.p_paddr + ph.p_memsz;
             found_load = 1;
-        } else if (ph.p_type == PT_NOTE && !found_note && in_bounds(ph.p_offset, ph.p_filesz, len)) {
+        } else if (ph.p_type == PT_NOTE && !found_note &&
+                   in_bounds(ph.p_offset, ph.p_filesz, len)) {
             found_note = find_pvh_note(buf, ph.p_offset, ph.p_filesz, &img->entry) == 0;
         }
     }

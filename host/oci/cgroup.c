@@ -18,7 +18,7 @@
 
 struct hierarchy {
     char mnt[PATH_MAX];
-    char ctrls[256]; /* v1: "cpu", "cpu,cpuacct", "name=systemd"; v2: "" */
+    char ctrls[256];    /* v1: "cpu", "cpu,cpuacct", "name=systemd"; v2: "" */
     char own[PATH_MAX]; /* our own cgroup in it, from /proc/self/cgroup */
     bool v2;
 };
@@ -126,8 +126,7 @@ static int list_hierarchies(struct hierarchy *h, int max)
                     if (strncmp(t, "name=", 5) != 0)
                         continue;
                 }
-                k += (size_t)snprintf(x->ctrls + k, sizeof(x->ctrls) - k, "%s%s", k ? "," : "",
-                                      t);
+                k += (size_t)snprintf(x->ctrls + k, sizeof(x->ctrls) - k, "%s%s", k ? "," : "", t);
                 if (k >= sizeof(x->ctrls))
                     break;
             }
@@ -276,8 +275,7 @@ static void limit_v1(struct enter *e, const struct hierarchy *h, const char *dir
 }
 
 /* v2: enables the controllers the tree has in each ancestor, then writes the limits. */
-static void limit_v2(struct enter *e, const struct hierarchy *h, const char *path,
-                     const char *dir)
+static void limit_v2(struct enter *e, const struct hierarchy *h, const char *path, const char *dir)
 {
     const struct oci_spec *s = e->s;
     char avail[512], v[128], anc[PATH_MAX];
@@ -311,8 +309,9 @@ static void limit_v2(struct enter *e, const struct hierarchy *h, const char *pat
         set_value(e, dir, "cpu.max", v, &e->cpu_done);
     }
     if (s->cpu_shares) { /* the conversion runc and crun use */
-        unsigned long long sh = s->cpu_shares < 2 ? 2 : s->cpu_shares > 262144 ? 262144
-                                                                                : s->cpu_shares;
+        unsigned long long sh = s->cpu_shares < 2        ? 2
+                                : s->cpu_shares > 262144 ? 262144
+                                                         : s->cpu_shares;
         snprintf(v, sizeof(v), "%llu", 1 + ((sh - 2) * 9999) / 262142);
         set_value(e, dir, "cpu.weight", v, &e->shares_done);
     }

@@ -113,10 +113,8 @@ static int send_fd(const char *socket_path, int fd, const char *name)
         struct cmsghdr align;
     } u;
     struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = u.buf,
-                         .msg_controllen = sizeof(u.buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *c;
     int sock, rc, e;
     if (strlen(socket_path) >= sizeof(sa.sun_path)) {

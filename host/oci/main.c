@@ -41,11 +41,11 @@
 #include "oci/supervise.h"
 #include "oci/vmconfig.h"
 
-#define EXIT_USAGE       2
+#define EXIT_USAGE        2
 #define MIURA_OCI_VERSION "0.1.0"
-#define IMAGE_MAX_BYTES  (64u << 20)
-#define CONFIG_MAX_BYTES (16u << 20)
-#define STOP_WAIT_MS     5000
+#define IMAGE_MAX_BYTES   (64u << 20)
+#define CONFIG_MAX_BYTES  (16u << 20)
+#define STOP_WAIT_MS      5000
 
 static const char usage[] =
     "usage: miura-oci [global options] COMMAND [options] ID\n"
@@ -265,7 +265,8 @@ static int check_image(const char *rootfs, const char *path, char *host_path, ui
         return -1;
     }
     buf = malloc((size_t)st.st_size + 1);
-    while (buf && len < (size_t)st.st_size && (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+    while (buf && len < (size_t)st.st_size &&
+           (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
         len += (size_t)n;
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     n = readlink(link, host_path, PATH_MAX - 1);
@@ -532,8 +533,8 @@ static int do_create(struct create_opts *o, struct oci_spec *spec, struct reserv
         waitpid(pid, NULL, 0);
         return -1;
     }
-    oci_info("created %s: pid %d, cid %u, %u MiB, %u CPU(s)", o->id, (int)pid, rs->cid,
-             vm.mem_mib, vm.cpus);
+    oci_info("created %s: pid %d, cid %u, %u MiB, %u CPU(s)", o->id, (int)pid, rs->cid, vm.mem_mib,
+             vm.cpus);
     return 0;
 }
 
@@ -683,8 +684,8 @@ static int parse_signal(const char *s)
     static const struct {
         const char *name;
         int sig;
-    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"ALRM", SIGALRM},
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"KILL", SIGKILL},
+                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},   {"ALRM", SIGALRM},
                  {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
     char *end;
     long v = strtol(s, &end, 10);
@@ -900,8 +901,8 @@ static int cmd_features(void)
         "s:{s:b}, s:{s:b}}, s:{s:s}}",
         "ociVersionMin", "1.0.0", "ociVersionMax", "1.0.2", "hooks", "mountOptions", "bind",
         "rbind", "ro", "rw", "linux", "namespaces", "network", "capabilities", "cgroup", "v1", 1,
-        "v2", 1, "systemd", 0, "systemdUser", 0, "seccomp", "enabled", 0, "apparmor", "enabled",
-        0, "selinux", "enabled", 0, "annotations", OCI_PORTS_ANNOTATION,
+        "v2", 1, "systemd", 0, "systemdUser", 0, "seccomp", "enabled", 0, "apparmor", "enabled", 0,
+        "selinux", "enabled", 0, "annotations", OCI_PORTS_ANNOTATION,
         "guest ports to publish: GUESTPORT, PORT:GUESTPORT or ADDR:PORT:GUESTPORT, comma-separated "
         "(default 80)");
     if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) < 0) {
@@ -939,7 +940,15 @@ static int unsupported(const char *cmd)
 
 static int parse_global(int argc, char **argv)
 {
-    enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_SYSTEMD, OPT_DEBUG, OPT_CRIU, OPT_ROOTLESS };
+    enum {
+        OPT_ROOT = 256,
+        OPT_LOG,
+        OPT_LOG_FORMAT,
+        OPT_SYSTEMD,
+        OPT_DEBUG,
+        OPT_CRIU,
+        OPT_ROOTLESS
+    };
     static const struct option longopts[] = {
         {"root", required_argument, 0, OPT_ROOT},
         {"log", required_argument, 0, OPT_LOG},

@@ -77,8 +77,7 @@ static int get_int(struct parse *p, json_t *obj, const char *key, const char *pa
 }
 
 /* obj.key as an object (NULL when absent), or -1 when something else. */
-static int get_object(struct parse *p, json_t *obj, const char *key, const char *path,
-                      json_t **out)
+static int get_object(struct parse *p, json_t *obj, const char *key, const char *path, json_t **out)
 {
     json_t *v = obj ? json_object_get(obj, key) : NULL;
     *out = NULL;
@@ -301,8 +300,8 @@ static int parse_all(struct parse *p, json_t *root)
         if (!s->annotations || json_object_set_new(root, "annotations", s->annotations) < 0)
             return fail(p, "out of memory");
     }
-    json_object_foreach(s->annotations, key, v) if (!json_is_string(v))
-        return fail(p, "annotations.%.64s: want a string", key);
+    json_object_foreach(s->annotations, key, v) if (!json_is_string(v)) return fail(
+        p, "annotations.%.64s: want a string", key);
     if (get_object(p, root, "linux", "linux", &linux_obj) < 0 ||
         parse_namespaces(p, linux_obj) < 0 ||
         get_string(p, linux_obj, "cgroupsPath", "linux.cgroupsPath", &s->cgroups_path) < 0 ||

@@ -61,11 +61,11 @@ int oci_state_write(const char *dir, const struct oci_state *st)
     for (unsigned i = 0; cg && i < st->ncgroups; i++)
         json_array_append_new(cg, json_string(st->cgroups[i]));
     json_t *ann = st->annotations ? json_incref(st->annotations) : json_object();
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:o, s:o}", "id", st->id,
-                          "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created, "pid",
-                          (int)st->pid, "pid_start", (json_int_t)st->pid_start, "cid",
-                          (json_int_t)st->cid, "run_dir", st->run_dir, "cgroups", cg,
-                          "annotations", ann);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:o, s:o}", "id", st->id, "bundle",
+                  st->bundle, "rootfs", st->rootfs, "created", st->created, "pid", (int)st->pid,
+                  "pid_start", (json_int_t)st->pid_start, "cid", (json_int_t)st->cid, "run_dir",
+                  st->run_dir, "cgroups", cg, "annotations", ann);
     int rc = -1;
     snprintf(path, sizeof(path), "%s/state.json", dir);
     snprintf(tmp, sizeof(tmp), "%s/state.json.tmp", dir);
@@ -141,8 +141,9 @@ unsigned long long proc_start_time(pid_t pid)
     const char *cp = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
     /* after ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
      * utime stime cutime cstime priority nice num_threads itrealvalue starttime(22) */
-    if (!cp || sscanf(cp + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                              "%*d %*d %llu",
+    if (!cp || sscanf(cp + 1,
+                      " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                      "%*d %*d %llu",
                       &state, &start) != 2)
         return 0;
     return state == 'Z' || state == 'X' ? 0 : start;

@@ -33,8 +33,8 @@ struct oci_state {
     char id[OCI_ID_MAX + 1];
     char bundle[PATH_MAX];
     char rootfs[PATH_MAX];
-    char created[64]; /* RFC 3339, UTC, nanoseconds */
-    pid_t pid;        /* the supervisor */
+    char created[64];             /* RFC 3339, UTC, nanoseconds */
+    pid_t pid;                    /* the supervisor */
     unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
     uint32_t cid;
     char run_dir[PATH_MAX];

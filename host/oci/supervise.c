@@ -66,8 +66,7 @@ static bool read_signals(struct sup *s)
     struct signalfd_siginfo si;
     while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         int sig = (int)si.ssi_signo;
-        if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) &&
-            !s->signal_seen)
+        if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) && !s->signal_seen)
             s->signal_seen = sig;
     }
     reap(s);
@@ -138,7 +137,8 @@ static void start_daemons(struct sup *s)
     }
     for (unsigned i = 0; i < s->nvfs; i++) {
         s->virtiofsd[i].what = "virtiofsd";
-        snprintf(path, sizeof(path), "virtiofsd%s%s.log", i ? "-" : "", i ? c->extra[i - 1].tag : "");
+        snprintf(path, sizeof(path), "virtiofsd%s%s.log", i ? "-" : "",
+                 i ? c->extra[i - 1].tag : "");
         plan_path(c, path, s->virtiofsd[i].log, sizeof(s->virtiofsd[i].log));
         if (vm_spawn(&s->virtiofsd[i], vfs[i].argv, flags) < 0) {
             fprintf(stderr, PROG ": cannot run %s: %s\n", vfs[i].argv[0], strerror(errno));
@@ -292,9 +292,9 @@ void supervise(struct supervise_request *r)
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
     for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE && sig != SIGSEGV &&
-            sig != SIGBUS && sig != SIGFPE && sig != SIGILL && sig != SIGABRT && sig != SIGTRAP &&
-            sig != SIGSYS && sig < SIGRTMIN)
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE && sig != SIGSEGV && sig != SIGBUS &&
+            sig != SIGFPE && sig != SIGILL && sig != SIGABRT && sig != SIGTRAP && sig != SIGSYS &&
+            sig < SIGRTMIN)
             sigaddset(&set, sig); /* stop signals and SIGCHLD are read; the rest ignored */
     sigprocmask(SIG_BLOCK, &set, NULL);
     s.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

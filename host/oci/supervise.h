@@ -31,10 +31,10 @@
 #include "oci/spec.h"
 
 struct supervise_request {
-    struct launch_config cfg;   /* the instance, resolved (share_dir = rootfs) */
+    struct launch_config cfg; /* the instance, resolved (share_dir = rootfs) */
     const struct oci_spec *spec;
-    const char *state_dir;      /* ROOT/ID */
-    const char *base;           /* runtime base: the CID lock */
+    const char *state_dir; /* ROOT/ID */
+    const char *base;      /* runtime base: the CID lock */
     int cid_fd;
     int status_fd;              /* the write end of the status pipe */
     const char *console_socket; /* with process.terminal */

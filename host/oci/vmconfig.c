@@ -146,9 +146,8 @@ static int pick_shares(const struct oci_spec *s, bool (*is_dir)(const char *), s
         if (m->readonly)
             note(vm, "mount %.200s: read-only is not enforced (virtiofsd has no read-only mode)",
                  m->destination);
-        vm->shares[vm->nshares++] =
-            (struct oci_share){.source = m->source, .destination = m->destination,
-                               .readonly = m->readonly};
+        vm->shares[vm->nshares++] = (struct oci_share){
+            .source = m->source, .destination = m->destination, .readonly = m->readonly};
     }
     return 0;
 }
