@@ -766,6 +766,11 @@ static int cmd_delete(int argc, char **argv)
         return usage_error("%s", "delete takes one container ID");
     if (runc_has(argv[i]))
         return run_runc();
+    if (force && oci_id_is_valid(argv[i]) && state_dir(argv[i], dir, sizeof(dir)) == 0 &&
+        oci_state_read(dir, &st) < 0 && errno == ENOENT) {
+        rmdir(dir); /* a create that failed half-way, or nothing: gone, as runc says */
+        return 0;
+    }
     if ((rc = load(argv[i], dir, sizeof(dir), &st)))
         return rc;
     enum oci_status s = oci_status_of(dir, &st);

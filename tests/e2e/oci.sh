@@ -31,6 +31,8 @@ done
 rc=$?
 [ $rc -eq 1 ] && grep -qx 'miura-oci: container nosuch does not exist' "$work/cmd.err" &&
     pass state-unknown || fail state-unknown "status $rc: $(cat "$work/cmd.err")"
+"$OCI" --root "$STATE" delete --force nosuch >/dev/null 2>"$work/cmd.err" && [ ! -s "$work/cmd.err" ] &&
+    pass delete-force-unknown || fail delete-force-unknown "$(cat "$work/cmd.err")"
 "$OCI" --root "$STATE" --log-format yaml list >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && pass bad-log-format || fail bad-log-format "status $rc, want 2"

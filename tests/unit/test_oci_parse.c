@@ -124,7 +124,8 @@ TEST(spec_errors_name_the_field)
          "\"linux\":{\"resources\":{\"memory\":{\"limit\":\"1G\"}}}}",
          "linux.resources.memory.limit: want an integer"},
         {"{\"ociVersion\":\"1.0\",\"ociVersion\":\"1.0\"}", "duplicate"},
-        {"{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"/a\\u0000b\"]}}",
+        {"{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"/"
+         "a\\u0000b\"]}}",
          "is not allowed"}, /* jansson refuses NUL bytes itself */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -271,11 +272,13 @@ TEST(vm_mounts)
     CHECK(strstr(err, "want an absolute source") != NULL);
     /* eight directory mounts: one more than the guest can mount */
     char json[4096];
-    size_t n = (size_t)snprintf(json, sizeof(json), HEAD "\"process\":{\"args\":[\"/a\"]},\"mounts\":[");
+    size_t n =
+        (size_t)snprintf(json, sizeof(json), HEAD "\"process\":{\"args\":[\"/a\"]},\"mounts\":[");
     for (int i = 0; i < 8; i++)
-        n += (size_t)snprintf(json + n, sizeof(json) - n,
-                              "%s{\"destination\":\"/d%d\",\"type\":\"bind\",\"source\":\"/srv/%d\"}",
-                              i ? "," : "", i, i);
+        n += (size_t)snprintf(
+            json + n, sizeof(json) - n,
+            "%s{\"destination\":\"/d%d\",\"type\":\"bind\",\"source\":\"/srv/%d\"}", i ? "," : "",
+            i, i);
     snprintf(json + n, sizeof(json) - n, "]}");
     CHECK_EQ(vm_of(json, 3, &vm, err), -1);
     CHECK(strstr(err, "more than 7 directory mounts") != NULL);
@@ -336,7 +339,7 @@ TEST(pvh_image)
     CHECK_EQ(pvh_image_check(buf, len, &img, &why), 0);
     CHECK_EQ(img.entry, 0x100000);
     CHECK_EQ(img.load_end, 0x24b000);
-    CHECK_EQ(pvh_image_need_mib(&img), 4); /* 2.3 MiB rounded up, + 1 */
+    CHECK_EQ(pvh_image_need_mib(&img), 4);                   /* 2.3 MiB rounded up, + 1 */
     CHECK_EQ(pvh_image_check(buf, len - 1, &img, &why), -1); /* the note runs past the file */
     len = make_elf(buf, false, EM_X86_64, ET_EXEC);
     CHECK_EQ(pvh_image_check(buf, len, &img, &why), -1);
