@@ -331,14 +331,18 @@ static void limit_v2(struct enter *e, const struct hierarchy *h, const char *pat
 int cgroup_enter(const struct oci_spec *s, pid_t pid, struct cgroup_set *set, char *cannot_out,
                  size_t len)
 {
-    static struct hierarchy h[HIER_MAX];
+    struct hierarchy *h = calloc(HIER_MAX, sizeof(*h)); /* freed: the supervisor stays small */
     struct enter e = {.s = s, .cannot = cannot_out, .len = len};
     char path[PATH_MAX], pidtext[32];
     int n, joined = 0;
     set->n = 0;
     cannot_out[0] = '\0';
-    if (!s->cgroups_path)
+    if (!s->cgroups_path || !h) {
+        free(h);
+        if (s->cgroups_path)
+            cannot(&e, "out of memory");
         return 0;
+    }
     n = list_hierarchies(h, HIER_MAX);
     if (n == 0)
         cannot(&e, "no cgroup hierarchy is mounted");
@@ -372,6 +376,7 @@ int cgroup_enter(const struct oci_spec *s, pid_t pid, struct cgroup_set *set, ch
         cannot(&e, "cpuset: no usable cpuset controller");
     if (s->pids_limit > 0 && !e.pids_done)
         cannot(&e, "pids limit: no usable pids controller");
+    free(h);
     return joined;
 }
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,11 +23,17 @@
 #include "oci/cgroup.h"
 #include "oci/enter.h"
 
-#define PROG "miura-oci"
+#define PROG     "miura-oci"
+#define NVFS_MAX (1 + PLAN_EXTRA_SHARES_MAX)
 
+/* Everything the supervisor needs once set up: what goes over exec. */
 struct sup {
-    struct supervise_request *r;
-    struct vm_part qemu, vsockd, virtiofsd[1 + PLAN_EXTRA_SHARES_MAX];
+    const char *state_dir, *run_dir, *base;
+    uint32_t cid;
+    int cid_fd;
+    int lfd;          /* start.sock, until `start` */
+    char **qemu_argv; /* NULL-terminated */
+    struct vm_part qemu, vsockd, virtiofsd[NVFS_MAX];
     unsigned nvfs; /* virtiofsd parts in use */
     int sfd;
     int signal_seen; /* the stop signal, 0 if none */
@@ -44,7 +51,7 @@ static int daemons(struct sup *s, struct vm_part **out)
 
 static void reap(struct sup *s)
 {
-    struct vm_part *parts[2 + PLAN_EXTRA_SHARES_MAX];
+    struct vm_part *parts[2 + NVFS_MAX];
     int n = daemons(s, parts);
     parts[n++] = &s->qemu;
     vm_reap(parts, n);
@@ -52,7 +59,7 @@ static void reap(struct sup *s)
 
 static bool any_ended(struct sup *s)
 {
-    struct vm_part *d[1 + 1 + PLAN_EXTRA_SHARES_MAX];
+    struct vm_part *d[1 + NVFS_MAX];
     int n = daemons(s, d);
     for (int i = 0; i < n; i++)
         if (d[i]->exited)
@@ -81,11 +88,11 @@ static bool interrupted(void *ctx)
 /* Stops every part, removes the run directory and the CID lock, exits with status. */
 static void __attribute__((noreturn)) finish(struct sup *s, int status)
 {
-    struct vm_part *d[1 + PLAN_EXTRA_SHARES_MAX];
+    struct vm_part *d[1 + NVFS_MAX];
     int n = daemons(s, d);
     vm_stop(&s->qemu, d, n);
-    rundir_remove(s->r->cfg.run_dir);
-    cid_unlock(s->r->base, s->r->cfg.cid, s->r->cid_fd);
+    rundir_remove(s->run_dir);
+    cid_unlock(s->base, s->cid, s->cid_fd);
     exit(status);
 }
 
@@ -115,19 +122,113 @@ static int listen_start(const char *run_dir)
     return fd;
 }
 
-/* Set-up until "created": every failure ends here with its cause on the status pipe. */
-static void start_daemons(struct sup *s)
+/* `start`: QEMU, the started mark, the answer. false if QEMU could not run. */
+static bool boot(struct sup *s, int conn)
 {
-    const struct launch_config *c = &s->r->cfg;
-    struct argv_list vfs[1 + PLAN_EXTRA_SHARES_MAX], vsd, qemu;
+    char path[PATH_MAX + 16], reply[600];
+    bool ok = false;
+    /* The console is our stdout: the container's (or its terminal). */
+    if (vm_spawn(&s->qemu, s->qemu_argv, VM_SPAWN_QUIET_STDIN) < 0) {
+        snprintf(reply, sizeof(reply), "error: cannot run %s: %s\n", s->qemu_argv[0],
+                 strerror(errno));
+        fprintf(stderr, PROG ": %s", reply + strlen("error: "));
+    } else {
+        int fd;
+        snprintf(path, sizeof(path), "%s/started", s->state_dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+        snprintf(reply, sizeof(reply), "ok\n");
+        ok = true;
+    }
+    if (write(conn, reply, strlen(reply)) < 0) {
+        /* `start` went away: the outcome stands */
+    }
+    close(conn);
+    return ok;
+}
+
+/* Created: wait for `start`, a stop signal, or a daemon's end. */
+static void wait_for_start(struct sup *s)
+{
+    for (;;) {
+        struct pollfd p[2] = {{.fd = s->sfd, .events = POLLIN}, {.fd = s->lfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            finish(s, VM_EXIT_FAILED);
+        if (read_signals(s))
+            finish(s, 128 + s->signal_seen);
+        if (any_ended(s)) {
+            struct vm_part *d[1 + NVFS_MAX];
+            int n = daemons(s, d);
+            finish(s, vm_exit_status(&s->qemu, d, n, PROG));
+        }
+        if (p[1].revents & POLLIN) {
+            int conn = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (conn < 0)
+                continue;
+            close(s->lfd); /* one start only: a second one finds no listener */
+            s->lfd = -1;
+            if (!boot(s, conn))
+                finish(s, VM_EXIT_FAILED);
+            return;
+        }
+    }
+}
+
+/* Created, then running: until the guest or a part ends, or a stop signal. */
+static void __attribute__((noreturn)) run(struct sup *s)
+{
+    struct vm_part *d[1 + NVFS_MAX];
+    int n = daemons(s, d);
+    sigset_t set;
+    if (s->sfd < 0) { /* after exec: the mask survived it, the signalfd did not */
+        sigprocmask(SIG_BLOCK, NULL, &set);
+        s->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (s->sfd < 0) {
+            fprintf(stderr, PROG ": signalfd: %s\n", strerror(errno));
+            finish(s, VM_EXIT_FAILED);
+        }
+    }
+    wait_for_start(s);
+    for (;;) {
+        struct pollfd p = {.fd = s->sfd, .events = POLLIN};
+        if (read_signals(s)) {
+            fprintf(stderr, PROG ": stopping on %s\n", strsignal(s->signal_seen));
+            finish(s, 128 + s->signal_seen);
+        }
+        if (any_ended(s))
+            finish(s, vm_exit_status(&s->qemu, d, n, PROG));
+        poll(&p, 1, -1);
+    }
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static void part_log(struct vm_part *p, const char *what, const char *run_dir, const char *file)
+{
+    p->what = what;
+    if (snprintf(p->log, sizeof(p->log), "%s/%s", run_dir, file) >= (int)sizeof(p->log))
+        p->log[0] = '\0'; /* not reached: run directories are short (Unix socket paths) */
+}
+
+/* virtiofsd (one per share) and miura-vsockd, and their sockets. */
+static void start_daemons(struct sup *s, const struct launch_config *c)
+{
+    struct argv_list vfs[NVFS_MAX], vsd, qemu;
     const char *err;
-    char path[4096];
+    char path[PATH_MAX + 64];
     const unsigned flags = VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG;
     if (plan_build(c, &vfs[0], &vsd, &qemu, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err);
         finish(s, VM_EXIT_FAILED);
     }
-    plan_free(&qemu);
+    s->qemu_argv = calloc((size_t)qemu.argc + 1, sizeof(char *));
+    for (int i = 0; s->qemu_argv && i < qemu.argc; i++)
+        s->qemu_argv[i] = qemu.argv[i]; /* the strings are ours now */
+    if (!s->qemu_argv) {
+        fprintf(stderr, PROG ": out of memory\n");
+        finish(s, VM_EXIT_FAILED);
+    }
     s->nvfs = 1 + c->nextra;
     for (unsigned i = 0; i < c->nextra; i++) {
         if (plan_build_extra(c, i, &vfs[1 + i], &err) < 0) {
@@ -136,10 +237,10 @@ static void start_daemons(struct sup *s)
         }
     }
     for (unsigned i = 0; i < s->nvfs; i++) {
-        s->virtiofsd[i].what = "virtiofsd";
-        snprintf(path, sizeof(path), "virtiofsd%s%s.log", i ? "-" : "",
+        char file[PLAN_TAG_MAX + 32];
+        snprintf(file, sizeof(file), "virtiofsd%s%s.log", i ? "-" : "",
                  i ? c->extra[i - 1].tag : "");
-        plan_path(c, path, s->virtiofsd[i].log, sizeof(s->virtiofsd[i].log));
+        part_log(&s->virtiofsd[i], "virtiofsd", s->run_dir, file);
         if (vm_spawn(&s->virtiofsd[i], vfs[i].argv, flags) < 0) {
             fprintf(stderr, PROG ": cannot run %s: %s\n", vfs[i].argv[0], strerror(errno));
             finish(s, VM_EXIT_FAILED);
@@ -153,120 +254,46 @@ static void start_daemons(struct sup *s)
     plan_free(&vsd);
     for (unsigned i = 0; i < s->nvfs; i++) {
         if (i == 0)
-            plan_path(c, "fs.sock", path, sizeof(path));
+            snprintf(path, sizeof(path), "%s/fs.sock", s->run_dir);
         else
-            snprintf(path, sizeof(path), "%s/fs-%s.sock", c->run_dir, c->extra[i - 1].tag);
+            snprintf(path, sizeof(path), "%s/fs-%s.sock", s->run_dir, c->extra[i - 1].tag);
         if (vm_wait_socket(&s->virtiofsd[i], path, interrupted, s, PROG) < 0)
             finish(s, s->signal_seen ? 128 + s->signal_seen : VM_EXIT_FAILED);
     }
     static const char *const vsockd_files[] = {"vhost.sock", "vsock.sock"};
     for (int i = 0; i < 2; i++) {
-        plan_path(c, vsockd_files[i], path, sizeof(path));
+        snprintf(path, sizeof(path), "%s/%s", s->run_dir, vsockd_files[i]);
         if (vm_wait_socket(&s->vsockd, path, interrupted, s, PROG) < 0)
             finish(s, s->signal_seen ? 128 + s->signal_seen : VM_EXIT_FAILED);
     }
 }
 
-/* `start`: QEMU, the started mark, the answer. false if QEMU could not run. */
-static bool boot(struct sup *s, int conn)
-{
-    struct argv_list vfs, vsd, qemu;
-    const char *err;
-    char path[4096], reply[600];
-    bool ok = false;
-    if (plan_build(&s->r->cfg, &vfs, &vsd, &qemu, &err) < 0) {
-        snprintf(reply, sizeof(reply), "error: %s\n", err);
-    } else {
-        plan_free(&vfs);
-        plan_free(&vsd);
-        /* The console is our stdout: the container's (or its terminal). */
-        if (vm_spawn(&s->qemu, qemu.argv, VM_SPAWN_QUIET_STDIN) < 0) {
-            snprintf(reply, sizeof(reply), "error: cannot run %s: %s\n", qemu.argv[0],
-                     strerror(errno));
-        } else {
-            int fd;
-            snprintf(path, sizeof(path), "%s/started", s->r->state_dir);
-            fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-            if (fd >= 0)
-                close(fd);
-            snprintf(reply, sizeof(reply), "ok\n");
-            ok = true;
-        }
-        plan_free(&qemu);
-    }
-    if (!ok)
-        fprintf(stderr, PROG ": %s", reply + strlen("error: "));
-    if (write(conn, reply, strlen(reply)) < 0) {
-        /* `start` went away: the outcome stands */
-    }
-    close(conn);
-    return ok;
-}
-
-/* Created: wait for `start`, a stop signal, or a daemon's end. */
-static void wait_for_start(struct sup *s, int lfd)
-{
-    for (;;) {
-        struct pollfd p[2] = {{.fd = s->sfd, .events = POLLIN}, {.fd = lfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
-            finish(s, VM_EXIT_FAILED);
-        if (read_signals(s))
-            finish(s, 128 + s->signal_seen);
-        if (any_ended(s)) {
-            struct vm_part *d[1 + PLAN_EXTRA_SHARES_MAX];
-            int n = daemons(s, d);
-            finish(s, vm_exit_status(&s->qemu, d, n, PROG));
-        }
-        if (p[1].revents & POLLIN) {
-            int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-            if (conn < 0)
-                continue;
-            close(lfd); /* one start only: a second one finds no socket */
-            if (!boot(s, conn))
-                finish(s, VM_EXIT_FAILED);
-            return;
-        }
-    }
-}
-
-/* Running: until the guest or a part ends, or a stop signal. */
-static void __attribute__((noreturn)) run(struct sup *s)
-{
-    struct vm_part *d[1 + PLAN_EXTRA_SHARES_MAX];
-    int n = daemons(s, d);
-    for (;;) {
-        struct pollfd p = {.fd = s->sfd, .events = POLLIN};
-        if (read_signals(s)) {
-            fprintf(stderr, PROG ": stopping on %s\n", strsignal(s->signal_seen));
-            finish(s, 128 + s->signal_seen);
-        }
-        if (any_ended(s))
-            finish(s, vm_exit_status(&s->qemu, d, n, PROG));
-        poll(&p, 1, -1);
-    }
-}
-
 /* Takes on the container's cgroup, network namespace, limits and terminal. */
-static void enter_container(struct sup *s, int *console_fd)
+static void enter_container(struct sup *s, struct supervise_request *r, int *console_fd)
 {
-    static struct cgroup_set set;
+    struct cgroup_set *set = calloc(1, sizeof(*set));
     char cannot[1024], err[512];
-    cgroup_enter(s->r->spec, getpid(), &set, cannot, sizeof(cannot));
-    for (unsigned i = 0; i < set.n; i++)
-        fprintf(stderr, "@cgroup %s\n", set.dir[i]);
+    if (!set) {
+        fprintf(stderr, PROG ": out of memory\n");
+        finish(s, VM_EXIT_FAILED);
+    }
+    cgroup_enter(r->spec, getpid(), set, cannot, sizeof(cannot));
+    for (unsigned i = 0; i < set->n; i++)
+        fprintf(stderr, "@cgroup %s\n", set->dir[i]);
+    free(set);
     if (cannot[0])
         fprintf(stderr, PROG ": cgroup: not applied: %s\n", cannot);
-    if (enter_netns(s->r->spec, err, sizeof(err)) < 0) {
+    if (enter_netns(r->spec, err, sizeof(err)) < 0) {
         fprintf(stderr, PROG ": %s\n", err);
         finish(s, VM_EXIT_FAILED);
     }
     cannot[0] = '\0';
-    enter_rlimits(s->r->spec, cannot, sizeof(cannot));
+    enter_rlimits(r->spec, cannot, sizeof(cannot));
     if (cannot[0])
         fprintf(stderr, PROG ": rlimits: %s\n", cannot);
     *console_fd = -1;
-    if (s->r->spec->terminal) {
-        *console_fd = enter_console(s->r->console_socket, err, sizeof(err));
+    if (r->spec->terminal) {
+        *console_fd = enter_console(r->console_socket, err, sizeof(err));
         if (*console_fd < 0) {
             fprintf(stderr, PROG ": %s\n", err);
             finish(s, VM_EXIT_FAILED);
@@ -274,27 +301,67 @@ static void enter_container(struct sup *s, int *console_fd)
     }
 }
 
+/*
+ * Set up, the supervisor becomes a fresh image of itself ("__supervise"):
+ * its children and signal mask stay, and what it touched while parsing and
+ * preparing (jansson's tree, create's buffers) is gone. About half of its
+ * host memory otherwise. If exec fails it simply goes on as it is.
+ */
+static void __attribute__((noreturn)) hand_over(struct sup *s)
+{
+    char nums[4 + 2 * NVFS_MAX][24];
+    char *argv[16 + 4 * NVFS_MAX + PLAN_ARGV_MAX];
+    int n = 0, k = 0;
+    argv[n++] = PROG;
+    argv[n++] = "__supervise";
+    argv[n++] = (char *)s->state_dir;
+    argv[n++] = (char *)s->run_dir;
+    argv[n++] = (char *)s->base;
+#define NUM(v) (snprintf(nums[k], sizeof(nums[k]), "%lld", (long long)(v)), nums[k++])
+    argv[n++] = NUM(s->cid);
+    argv[n++] = NUM(s->cid_fd);
+    argv[n++] = NUM(s->lfd);
+    argv[n++] = NUM(s->vsockd.pid);
+    for (unsigned i = 0; i < s->nvfs; i++) {
+        argv[n++] = NUM(s->virtiofsd[i].pid);
+        argv[n++] = s->virtiofsd[i].log;
+    }
+#undef NUM
+    argv[n++] = "--";
+    for (int i = 0; s->qemu_argv[i]; i++)
+        argv[n++] = s->qemu_argv[i];
+    argv[n] = NULL;
+    fcntl(s->cid_fd, F_SETFD, 0); /* these two go over exec */
+    fcntl(s->lfd, F_SETFD, 0);
+    execv("/proc/self/exe", argv);
+    fcntl(s->cid_fd, F_SETFD, FD_CLOEXEC);
+    fcntl(s->lfd, F_SETFD, FD_CLOEXEC);
+    run(s);
+}
+
 void supervise(struct supervise_request *r)
 {
     static struct sup s;
     sigset_t set;
-    int console_fd, lfd;
+    int console_fd;
     int container_err = fcntl(2, F_DUPFD_CLOEXEC, 3);
 
-    s.r = r;
-    s.qemu = (struct vm_part){.what = "qemu"};
-    s.vsockd = (struct vm_part){.what = "miura-vsockd"};
-    plan_path(&r->cfg, "qemu.log", s.qemu.log, sizeof(s.qemu.log));
-    plan_path(&r->cfg, "vsockd.log", s.vsockd.log, sizeof(s.vsockd.log));
+    s.state_dir = r->state_dir;
+    s.run_dir = r->cfg.run_dir;
+    s.base = r->base;
+    s.cid = r->cfg.cid;
+    s.cid_fd = r->cid_fd;
+    s.lfd = -1;
+    part_log(&s.qemu, "qemu", s.run_dir, "qemu.log");
+    part_log(&s.vsockd, "miura-vsockd", s.run_dir, "vsockd.log");
     dup2(r->status_fd, 2); /* set-up messages go to `create` */
     setsid();
     prctl(PR_SET_CHILD_SUBREAPER, 1); /* what the parts fork comes back to us */
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
-    for (int sig = 1; sig < NSIG; sig++)
+    for (int sig = 1; sig < SIGRTMIN; sig++)
         if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE && sig != SIGSEGV && sig != SIGBUS &&
-            sig != SIGFPE && sig != SIGILL && sig != SIGABRT && sig != SIGTRAP && sig != SIGSYS &&
-            sig < SIGRTMIN)
+            sig != SIGFPE && sig != SIGILL && sig != SIGABRT && sig != SIGTRAP && sig != SIGSYS)
             sigaddset(&set, sig); /* stop signals and SIGCHLD are read; the rest ignored */
     sigprocmask(SIG_BLOCK, &set, NULL);
     s.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -306,11 +373,11 @@ void supervise(struct supervise_request *r)
      * stdin, stdout and stderr. */
     close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 
-    enter_container(&s, &console_fd);
-    start_daemons(&s);
-    lfd = listen_start(r->cfg.run_dir);
-    if (lfd < 0) {
-        fprintf(stderr, PROG ": %s/start.sock: %s\n", r->cfg.run_dir, strerror(errno));
+    enter_container(&s, r, &console_fd);
+    start_daemons(&s, &r->cfg);
+    s.lfd = listen_start(s.run_dir);
+    if (s.lfd < 0) {
+        fprintf(stderr, PROG ": %s/start.sock: %s\n", s.run_dir, strerror(errno));
         finish(&s, VM_EXIT_FAILED);
     }
     fprintf(stderr, "@ok\n");
@@ -324,7 +391,59 @@ void supervise(struct supervise_request *r)
     }
     close(container_err);
     close(r->status_fd);
+    hand_over(&s);
+}
 
-    wait_for_start(&s, lfd);
+/* Parses a decimal argument of our own hand-over; -1 if it is not one. */
+static long long number(const char *s)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    return *s && !*end && v >= 0 ? v : -1;
+}
+
+int supervise_main(int argc, char **argv)
+{
+    static struct sup s;
+    int i = 9, dash;
+    if (argc < 12)
+        goto bad;
+    s.state_dir = argv[2];
+    s.run_dir = argv[3];
+    s.base = argv[4];
+    long long cid = number(argv[5]), cid_fd = number(argv[6]), lfd = number(argv[7]),
+              vsd = number(argv[8]);
+    if (cid < 0 || cid > UINT32_MAX || cid_fd < 0 || cid_fd > INT_MAX || lfd < 0 || lfd > INT_MAX ||
+        vsd <= 0 || vsd > INT_MAX)
+        goto bad;
+    s.cid = (uint32_t)cid;
+    s.cid_fd = (int)cid_fd;
+    s.lfd = (int)lfd;
+    s.sfd = -1;
+    fcntl(s.cid_fd, F_SETFD, FD_CLOEXEC);
+    fcntl(s.lfd, F_SETFD, FD_CLOEXEC);
+    part_log(&s.qemu, "qemu", s.run_dir, "qemu.log");
+    part_log(&s.vsockd, "miura-vsockd", s.run_dir, "vsockd.log");
+    s.vsockd.pid = (pid_t)vsd;
+    s.vsockd.started = true;
+    for (dash = i; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
+        ;
+    if (dash == argc || dash + 1 >= argc || (dash - i) % 2 || (dash - i) / 2 > NVFS_MAX ||
+        dash == i)
+        goto bad;
+    for (; i < dash; i += 2) {
+        struct vm_part *p = &s.virtiofsd[s.nvfs++];
+        long long pid = number(argv[i]);
+        if (pid <= 0 || pid > INT_MAX)
+            goto bad;
+        p->what = "virtiofsd";
+        p->pid = (pid_t)pid;
+        p->started = true;
+        snprintf(p->log, sizeof(p->log), "%s", argv[i + 1]);
+    }
+    s.qemu_argv = argv + dash + 1;
     run(&s);
+bad:
+    fprintf(stderr, PROG ": __supervise is miura-oci's own hand-over, not a command\n");
+    return 2;
 }

@@ -9,7 +9,11 @@
  *            is one, starts virtiofsd (one per share) and miura-vsockd
  *            (which binds the published ports now), waits for their sockets,
  *            listens on RUN_DIR/start.sock, and reports to `create` on the
- *            status pipe (below);
+ *            status pipe (below); then it execs itself as
+ *            `miura-oci __supervise ...` (supervise_main), keeping its
+ *            children, descriptors and signal mask, so that what remains of
+ *            it for the container's life is a small loop, not the memory
+ *            create used;
  *   running: on a connection to start.sock (`start`), starts QEMU with the
  *            console on its stdout, marks STATE_DIR/started, answers "ok";
  *   end:     when the guest exits, QEMU or a daemon dies, or SIGTERM,
@@ -42,6 +46,9 @@ struct supervise_request {
 
 /* Runs in the child `create` forked; never returns. */
 void supervise(struct supervise_request *r) __attribute__((noreturn));
+
+/* The exec'd supervisor (argv from supervise's hand-over); returns only on bad arguments. */
+int supervise_main(int argc, char **argv);
 
 /* start.sock's path for a run directory; -1 if too long. */
 int supervise_start_socket(const char *run_dir, char *out, size_t len);

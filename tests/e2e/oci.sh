@@ -122,7 +122,7 @@ fi
 pid=$(cat "$work/c1.pid" 2>/dev/null)
 cid=$(state_field c1 cid)
 if is_status c1 created && [ "$pid" = "$(state_field c1 pid)" ] && pgrep -f "$RT/oci-$cid/vhost.sock" >/dev/null &&
-    pgrep -f "$RT/oci-$cid/fs-m1.sock" >/dev/null && ! pgrep -f "qemu-system.*$RT/oci-$cid/" >/dev/null; then
+    pgrep -f "$RT/oci-$cid/fs-m1.sock" >/dev/null && ! pgrep -f "^[^ ]*qemu-system[^ ]* .*$RT/oci-$cid/" >/dev/null; then
     pass created-daemons-no-guest
 else
     fail created-daemons-no-guest "status $(status_of c1), pid $pid / $(state_field c1 pid), cid $cid: $(pgrep -af "$RT/" | cut -c1-150)"

@@ -52,7 +52,7 @@ pid=$(podman inspect -f '{{.State.Pid}}' "$NAME-1")
 cid=$(state_field "$id" cid)
 [ -n "$pid" ] && [ "$pid" = "$(state_field "$id" pid)" ] && pass engine-pid || fail engine-pid "podman $pid"
 parts=$(pgrep -f "$RT/oci-$cid/" | tr '\n' ' ')
-qemu=$(pgrep -f "qemu-system.*$RT/oci-$cid/")
+qemu=$(pgrep -f "^[^ ]*qemu-system[^ ]* .*$RT/oci-$cid/")
 cgroups=$(grep -o '"/sys/fs/cgroup[^"]*"' "$STATE/$id/state.json" | tr -d '"')
 in_all=yes
 for dir in $cgroups; do
@@ -103,8 +103,8 @@ wait_until 60 first_answer "$NS-a" && wait_until 60 first_answer "$NS-b" && serv
 ca=$(state_field "$(cat "$work/id-a")" cid)
 cb=$(state_field "$(cat "$work/id-b")" cid)
 [ -n "$ca" ] && [ -n "$cb" ] && [ "$ca" != "$cb" ] && pass two-cids || fail two-cids "cids '$ca' '$cb'"
-va=$(pgrep -f "miura-vsockd.*$RT/oci-$ca/")
-vb=$(pgrep -f "miura-vsockd.*$RT/oci-$cb/")
+va=$(pgrep -f "^[^ ]*miura-vsockd .*$RT/oci-$ca/")
+vb=$(pgrep -f "^[^ ]*miura-vsockd .*$RT/oci-$cb/")
 [ "$(ip netns identify "$va" 2>/dev/null)" = "$NS-a" ] && [ "$(ip netns identify "$vb" 2>/dev/null)" = "$NS-b" ] &&
     pass two-netns || fail two-netns "vsockd $va in '$(ip netns identify "$va")', $vb in '$(ip netns identify "$vb")'"
 podman stop -t 60 "$NAME-a" "$NAME-b" >/dev/null 2>&1
