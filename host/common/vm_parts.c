@@ -18,11 +18,6 @@
 #include "common/clock.h"
 #include "common/vm_args.h"
 
-int64_t vm_now_ms(void)
-{
-    return (int64_t)monotonic_ms();
-}
-
 void vm_sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -144,7 +139,7 @@ int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags)
 int vm_wait_socket(struct vm_part *p, const char *path, bool (*interrupted)(void *ctx), void *ctx,
                    const char *prog)
 {
-    int64_t deadline = vm_now_ms() + VM_SOCKET_WAIT_MS;
+    uint64_t deadline = monotonic_ms() + VM_SOCKET_WAIT_MS;
     for (;;) {
         struct stat st;
         char line[512];
@@ -159,7 +154,7 @@ int vm_wait_socket(struct vm_part *p, const char *path, bool (*interrupted)(void
                     line[0] ? line : "no output");
             return -1;
         }
-        if (vm_now_ms() > deadline) {
+        if (monotonic_ms() > deadline) {
             vm_last_log_line(p->log, line, sizeof(line));
             fprintf(stderr, "%s: %s did not create %s within %d s%s%s\n", prog, p->what, path,
                     VM_SOCKET_WAIT_MS / 1000, line[0] ? ": " : "", line);
@@ -177,7 +172,7 @@ void vm_signal(struct vm_part *p, int sig)
 
 bool vm_wait_parts(struct vm_part *const *parts, int n, int ms)
 {
-    int64_t deadline = vm_now_ms() + ms;
+    uint64_t deadline = monotonic_ms() + (uint64_t)ms;
     for (;;) {
         bool all = true;
         vm_reap(parts, n);
@@ -185,7 +180,7 @@ bool vm_wait_parts(struct vm_part *const *parts, int n, int ms)
             all = all && parts[i]->pid == 0;
         if (all)
             return true;
-        if (vm_now_ms() > deadline)
+        if (monotonic_ms() > deadline)
             return false;
         vm_sleep_ms(10);
     }

@@ -88,7 +88,6 @@ int vm_exit_status(struct vm_part *qemu, struct vm_part *const *daemons, int n, 
 /* The last non-empty line of a log (for a one-line cause), or "". */
 void vm_last_log_line(const char *path, char *out, size_t len);
 
-int64_t vm_now_ms(void); /* CLOCK_MONOTONIC */
 void vm_sleep_ms(int ms);
 
 #endif

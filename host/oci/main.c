@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/cidlock.h"
+#include "common/clock.h"
 #include "common/pvh_image.h"
 #include "common/runtime_dir.h"
 #include "common/vm_parts.h"
@@ -741,9 +742,9 @@ static int cmd_kill(int argc, char **argv)
 /* Waits until the supervisor is gone (a zombie counts as gone). */
 static bool wait_gone(const struct oci_state *st, int ms)
 {
-    int64_t deadline = vm_now_ms() + ms;
+    uint64_t deadline = monotonic_ms() + (uint64_t)ms;
     while (proc_start_time(st->pid) == st->pid_start) {
-        if (vm_now_ms() > deadline)
+        if (monotonic_ms() > deadline)
             return false;
         vm_sleep_ms(5);
     }
