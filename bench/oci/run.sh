@@ -13,9 +13,10 @@
 #      client in that namespace (build/bin/http_first) asks HEAD / every
 #      millisecond from the moment the command is started until the first
 #      HTTP answer: the time to that answer.
-#   2. host memory of one instance (PSS of all its processes): miura run
-#      (launcher, QEMU, virtiofsd, miura-vsockd) vs podman (conmon, miura-oci's
-#      supervisor, QEMU, virtiofsd, miura-vsockd), after 20 requests.
+#   2. host memory of one instance (PSS and USS of all its processes): miura
+#      run (launcher, QEMU, virtiofsd, miura-vsockd) vs podman (conmon,
+#      miura-oci's supervisor, QEMU, virtiofsd, miura-vsockd), both running at
+#      once, after 20 requests each.
 #   3. COUNT (50) instances under podman, one after another (host network, a
 #      port each from the annotation org.miura.ports, --memory 36m: a 4 MiB
 #      guest): total time, each start to its first answer, all serving a page
@@ -72,8 +73,13 @@ for n in miura oci bb runc; do ip netns add "$NS-$n" && ip -n "$NS-$n" link set 
 first_response() {
     ip netns exec "$1" "$ROOT/build/bin/http_first" 127.0.0.1 80 "$(date +%s%N)" 60
 }
+# PSS (shared pages split among their users) and USS (pages only this process has), KiB.
 pss_kib() { awk '/^Pss:/ {print $2; exit}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+uss_kib() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 sum_pss() { local s=0 p; for p in "$@"; do s=$((s + $(pss_kib "$p"))); done; echo "$s"; }
+sum_uss() { local s=0 p; for p in "$@"; do s=$((s + $(uss_kib "$p"))); done; echo "$s"; }
+# "PSS/USS" of a list of pids
+mem() { echo "$(sum_pss "$@")/$(sum_uss "$@")"; }
 load() { ip netns exec "$1" bash -c 'for i in $(seq 20); do curl -s -o /dev/null http://127.0.0.1/; done'; }
 
 : >"$work/t.miura" && : >"$work/t.oci" && : >"$work/t.bb" && : >"$work/t.runc"
@@ -85,12 +91,6 @@ for r in $(seq "$ROUNDS"); do
         --publish 127.0.0.1:80:80 build/apps/webserver/webserver >/dev/null 2>&1
     wait "$frpid"
     cat "$work/fr" >>"$work/t.miura"
-    if [ "$r" = 1 ]; then
-        load "$NS-miura"
-        mpids=($(sed -n 's/^pid //p' "$RT/bench-m/meta") $(pgrep -f "$RT/bench-m/"))
-        mem_miura=$(sum_pss "${mpids[@]}")
-        mem_miura_parts="QEMU $(sum_pss $(pgrep -f "^[^ ]*qemu-system[^ ]* .*$RT/bench-m/")), virtiofsd $(sum_pss $(pgrep -f "^[^ ]*virtiofsd .*$RT/bench-m/"))"
-    fi
     "$MIURA" stop bench-m >/dev/null
 
     # podman + miura-oci
@@ -101,15 +101,6 @@ for r in $(seq "$ROUNDS"); do
         "${ULIMITS[@]}" "$IMG" >/dev/null 2>&1
     wait "$frpid"
     cat "$work/fr" >>"$work/t.oci"
-    if [ "$r" = 1 ]; then
-        load "$NS-oci"
-        id=$(podman inspect -f '{{.Id}}' bench-o)
-        cid=$(sed -n 's/.*"cid":\([0-9]*\).*/\1/p' "$STATE/$id/state.json")
-        opids=($(podman inspect -f '{{.State.ConmonPid}} {{.State.Pid}}' bench-o) $(pgrep -f "$RT/oci-$cid/"))
-        mem_oci=$(sum_pss "${opids[@]}")
-        mem_conmon=$(sum_pss "${opids[0]}")
-        mem_oci_parts="QEMU $(sum_pss $(pgrep -f "^[^ ]*qemu-system[^ ]* .*$RT/oci-$cid/")), virtiofsd $(sum_pss $(pgrep -f "^[^ ]*virtiofsd .*$RT/oci-$cid/")), supervisor $(sum_pss "${opids[1]}")"
-    fi
     podman rm -f -t 10 bench-o >/dev/null 2>&1
 
     # busybox httpd as a plain process
@@ -131,6 +122,31 @@ for r in $(seq "$ROUNDS"); do
     podman rm -f -t 10 bench-r >/dev/null 2>&1
 done
 
+# ---- host memory: one instance of each, up at the same time (so that the
+# pages they share with each other and with other processes split alike)
+ip netns exec "$NS-miura" "$MIURA" run --detach --name bench-m --share examples/www \
+    --publish 127.0.0.1:80:80 build/apps/webserver/webserver >/dev/null 2>&1
+podman run -d --name bench-o --runtime "$work/runtime" --network "ns:/run/netns/$NS-oci" \
+    "${ULIMITS[@]}" "$IMG" >/dev/null 2>&1
+first_response "$NS-miura" >/dev/null && first_response "$NS-oci" >/dev/null
+load "$NS-miura"
+load "$NS-oci"
+id=$(podman inspect -f '{{.Id}}' bench-o)
+cid=$(sed -n 's/.*"cid":\([0-9]*\).*/\1/p' "$STATE/$id/state.json")
+read -r conmon sup < <(podman inspect -f '{{.State.ConmonPid}} {{.State.Pid}}' bench-o)
+launcher=$(sed -n 's/^pid //p' "$RT/bench-m/meta")
+dir_m=$RT/bench-m/ dir_o=$RT/oci-$cid/
+part() { pgrep -f "^[^ ]*$2 .*$1"; } # DIR PROGRAM-REGEX: an instance's processes of one program
+qemu_m=$(mem $(part "$dir_m" 'qemu-system[^ ]*')) qemu_o=$(mem $(part "$dir_o" 'qemu-system[^ ]*'))
+vfs_m=$(mem $(part "$dir_m" virtiofsd)) vfs_o=$(mem $(part "$dir_o" virtiofsd))
+vsd_m=$(mem $(part "$dir_m" miura-vsockd)) vsd_o=$(mem $(part "$dir_o" miura-vsockd))
+all_m=($launcher $(part "$dir_m" '(qemu-system[^ ]*|virtiofsd|miura-vsockd)'))
+all_o=($conmon $sup $(part "$dir_o" '(qemu-system[^ ]*|virtiofsd|miura-vsockd)'))
+mem_m=$(mem "${all_m[@]}") mem_o=$(mem "${all_o[@]}") mem_conmon=$(mem "$conmon")
+mem_launcher=$(mem "$launcher") mem_sup=$(mem "$sup")
+"$MIURA" stop bench-m >/dev/null
+podman rm -f -t 10 bench-o >/dev/null 2>&1
+
 t_miura=$(median <"$work/t.miura") t_oci=$(median <"$work/t.oci")
 t_bb=$(median <"$work/t.bb") t_runc=$(median <"$work/t.runc")
 echo "bench/oci: accelerator $(tools/qemu-accel.sh), podman $(podman --version | awk '{print $3}'), $ROUNDS rounds ($(date -u +%F))"
@@ -141,10 +157,10 @@ echo "    busybox httpd (a process):        $t_bb"
 echo "    podman run -d --runtime runc:     $t_runc (busybox httpd)"
 echo "    podman's own overhead (runc - process): $(awk -v a="$t_runc" -v b="$t_bb" 'BEGIN {print a - b}') ms;" \
     "target: podman+miura-oci <= miura run + that = $(awk -v a="$t_miura" -v b="$t_runc" -v c="$t_bb" 'BEGIN {print a + b - c}') ms"
-echo "  host memory of one instance (PSS, KiB, guest 128M, after 20 requests):"
-echo "    miura run: $mem_miura ($mem_miura_parts, launcher and vsockd the rest)"
-echo "    podman + miura-oci: $mem_oci ($mem_oci_parts, conmon $mem_conmon, vsockd the rest);" \
-    "target: <= miura run + conmon = $((mem_miura + mem_conmon))"
+echo "  host memory of one instance, both up at once (KiB, PSS/USS; guest 128M, after 20 requests):"
+echo "    miura run:          $mem_m: QEMU $qemu_m, virtiofsd $vfs_m, miura-vsockd $vsd_m, launcher $mem_launcher"
+echo "    podman + miura-oci: $mem_o: QEMU $qemu_o, virtiofsd $vfs_o, miura-vsockd $vsd_o, supervisor $mem_sup, conmon $mem_conmon"
+echo "    target: podman + miura-oci <= miura run + conmon = $((${mem_m%/*} + ${mem_conmon%/*}))/$((${mem_m#*/} + ${mem_conmon#*/}))"
 
 # ---- COUNT instances under podman
 base=21000

@@ -32,21 +32,32 @@ int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
+int runtime_dir_default(const char *name, char *out, size_t len)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n;
+    if (geteuid() == 0)
+        n = snprintf(out, len, "/run/%s", name);
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(out, len, "%s/%s", xdg, name);
+    else
+        n = snprintf(out, len, "/tmp/%s-%u", name, (unsigned)geteuid());
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
 int runtime_base(char *out, size_t len)
 {
     const char *env = getenv("MIURA_RUNTIME_DIR");
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n;
-    if (env && env[0])
-        n = snprintf(out, len, "%s", env);
-    else if (geteuid() == 0)
-        n = snprintf(out, len, "/run/miura");
-    else if (xdg && xdg[0] == '/')
-        n = snprintf(out, len, "%s/miura", xdg);
-    else
-        n = snprintf(out, len, "/tmp/miura-%u", (unsigned)geteuid());
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENAMETOOLONG;
+    if (env && env[0]) {
+        if ((size_t)snprintf(out, len, "%s", env) >= len) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+    } else if (runtime_dir_default("miura", out, len) < 0) {
         return -1;
     }
     if (mkdir_p(out, 0700) < 0)

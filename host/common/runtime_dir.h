@@ -11,6 +11,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * A program's default directory for runtime state: /run/NAME for root, else
+ * $XDG_RUNTIME_DIR/NAME, else /tmp/NAME-UID (not created); -1 if too long.
+ */
+int runtime_dir_default(const char *name, char *out, size_t len);
+
 /* Finds (and creates, mode 0700) the runtime base directory; -1 with errno on failure. */
 int runtime_base(char *out, size_t len);
 

@@ -29,18 +29,8 @@ bool oci_id_is_valid(const char *id)
 
 int oci_default_root(char *out, size_t len)
 {
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n;
-    if (geteuid() == 0)
-        n = snprintf(out, len, "/run/miura-oci");
-    else if (xdg && xdg[0] == '/')
-        n = snprintf(out, len, "%s/miura-oci", xdg);
-    else
-        n = snprintf(out, len, "/tmp/miura-oci-%u", (unsigned)geteuid());
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENAMETOOLONG;
+    if (runtime_dir_default("miura-oci", out, len) < 0)
         return -1;
-    }
     return mkdir_p(out, 0700);
 }
 
