@@ -331,8 +331,14 @@ static void __attribute__((noreturn)) hand_over(struct sup *s)
     for (int i = 0; s->qemu_argv[i]; i++)
         argv[n++] = s->qemu_argv[i];
     argv[n] = NULL;
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
     fcntl(s->cid_fd, F_SETFD, 0); /* these two go over exec */
     fcntl(s->lfd, F_SETFD, 0);
+    if (len > 0) { /* by its name, so that ps shows miura-oci */
+        self[len] = '\0';
+        execv(self, argv);
+    }
     execv("/proc/self/exe", argv);
     fcntl(s->cid_fd, F_SETFD, FD_CLOEXEC);
     fcntl(s->lfd, F_SETFD, FD_CLOEXEC);
