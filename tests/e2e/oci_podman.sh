@@ -6,8 +6,8 @@
 # logs`, every process in the container's cgroup, memory and CPUs from
 # --memory/--cpus, `podman stop` by SIGTERM (exit 143), `podman rm`, nothing
 # left; a memory limit too small fails with its cause; two instances side by
-# side, each with its own CID and network namespace; a pod sandbox container
-# handed to runc.
+# side, each with its own CID and network namespace; the guest's exit status
+# as the container's; a pod sandbox container handed to runc.
 SUITE=oci_podman
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/tools/oci_env.sh"
@@ -16,7 +16,8 @@ command -v podman >/dev/null || { fail setup "podman not found (apt-get install 
 IMG=localhost/miura-oci-test-www:$$
 NAME=miura-oci-test-$$
 NS=miura-oci-$$
-CLEANUP+=("podman rm -f -t 0 $NAME-1 $NAME-2 $NAME-a $NAME-b $NAME-s" "podman rmi -f $IMG $IMG-static")
+CLEANUP+=("podman rm -f -t 0 $NAME-1 $NAME-2 $NAME-a $NAME-b $NAME-s $NAME-h $NAME-c"
+    "podman rmi -f $IMG $IMG-static $IMG-exit")
 page_files=(index.html about.txt style.css miura.svg)
 
 podman build -q -f "$ROOT/examples/www/Containerfile" -t "$IMG" "$ROOT" >"$work/build.log" 2>&1 &&
@@ -110,6 +111,23 @@ vb=$(pgrep -f "^[^ ]*miura-vsockd .*$RT/oci-$cb/")
 podman stop -t 60 "$NAME-a" "$NAME-b" >/dev/null 2>&1
 podman rm "$NAME-a" "$NAME-b" >/dev/null 2>&1
 expect_clean two-clean
+
+# ---- the guest's exit status is the container's (hello: 0; test_crash crash=divide: 100)
+mkdir -p "$work/exit"
+cp "$ROOT/build/apps/hello/hello" "$ROOT/build/apps/test_crash/test_crash" "$work/exit/" &&
+    printf 'FROM scratch\nCOPY hello /hello\nCOPY test_crash /test_crash\nENTRYPOINT ["/hello"]\n' \
+        >"$work/exit/Containerfile" && podman build -q -t "$IMG-exit" "$work/exit" >/dev/null 2>&1 ||
+    fail setup "exit image (run make)"
+podman run --rm --name "$NAME-h" --runtime "$RUNTIME" --network none "$IMG-exit" >"$work/hello.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "^Hello from Miura!" "$work/hello.out" && pass exit-status-0 ||
+    fail exit-status-0 "status $rc: $(tail -2 "$work/hello.out")"
+podman run --rm --name "$NAME-c" --runtime "$RUNTIME" --network none --entrypoint /test_crash \
+    "$IMG-exit" crash=divide >"$work/crash.out" 2>&1
+rc=$?
+[ $rc -eq 100 ] && grep -q "CRASH: divide error" "$work/crash.out" && pass exit-status-guest ||
+    fail exit-status-guest "status $rc, want 100: $(tail -2 "$work/crash.out")"
+expect_clean exit-clean
 
 # ---- a Kubernetes pod sandbox (a Linux program) goes to runc
 mkdir -p "$work/static"
