@@ -63,7 +63,7 @@ static void add_fd(int fd)
     if (fd >= 0 && nfds < MAX_FDS)
         fds[nfds++] = fd;
     else if (fd >= 0)
-        (void)sock_fd_close(fd);
+        (void)fd_close(fd);
 }
 
 /* A guest port worth aiming at: the listener, one of ours, or any. */
@@ -157,7 +157,7 @@ static void act(struct input *in)
     case 9: {
         uint8_t i = nfds ? u8(in) % nfds : 0;
         if (nfds) {
-            (void)sock_fd_close(fds[i]);
+            (void)fd_close(fds[i]);
             fds[i] = fds[--nfds];
         }
         break;

@@ -5,4 +5,4 @@
 COMPONENTS += fs
 fs_SRCS := kernel/fs/fuse_msg.c kernel/fs/fuse_client.c kernel/fs/vfs.c kernel/fs/vfs_cache.c \
 	kernel/fs/vfs_file.c kernel/fs/posix.c kernel/fs/virtiofs.c
-fs_DEPS := lib mm sched virtio
+fs_DEPS := fd lib mm sched virtio

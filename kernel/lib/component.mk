@@ -3,5 +3,5 @@
 # every appliance links), malloc (mm, for strdup) and nothing else.
 COMPONENTS += lib
 lib_SRCS := kernel/lib/printf.c kernel/lib/string.c kernel/lib/strtol.c kernel/lib/errno.c \
-	kernel/lib/cmdline.c
+	kernel/lib/cmdline.c kernel/lib/posix_result.c
 lib_DEPS :=

@@ -21,7 +21,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below 32768, the ephemeral range
 
 # Host side of the guest's outgoing connection (CID 2, port 7000).
 socat UNIX-LISTEN:"$work/v.sock_7000",fork SYSTEM:'read line; echo "hello from host, you said: $line"' \

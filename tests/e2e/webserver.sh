@@ -38,7 +38,7 @@ printf '<h1>site one</h1>\n' >"$s1/index.html"
 printf '<h1>sub</h1>\n' >"$s1/sub/index.html"
 printf 'body{}\n' >"$s1/style.css"
 printf '<h1>site two</h1>\n' >"$s2/index.html"
-p1=$((30000 + RANDOM % 15000))
+p1=$((20000 + RANDOM % 12000)) # p1..p1+3 below 32768, the ephemeral range
 p2=$((p1 + 1))
 B1=http://127.0.0.1:$p1
 B2=http://127.0.0.1:$p2

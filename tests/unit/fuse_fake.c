@@ -194,7 +194,11 @@ static struct fake_open *find_open(struct fake_fs *fs, uint64_t fh, uint64_t nod
 
 static uint64_t add_open(struct fake_fs *fs, uint64_t nodeid, bool dir, uint32_t flags)
 {
-    struct fake_open *o = &fs->open[fs->n_open++];
+    struct fake_open *o;
+
+    if (fs->n_open == FAKE_MAX_OPEN)
+        abort(); /* the fake is too small for the test */
+    o = &fs->open[fs->n_open++];
 
     o->fh = ++fs->next_fh;
     o->nodeid = nodeid;

@@ -99,7 +99,7 @@ TEST(every_op_in_every_state)
                 vsock_sock_hold(s); /* keep it to look at after the packet */
             }
             if (w == CLOSING) {
-                CHECK_EQ(sock_fd_close(fd), 0);
+                CHECK_EQ(fd_close(fd), 0);
                 CHECK_EQ(s->state, VSOCK_CLOSING);
             }
             unsigned before = fake.nsent;
@@ -151,7 +151,7 @@ TEST(request_gets_response_and_accept_gives_peer)
 {
     start();
     int lfd = fake_listen(PORT, 4);
-    CHECK(lfd >= SOCK_FIRST_FD);
+    CHECK(lfd >= FD_CONSOLES);
     fake_inject(VSOCK_OP_REQUEST, PEER, PORT, 0, 32 * KIB, 0, NULL, 0);
     const struct fake_sent *r = fake_last();
     CHECK(r != NULL);
@@ -166,7 +166,7 @@ TEST(request_gets_response_and_accept_gives_peer)
     struct sockaddr_vm a;
     socklen_t len = sizeof(a);
     int fd = miura_accept(lfd, (struct sockaddr *)&a, &len);
-    CHECK(fd >= SOCK_FIRST_FD);
+    CHECK(fd >= FD_CONSOLES);
     CHECK_EQ(len, sizeof(a));
     CHECK_EQ(a.svm_family, AF_VSOCK);
     CHECK_EQ(a.svm_cid, FAKE_PEER_CID);
@@ -232,7 +232,7 @@ TEST(listener_close_resets_pending_children)
     fake_inject(VSOCK_OP_REQUEST, 7001, PORT, 0, VSOCK_BUF_DEFAULT, 0, NULL, 0);
     fake_inject(VSOCK_OP_REQUEST, 7002, PORT, 0, VSOCK_BUF_DEFAULT, 0, NULL, 0);
     unsigned before = fake.nsent;
-    CHECK_EQ(sock_fd_close(lfd), 0);
+    CHECK_EQ(fd_close(lfd), 0);
     CHECK_EQ(fake_count_op(before, VSOCK_OP_RST), 2);
     CHECK_EQ(vsock_net_stats.socks, 0);
     /* The port is free again; its packets go nowhere. */
@@ -519,7 +519,7 @@ TEST(ephemeral_ports_are_allocated_round_robin_and_reused)
     CHECK(c >= 0);
     CHECK_EQ(p3, VSOCK_EPHEMERAL_FIRST + 1);
     /* When the connection is over, its port is free for the next round. */
-    CHECK_EQ(sock_fd_close(a), 0);
+    CHECK_EQ(fd_close(a), 0);
     fake_inject(VSOCK_OP_RST, 80, p1, 0, 0, 0, NULL, 0);
     vsock_net_next_ephemeral = VSOCK_EPHEMERAL_LAST - 1;
     uint32_t p4;
