@@ -137,8 +137,8 @@ static size_t synth(uint32_t opcode, uint8_t *buf, size_t cap)
     return len < cap ? len : cap;
 }
 
-static int fuzz_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                     const struct vq_buf *inb, unsigned n_in)
+static int fuzz_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                     const struct iobuf *inb, unsigned n_in)
 {
     struct fuse_in_header h;
     struct fuse_out_header oh;
@@ -180,7 +180,7 @@ static int fuzz_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_o
     return (int)off;
 }
 
-static int fuzz_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int fuzz_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     (void)c, (void)out, (void)n_out;
     return 0;

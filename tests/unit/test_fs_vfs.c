@@ -524,8 +524,8 @@ TEST(client_setattr_mode_and_times)
 
 static int broken_extra;
 
-static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                       const struct vq_buf *in, unsigned n_in)
+static int broken_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                       const struct iobuf *in, unsigned n_in)
 {
     unsigned total = 0;
 
@@ -537,7 +537,7 @@ static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n
     return (int)total + broken_extra; /* with broken_extra: claims more than fits */
 }
 
-static int broken_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int broken_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     (void)c, (void)out, (void)n_out;
     return -EIO;

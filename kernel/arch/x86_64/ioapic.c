@@ -59,16 +59,34 @@ void ioapic_init(void)
         printf("ioapic: none found; device interrupts unavailable\n");
 }
 
-int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic)
+/* The IOAPIC that has gsi, and its pin there; NULL if none. */
+static struct ioapic *ioapic_of(unsigned gsi, unsigned *pin)
 {
     for (unsigned i = 0; i < ioapic_count; i++) {
         struct ioapic *io = &ioapics[i];
-        if (gsi < io->gsi_base || gsi >= io->gsi_base + io->pins)
-            continue;
-        unsigned pin = gsi - io->gsi_base;
-        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin + 1, dest_apic << 24);
-        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, vector | (level ? REDIR_LEVEL : 0));
-        return 0;
+        if (gsi >= io->gsi_base && gsi < io->gsi_base + io->pins) {
+            *pin = gsi - io->gsi_base;
+            return io;
+        }
     }
-    return -EINVAL;
+    return NULL;
+}
+
+int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic)
+{
+    unsigned pin;
+    struct ioapic *io = ioapic_of(gsi, &pin);
+    if (!io)
+        return -EINVAL;
+    ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin + 1, dest_apic << 24);
+    ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, vector | (level ? REDIR_LEVEL : 0));
+    return 0;
+}
+
+void ioapic_mask(unsigned gsi)
+{
+    unsigned pin;
+    struct ioapic *io = ioapic_of(gsi, &pin);
+    if (io)
+        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, REDIR_MASKED);
 }

@@ -81,6 +81,14 @@ int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
     return rc;
 }
 
+void irq_unroute(unsigned gsi)
+{
+    if (gsi >= IRQ_MAX_GSI)
+        return;
+    ioapic_mask(gsi);
+    irq_set_vector_handler(IRQ_VECTOR_BASE + gsi, NULL, NULL);
+}
+
 static const char *const exception_names[32] = {
     "divide error",
     "debug",

@@ -90,7 +90,7 @@ uint64_t vq_used_addr(const struct virtqueue *vq)
     return (uint64_t)(uintptr_t)vq->used;
 }
 
-static bool bufs_valid(const struct vq_buf *b, unsigned n, uint64_t *total)
+static bool bufs_valid(const struct iobuf *b, unsigned n, uint64_t *total)
 {
     *total = 0;
     if (n && !b)
@@ -103,8 +103,8 @@ static bool bufs_valid(const struct vq_buf *b, unsigned n, uint64_t *total)
     return true;
 }
 
-int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
-                 const struct vq_buf *in, unsigned n_in, void *token)
+int vq_add_chain(struct virtqueue *vq, const struct iobuf *out, unsigned n_out,
+                 const struct iobuf *in, unsigned n_in, void *token)
 {
     uint64_t out_total, in_total;
     unsigned n;
@@ -125,7 +125,7 @@ int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
 
     head = idx = vq->free_head;
     for (unsigned i = 0; i < n; i++) {
-        const struct vq_buf *b = i < n_out ? &out[i] : &in[i - n_out];
+        const struct iobuf *b = i < n_out ? &out[i] : &in[i - n_out];
         struct virtq_desc *d = &vq->desc[idx];
 
         d->addr = (uint64_t)(uintptr_t)b->addr;

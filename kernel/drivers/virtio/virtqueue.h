@@ -30,15 +30,10 @@
 #include <stdint.h>
 
 #include "abi/virtio.h"
+#include "lib/iobuf.h"
 
 /* Required alignment of the ring memory given to vq_init. */
 #define VQ_RING_ALIGN 64u
-
-/* One device-readable (out) or device-writable (in) buffer. */
-struct vq_buf {
-    void *addr;   /* identity-mapped, so also the guest physical address */
-    uint32_t len; /* > 0 */
-};
 
 /* Driver-private state of one descriptor (lives after the rings). */
 struct vq_desc_state {
@@ -101,8 +96,8 @@ uint64_t vq_used_addr(const struct virtqueue *vq);
  * longer than the queue, a NULL token, a NULL or zero-length buffer or
  * device-writable lengths that overflow 32 bits, -EIO if the queue is broken.
  */
-int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
-                 const struct vq_buf *in, unsigned n_in, void *token);
+int vq_add_chain(struct virtqueue *vq, const struct iobuf *out, unsigned n_out,
+                 const struct iobuf *in, unsigned n_in, void *token);
 
 /*
  * Publishes the chains added since the last call (avail->idx) and says

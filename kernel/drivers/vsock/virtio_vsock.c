@@ -98,7 +98,7 @@ static bool rx_refill(struct virtio_vsock *vs)
         struct rx_slot *s = rx_slot_get(vs);
         if (!s)
             break; /* out of memory: the ring runs with fewer buffers */
-        struct vq_buf in = {s->page, RX_BUF_BYTES};
+        struct iobuf in = {s->page, RX_BUF_BYTES};
         if (vq_add_chain(&vs->rx, NULL, 0, &in, 1, s) < 0) {
             rx_slot_put(vs, s);
             break;
@@ -173,7 +173,7 @@ static bool rx_drain(struct virtio_vsock *vs)
 
 static bool tx_post(struct virtio_vsock *vs, struct tx_packet *p)
 {
-    struct vq_buf out[2] = {{&p->hdr, VSOCK_HDR_SIZE}, {(void *)p->payload, p->len}};
+    struct iobuf out[2] = {{&p->hdr, VSOCK_HDR_SIZE}, {(void *)p->payload, p->len}};
     return vq_add_chain(&vs->tx, out, p->len ? 2 : 1, NULL, 0, p) == 0;
 }
 
@@ -247,7 +247,7 @@ static int vsock_send(struct vsock_transport *t, const struct vsock_hdr *hdr, co
 static void read_cid(struct virtio_vsock *vs)
 {
     struct virtio_vsock_config config;
-    if (vs->dev->ops->read_config(vs->dev, 0, &config, sizeof(config)) == 0)
+    if (virtio_read_config(vs->dev, 0, &config, sizeof(config)) == 0)
         vs->transport.guest_cid = config.guest_cid & 0xffffffffu;
 }
 
@@ -265,7 +265,7 @@ static bool event_drain(struct virtio_vsock *vs)
                    (unsigned long long)vs->transport.guest_cid);
             vsock_net_transport_reset(&vs->transport, vs->transport.guest_cid);
         }
-        struct vq_buf in = {ev, sizeof(*ev)};
+        struct iobuf in = {ev, sizeof(*ev)};
         vq_add_chain(&vs->event, NULL, 0, &in, 1, ev);
     }
     if (any)
@@ -326,7 +326,7 @@ static int vsock_probe(struct virtio_device *dev)
         return rc;
     rx_refill(vs);
     for (unsigned i = 0; i < EVENT_BUFS; i++) {
-        struct vq_buf in = {&vs->events[i], sizeof(vs->events[i])};
+        struct iobuf in = {&vs->events[i], sizeof(vs->events[i])};
         vq_add_chain(&vs->event, NULL, 0, &in, 1, &vs->events[i]);
     }
     virtio_device_ready(dev);

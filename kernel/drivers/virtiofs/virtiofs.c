@@ -75,8 +75,8 @@ static bool reap(struct virtiofs *fs, struct virtiofs_queue *q)
     return any;
 }
 
-static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct vq_buf *out,
-                  unsigned n_out, const struct vq_buf *in, unsigned n_in)
+static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct iobuf *out,
+                  unsigned n_out, const struct iobuf *in, unsigned n_in)
 {
     struct virtiofs_request req = {false, 0};
     uint64_t flags = irq_save();
@@ -109,14 +109,14 @@ static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct vq
     return req.result;
 }
 
-static int virtiofs_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                         const struct vq_buf *in, unsigned n_in)
+static int virtiofs_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                         const struct iobuf *in, unsigned n_in)
 {
     struct virtiofs *fs = c->transport;
     return submit(fs, &fs->request, out, n_out, in, n_in);
 }
 
-static int virtiofs_send_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int virtiofs_send_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     struct virtiofs *fs = c->transport;
     int rc = submit(fs, &fs->hiprio, out, n_out, NULL, 0);
@@ -132,7 +132,7 @@ static uint64_t virtiofs_now(struct fuse_conn *c)
 static void virtiofs_interrupt(struct virtio_device *dev, uint32_t cause)
 {
     struct virtiofs *fs = dev->driver_data;
-    if (cause & VIRTIO_MMIO_INT_VRING)
+    if (cause & VIRTIO_INT_USED_BUFFER)
         waitq_wake_all(&fs->completions);
 }
 
@@ -141,7 +141,7 @@ static int virtiofs_probe(struct virtio_device *dev)
     struct virtio_fs_config config;
     if (device_count == VIRTIOFS_MAX_DEVICES)
         return -ENOSPC;
-    int rc = dev->ops->read_config(dev, 0, &config, sizeof(config));
+    int rc = virtio_read_config(dev, 0, &config, sizeof(config));
     if (rc < 0)
         return rc;
     if (config.num_request_queues < 1)
