@@ -220,11 +220,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = vfs_open("/a/file", O_RDWR | O_CREAT, 0644, &f);
     ok_or_errno(rc);
     if (rc == 0) {
-        int64_t n = vfs_read(f, buf, sizeof(buf));
+        int64_t n = vfs_read(f, buf, sizeof(buf), NULL);
 
         check(n <= (int64_t)sizeof(buf));
         ok_or_errno(n);
-        n = vfs_write(f, buf, 10000);
+        n = vfs_write(f, buf, 10000, NULL);
+        check(n <= 10000);
+        ok_or_errno(n);
+        int64_t at = 3;
+        n = vfs_read(f, buf, 100, &at);
+        check(n <= 100);
+        ok_or_errno(n);
+        n = vfs_write(f, buf, 7, &at);
         check(n <= 10000);
         ok_or_errno(n);
         ok_or_errno(vfs_lseek(f, 0, VFS_SEEK_END));

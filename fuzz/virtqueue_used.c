@@ -119,10 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             break;
         case 5:
-            if (op & 8)
-                vq_disable_cb(&vq);
-            else
-                vq_enable_cb(&vq);
+            vq_enable_cb(&vq);
             break;
         case 6: /* device scribbles on its event fields */
             vq.used->flags = (uint16_t)take(&s, 2);

@@ -3,7 +3,7 @@
  * POSIX-shaped file API over the VFS: each function calls its vfs_*
  * counterpart and turns a negative errno into errno and -1 (NULL for
  * opendir/readdir). Open files get their descriptors from the descriptor
- * layer (lib/fd), which also dispatches read, write, close and fstat to the
+ * layer (lib/fd), which also dispatches close, read, write and fstat to the
  * file ops below (a file has no poll op: it is always ready). The public contract is
  * docs/filesystem.md.
  */
@@ -33,7 +33,8 @@ struct miura_dir {
     struct dirent ent;
 };
 
-static const struct fd_kind file_kind = {S_IFREG};
+static int file_close(struct fd_object *o);
+static const struct fd_kind file_kind = {file_close, S_IFREG};
 
 static struct vfs_file *file_of(struct fd_object *o)
 {
@@ -54,24 +55,19 @@ static int file_at(int fd, int other, struct vfs_file **f)
     return 0;
 }
 
-/* vfs_open, and a descriptor for the file: the lowest free number when the
- * call began. */
+/* vfs_open, and a descriptor for the file. */
 static int open_fd(const char *path, int flags, mode_t mode)
 {
     struct vfs_file *f = NULL;
-    int fd = fd_reserve();
-    int rc;
+    int rc = vfs_open(path, flags, mode, &f); /* blocks */
 
-    if (fd < 0)
-        return fd;
-    rc = vfs_open(path, flags, mode, &f); /* blocks */
-    if (rc < 0) {
-        fd_unreserve(fd);
+    if (rc < 0)
         return rc;
-    }
     ((struct fd_object *)f)->kind = &file_kind;
-    fd_install(fd, (struct fd_object *)f);
-    return fd;
+    rc = fd_install((struct fd_object *)f);
+    if (rc < 0)
+        (void)vfs_close(f); /* no number left: the file goes */
+    return rc;
 }
 
 int LIBC_NAME(open)(const char *path, int flags, ...)
@@ -93,20 +89,29 @@ int LIBC_NAME(creat)(const char *path, mode_t mode)
     return (int)posix_result(open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
 }
 
+/* pread and pwrite use the file's read and write ops (below) with a
+ * position: one path for both calls. They reach them directly, not through
+ * the descriptor layer: an image that only preads links no read op of
+ * another kind. */
+static int64_t file_read(struct fd_object *o, void *buf, size_t n, const int64_t *at);
+static int64_t file_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at);
+
 ssize_t LIBC_NAME(pread)(int fd, void *buf, size_t n, off_t off)
 {
     struct vfs_file *f = NULL;
+    int64_t at = off;
     int rc = file_at(fd, -ESPIPE, &f);
 
-    return posix_result(rc < 0 ? rc : vfs_pread(f, buf, n, off));
+    return posix_result(rc < 0 ? rc : file_read((struct fd_object *)f, buf, n, &at));
 }
 
 ssize_t LIBC_NAME(pwrite)(int fd, const void *buf, size_t n, off_t off)
 {
     struct vfs_file *f = NULL;
+    int64_t at = off;
     int rc = file_at(fd, -ESPIPE, &f);
 
-    return posix_result(rc < 0 ? rc : vfs_pwrite(f, buf, n, off));
+    return posix_result(rc < 0 ? rc : file_write((struct fd_object *)f, buf, n, &at));
 }
 
 off_t LIBC_NAME(lseek)(int fd, off_t off, int whence)
@@ -292,15 +297,15 @@ int LIBC_NAME(dirfd)(struct miura_dir *d)
 
 /* ------------------------------------------------------------------ descriptor ops */
 
-static int64_t file_read(struct fd_object *o, void *buf, size_t n)
+static int64_t file_read(struct fd_object *o, void *buf, size_t n, const int64_t *at)
 {
-    return vfs_read(file_of(o), buf, n);
+    return vfs_read(file_of(o), buf, n, at);
 }
 FD_OP(read, file_kind, file_read);
 
-static int64_t file_write(struct fd_object *o, const void *buf, size_t n)
+static int64_t file_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at)
 {
-    return vfs_write(file_of(o), buf, n);
+    return vfs_write(file_of(o), buf, n, at);
 }
 FD_OP(write, file_kind, file_write);
 
@@ -308,7 +313,6 @@ static int file_close(struct fd_object *o)
 {
     return vfs_close(file_of(o));
 }
-FD_OP(close, file_kind, file_close);
 
 static int file_fstat(struct fd_object *o, struct stat *st)
 {

@@ -109,13 +109,12 @@ int vfs_open(const char *path, int flags, uint32_t mode, struct vfs_file **f);
 /* Sends FLUSH (reporting its error) and drops the opener's reference; the
  * file is RELEASEd when no operation uses it any more. f is gone after. */
 int vfs_close(struct vfs_file *f);
-/* read/write at the file position (pread/pwrite: at off, position
- * unchanged). An O_APPEND write first asks the server for the size and
+/* read/write at the file position, which moves (at NULL), or at *at, which
+ * must not be negative, leaving the position alone (pread/pwrite). An
+ * O_APPEND write at the position first asks the server for the size and
  * writes there. Counts above FD_MAX_RW are shortened. */
-int64_t vfs_read(struct vfs_file *f, void *buf, size_t n);
-int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n);
-int64_t vfs_pread(struct vfs_file *f, void *buf, size_t n, int64_t off);
-int64_t vfs_pwrite(struct vfs_file *f, const void *buf, size_t n, int64_t off);
+int64_t vfs_read(struct vfs_file *f, void *buf, size_t n, const int64_t *at);
+int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n, const int64_t *at);
 /* SEEK_END uses the (cached) size. A directory only rewinds (0, SEEK_SET). */
 int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence);
 int vfs_fsync(struct vfs_file *f);

@@ -240,8 +240,9 @@ static size_t clamp_count(size_t n, uint64_t off)
     return n;
 }
 
-static int64_t do_read(struct vfs_file *f, void *buf, size_t n, int64_t at, bool positional)
+int64_t vfs_read(struct vfs_file *f, void *buf, size_t n, const int64_t *at)
 {
+    bool positional = at != NULL;
     struct vfs_inode *i = file_get(f)->inode;
     uint64_t off;
     int64_t r;
@@ -250,10 +251,10 @@ static int64_t do_read(struct vfs_file *f, void *buf, size_t n, int64_t at, bool
         r = -EISDIR;
     else if ((f->fdo.flags & ACCMODE) == O_WRONLY)
         r = -EBADF;
-    else if (positional && at < 0)
+    else if (positional && *at < 0)
         r = -EINVAL;
     else {
-        off = positional ? (uint64_t)at : f->pos;
+        off = positional ? (uint64_t)*at : f->pos;
         n = clamp_count(n, off);
         r = n ? fuse_read(i->conn, i->nodeid, f->fh, off, buf, n) : 0; /* blocks */
         if (r > 0 && !positional)
@@ -263,8 +264,9 @@ static int64_t do_read(struct vfs_file *f, void *buf, size_t n, int64_t at, bool
     return r;
 }
 
-static int64_t do_write(struct vfs_file *f, const void *buf, size_t n, int64_t at, bool positional)
+int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n, const int64_t *at)
 {
+    bool positional = at != NULL;
     struct vfs_inode *i = file_get(f)->inode;
     struct fuse_attr_info a;
     uint64_t off;
@@ -274,11 +276,11 @@ static int64_t do_write(struct vfs_file *f, const void *buf, size_t n, int64_t a
         r = -EBADF; /* directories too: they open read-only */
     else if (f->dir)
         r = -EISDIR;
-    else if (positional && at < 0)
+    else if (positional && *at < 0)
         r = -EINVAL;
     if (r < 0)
         goto out;
-    off = positional ? (uint64_t)at : f->pos;
+    off = positional ? (uint64_t)*at : f->pos;
     if ((f->fdo.flags & O_APPEND) && !positional) {
         /* The end as the server sees it now (another writer, the host). */
         r = vfs_getattr(i, true, f->fh, true, &a); /* blocks */
@@ -299,26 +301,6 @@ static int64_t do_write(struct vfs_file *f, const void *buf, size_t n, int64_t a
 out:
     op_done(f);
     return r;
-}
-
-int64_t vfs_read(struct vfs_file *f, void *buf, size_t n)
-{
-    return do_read(f, buf, n, 0, false);
-}
-
-int64_t vfs_pread(struct vfs_file *f, void *buf, size_t n, int64_t off)
-{
-    return do_read(f, buf, n, off, true);
-}
-
-int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n)
-{
-    return do_write(f, buf, n, 0, false);
-}
-
-int64_t vfs_pwrite(struct vfs_file *f, const void *buf, size_t n, int64_t off)
-{
-    return do_write(f, buf, n, off, true);
 }
 
 /* Restarts a directory stream from the beginning. */

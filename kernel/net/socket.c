@@ -6,7 +6,7 @@
  * the socket's wait queue and are woken by packets (or by the timers).
  *
  * Descriptors come from the descriptor layer (lib/fd), which dispatches
- * read, write, close and poll of a socket to the ops below (fstat reports
+ * close, read, write and poll of a socket to the ops below (fstat reports
  * S_IFSOCK); its O_NONBLOCK is the descriptor's status flag (fcntl).
  */
 #include <errno.h>
@@ -26,7 +26,8 @@
 #define NS_PER_SEC  1000000000ull
 #define NS_PER_USEC 1000ull
 
-static const struct fd_kind sock_kind = {S_IFSOCK | 0777};
+static int sock_close(struct fd_object *o);
+static const struct fd_kind sock_kind = {sock_close, S_IFSOCK | 0777};
 
 static struct vsock_sock *sock_of(struct fd_object *o)
 {
@@ -47,12 +48,12 @@ static int sock_at(int fd, struct vsock_sock **s)
     return 0;
 }
 
-/* Gives s (with the caller's reference) a descriptor reserved as fd. */
-static int sock_install(int fd, struct vsock_sock *s)
+/* Gives s a descriptor, which takes the caller's reference: the number,
+ * or -EMFILE (the reference stays the caller's). */
+static int sock_install(struct vsock_sock *s)
 {
     s->fdo.kind = &sock_kind;
-    fd_install(fd, &s->fdo);
-    return fd;
+    return fd_install(&s->fdo);
 }
 
 static uint64_t deadline_after(uint64_t timeo_ns)
@@ -140,11 +141,13 @@ static int do_accept(struct vsock_sock *l, struct sockaddr *addr, socklen_t *len
         if (l->state != VSOCK_LISTEN)
             return -EINVAL;
         if (l->pending) {
-            int fd = fd_reserve();
+            /* The oldest child gets a number first: without one it stays
+             * queued. Then the queue's reference goes to the fd. */
+            struct vsock_sock *c = list_entry(l->accept_q.next, struct vsock_sock, accept_link);
+            int fd = sock_install(c);
             if (fd < 0)
-                return fd;                              /* the connection stays queued */
-            struct vsock_sock *c = vsock_accept_pop(l); /* its reference goes to the fd */
-            sock_install(fd, c);
+                return fd;
+            vsock_accept_pop(l);
             if (flags & SOCK_NONBLOCK)
                 c->fdo.flags |= O_NONBLOCK;
             addr_put(addr, len, c->peer_cid, c->peer_port);
@@ -360,15 +363,14 @@ int LIBC_NAME(socket)(int domain, int type, int protocol)
     if (protocol != 0)
         return (int)posix_result(-EPROTONOSUPPORT);
     uint64_t f = net_lock();
-    long rc = fd_reserve();
-    struct vsock_sock *s = rc < 0 ? NULL : vsock_sock_new();
+    long rc = -ENOMEM;
+    struct vsock_sock *s = vsock_sock_new();
     if (s) {
         if (type & SOCK_NONBLOCK)
             s->fdo.flags |= O_NONBLOCK;
-        rc = sock_install((int)rc, s);
-    } else if (rc >= 0) {
-        fd_unreserve((int)rc);
-        rc = -ENOMEM;
+        rc = sock_install(s);
+        if (rc < 0)
+            vsock_sock_put(s);
     }
     net_unlock(f);
     return (int)posix_result(rc);
@@ -480,15 +482,15 @@ int LIBC_NAME(getsockopt)(int fd, int level, int name, void *val, socklen_t *len
         rc_;                               \
     })
 
-static int64_t sock_read(struct fd_object *o, void *buf, size_t n)
+static int64_t sock_read(struct fd_object *o, void *buf, size_t n, const int64_t *at)
 {
-    return SOCK_OP(o, do_recv(s, buf, n, 0));
+    return at ? -ESPIPE : SOCK_OP(o, do_recv(s, buf, n, 0));
 }
 FD_OP(read, sock_kind, sock_read);
 
-static int64_t sock_write(struct fd_object *o, const void *buf, size_t n)
+static int64_t sock_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at)
 {
-    return SOCK_OP(o, do_send(s, buf, n, 0));
+    return at ? -ESPIPE : SOCK_OP(o, do_send(s, buf, n, 0));
 }
 FD_OP(write, sock_kind, sock_write);
 
@@ -501,7 +503,6 @@ static int sock_close(struct fd_object *o)
     net_unlock(f);
     return 0;
 }
-FD_OP(close, sock_kind, sock_close);
 
 static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
 {

@@ -162,6 +162,11 @@ void fake_inject_raw(const struct vsock_hdr *h, const void *payload, uint32_t pa
     if (payload_len)
         memcpy(b->data, payload, payload_len);
     b->hdr = *h;
+    b->written = VSOCK_HDR_SIZE + payload_len; /* the fake device wrote this much */
+    if (fake.lie_written) {
+        fake.lie_written = false;
+        b->written = fake.written;
+    }
     fake.rx_injected++;
     vsock_net_receive(&fake.t, b);
 }

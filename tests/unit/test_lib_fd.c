@@ -77,12 +77,17 @@ struct thing {
     short ready;
 };
 
-static const struct fd_kind file_kind = {S_IFREG}, sock_kind = {S_IFSOCK | 0777};
+static int thing_close(struct fd_object *o);
+static int sock_close(struct fd_object *o);
+static const struct fd_kind file_kind = {thing_close, S_IFREG},
+                            sock_kind = {sock_close, S_IFSOCK | 0777};
 static struct waitq sock_wq = {1};
 
-static int64_t thing_read(struct fd_object *o, void *buf, size_t n)
+static int64_t thing_read(struct fd_object *o, void *buf, size_t n, const int64_t *at)
 {
     (void)o;
+    if (at)
+        abort(); /* read() reads at the descriptor's position */
     memset(buf, 'r', n);
     return (int64_t)n;
 }
@@ -93,7 +98,6 @@ static int thing_close(struct fd_object *o)
     ((struct thing *)o)->closed++;
     return 0;
 }
-FD_OP(close, file_kind, thing_close);
 
 /* ---- a "socket" kind: close with an error, poll */
 
@@ -102,7 +106,6 @@ static int sock_close(struct fd_object *o)
     ((struct thing *)o)->closed++;
     return -EIO;
 }
-FD_OP(close, sock_kind, sock_close);
 
 static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
 {
@@ -113,14 +116,10 @@ FD_OP(poll, sock_kind, sock_poll);
 
 static int open_thing(struct thing *t, const struct fd_kind *kind, uint32_t flags)
 {
-    int fd = fd_reserve();
-
     memset(t, 0, sizeof(*t));
     t->fdo.kind = kind;
     t->fdo.flags = flags;
-    if (fd >= 0)
-        fd_install(fd, &t->fdo);
-    return fd;
+    return fd_install(&t->fdo);
 }
 
 static void close_all(void)
@@ -139,19 +138,17 @@ TEST(lowest_free_number_across_kinds)
     CHECK_EQ(open_thing(&c, &file_kind, O_RDONLY), 5);
     CHECK_EQ(miura_close(3), 0);
     CHECK_EQ(a.closed, 1);
-    int r = fd_reserve(); /* a reserved number is taken but not open */
-    CHECK_EQ(r, 3);
     CHECK(fd_lookup(3) == NULL);
     CHECK_EQ(miura_close(3), -1);
     CHECK_EQ(errno, EBADF);
-    CHECK_EQ(open_thing(&d, &sock_kind, O_RDWR), 6);
-    fd_unreserve(r);
+    CHECK_EQ(open_thing(&d, &sock_kind, O_RDWR), 3); /* the lowest free */
     CHECK_EQ(miura_close(4), -1); /* the op's error, and the number is free all the same */
     CHECK_EQ(errno, EIO);
     CHECK_EQ(b.closed, 1);
     CHECK(fd_lookup(4) == NULL);
-    CHECK_EQ(open_thing(&a, &file_kind, O_RDONLY), 3);
-    CHECK_EQ(open_thing(&b, &file_kind, O_RDONLY), 4);
+    CHECK_EQ(open_thing(&a, &file_kind, O_RDONLY), 4);
+    CHECK_EQ(open_thing(&b, &file_kind, O_RDONLY), 6);
+    CHECK_EQ(d.closed, 0);
     close_all();
 }
 
@@ -166,9 +163,8 @@ TEST(table_full_gives_emfile)
     CHECK_EQ(fd, -EMFILE);
     CHECK_EQ(n, FD_MAX - FD_CONSOLES);
     CHECK_EQ(miura_close(100), 0);
-    CHECK_EQ(fd_reserve(), 100);
-    CHECK_EQ(fd_reserve(), -EMFILE);
-    fd_unreserve(100);
+    CHECK_EQ(open_thing(&t[n], &file_kind, O_RDONLY), 100);
+    CHECK_EQ(open_thing(&t[n], &file_kind, O_RDONLY), -EMFILE);
     close_all();
 }
 
@@ -189,7 +185,7 @@ TEST(console_descriptors_stay_open)
     CHECK_EQ(errno, EBADF);
     CHECK_EQ(miura_fstat(2, &st), 0);
     CHECK(S_ISCHR(st.st_mode));
-    CHECK_EQ(miura_fcntl(1, F_GETFL), O_WRONLY);
+    CHECK_EQ(miura_fcntl(1, F_GETFL), O_RDWR);
     CHECK_EQ(miura_close(1), 0);
     CHECK_EQ(miura_write(1, "!", 1), 1);
 }

@@ -309,6 +309,20 @@ TEST(packets_with_lying_lengths_are_dropped_and_counted)
     h.len = 1 << 20;
     fake_inject_raw(&h, NULL, 0, 16);
     CHECK_EQ(vsock_net_stats.rx_bad_len, bad + 3);
+    /* the device wrote less than a header, or more than the header says */
+    h.len = 0;
+    fake.lie_written = true;
+    fake.written = VSOCK_HDR_SIZE - 1;
+    fake_inject_raw(&h, NULL, 0, 16);
+    CHECK_EQ(vsock_net_stats.rx_bad_len, bad + 4);
+    h.op = VSOCK_OP_RW;
+    h.dst_port = PORT;
+    h.len = 2;
+    fake.lie_written = true;
+    fake.written = VSOCK_HDR_SIZE + 3;
+    fake_inject_raw(&h, "abc", 3, 16);
+    CHECK_EQ(vsock_net_stats.rx_bad_len, bad + 5);
+    CHECK_EQ(fake_sock(fd)->rx_bytes, 0);
     CHECK_EQ(fake.nsent, before);
     CHECK_EQ(fake.rx_injected, fake.rx_released);
     CHECK_EQ(fake_sock(fd)->state, VSOCK_ESTABLISHED);
@@ -334,7 +348,7 @@ TEST(packets_for_other_cids_or_types)
     CHECK_EQ(vsock_net_stats.rx_bad_addr, bad + 2);
     CHECK_EQ(fake.nsent, before);
     CHECK_EQ(fake_sock(lfd)->pending, 0);
-    /* SEQPACKET is not supported: refused */
+    /* SEQPACKET is not supported: refused (the driver passes every type on) */
     h.src_cid = FAKE_PEER_CID;
     h.type = VSOCK_TYPE_SEQPACKET;
     fake_inject_raw(&h, NULL, 0, 16);

@@ -58,7 +58,7 @@ typedef void (*irq_handler_fn)(void *arg);
  * interrupts off; the handler must only acknowledge and wake. Returns 0,
  * -EINVAL (no such pin) or -EBUSY (pin taken). */
 int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg);
-/* Undoes irq_route: masks the pin and forgets its handler. */
+/* Undoes a successful irq_route: masks the pin and forgets its handler. */
 void irq_unroute(unsigned gsi);
 void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg);
 /* Crash report and power-off for an unhandled trap. */

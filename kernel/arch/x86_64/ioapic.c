@@ -59,34 +59,27 @@ void ioapic_init(void)
         printf("ioapic: none found; device interrupts unavailable\n");
 }
 
-/* The IOAPIC that has gsi, and its pin there; NULL if none. */
-static struct ioapic *ioapic_of(unsigned gsi, unsigned *pin)
+/* Writes gsi's redirection entry: -EINVAL if no IOAPIC has that pin. */
+static int redirect(unsigned gsi, uint32_t low, uint32_t high)
 {
     for (unsigned i = 0; i < ioapic_count; i++) {
         struct ioapic *io = &ioapics[i];
-        if (gsi >= io->gsi_base && gsi < io->gsi_base + io->pins) {
-            *pin = gsi - io->gsi_base;
-            return io;
-        }
+        if (gsi < io->gsi_base || gsi >= io->gsi_base + io->pins)
+            continue;
+        unsigned pin = gsi - io->gsi_base;
+        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin + 1, high);
+        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, low);
+        return 0;
     }
-    return NULL;
+    return -EINVAL;
 }
 
 int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic)
 {
-    unsigned pin;
-    struct ioapic *io = ioapic_of(gsi, &pin);
-    if (!io)
-        return -EINVAL;
-    ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin + 1, dest_apic << 24);
-    ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, vector | (level ? REDIR_LEVEL : 0));
-    return 0;
+    return redirect(gsi, vector | (level ? REDIR_LEVEL : 0), dest_apic << 24);
 }
 
 void ioapic_mask(unsigned gsi)
 {
-    unsigned pin;
-    struct ioapic *io = ioapic_of(gsi, &pin);
-    if (io)
-        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, REDIR_MASKED);
+    (void)redirect(gsi, REDIR_MASKED, 0);
 }

@@ -83,8 +83,6 @@ int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
 
 void irq_unroute(unsigned gsi)
 {
-    if (gsi >= IRQ_MAX_GSI)
-        return;
     ioapic_mask(gsi);
     irq_set_vector_handler(IRQ_VECTOR_BASE + gsi, NULL, NULL);
 }

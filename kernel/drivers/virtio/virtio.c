@@ -10,12 +10,13 @@
 #include "drivers/virtio/virtio.h"
 #include "mm/page.h"
 
+MIURA_DRIVERS_OF(virtio);
+
 static const struct virtio_driver *find_driver(uint32_t device_id)
 {
-    for (const struct driver_record *r = __drivers_start; r < __drivers_end; r++) {
-        if (strcmp(r->kind, "virtio_driver") != 0)
-            continue;
-        const struct virtio_driver *d = r->driver;
+    for (const void *const *r = __start_miura_drivers_virtio; r < __stop_miura_drivers_virtio;
+         r++) {
+        const struct virtio_driver *d = *r;
         if (d->device_id == device_id)
             return d;
     }
@@ -99,14 +100,13 @@ int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_
 void virtio_queue_destroy(struct virtqueue *vq)
 {
     page_free(vq->desc, (vq_ring_bytes(vq->size) + PAGE_SIZE - 1) / PAGE_SIZE);
-    vq->desc = NULL;
 }
 
 void virtio_device_interrupt(void *arg)
 {
     struct virtio_device *dev = arg;
     uint32_t cause = dev->ops->interrupt_ack(dev);
-    if (cause && dev->driver && dev->driver->interrupt)
+    if (cause && dev->driver)
         dev->driver->interrupt(dev, cause);
 }
 

@@ -5,7 +5,7 @@
  * A transport (virtio-mmio today, virtio-pci next) finds devices, wraps each
  * in a struct virtio_device with its struct virtio_transport_ops, and hands
  * it to virtio_device_attach(). Device drivers (fs, vsock) register a struct
- * virtio_driver with MIURA_DRIVER(virtio_driver, var) and only ever use the
+ * virtio_driver with MIURA_DRIVER(virtio, var) and only ever use the
  * functions below: they never learn which transport carries their device.
  * Only VIRTIO_F_VERSION_1 devices are driven.
  *
@@ -70,8 +70,8 @@ struct virtio_driver {
      * negative errno after undoing everything it did (the device is then
      * marked FAILED and may be freed). */
     int (*probe)(struct virtio_device *dev);
-    /* Interrupt context: only acknowledge-and-wake work. cause holds
-     * VIRTIO_INT_* bits. */
+    /* Required. Interrupt context: only acknowledge-and-wake work. cause
+     * holds VIRTIO_INT_* bits. */
     void (*interrupt)(struct virtio_device *dev, uint32_t cause);
 };
 

@@ -247,17 +247,12 @@ int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len)
     free_chain(vq, (uint16_t)id);
     vq->last_used++;
     if (vq->event_idx) {
-        if (!vq->cb_disabled) {
-            /* Ask for an interrupt at the next used entry. mb: the store is
-             * visible before our next load of used->idx, so an entry the
-             * device adds after that load sees the new used_event and
-             * interrupts (store→load order). */
-            virtio_write_once(*used_event(vq), vq->last_used);
-            virtio_mb();
-        } else {
-            /* Keep the event just behind us so that it is never crossed. */
-            virtio_write_once(*used_event(vq), (uint16_t)(vq->last_used - 1));
-        }
+        /* Ask for an interrupt at the next used entry. mb: the store is
+         * visible before our next load of used->idx, so an entry the device
+         * adds after that load sees the new used_event and interrupts
+         * (store→load order). */
+        virtio_write_once(*used_event(vq), vq->last_used);
+        virtio_mb();
     }
     return 1;
 
@@ -266,21 +261,10 @@ err_broken:
     return -EIO;
 }
 
-void vq_disable_cb(struct virtqueue *vq)
-{
-    vq->cb_disabled = true;
-    /* Suppression is a hint: no barrier, a late interrupt is harmless. */
-    if (vq->event_idx)
-        virtio_write_once(*used_event(vq), (uint16_t)(vq->last_used - 1));
-    else
-        virtio_write_once(vq->avail->flags, (uint16_t)VIRTQ_AVAIL_F_NO_INTERRUPT);
-}
-
 bool vq_enable_cb(struct virtqueue *vq)
 {
     if (vq->broken)
         return false;
-    vq->cb_disabled = false;
     /* §2.7.10: with EVENT_IDX, flags stay 0 and used_event asks for the
      * interrupt; without it, clearing NO_INTERRUPT does. */
     if (vq->event_idx)

@@ -59,7 +59,6 @@ struct virtqueue {
     uint16_t drain_pos; /* vq_drain_broken's scan position */
     uint32_t inflight;  /* chains added and not yet returned */
     bool event_idx;     /* VIRTIO_F_RING_EVENT_IDX negotiated */
-    bool cb_disabled;   /* vq_disable_cb in effect */
     bool broken;
 };
 
@@ -117,14 +116,13 @@ bool vq_kick_prepare(struct virtqueue *vq);
 int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len);
 
 /*
- * Interrupt suppression (a hint: the device may still interrupt).
- * vq_disable_cb asks the device not to interrupt for used buffers.
- * vq_enable_cb asks for an interrupt at the next used buffer and returns
- * true if none is pending; false means completions arrived meanwhile (or the
- * queue is broken) and the caller must poll vq_get_used again before
- * sleeping. Pattern: wake, disable, drain, enable; re-drain while false.
+ * Interrupts stay on: vq_get_used asks (with EVENT_IDX) for one at the next
+ * used buffer after those it took. vq_enable_cb asks for an interrupt at
+ * the next used buffer and returns true if none is pending; false means
+ * completions arrived meanwhile (or the queue is broken) and the caller
+ * must poll vq_get_used again before sleeping. Pattern: wake, drain,
+ * enable; re-drain while false, else sleep.
  */
-void vq_disable_cb(struct virtqueue *vq);
 bool vq_enable_cb(struct virtqueue *vq);
 
 /* Marks the queue broken (e.g. after the device set DEVICE_NEEDS_RESET). */

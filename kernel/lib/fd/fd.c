@@ -16,94 +16,57 @@
 #include "lib/libc_name.h"
 #include "lib/posix_result.h"
 
-/* A reserved number: taken, not open. */
-#define RESERVED ((struct fd_object *)1)
-
 /* fcntl F_SETFL changes these; the access mode stays. */
 #define SETFL_FLAGS (O_APPEND | O_NONBLOCK)
 
 FD_OP_SECTION(read);
 FD_OP_SECTION(write);
-FD_OP_SECTION(close);
 FD_OP_SECTION(fstat);
 
 static struct fd_object *table[FD_MAX]; /* 0..FD_CONSOLES - 1 unused: the console's */
-static int free_hint = FD_CONSOLES;     /* no free number below it */
 
-/* ---- the console: 0 reads as end of file, 1 and 2 write to it */
+/* ---- the console: 0 reads as end of file, 1 and 2 write to it. read and
+ * write handle it themselves; its object gives fstat, fcntl and the kinds'
+ * typed lookups something to look at. */
 
-static const struct fd_kind console_in = {S_IFCHR | 0620}, console_out = {S_IFCHR | 0620};
-static struct fd_object console[FD_CONSOLES] = {
-    {&console_in, O_RDONLY}, {&console_out, O_WRONLY}, {&console_out, O_WRONLY}};
-
-static int64_t console_read(struct fd_object *o, void *buf, size_t n)
-{
-    (void)o, (void)buf, (void)n;
-    return 0; /* no console input */
-}
-FD_OP(read, console_in, console_read);
-
-static int64_t console_write_op(struct fd_object *o, const void *buf, size_t n)
-{
-    (void)o;
-    if (n > FD_MAX_RW)
-        n = FD_MAX_RW;
-    console_write(buf, n);
-    return (int64_t)n;
-}
-FD_OP(write, console_out, console_write_op);
+static const struct fd_kind console_kind = {NULL, S_IFCHR | 0620};
+static struct fd_object console; /* set up at first use: no data in the image */
 
 /* ---- the table */
 
-int fd_reserve(void)
+int fd_install(struct fd_object *o)
 {
-    for (int fd = free_hint; fd < FD_MAX; fd++) {
+    for (int fd = FD_CONSOLES; fd < FD_MAX; fd++) {
         if (!table[fd]) {
-            table[fd] = RESERVED;
-            free_hint = fd + 1;
+            table[fd] = o;
             return fd;
         }
     }
-    free_hint = FD_MAX;
     return -EMFILE;
-}
-
-void fd_install(int fd, struct fd_object *o)
-{
-    table[fd] = o;
-}
-
-void fd_unreserve(int fd)
-{
-    table[fd] = NULL;
-    if (fd < free_hint)
-        free_hint = fd;
 }
 
 struct fd_object *fd_lookup(int fd)
 {
-    struct fd_object *o;
-
     if (fd < 0 || fd >= FD_MAX)
         return NULL;
-    if (fd < FD_CONSOLES)
-        return &console[fd];
-    o = table[fd];
-    return o == RESERVED ? NULL : o;
+    if (fd < FD_CONSOLES) {
+        if (!console.kind)
+            console = (struct fd_object){&console_kind, O_RDWR};
+        return &console;
+    }
+    return table[fd];
 }
 
 int fd_close(int fd)
 {
     struct fd_object *o = fd_lookup(fd);
-    const struct fd_op *op;
 
     if (!o)
         return -EBADF;
-    op = fd_op_find(close, o);
-    if (!op)
+    if (!o->kind->close)
         return 0; /* the console stays */
-    fd_unreserve(fd);
-    return op->fn.close(o);
+    table[fd] = NULL;
+    return o->kind->close(o);
 }
 
 /* ---- the POSIX calls */
@@ -113,7 +76,9 @@ ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
     struct fd_object *o = fd_lookup(fd);
     const struct fd_op *op = o ? fd_op_find(read, o) : NULL;
 
-    return posix_result(op ? op->fn.read(o, buf, n) : -EBADF);
+    if (fd == STDIN_FILENO)
+        return 0; /* no console input: end of file */
+    return posix_result(op ? op->fn.read(o, buf, n, NULL) : -EBADF);
 }
 
 ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
@@ -121,7 +86,13 @@ ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
     struct fd_object *o = fd_lookup(fd);
     const struct fd_op *op = o ? fd_op_find(write, o) : NULL;
 
-    return posix_result(op ? op->fn.write(o, buf, n) : -EBADF);
+    if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
+        if (n > FD_MAX_RW)
+            n = FD_MAX_RW;
+        console_write(buf, n);
+        return (ssize_t)n;
+    }
+    return posix_result(op ? op->fn.write(o, buf, n, NULL) : -EBADF);
 }
 
 int LIBC_NAME(close)(int fd)

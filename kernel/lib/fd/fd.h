@@ -3,17 +3,18 @@
  * The descriptor table (DESIGN §2, "One descriptor table"): files, sockets
  * and any later kind share one POSIX table. A unit that hands out
  * descriptors defines a struct fd_kind, embeds a struct fd_object in its
- * objects and installs them here; read, write, close, poll and fstat reach
+ * objects and installs them here; close, read, write, poll and fstat reach
  * the kind's op for the call, so no unit needs to know another.
  *
- * Ops: a kind registers each op it has with FD_OP(op, kind, function), a
- * record in a linker section of that op's own (fd_op_read, ...). Together
- * the records of a kind are its ops table. The call that dispatches an op
- * is the only reference to its section, so an image that never calls, say,
- * poll() links no poll op at all (the linker keeps a section named like a C
- * identifier only while __start_<name> is referenced): the web server,
- * which reads files with pread and sockets with recv, links no file write
- * or socket poll code.
+ * Ops: the kind itself carries close (every descriptor is closed) and the
+ * st_mode fstat reports. Each other op a kind has is a record, FD_OP(op,
+ * kind, function), in a linker section of that op's own (fd_op_read, ...):
+ * the kind's close, mode and records are its ops table. The call that
+ * dispatches an op is the only reference to its section, so an image that
+ * never calls, say, poll() links no poll op at all (the linker keeps a
+ * section named like a C identifier only while __start_<name> is
+ * referenced): the web server, which reads files with pread and sockets
+ * with recv, links no file write, fstat or socket poll code.
  *
  * Numbers: a new descriptor gets the lowest free number, as POSIX says.
  * 0, 1 and 2 are the console's: always open, and close() on them succeeds
@@ -41,11 +42,17 @@
 #define FD_CONSOLES 3           /* 0, 1, 2 */
 #define FD_MAX_RW   0x7ffff000u /* longest single read/write, as Linux */
 
+struct fd_object;
 struct stat;
 struct waitq;
 
+typedef int fd_close_op(struct fd_object *o);
+
 /* A kind of descriptor (file, socket, ...); objects point at theirs. */
 struct fd_kind {
+    /* The descriptor is gone: drop the table's reference. May block. NULL:
+     * the descriptor cannot be closed (the console). */
+    fd_close_op *close;
     uint32_t mode; /* st_mode that fstat reports for a kind without an fstat op */
 };
 
@@ -59,15 +66,16 @@ struct fd_object {
 
 /*
  * The ops a kind may register. Each returns a negative errno on failure.
- * A kind without an op: read/write -EBADF (not open for it); close: the
- * descriptor cannot be closed (the console); poll: always ready for reading
- * and writing (a file); fstat: the kind's mode, one link, nothing else.
- * Later calls (pread, sendfile: #11) add an op the same way.
+ * A kind without an op: read/write -EBADF (not open for it); poll: always
+ * ready for reading and writing (a file); fstat: the kind's mode, one link,
+ * nothing else. Later calls (sendfile: #11) add an op the same way.
+ *
+ * read and write take a position, as pread and pwrite do: at is NULL for
+ * the descriptor's own position (read, write: it moves), else the offset
+ * (the position stays). A kind without positions gives -ESPIPE for one.
  */
-typedef int64_t fd_read_op(struct fd_object *o, void *buf, size_t n);
-typedef int64_t fd_write_op(struct fd_object *o, const void *buf, size_t n);
-/* The descriptor is gone: drop the table's reference. May block. */
-typedef int fd_close_op(struct fd_object *o);
+typedef int64_t fd_read_op(struct fd_object *o, void *buf, size_t n, const int64_t *at);
+typedef int64_t fd_write_op(struct fd_object *o, const void *buf, size_t n, const int64_t *at);
 /* Readiness now, without blocking: the POLL* bits of events that hold,
  * plus POLLERR and POLLHUP when they do. Sets *wq to the wait queue that is
  * woken whenever this readiness may change, for poll() to sleep on. */
@@ -79,7 +87,6 @@ struct fd_op {
     union {
         fd_read_op *read;
         fd_write_op *write;
-        fd_close_op *close;
         fd_poll_op *poll;
         fd_fstat_op *fstat;
     } fn;
@@ -89,15 +96,12 @@ struct fd_op {
     static const struct fd_op fd_op_##op##_##kind_var \
         __attribute__((used, section("fd_op_" #op), aligned(8))) = {&(kind_var), {.op = function}}
 
-/* The lowest free number, held (not open) until fd_install or
- * fd_unreserve; -EMFILE when every number is taken. */
-int fd_reserve(void);
-/* Opens reserved number fd on o (the table takes the unit's reference). */
-void fd_install(int fd, struct fd_object *o);
-/* Gives a reserved number back unused. */
-void fd_unreserve(int fd);
+/* Opens the lowest free number on o, whose kind and flags are set; the
+ * table takes the unit's reference. The number, or -EMFILE when every one
+ * is taken (the unit keeps its reference then). */
+int fd_install(struct fd_object *o);
 
-/* The object open at fd, or NULL (never open, closed, reserved, negative). */
+/* The object open at fd, or NULL (never open, closed, negative). */
 struct fd_object *fd_lookup(int fd);
 
 /* close() inside the kernel: 0 or a negative errno (-EBADF, or the op's). */
