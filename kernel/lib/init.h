@@ -42,10 +42,9 @@ struct init_hook {
     static const void *const driver_record_##var \
         __attribute__((used, section("miura_drivers_" #bus), aligned(8))) = &var
 
-/* The bounds of bus's records. Weak: a host test may link a bus and no
- * driver for it, and then has no such section (the bounds are NULL). */
-#define MIURA_DRIVERS_OF(bus)                                                     \
-    extern const void *const __start_miura_drivers_##bus[] __attribute__((weak)); \
-    extern const void *const __stop_miura_drivers_##bus[] __attribute__((weak))
+/* The bounds of bus's records. */
+#define MIURA_DRIVERS_OF(bus)                               \
+    extern const void *const __start_miura_drivers_##bus[]; \
+    extern const void *const __stop_miura_drivers_##bus[]
 
 #endif

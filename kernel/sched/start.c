@@ -48,5 +48,5 @@ void kmain(uint32_t start_info)
 
 uint64_t miura_boot_ns(void)
 {
-    return tsc_to_ns(main_tsc - boot_tsc);
+    return main_tsc ? tsc_to_ns(main_tsc - boot_tsc) : 0;
 }
