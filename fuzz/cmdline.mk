@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: BSD-2-Clause
 FUZZERS += cmdline
-cmdline_SRCS := fuzz/cmdline.c kernel/lib/cmdline.c
+cmdline_SRCS := fuzz/cmdline.c $(filter %/cmdline.c,$(lib_SRCS))

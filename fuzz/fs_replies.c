@@ -137,8 +137,8 @@ static size_t synth(uint32_t opcode, uint8_t *buf, size_t cap)
     return len < cap ? len : cap;
 }
 
-static int fuzz_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                     const struct vq_buf *inb, unsigned n_in)
+static int fuzz_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                     const struct iobuf *inb, unsigned n_in)
 {
     struct fuse_in_header h;
     struct fuse_out_header oh;
@@ -180,7 +180,7 @@ static int fuzz_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_o
     return (int)off;
 }
 
-static int fuzz_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int fuzz_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     (void)c, (void)out, (void)n_out;
     return 0;
@@ -205,7 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuse_conn conn;
     struct vfs_dirent de;
     struct vfs_stat st;
-    int fd, dfd;
+    struct vfs_file *f, *d;
+    int rc;
 
     in.p = data;
     in.n = size;
@@ -216,34 +217,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vfs_mount("/", &conn) != 0)
         return 0;
     ok_or_errno(vfs_stat("/a/b/c", &st));
-    fd = vfs_open("/a/file", O_RDWR | O_CREAT, 0644);
-    ok_or_errno(fd);
-    if (fd >= 0) {
-        int64_t n = vfs_read(fd, buf, sizeof(buf));
+    rc = vfs_open("/a/file", O_RDWR | O_CREAT, 0644, &f);
+    ok_or_errno(rc);
+    if (rc == 0) {
+        int64_t n = vfs_read(f, buf, sizeof(buf), NULL);
 
         check(n <= (int64_t)sizeof(buf));
         ok_or_errno(n);
-        n = vfs_write(fd, buf, 10000);
+        n = vfs_write(f, buf, 10000, NULL);
         check(n <= 10000);
         ok_or_errno(n);
-        ok_or_errno(vfs_lseek(fd, 0, VFS_SEEK_END));
-        ok_or_errno(vfs_fstat(fd, &st));
-        ok_or_errno(vfs_ftruncate(fd, 5));
-        ok_or_errno(vfs_close(fd));
+        int64_t at = 3;
+        n = vfs_read(f, buf, 100, &at);
+        check(n <= 100);
+        ok_or_errno(n);
+        n = vfs_write(f, buf, 7, &at);
+        check(n <= 10000);
+        ok_or_errno(n);
+        ok_or_errno(vfs_lseek(f, 0, VFS_SEEK_END));
+        ok_or_errno(vfs_fstat(f, &st));
+        ok_or_errno(vfs_ftruncate(f, 5));
+        ok_or_errno(vfs_close(f));
     }
-    dfd = vfs_open("/a", O_RDONLY | O_DIRECTORY, 0);
-    ok_or_errno(dfd);
-    for (int i = 0; dfd >= 0 && i < 64; i++) {
-        int rc = vfs_readdir(dfd, &de);
+    rc = vfs_open("/a", O_RDONLY | O_DIRECTORY, 0, &d);
+    ok_or_errno(rc);
+    for (int i = 0; rc == 0 && i < 64; i++) {
+        int r = vfs_readdir(d, &de);
 
-        ok_or_errno(rc);
-        if (rc <= 0)
+        ok_or_errno(r);
+        if (r <= 0)
             break;
         check(strlen(de.name) >= 1 && strlen(de.name) <= 255);
         ok_or_errno(vfs_stat(de.name, &st)); /* a name from the server, as a path */
     }
-    if (dfd >= 0)
-        ok_or_errno(vfs_close(dfd));
+    if (rc == 0)
+        ok_or_errno(vfs_close(d));
     ok_or_errno(vfs_mkdir("/a/d", 0755));
     ok_or_errno(vfs_rename("/a/file", "/a/d/file"));
     ok_or_errno(vfs_unlink("/a/d/file"));

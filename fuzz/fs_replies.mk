@@ -1,4 +1,4 @@
 # SPDX-License-Identifier: BSD-2-Clause
+# The VFS and FUSE client (not the POSIX layer) against hostile replies.
 FUZZERS += fs_replies
-fs_replies_SRCS := fuzz/fs_replies.c kernel/fs/fuse_msg.c kernel/fs/fuse_client.c \
-	kernel/fs/vfs.c kernel/fs/vfs_cache.c kernel/fs/vfs_file.c
+fs_replies_SRCS := fuzz/fs_replies.c $(filter-out %/posix.c,$(fs_SRCS))

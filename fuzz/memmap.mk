@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: BSD-2-Clause
 FUZZERS += memmap
-memmap_SRCS := fuzz/memmap.c kernel/arch/x86_64/memmap.c
+memmap_SRCS := fuzz/memmap.c $(filter %/memmap.c,$(arch_SRCS))

@@ -70,15 +70,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (op & 7) {
         case 0: { /* driver adds a chain */
             unsigned n_out = (op >> 3) & 3, n_in = (op >> 5) & 3;
-            struct vq_buf out[3], in[3];
+            struct iobuf out[3], in[3];
 
             if (ntok == NTOKEN)
                 break;
             in_len[ntok] = 0;
             for (unsigned i = 0; i < n_out; i++)
-                out[i] = (struct vq_buf){bufs[ntok][i], 1 + (take(&s, 1) & 15)};
+                out[i] = (struct iobuf){bufs[ntok][i], 1 + (take(&s, 1) & 15)};
             for (unsigned i = 0; i < n_in; i++) {
-                in[i] = (struct vq_buf){bufs[ntok][3], 1 + (take(&s, 1) & 15)};
+                in[i] = (struct iobuf){bufs[ntok][3], 1 + (take(&s, 1) & 15)};
                 in_len[ntok] += in[i].len;
             }
             rc = vq_add_chain(&vq, out, n_out, in, n_in, bufs[ntok]);
@@ -119,10 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             break;
         case 5:
-            if (op & 8)
-                vq_disable_cb(&vq);
-            else
-                vq_enable_cb(&vq);
+            vq_enable_cb(&vq);
             break;
         case 6: /* device scribbles on its event fields */
             vq.used->flags = (uint16_t)take(&s, 2);

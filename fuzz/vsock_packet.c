@@ -63,7 +63,7 @@ static void add_fd(int fd)
     if (fd >= 0 && nfds < MAX_FDS)
         fds[nfds++] = fd;
     else if (fd >= 0)
-        (void)sock_fd_close(fd);
+        (void)fd_close(fd);
 }
 
 /* A guest port worth aiming at: the listener, one of ours, or any. */
@@ -110,6 +110,10 @@ static void inject(struct input *in)
         cap--;
     uint32_t fill = len < cap ? len : cap;
     memset(payload, sel, fill < sizeof(payload) ? fill : sizeof(payload));
+    if (u8(in) == 0xfe) { /* the used ring's length disagrees with the header */
+        fake.lie_written = true;
+        fake.written = u8(in) < 0x80 ? u8(in) : VSOCK_HDR_SIZE + fill + u8(in);
+    }
     fake_inject_raw(&h, payload, fill, cap);
 }
 
@@ -157,7 +161,7 @@ static void act(struct input *in)
     case 9: {
         uint8_t i = nfds ? u8(in) % nfds : 0;
         if (nfds) {
-            (void)sock_fd_close(fds[i]);
+            (void)fd_close(fds[i]);
             fds[i] = fds[--nfds];
         }
         break;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 APPS += hello
 hello_SRCS := apps/hello/main.c
-hello_COMPONENTS := arch
+hello_COMPONENTS := sched

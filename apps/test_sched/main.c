@@ -128,6 +128,18 @@ int main(int argc, char **argv)
         order_len = 0;
     }
     printf("churn: 1000 threads created and joined\n");
+
+    /* 7. Errors as thread.h lists them: -1 and errno. */
+    int self = thread_join(thread_self(), NULL), self_errno = errno;
+    int null = thread_join(NULL, NULL), null_errno = errno;
+    thread_t *d = thread_create(THREAD_CPU_CURRENT, 0, yielder, (void *)0);
+    int once = thread_detach(d), twice = thread_detach(d), twice_errno = errno;
+    thread_t *bad = thread_create(MIURA_MAX_CPUS, 0, yielder, NULL);
+    printf("errors: join self %d %s, join NULL %d %s, detach %d then %d %s, bad cpu %s %s, "
+           "cpu %u of %u\n",
+           self, strerrorname_np(self_errno), null, strerrorname_np(null_errno), once, twice,
+           strerrorname_np(twice_errno), bad ? "thread" : "NULL", strerrorname_np(errno),
+           miura_cpu_id(), miura_cpu_count());
     printf("test_sched: done\n");
     return 0;
 }

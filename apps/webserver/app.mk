@@ -1,9 +1,10 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The static web server appliance: HTTP/1.1 over vsock, files over virtio-fs.
 APPS += webserver
 webserver_SRCS := apps/webserver/main.c apps/webserver/filecache.c apps/webserver/http.c apps/webserver/http_path.c \
 	apps/webserver/http_range.c apps/webserver/http_response.c apps/webserver/httpdate.c \
 	apps/webserver/mime.c
-webserver_COMPONENTS := arch fs net
+webserver_COMPONENTS := sched fs net virtio_fs virtio_vsock virtio_mmio
 
 # The same appliance with directory listings (listing=1): listing.c and the
 # directory-reading half of the Filesystem unit, kept out of the default image.

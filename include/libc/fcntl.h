@@ -37,6 +37,9 @@
 #define F_SETFL    4
 #define FD_CLOEXEC 1
 
+/* Any descriptor. F_GETFL: the access mode, O_APPEND and O_NONBLOCK;
+ * F_SETFL changes O_APPEND and O_NONBLOCK (sockets heed O_NONBLOCK, files
+ * O_APPEND); F_GETFD/F_SETFD do nothing (there is no exec). */
 int fcntl(int fd, int cmd, ...);
 
 /* Returns a descriptor (>= 3), or -1 with errno. mode is read only with

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * poll() over socket and file descriptors (Linux values). Files are always
- * ready for reading and writing; an fd that is not open gives POLLNVAL.
+ * poll() over any descriptor (Linux values). Files and the console are
+ * always ready for reading and writing; an fd that is not open gives
+ * POLLNVAL.
  */
 #ifndef MIURA_LIBC_POLL_H
 #define MIURA_LIBC_POLL_H

@@ -2,8 +2,11 @@
 /*
  * File descriptor I/O. Descriptors 0, 1 and 2 are the console: write(1)
  * and write(2) print, read(0) returns 0 (end of file), close() of them does
- * nothing. Every other descriptor is a file or directory of the VFS. All
- * functions return -1 and set errno on failure (docs/filesystem.md).
+ * nothing. Files, directories and sockets share one table: a new descriptor
+ * is the lowest free number (at most 4095). read, write and close take any
+ * descriptor; pread, pwrite, lseek, fsync and ftruncate only files (ESPIPE
+ * or EINVAL otherwise). All functions return -1 and set errno on failure
+ * (docs/filesystem.md).
  */
 #ifndef MIURA_LIBC_UNISTD_H
 #define MIURA_LIBC_UNISTD_H

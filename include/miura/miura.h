@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Miura: what an appliance may call beyond the POSIX-shaped subset.
+ * Miura: what an appliance may call beyond the POSIX-shaped subset. Every
+ * function here always succeeds (none sets errno) unless its description
+ * says otherwise.
  *
  * An appliance is `int main(int argc, char **argv)`: argv holds the words of
- * the kernel command line (argv[0] is the image name). main's return value is
- * the VM's exit status (see miura_poweroff).
+ * the kernel command line, argv[0] being "miura", argv[argc] NULL. main's
+ * return value is the VM's exit status (see miura_poweroff). main runs in
+ * a thread of CPU 0 (include/miura/thread.h), after every kernel unit the
+ * image links has started.
  */
 #ifndef MIURA_MIURA_H
 #define MIURA_MIURA_H
@@ -14,7 +18,11 @@
 
 #include "miura/thread.h"
 
-/* Number of CPUs the VM has, and the one the caller runs on (0-based). */
+/* The most CPUs Miura counts: miura_cpu_count() never exceeds it. */
+#define MIURA_MAX_CPUS 64
+
+/* The number of CPUs the VM has (1 .. MIURA_MAX_CPUS), and the one the
+ * caller runs on (0 .. count - 1). Only CPU 0 runs threads today. */
 unsigned miura_cpu_count(void);
 unsigned miura_cpu_id(void);
 
@@ -24,26 +32,31 @@ uint64_t miura_mem_bytes(void);
 /* The page allocator's view of RAM: what it manages (RAM minus the image and
  * its own metadata), what is free now, and the fewest bytes ever free since
  * boot (so total - min_free is the peak in use, heap slabs and stacks
- * included). */
+ * included). Fills *m, which MUST NOT be NULL. */
 struct miura_mem_info {
     uint64_t total_bytes, free_bytes, min_free_bytes;
 };
 void miura_mem_info(struct miura_mem_info *m);
 
-/* Monotonic nanoseconds since boot (TSC-based). Never goes backwards. */
+/* Monotonic nanoseconds since the PVH entry (TSC-based). Never goes
+ * backwards. The first call may take about a millisecond where the TSC
+ * rate has to be measured (docs/kernel.md, Time). */
 uint64_t miura_clock_ns(void);
 
 /* Wall-clock time in Unix seconds (from the VM's CMOS RTC, read once, then
  * advanced by the monotonic clock), or INT64_MIN when there is no RTC. */
 int64_t miura_realtime_s(void);
 
-/* Guest nanoseconds from the PVH entry's first instruction to main(). */
+/* Guest nanoseconds from the PVH entry's first instruction to main(); 0
+ * before main() was called. */
 uint64_t miura_boot_ns(void);
 
 /*
- * The kernel command line. miura_getarg("key") returns the value of the last
- * "key=value" word, "" for a bare "key", or NULL when absent. The returned
- * string lives for the whole run.
+ * The kernel command line, as the VMM gave it (at most 4095 bytes; the
+ * string lives for the whole run). miura_getarg("key") returns the value of
+ * the last "key=value" word, "" for a bare "key" or "key=", or NULL when no
+ * word has that key; the value lives for the whole run. key MUST NOT be
+ * NULL.
  */
 const char *miura_cmdline(void);
 const char *miura_getarg(const char *key);

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The Process unit: threads and per-CPU cooperative scheduling.
+ * Miura threads: the Process unit's public interface.
  *
  * A thread runs on the CPU it was created for until it blocks, yields or
  * exits; nothing preempts it. Threads of one CPU therefore never run at the
- * same time and need no locks among themselves.
+ * same time and need no locks among themselves. (Only CPU 0 runs threads
+ * today; see docs/kernel.md.)
+ *
+ * Errors follow POSIX's convention for functions that are not pthreads':
+ * a failed call returns NULL or -1 and sets errno (per thread) to one of
+ * the values listed with it, and to nothing else.
  */
 #ifndef MIURA_THREAD_H
 #define MIURA_THREAD_H
@@ -16,33 +21,54 @@ typedef struct thread thread_t;
 typedef void *(*thread_fn)(void *arg);
 
 #define THREAD_STACK_DEFAULT (32 * 1024)
+#define THREAD_STACK_MAX     (1024 * 1024 * 1024)
 #define THREAD_CPU_CURRENT   (-1)
 
 /*
- * Creates a thread that runs fn(arg) on `cpu` (THREAD_CPU_CURRENT for the
- * caller's) with a stack of stack_size bytes (rounded up to pages; 0 means
- * THREAD_STACK_DEFAULT). A guard page below the stack turns an overflow into
- * a crash report. Returns NULL with errno ENOMEM or EINVAL (bad cpu).
- * The thread must be joined (or detached) to free its stack.
+ * Creates a thread that runs fn(arg) on `cpu` (THREAD_CPU_CURRENT: the
+ * caller's) with a stack of stack_size bytes, rounded up to whole pages
+ * (0: THREAD_STACK_DEFAULT). A guard page below the stack turns an overflow
+ * into a crash report. The thread becomes ready at once and runs after the
+ * threads already ready on its CPU, the caller first if it is one of them.
+ *
+ * Returns the thread, or NULL with errno:
+ *   EINVAL  fn is NULL, stack_size > THREAD_STACK_MAX, or cpu is neither
+ *           THREAD_CPU_CURRENT nor a CPU that runs threads;
+ *   ENOMEM  no memory for the thread or its stack.
+ * The caller MUST eventually join or detach the thread, or its stack and
+ * descriptor stay allocated after it exits.
  */
 thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg);
 
-/* Waits for t to exit, stores its exit value in *ret (if non-NULL) and frees
- * it. Returns 0, or -EINVAL if t is the caller or already joined/detached. */
+/*
+ * Waits until t has exited, stores its exit value in *ret (when ret is not
+ * NULL) and frees t. Returns 0, or -1 with errno:
+ *   EINVAL   t is NULL, or was detached;
+ *   EDEADLK  t is the caller.
+ * t MUST NOT be joined twice or by two threads: after a join it is gone.
+ */
 int thread_join(thread_t *t, void **ret);
 
-/* Frees t's resources by itself when it exits. */
+/*
+ * Lets t free itself when it exits (at once if it has already). Returns 0,
+ * or -1 with errno EINVAL: t is NULL or already detached. t MUST NOT be
+ * joined or detached afterwards.
+ */
 int thread_detach(thread_t *t);
 
-/* Lets the other ready threads of this CPU run; returns when they have. */
+/* Lets the other ready threads of this CPU run; returns after they have
+ * run (at once if there are none). */
 void thread_yield(void);
 
-/* Ends the calling thread with `value` (as if fn returned it). */
+/* Ends the calling thread with `value`, as if its function had returned
+ * it. Never returns. */
 _Noreturn void thread_exit(void *value);
 
+/* The calling thread; never NULL. */
 thread_t *thread_self(void);
 
-/* Sleeps at least ns / ms; the CPU halts if nothing else is ready. */
+/* Sleeps at least ns nanoseconds / ms milliseconds (0: at least until the
+ * next timer interrupt). The CPU halts if no other thread is ready. */
 void thread_sleep_ns(uint64_t ns);
 void thread_sleep_ms(uint64_t ms);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * FUSE client: node operations over a struct fuse_conn. See fuse_client.h.
- * Also the session start and end (fuse_conn_init / fuse_conn_destroy).
+ * Also the session start (fuse_conn_init).
  */
 #include "fs/fuse_client.h"
 
@@ -34,8 +34,8 @@ union reply_buf {
 static int roundtrip(struct fuse_conn *c, void *req, int len, uint32_t opcode, uint64_t unique,
                      void *reply, uint32_t cap, struct fuse_reply *r)
 {
-    struct vq_buf out = {.addr = req, .len = (uint32_t)len};
-    struct vq_buf in = {.addr = reply, .len = cap};
+    struct iobuf out = {.addr = req, .len = (uint32_t)len};
+    struct iobuf in = {.addr = reply, .len = cap};
     int n;
 
     if (len < 0)
@@ -82,21 +82,6 @@ int fuse_conn_init(struct fuse_conn *c)
     return 0;
 }
 
-void fuse_conn_destroy(struct fuse_conn *c)
-{
-    /* DESTROY is a bare header; its reply is a bare header we do not check. */
-    struct fuse_in_header h;
-    union reply_buf rb;
-    struct vq_buf out = {.addr = &h, .len = sizeof(h)};
-    struct vq_buf in = {.addr = rb.b, .len = sizeof(struct fuse_out_header)};
-
-    memset(&h, 0, sizeof(h));
-    h.len = sizeof(h);
-    h.opcode = FUSE_DESTROY;
-    h.unique = fuse_conn_unique(c);
-    (void)c->call(c, &out, 1, &in, 1);
-}
-
 /* ------------------------------------------------------------------ names */
 
 int fuse_lookup(struct fuse_conn *c, uint64_t parent, const char *name, struct fuse_entry_info *e)
@@ -123,7 +108,7 @@ int fuse_lookup(struct fuse_conn *c, uint64_t parent, const char *name, struct f
 int fuse_forget(struct fuse_conn *c, uint64_t nodeid, uint64_t nlookup)
 {
     union req_buf q;
-    struct vq_buf out;
+    struct iobuf out;
     int len;
 
     if (nlookup == 0)
@@ -319,7 +304,7 @@ static int read_once(struct fuse_conn *c, uint32_t opcode, uint64_t nodeid, uint
     union req_buf q;
     struct fuse_out_header oh;
     struct fuse_reply r;
-    struct vq_buf out, in[2];
+    struct iobuf out, in[2];
     uint64_t u = fuse_conn_unique(c);
     int len, n, rc;
 
@@ -382,7 +367,7 @@ static int write_once(struct fuse_conn *c, uint64_t nodeid, uint64_t fh, uint64_
     union req_buf q;
     union reply_buf rb;
     struct fuse_reply r;
-    struct vq_buf out[2], in;
+    struct iobuf out[2], in;
     uint64_t u = fuse_conn_unique(c);
     uint32_t written;
     int len, n, rc;

@@ -29,13 +29,13 @@
 
 #include <stdint.h>
 
-#include "drivers/virtio/virtqueue.h"
 #include "fs/fuse_msg.h"
+#include "lib/iobuf.h"
 
 struct fuse_conn {
-    int (*call)(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                const struct vq_buf *in, unsigned n_in);
-    int (*send_noreply)(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out);
+    int (*call)(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                const struct iobuf *in, unsigned n_in);
+    int (*send_noreply)(struct fuse_conn *c, const struct iobuf *out, unsigned n_out);
     uint64_t (*now_ns)(struct fuse_conn *c);
     struct fuse_session_params params; /* filled by fuse_conn_init() */
     uint64_t next_unique;              /* last request id handed out */
@@ -58,9 +58,5 @@ static inline uint64_t fuse_conn_unique(struct fuse_conn *c)
  * reply), the server's negative errno, or the transport's error.
  */
 int fuse_conn_init(struct fuse_conn *c);
-
-/* Ends the session (FUSE_DESTROY) after everything was released and
- * forgotten. Errors are ignored: the device is going away anyway. */
-void fuse_conn_destroy(struct fuse_conn *c);
 
 #endif

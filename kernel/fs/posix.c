@@ -2,8 +2,10 @@
 /*
  * POSIX-shaped file API over the VFS: each function calls its vfs_*
  * counterpart and turns a negative errno into errno and -1 (NULL for
- * opendir/readdir). Descriptors 0-2 are the console (see <unistd.h>).
- * The public contract is docs/filesystem.md.
+ * opendir/readdir). Open files get their descriptors from the descriptor
+ * layer (lib/fd), which also dispatches close, read, write and fstat to the
+ * file ops below (a file has no poll op: it is always ready). The public contract is
+ * docs/filesystem.md.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,9 +20,8 @@
 
 #include "fs/posix.h"
 #include "fs/vfs.h"
-#include "lib/console.h"
-
-#define CONSOLE_FDS 3
+#include "lib/fd/fd.h"
+#include "lib/posix_result.h"
 
 #ifdef MIURA_GUEST
 _Static_assert(sizeof(struct stat) == 144, "struct stat: Linux x86-64 layout");
@@ -32,19 +33,41 @@ struct miura_dir {
     struct dirent ent;
 };
 
-/* errno and -1 for a negative result; the result itself otherwise. */
-static long ret(long rc)
+static int file_close(struct fd_object *o);
+static const struct fd_kind file_kind = {file_close, S_IFREG};
+
+static struct vfs_file *file_of(struct fd_object *o)
 {
-    if (rc < 0) {
-        errno = (int)-rc;
-        return -1;
-    }
-    return rc;
+    return (struct vfs_file *)o; /* its first member (vfs.h) */
 }
 
-static bool is_console(int fd)
+/* The open file at fd: 0 and *f; -EBADF if fd is not open, `other` if it is
+ * not a file (the console, a socket). */
+static int file_at(int fd, int other, struct vfs_file **f)
 {
-    return fd >= 0 && fd < CONSOLE_FDS;
+    struct fd_object *o = fd_lookup(fd);
+
+    if (!o)
+        return -EBADF;
+    if (o->kind != &file_kind)
+        return other;
+    *f = file_of(o);
+    return 0;
+}
+
+/* vfs_open, and a descriptor for the file. */
+static int open_fd(const char *path, int flags, mode_t mode)
+{
+    struct vfs_file *f = NULL;
+    int rc = vfs_open(path, flags, mode, &f); /* blocks */
+
+    if (rc < 0)
+        return rc;
+    ((struct fd_object *)f)->kind = &file_kind;
+    rc = fd_install((struct fd_object *)f);
+    if (rc < 0)
+        (void)vfs_close(f); /* no number left: the file goes */
+    return rc;
 }
 
 int LIBC_NAME(open)(const char *path, int flags, ...)
@@ -58,96 +81,53 @@ int LIBC_NAME(open)(const char *path, int flags, ...)
         mode = va_arg(ap, mode_t);
         va_end(ap);
     }
-    return (int)ret(vfs_open(path, flags, mode));
+    return (int)posix_result(open_fd(path, flags, mode));
 }
 
 int LIBC_NAME(creat)(const char *path, mode_t mode)
 {
-    return (int)ret(vfs_open(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    return (int)posix_result(open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
 }
 
-/* Socket descriptors (from SOCK_FIRST_FD up) belong to the Networking unit;
- * these weak references are NULL in an image without it. */
-#ifndef MIURA_HOST_TEST
-#define SOCKET_FD_FIRST 1024
-extern int sock_fd_is(int fd) __attribute__((weak));
-extern ssize_t sock_fd_read(int fd, void *buf, size_t n) __attribute__((weak));
-extern ssize_t sock_fd_write(int fd, const void *buf, size_t n) __attribute__((weak));
-extern int sock_fd_close(int fd) __attribute__((weak));
-static bool is_socket(int fd)
-{
-    return fd >= SOCKET_FD_FIRST && sock_fd_is && sock_fd_is(fd);
-}
-#else
-static bool is_socket(int fd)
-{
-    (void)fd;
-    return false;
-}
-#define sock_fd_read(fd, b, n)  (-EBADF)
-#define sock_fd_write(fd, b, n) (-EBADF)
-#define sock_fd_close(fd)       (-EBADF)
-#endif
-
-int LIBC_NAME(close)(int fd)
-{
-    if (is_socket(fd))
-        return (int)ret(sock_fd_close(fd));
-    if (is_console(fd))
-        return 0; /* the console stays */
-    return (int)ret(vfs_close(fd));
-}
-
-ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
-{
-    if (is_socket(fd))
-        return ret(sock_fd_read(fd, buf, n));
-    if (is_console(fd))
-        return fd == STDIN_FILENO ? 0 : ret(-EBADF); /* no console input: end of file */
-    return ret(vfs_read(fd, buf, n));
-}
-
-ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
-{
-    if (is_socket(fd))
-        return ret(sock_fd_write(fd, buf, n));
-    if (is_console(fd)) {
-        if (fd == STDIN_FILENO)
-            return ret(-EBADF);
-        if (n > VFS_MAX_RW)
-            n = VFS_MAX_RW;
-        console_write(buf, n);
-        return (ssize_t)n;
-    }
-    return ret(vfs_write(fd, buf, n));
-}
+/* pread and pwrite use the file's read and write ops (below) with a
+ * position: one path for both calls. They reach them directly, not through
+ * the descriptor layer: an image that only preads links no read op of
+ * another kind. */
+static int64_t file_read(struct fd_object *o, void *buf, size_t n, const int64_t *at);
+static int64_t file_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at);
 
 ssize_t LIBC_NAME(pread)(int fd, void *buf, size_t n, off_t off)
 {
-    if (is_console(fd))
-        return ret(-ESPIPE);
-    return ret(vfs_pread(fd, buf, n, off));
+    struct vfs_file *f = NULL;
+    int64_t at = off;
+    int rc = file_at(fd, -ESPIPE, &f);
+
+    return posix_result(rc < 0 ? rc : file_read((struct fd_object *)f, buf, n, &at));
 }
 
 ssize_t LIBC_NAME(pwrite)(int fd, const void *buf, size_t n, off_t off)
 {
-    if (is_console(fd))
-        return ret(-ESPIPE);
-    return ret(vfs_pwrite(fd, buf, n, off));
+    struct vfs_file *f = NULL;
+    int64_t at = off;
+    int rc = file_at(fd, -ESPIPE, &f);
+
+    return posix_result(rc < 0 ? rc : file_write((struct fd_object *)f, buf, n, &at));
 }
 
 off_t LIBC_NAME(lseek)(int fd, off_t off, int whence)
 {
-    if (is_console(fd))
-        return ret(-ESPIPE);
-    return ret(vfs_lseek(fd, off, whence));
+    struct vfs_file *f = NULL;
+    int rc = file_at(fd, -ESPIPE, &f);
+
+    return posix_result(rc < 0 ? rc : vfs_lseek(f, off, whence));
 }
 
 int LIBC_NAME(fsync)(int fd)
 {
-    if (is_console(fd))
-        return (int)ret(-EINVAL);
-    return (int)ret(vfs_fsync(fd));
+    struct vfs_file *f = NULL;
+    int rc = file_at(fd, -EINVAL, &f);
+
+    return (int)posix_result(rc < 0 ? rc : vfs_fsync(f));
 }
 
 int LIBC_NAME(fdatasync)(int fd)
@@ -157,29 +137,30 @@ int LIBC_NAME(fdatasync)(int fd)
 
 int LIBC_NAME(ftruncate)(int fd, off_t len)
 {
-    if (is_console(fd))
-        return (int)ret(-EINVAL);
-    return (int)ret(vfs_ftruncate(fd, len));
+    struct vfs_file *f = NULL;
+    int rc = file_at(fd, -EINVAL, &f);
+
+    return (int)posix_result(rc < 0 ? rc : vfs_ftruncate(f, len));
 }
 
 int LIBC_NAME(unlink)(const char *path)
 {
-    return (int)ret(vfs_unlink(path));
+    return (int)posix_result(vfs_unlink(path));
 }
 
 int LIBC_NAME(rmdir)(const char *path)
 {
-    return (int)ret(vfs_rmdir(path));
+    return (int)posix_result(vfs_rmdir(path));
 }
 
 int LIBC_NAME(mkdir)(const char *path, mode_t mode)
 {
-    return (int)ret(vfs_mkdir(path, mode));
+    return (int)posix_result(vfs_mkdir(path, mode));
 }
 
 int LIBC_NAME(rename)(const char *oldpath, const char *newpath)
 {
-    return (int)ret(vfs_rename(oldpath, newpath));
+    return (int)posix_result(vfs_rename(oldpath, newpath));
 }
 
 /* ------------------------------------------------------------------ status */
@@ -214,30 +195,12 @@ int LIBC_NAME(stat)(const char *path, struct stat *st)
 
     if (rc == 0)
         stat_fill(st, &v);
-    return (int)ret(rc);
+    return (int)posix_result(rc);
 }
 
 int LIBC_NAME(lstat)(const char *path, struct stat *st)
 {
     return LIBC_NAME(stat)(path, st);
-}
-
-int LIBC_NAME(fstat)(int fd, struct stat *st)
-{
-    struct vfs_stat v;
-    int rc;
-
-    if (is_console(fd)) {
-        memset(st, 0, sizeof(*st));
-        st->st_mode = S_IFCHR | 0620;
-        st->st_nlink = 1;
-        st->st_blksize = 1024;
-        return 0;
-    }
-    rc = vfs_fstat(fd, &v);
-    if (rc == 0)
-        stat_fill(st, &v);
-    return (int)ret(rc);
 }
 
 int LIBC_NAME(statvfs)(const char *path, struct statvfs *s)
@@ -257,7 +220,7 @@ int LIBC_NAME(statvfs)(const char *path, struct statvfs *s)
         s->f_favail = f.ffree;
         s->f_namemax = f.namelen;
     }
-    return (int)ret(rc);
+    return (int)posix_result(rc);
 }
 
 /* ------------------------------------------------------------------ directories */
@@ -271,7 +234,7 @@ struct miura_dir *LIBC_NAME(opendir)(const char *path)
         errno = ENOMEM;
         return NULL;
     }
-    fd = vfs_open(path, O_RDONLY | O_DIRECTORY, 0);
+    fd = open_fd(path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) {
         free(d);
         errno = -fd;
@@ -284,13 +247,16 @@ struct miura_dir *LIBC_NAME(opendir)(const char *path)
 struct dirent *LIBC_NAME(readdir)(struct miura_dir *d)
 {
     struct vfs_dirent e;
+    struct vfs_file *f = NULL;
     int rc;
 
     if (!d) {
         errno = EBADF;
         return NULL;
     }
-    rc = vfs_readdir(d->fd, &e);
+    rc = file_at(d->fd, -EBADF, &f);
+    if (rc == 0)
+        rc = vfs_readdir(f, &e);
     if (rc <= 0) {
         if (rc < 0)
             errno = -rc; /* at the end errno is left alone, as POSIX says */
@@ -307,8 +273,10 @@ struct dirent *LIBC_NAME(readdir)(struct miura_dir *d)
 
 void LIBC_NAME(rewinddir)(struct miura_dir *d)
 {
-    if (d)
-        (void)vfs_lseek(d->fd, 0, VFS_SEEK_SET);
+    struct vfs_file *f = NULL;
+
+    if (d && file_at(d->fd, -EBADF, &f) == 0)
+        (void)vfs_lseek(f, 0, VFS_SEEK_SET);
 }
 
 int LIBC_NAME(closedir)(struct miura_dir *d)
@@ -316,13 +284,43 @@ int LIBC_NAME(closedir)(struct miura_dir *d)
     int rc;
 
     if (!d)
-        return (int)ret(-EBADF);
-    rc = vfs_close(d->fd);
+        return (int)posix_result(-EBADF);
+    rc = fd_close(d->fd);
     free(d);
-    return (int)ret(rc);
+    return (int)posix_result(rc);
 }
 
 int LIBC_NAME(dirfd)(struct miura_dir *d)
 {
-    return d ? d->fd : (int)ret(-EINVAL);
+    return d ? d->fd : (int)posix_result(-EINVAL);
 }
+
+/* ------------------------------------------------------------------ descriptor ops */
+
+static int64_t file_read(struct fd_object *o, void *buf, size_t n, const int64_t *at)
+{
+    return vfs_read(file_of(o), buf, n, at);
+}
+FD_OP(read, file_kind, file_read);
+
+static int64_t file_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at)
+{
+    return vfs_write(file_of(o), buf, n, at);
+}
+FD_OP(write, file_kind, file_write);
+
+static int file_close(struct fd_object *o)
+{
+    return vfs_close(file_of(o));
+}
+
+static int file_fstat(struct fd_object *o, struct stat *st)
+{
+    struct vfs_stat v;
+    int rc = vfs_fstat(file_of(o), &v);
+
+    if (rc == 0)
+        stat_fill(st, &v);
+    return rc;
+}
+FD_OP(fstat, file_kind, file_fstat);

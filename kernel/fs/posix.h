@@ -7,10 +7,12 @@
  * built as miura_<name> (lib/libc_name.h) and declared here, with the
  * system's struct stat, struct dirent and struct statvfs (Linux x86-64
  * field names, which posix.c relies on) and our own DIR (struct miura_dir).
+ * read, write, close, fstat and fcntl are the descriptor layer's (lib/fd/fd.h).
  */
 #ifndef MIURA_FS_POSIX_H
 #define MIURA_FS_POSIX_H
 
+#include "lib/fd/fd.h"
 #include "lib/libc_name.h"
 
 #ifdef MIURA_HOST_TEST
@@ -24,9 +26,6 @@ struct miura_dir;
 
 int miura_open(const char *path, int flags, ...);
 int miura_creat(const char *path, mode_t mode);
-int miura_close(int fd);
-ssize_t miura_read(int fd, void *buf, size_t n);
-ssize_t miura_write(int fd, const void *buf, size_t n);
 ssize_t miura_pread(int fd, void *buf, size_t n, off_t off);
 ssize_t miura_pwrite(int fd, const void *buf, size_t n, off_t off);
 off_t miura_lseek(int fd, off_t off, int whence);
@@ -37,7 +36,6 @@ int miura_unlink(const char *path);
 int miura_rmdir(const char *path);
 int miura_stat(const char *path, struct stat *st);
 int miura_lstat(const char *path, struct stat *st);
-int miura_fstat(int fd, struct stat *st);
 int miura_mkdir(const char *path, mode_t mode);
 int miura_rename(const char *oldpath, const char *newpath);
 int miura_statvfs(const char *path, struct statvfs *s);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * VFS: mounts, path lookup, the inode, name and attribute caches, and the
- * descriptor table, over FUSE sessions (struct fuse_conn). The POSIX-shaped
- * functions (posix.c) are thin wrappers that turn the negative errno
- * returned here into errno and -1.
+ * VFS: mounts, path lookup, the inode, name and attribute caches, and open
+ * files, over FUSE sessions (struct fuse_conn). The POSIX-shaped functions
+ * (posix.c) are thin wrappers that give open files descriptors (lib/fd) and
+ * turn the negative errno returned here into errno and -1.
  *
  * Paths. Absolute or relative; there is no working directory, so a
  * relative path starts at "/". Paths are resolved lexically first: empty
@@ -28,12 +28,12 @@
  * block inside the transport (FUSE request in flight), and other threads of
  * the CPU then run and may use the VFS. Every structure is consistent
  * before each request and is looked at again after it; open files are
- * reference-counted, so closing a descriptor while another thread reads it
- * is safe (the file is released when the read returns). The VFS must be
+ * reference-counted, so closing a file while another thread reads it is
+ * safe (the file is released when the read returns). The VFS must be
  * used from one CPU at a time; it takes no locks.
  *
  * Errors: negative errno (Linux values): the server's errors unchanged,
- * plus -EBADF, -EMFILE, -EINVAL, -ENAMETOOLONG, -ELOOP, -ENOMEM, -EBUSY
+ * plus -EBADF, -EINVAL, -ENAMETOOLONG, -ELOOP, -ENOMEM, -EBUSY
  * (mount in use), -EIO/-EPROTO (transport or server broken).
  */
 #ifndef MIURA_FS_VFS_H
@@ -45,14 +45,11 @@
 
 #include "fs/fuse_conn.h"
 
-#define VFS_MAX_FDS      1024 /* descriptors 0..1023; 0-2 are the console's */
-#define VFS_FIRST_FD     3
 #define VFS_MAX_MOUNTS   8
-#define VFS_PATH_MAX     4096        /* including the NUL */
-#define VFS_DCACHE_LIMIT 1024        /* default bound of the name cache */
-#define VFS_DIRBUF_SIZE  16384       /* bytes per READDIR(PLUS) request */
-#define VFS_MAX_RW       0x7ffff000u /* longest single read/write, as Linux */
-#define VFS_TAG_MAX      36          /* a virtio-fs tag (virtio 1.2 §5.11.4) */
+#define VFS_PATH_MAX     4096  /* including the NUL */
+#define VFS_DCACHE_LIMIT 1024  /* default bound of the name cache */
+#define VFS_DIRBUF_SIZE  16384 /* bytes per READDIR(PLUS) request */
+#define VFS_TAG_MAX      36    /* a virtio-fs tag (virtio 1.2 §5.11.4) */
 
 #define VFS_SEEK_SET 0
 #define VFS_SEEK_CUR 1
@@ -97,36 +94,41 @@ struct vfs_cache_stats {
 };
 struct vfs_cache_stats vfs_cache_stats(void);
 
-/* ---- files; fds are >= VFS_FIRST_FD */
+/* ---- open files */
+
+/* An open file. It begins with a struct fd_object (lib/fd/fd.h), so a
+ * pointer to one is a pointer to the other: posix.c sets its kind and
+ * installs it; the VFS keeps the open flags in its flags, where fcntl
+ * F_SETFL may change O_APPEND (and O_NONBLOCK, which files ignore). */
+struct vfs_file;
 
 /*
  * O_RDONLY/O_WRONLY/O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
  * O_DIRECTORY (Linux values; others ignored). mode (permission bits) is
  * used for O_CREAT as given: there is no umask. A directory opens only
- * read-only (else -EISDIR). Returns the lowest free fd or -errno (-EMFILE).
+ * read-only (else -EISDIR). Returns 0 and the open file in *f, or -errno.
  */
-int vfs_open(const char *path, int flags, uint32_t mode);
-/* Sends FLUSH (reporting its error) and drops the descriptor; the file is
- * RELEASEd when no operation uses it any more. */
-int vfs_close(int fd);
-/* read/write at the file position (pread/pwrite: at off, position
- * unchanged). An O_APPEND write first asks the server for the size and
- * writes there. Counts above VFS_MAX_RW are shortened. */
-int64_t vfs_read(int fd, void *buf, size_t n);
-int64_t vfs_write(int fd, const void *buf, size_t n);
-int64_t vfs_pread(int fd, void *buf, size_t n, int64_t off);
-int64_t vfs_pwrite(int fd, const void *buf, size_t n, int64_t off);
+int vfs_open(const char *path, int flags, uint32_t mode, struct vfs_file **f);
+/* Sends FLUSH (reporting its error) and drops the opener's reference; the
+ * file is RELEASEd when no operation uses it any more. f is gone after. */
+int vfs_close(struct vfs_file *f);
+/* read/write at the file position, which moves (at NULL), or at *at, which
+ * must not be negative, leaving the position alone (pread/pwrite). An
+ * O_APPEND write at the position first asks the server for the size and
+ * writes there. Counts above FD_MAX_RW are shortened. */
+int64_t vfs_read(struct vfs_file *f, void *buf, size_t n, const int64_t *at);
+int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n, const int64_t *at);
 /* SEEK_END uses the (cached) size. A directory only rewinds (0, SEEK_SET). */
-int64_t vfs_lseek(int fd, int64_t off, int whence);
-int vfs_fsync(int fd);
-int vfs_ftruncate(int fd, int64_t len);
+int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence);
+int vfs_fsync(struct vfs_file *f);
+int vfs_ftruncate(struct vfs_file *f, int64_t len);
 
 struct vfs_stat {
     uint64_t dev; /* mount number */
     struct fuse_attr_info attr;
 };
 int vfs_stat(const char *path, struct vfs_stat *st);
-int vfs_fstat(int fd, struct vfs_stat *st);
+int vfs_fstat(struct vfs_file *f, struct vfs_stat *st);
 int vfs_statfs(const char *path, struct fuse_statfs_info *s);
 
 int vfs_mkdir(const char *path, uint32_t mode);
@@ -141,9 +143,9 @@ struct vfs_dirent {
     uint32_t type; /* DT_* */
     char name[FUSE_NAME_MAX + 1];
 };
-/* Next entry of the directory open at fd: 1 and *d, 0 at the end, -errno
- * (-ENOTDIR if fd is not a directory). "." and ".." are included as the
+/* Next entry of the open directory f: 1 and *d, 0 at the end, -errno
+ * (-ENOTDIR if f is not a directory). "." and ".." are included as the
  * server sends them. */
-int vfs_readdir(int fd, struct vfs_dirent *d);
+int vfs_readdir(struct vfs_file *f, struct vfs_dirent *d);
 
 #endif

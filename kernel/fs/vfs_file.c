@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * VFS descriptors: the fd table and the operations on open files.
+ * Open files and the operations on them. Descriptors are the descriptor
+ * layer's (lib/fd); posix.c installs open files there.
  *
- * An open file is reference-counted: the table holds one reference, and
- * every operation holds one more while it runs (it may block in a FUSE
- * request). close() only empties the slot and drops the table's
- * reference; RELEASE goes to the server when the last reference goes, so
- * a file closed by one thread while another reads it stays valid until
- * that read returns.
+ * An open file is reference-counted: its opener (the descriptor table)
+ * holds one reference, and every operation holds one more while it runs (it
+ * may block in a FUSE request). vfs_close() drops the opener's reference;
+ * RELEASE goes to the server when the last reference goes, so a file closed
+ * by one thread while another reads it stays valid until that read returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +15,15 @@
 #include <string.h>
 
 #include "fs/vfs_impl.h"
+#include "lib/fd/fd.h"
 
 #define ACCMODE 3
 
 struct vfs_file {
+    struct fd_object fdo; /* first (vfs.h); fdo.flags: as given to open() */
     uint32_t refs;
     struct vfs_inode *inode; /* holds a reference */
     uint64_t fh;
-    uint32_t flags; /* as given to open() */
     bool dir;
     uint64_t pos;
     /* directory stream */
@@ -35,15 +36,9 @@ struct vfs_file {
     bool deof_after;  /* the server's cookies stopped advancing: end after dbuf */
 };
 
-static struct vfs_file *fd_table[VFS_MAX_FDS];
-
-/* The open file at fd with a reference, or NULL. */
-static struct vfs_file *file_get(int fd)
+/* Takes a reference for an operation. */
+static struct vfs_file *file_get(struct vfs_file *f)
 {
-    struct vfs_file *f;
-
-    if (fd < VFS_FIRST_FD || fd >= VFS_MAX_FDS || !(f = fd_table[fd]))
-        return NULL;
     f->refs++;
     return f;
 }
@@ -55,7 +50,7 @@ static void file_put(struct vfs_file *f)
 
     if (--f->refs)
         return;
-    (void)fuse_release(i->conn, i->nodeid, f->fh, f->flags & ~(uint32_t)O_CREAT, f->dir);
+    (void)fuse_release(i->conn, i->nodeid, f->fh, f->fdo.flags & ~(uint32_t)O_CREAT, f->dir);
     i->mnt->files--;
     vfs_inode_put(i);
     free(f->dbuf);
@@ -67,14 +62,6 @@ static void op_done(struct vfs_file *f)
 {
     file_put(f);
     vfs_forget_flush();
-}
-
-static int fd_alloc(void)
-{
-    for (int fd = VFS_FIRST_FD; fd < VFS_MAX_FDS; fd++)
-        if (!fd_table[fd])
-            return fd;
-    return -EMFILE;
 }
 
 /* ------------------------------------------------------------------ open */
@@ -116,7 +103,7 @@ static int open_node(struct vfs_inode *i, int flags, struct vfs_file **out)
     f->refs = 1;
     f->inode = i;
     f->fh = o.fh;
-    f->flags = (uint32_t)flags;
+    f->fdo.flags = (uint32_t)flags;
     f->dir = dir;
     i->mnt->files++;
     if ((flags & O_TRUNC) && !dir) {
@@ -189,22 +176,20 @@ static int open_create(struct vfs_walk *w, int flags, uint32_t mode, struct vfs_
     f->refs = 1;
     f->inode = i;
     f->fh = o.fh;
-    f->flags = (uint32_t)flags;
+    f->fdo.flags = (uint32_t)flags;
     i->mnt->files++;
     *out = f;
     return 0;
 }
 
-int vfs_open(const char *path, int flags, uint32_t mode)
+int vfs_open(const char *path, int flags, uint32_t mode, struct vfs_file **out)
 {
     struct vfs_file *f = NULL;
     struct vfs_walk w;
-    int rc, fd;
+    int rc;
 
     if ((flags & ACCMODE) == ACCMODE)
         return -EINVAL;
-    if ((rc = fd_alloc()) < 0) /* fail early; checked again below */
-        return rc;
     if (flags & O_CREAT) {
         rc = vfs_walk(path, true, &w);
         if (rc == 0 && !w.last) /* a mount root */
@@ -220,27 +205,16 @@ int vfs_open(const char *path, int flags, uint32_t mode)
         }
     }
     vfs_walk_done(&w);
-    if (rc < 0)
-        return rc;
-    fd = fd_alloc(); /* another thread may have taken the last slot */
-    if (fd < 0) {
-        op_done(f);
-        return fd;
-    }
-    fd_table[fd] = f;
-    return fd;
+    if (rc == 0)
+        *out = f;
+    return rc;
 }
 
-int vfs_close(int fd)
+int vfs_close(struct vfs_file *f)
 {
-    struct vfs_file *f;
-    struct vfs_mount *m;
+    struct vfs_mount *m = f->inode->mnt;
     int rc = 0;
 
-    if (fd < VFS_FIRST_FD || fd >= VFS_MAX_FDS || !(f = fd_table[fd]))
-        return -EBADF;
-    fd_table[fd] = NULL; /* its reference is now ours */
-    m = f->inode->mnt;
     if (!f->dir && !m->no_flush) {
         rc = fuse_flush(f->inode->conn, f->inode->nodeid, f->fh); /* blocks */
         if (rc == -ENOSYS) {
@@ -254,11 +228,11 @@ int vfs_close(int fd)
 
 /* ------------------------------------------------------------------ data */
 
-/* Clamps n so that off + n stays a valid offset and n ≤ VFS_MAX_RW. */
+/* Clamps n so that off + n stays a valid offset and n ≤ FD_MAX_RW. */
 static size_t clamp_count(size_t n, uint64_t off)
 {
-    if (n > VFS_MAX_RW)
-        n = VFS_MAX_RW;
+    if (n > FD_MAX_RW)
+        n = FD_MAX_RW;
     if (off >= (uint64_t)INT64_MAX)
         return 0;
     if (n > (uint64_t)INT64_MAX - off)
@@ -266,24 +240,21 @@ static size_t clamp_count(size_t n, uint64_t off)
     return n;
 }
 
-static int64_t do_read(int fd, void *buf, size_t n, int64_t at, bool positional)
+int64_t vfs_read(struct vfs_file *f, void *buf, size_t n, const int64_t *at)
 {
-    struct vfs_file *f = file_get(fd);
-    struct vfs_inode *i;
+    bool positional = at != NULL;
+    struct vfs_inode *i = file_get(f)->inode;
     uint64_t off;
     int64_t r;
 
-    if (!f)
-        return -EBADF;
-    i = f->inode;
     if (f->dir)
         r = -EISDIR;
-    else if ((f->flags & ACCMODE) == O_WRONLY)
+    else if ((f->fdo.flags & ACCMODE) == O_WRONLY)
         r = -EBADF;
-    else if (positional && at < 0)
+    else if (positional && *at < 0)
         r = -EINVAL;
     else {
-        off = positional ? (uint64_t)at : f->pos;
+        off = positional ? (uint64_t)*at : f->pos;
         n = clamp_count(n, off);
         r = n ? fuse_read(i->conn, i->nodeid, f->fh, off, buf, n) : 0; /* blocks */
         if (r > 0 && !positional)
@@ -293,27 +264,24 @@ static int64_t do_read(int fd, void *buf, size_t n, int64_t at, bool positional)
     return r;
 }
 
-static int64_t do_write(int fd, const void *buf, size_t n, int64_t at, bool positional)
+int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n, const int64_t *at)
 {
-    struct vfs_file *f = file_get(fd);
+    bool positional = at != NULL;
+    struct vfs_inode *i = file_get(f)->inode;
     struct fuse_attr_info a;
-    struct vfs_inode *i;
     uint64_t off;
     int64_t r = 0;
 
-    if (!f)
-        return -EBADF;
-    i = f->inode;
-    if ((f->flags & ACCMODE) == O_RDONLY)
+    if ((f->fdo.flags & ACCMODE) == O_RDONLY)
         r = -EBADF; /* directories too: they open read-only */
     else if (f->dir)
         r = -EISDIR;
-    else if (positional && at < 0)
+    else if (positional && *at < 0)
         r = -EINVAL;
     if (r < 0)
         goto out;
-    off = positional ? (uint64_t)at : f->pos;
-    if ((f->flags & O_APPEND) && !positional) {
+    off = positional ? (uint64_t)*at : f->pos;
+    if ((f->fdo.flags & O_APPEND) && !positional) {
         /* The end as the server sees it now (another writer, the host). */
         r = vfs_getattr(i, true, f->fh, true, &a); /* blocks */
         if (r < 0)
@@ -335,26 +303,6 @@ out:
     return r;
 }
 
-int64_t vfs_read(int fd, void *buf, size_t n)
-{
-    return do_read(fd, buf, n, 0, false);
-}
-
-int64_t vfs_pread(int fd, void *buf, size_t n, int64_t off)
-{
-    return do_read(fd, buf, n, off, true);
-}
-
-int64_t vfs_write(int fd, const void *buf, size_t n)
-{
-    return do_write(fd, buf, n, 0, false);
-}
-
-int64_t vfs_pwrite(int fd, const void *buf, size_t n, int64_t off)
-{
-    return do_write(fd, buf, n, off, true);
-}
-
 /* Restarts a directory stream from the beginning. */
 static void dir_rewind(struct vfs_file *f)
 {
@@ -366,14 +314,12 @@ static void dir_rewind(struct vfs_file *f)
     f->dgen++;
 }
 
-int64_t vfs_lseek(int fd, int64_t off, int whence)
+int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence)
 {
-    struct vfs_file *f = file_get(fd);
     struct fuse_attr_info a;
     int64_t base, r;
 
-    if (!f)
-        return -EBADF;
+    file_get(f);
     if (f->dir) {
         if (whence == VFS_SEEK_SET && off == 0) {
             dir_rewind(f);
@@ -413,29 +359,25 @@ out:
     return r;
 }
 
-int vfs_fsync(int fd)
+int vfs_fsync(struct vfs_file *f)
 {
-    struct vfs_file *f = file_get(fd);
     int rc;
 
-    if (!f)
-        return -EBADF;
+    file_get(f);
     rc = fuse_fsync(f->inode->conn, f->inode->nodeid, f->fh, false, f->dir); /* blocks */
     op_done(f);
     return rc == -ENOSYS ? 0 : rc;
 }
 
-int vfs_ftruncate(int fd, int64_t len)
+int vfs_ftruncate(struct vfs_file *f, int64_t len)
 {
-    struct vfs_file *f = file_get(fd);
     struct fuse_setattr_in in;
     struct fuse_attr_info a;
     uint64_t ttl;
     int rc;
 
-    if (!f)
-        return -EBADF;
-    if (len < 0 || f->dir || (f->flags & ACCMODE) == O_RDONLY) {
+    file_get(f);
+    if (len < 0 || f->dir || (f->fdo.flags & ACCMODE) == O_RDONLY) {
         rc = -EINVAL;
         goto out;
     }
@@ -451,13 +393,11 @@ out:
     return rc;
 }
 
-int vfs_fstat(int fd, struct vfs_stat *st)
+int vfs_fstat(struct vfs_file *f, struct vfs_stat *st)
 {
-    struct vfs_file *f = file_get(fd);
     int rc;
 
-    if (!f)
-        return -EBADF;
+    file_get(f);
     st->dev = f->inode->mnt->dev;
     rc = vfs_getattr(f->inode, !f->dir, f->fh, false, &st->attr); /* blocks */
     op_done(f);
@@ -539,14 +479,12 @@ static int dir_fill(struct vfs_file *f)
     return 0;
 }
 
-int vfs_readdir(int fd, struct vfs_dirent *out)
+int vfs_readdir(struct vfs_file *f, struct vfs_dirent *out)
 {
-    struct vfs_file *f = file_get(fd);
     bool plus;
     int rc;
 
-    if (!f)
-        return -EBADF;
+    file_get(f);
     if (!f->dir) {
         rc = -ENOTDIR;
         goto out;

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# lib: the small freestanding C library. It needs console_write (arch, which
-# every appliance links), malloc (mm, for strdup) and nothing else.
+# lib: the small freestanding C library. It needs console_write (arch),
+# malloc (mm, for strdup) and miura_errno_location (sched: errno is per
+# thread), which every appliance links, and nothing else.
 COMPONENTS += lib
-lib_SRCS := kernel/lib/printf.c kernel/lib/string.c kernel/lib/strtol.c kernel/lib/errno.c \
-	kernel/lib/cmdline.c
+lib_SRCS := kernel/lib/printf.c kernel/lib/string.c kernel/lib/strtol.c \
+	kernel/lib/cmdline.c kernel/lib/posix_result.c
 lib_DEPS :=

@@ -29,17 +29,22 @@ struct init_hook {
         __attribute__((used, section(".miura_init." MIURA_INIT_STR(level)), aligned(8))) = {fn, \
                                                                                             #fn}
 
-/* Driver records: MIURA_DRIVER(virtio_driver, my_driver) registers
- * `const struct virtio_driver my_driver`; a bus walks the records of its kind
- * with driver_records() and matches on `kind`. */
-struct driver_record {
-    const char *kind;
-    const void *driver;
-};
-#define MIURA_DRIVER(kind, var)                           \
-    static const struct driver_record driver_record_##var \
-        __attribute__((used, section(".miura_drivers." #kind), aligned(8))) = {#kind, &var}
+/*
+ * Driver records: MIURA_DRIVER(bus, var) registers `var`, a driver of the
+ * bus named `bus` (e.g. MIURA_DRIVER(virtio, my_driver) for a const struct
+ * virtio_driver). The bus walks its records between
+ * __start_miura_drivers_<bus> and __stop_miura_drivers_<bus>
+ * (MIURA_DRIVERS_OF): in the guest the linker script puts them in .rodata
+ * and defines these; for host tests the linker defines them, as it does for
+ * any section named like a C identifier.
+ */
+#define MIURA_DRIVER(bus, var)                   \
+    static const void *const driver_record_##var \
+        __attribute__((used, section("miura_drivers_" #bus), aligned(8))) = &var
 
-extern const struct driver_record __drivers_start[], __drivers_end[];
+/* The bounds of bus's records. */
+#define MIURA_DRIVERS_OF(bus)                               \
+    extern const void *const __start_miura_drivers_##bus[]; \
+    extern const void *const __stop_miura_drivers_##bus[]
 
 #endif

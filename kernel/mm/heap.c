@@ -67,17 +67,17 @@ struct heap_cpu {
     int64_t double_frees, invalid_frees, remote_frees, failed;
 } __attribute__((aligned(64)));
 
-static struct heap_cpu heap_cpus[MM_MAX_CPUS];
+static struct heap_cpu heap_cpus[MIURA_MAX_CPUS];
 
 #define STAT_ADD(hc, field, delta)                                                            \
     __atomic_store_n(&(hc)->field, __atomic_load_n(&(hc)->field, __ATOMIC_RELAXED) + (delta), \
                      __ATOMIC_RELAXED)
 
-static struct heap_cpu *this_cpu(void)
+static struct heap_cpu *my_heap(void)
 {
     unsigned cpu = mm_cpu_id();
 
-    if (cpu >= MM_MAX_CPUS) {
+    if (cpu >= MIURA_MAX_CPUS) {
         mm_report("heap: cpu id %u out of range", cpu);
         cpu = 0;
     }
@@ -271,7 +271,7 @@ static struct slab *refill(struct heap_cpu *hc, unsigned cls)
 
 static void *slab_alloc(unsigned cls)
 {
-    struct heap_cpu *hc = this_cpu();
+    struct heap_cpu *hc = my_heap();
     struct class_cache *cc = &hc->cache[cls];
     struct slab *s = cc->partial;
     unsigned w = 0, idx;
@@ -296,7 +296,7 @@ static void *slab_alloc(unsigned cls)
 
 static void *large_alloc(size_t size, size_t align)
 {
-    struct heap_cpu *hc = this_cpu();
+    struct heap_cpu *hc = my_heap();
     size_t npages;
     void *p;
 
@@ -328,7 +328,7 @@ void *LIBC_NAME(calloc)(size_t nmemb, size_t size)
     void *p;
 
     if (__builtin_mul_overflow(nmemb, size, &total))
-        return fail_enomem(this_cpu());
+        return fail_enomem(my_heap());
     p = LIBC_NAME(malloc)(total);
     if (p != NULL)
         memset(p, 0, total);
@@ -500,7 +500,7 @@ static void heap_free(void *p, const void *caller)
 
     if (p == NULL)
         return;
-    hc = this_cpu();
+    hc = my_heap();
     r = lookup(p, &b);
     if (r != BLOCK_OK)
         report_bad(hc, "free", p, r, caller);
@@ -531,7 +531,7 @@ void *LIBC_NAME(realloc)(void *p, size_t size)
         heap_free(p, caller);
         return NULL;
     }
-    hc = this_cpu();
+    hc = my_heap();
     r = lookup(p, &b);
     if (r == BLOCK_OK && b.slab != NULL && !slot_live(&b))
         r = BLOCK_FREED;
@@ -568,7 +568,7 @@ size_t heap_usable_size(const void *p)
     if (r == BLOCK_OK && b.slab != NULL && !slot_live(&b))
         r = BLOCK_FREED;
     if (r != BLOCK_OK) {
-        report_bad(this_cpu(), "heap_usable_size", p, r, __builtin_return_address(0));
+        report_bad(my_heap(), "heap_usable_size", p, r, __builtin_return_address(0));
         return 0;
     }
     return b.size;
@@ -578,12 +578,12 @@ size_t heap_usable_size(const void *p)
 
 void heap_reclaim(void)
 {
-    remote_drain(this_cpu());
+    remote_drain(my_heap());
 }
 
 void heap_trim(void)
 {
-    struct heap_cpu *hc = this_cpu();
+    struct heap_cpu *hc = my_heap();
 
     remote_drain(hc);
     for (unsigned c = 0; c < NCLASSES; c++) {
@@ -608,7 +608,7 @@ void heap_stats(struct heap_stats *out)
 {
     int64_t bytes = 0, live = 0, pages = 0, dfree = 0, invalid = 0, remote = 0, failed = 0;
 
-    for (unsigned i = 0; i < MM_MAX_CPUS; i++) {
+    for (unsigned i = 0; i < MIURA_MAX_CPUS; i++) {
         struct heap_cpu *hc = &heap_cpus[i];
         bytes += __atomic_load_n(&hc->bytes, __ATOMIC_RELAXED);
         live += __atomic_load_n(&hc->live, __ATOMIC_RELAXED);

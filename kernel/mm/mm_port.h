@@ -6,8 +6,9 @@
 #ifndef MIURA_MM_PORT_H
 #define MIURA_MM_PORT_H
 
-/* CPU ids run from 0 to mm_cpu_count() - 1, and never reach MM_MAX_CPUS. */
-#define MM_MAX_CPUS 64
+#include "miura/miura.h" /* MIURA_MAX_CPUS */
+
+/* CPU ids run from 0 to mm_cpu_count() - 1, and never reach MIURA_MAX_CPUS. */
 
 /* The calling CPU's id. Must be cheap: the heap's fast path calls it. */
 unsigned mm_cpu_id(void);

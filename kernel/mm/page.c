@@ -59,7 +59,7 @@ static void *page_address(const struct page_region *r, uint32_t idx)
 
 /* ---- free lists */
 
-static void list_push(struct page_region *r, uint32_t idx, unsigned order)
+static void free_list_push(struct page_region *r, uint32_t idx, unsigned order)
 {
     struct page_desc *d = &r->desc[idx];
     uint32_t head = r->free_head[order];
@@ -88,7 +88,7 @@ static void list_push(struct page_region *r, uint32_t idx, unsigned order)
 }
 
 /* Takes the free block headed by idx off its list; its head becomes PAGE_FREE. */
-static void list_remove(struct page_region *r, uint32_t idx)
+static void free_list_remove(struct page_region *r, uint32_t idx)
 {
     struct page_desc *d = &r->desc[idx];
     unsigned order = d->order;
@@ -124,12 +124,12 @@ static void free_block(struct page_region *r, uint32_t idx, unsigned order)
             break;
         if (r->desc[buddy].state != PAGE_FREE_HEAD || r->desc[buddy].order != order)
             break;
-        list_remove(r, (uint32_t)buddy);
+        free_list_remove(r, (uint32_t)buddy);
         if (buddy < idx)
             idx = (uint32_t)buddy;
         order++;
     }
-    list_push(r, idx, order);
+    free_list_push(r, idx, order);
 }
 
 /* Frees [idx, idx + count) as the largest aligned blocks that fit. */
@@ -321,10 +321,10 @@ void *page_alloc_aligned(size_t npages, size_t align)
         }
     }
     idx = r->free_head[found];
-    list_remove(r, idx);
+    free_list_remove(r, idx);
     while (found > order) { /* split: the upper halves go back to the lists */
         found--;
-        list_push(r, idx + (1u << found), found);
+        free_list_push(r, idx + (1u << found), found);
     }
     for (size_t i = 0; i < npages; i++)
         r->desc[idx + i] = (struct page_desc){.state = PAGE_ALLOCATED};

@@ -7,6 +7,7 @@
  * sleeps until kicked. It is started at boot, not on first need, so that a
  * guest short of memory later still has its close timeouts.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "lib/init.h"
@@ -35,7 +36,7 @@ static int net_timer_start(void)
     thread_t *t = thread_create(THREAD_CPU_CURRENT, 8 * 1024, timer_thread, NULL);
     if (!t) {
         printf("net: no timer thread; close timeouts will not run\n");
-        return -12; /* ENOMEM */
+        return -ENOMEM;
     }
     (void)thread_detach(t);
     timer_started = true;

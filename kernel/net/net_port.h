@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The few kernel services net uses: a lock, wait queues, a clock and a
- * timer kick. The guest implements them here over the Process unit; host
- * tests (MIURA_HOST_TEST) provide fakes with the same contracts.
+ * timer kick. A net wait queue is also a struct waitq (net_waitq_of) that
+ * poll() in the descriptor layer sleeps on. The guest implements them here over the Process unit;
+ * host tests (MIURA_HOST_TEST) provide fakes with the same contracts.
  *
  * Locking: all of net's state is touched with the net lock held. In the guest
  * the lock is "interrupts off on the one CPU that runs net" (threads are
@@ -17,8 +18,11 @@
 
 #ifdef MIURA_HOST_TEST
 
-struct net_waitq {
+struct waitq {
     unsigned wakes; /* wakes since the last net_wait on it (fake) */
+};
+struct net_waitq {
+    struct waitq wq;
 };
 void net_waitq_init(struct net_waitq *wq);
 uint64_t net_lock(void);
@@ -68,5 +72,10 @@ static inline uint64_t net_clock_ns(void)
 void net_timer_kick(void); /* net_kernel.c: wakes the timer thread */
 
 #endif
+
+static inline struct waitq *net_waitq_of(struct net_waitq *wq)
+{
+    return &wq->wq;
+}
 
 #endif

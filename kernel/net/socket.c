@@ -5,71 +5,55 @@
  * the vsock protocol, with Linux's error semantics. Blocking calls sleep on
  * the socket's wait queue and are woken by packets (or by the timers).
  *
- * Descriptors: a table of its own, fds SOCK_FIRST_FD and up (socket.h).
+ * Descriptors come from the descriptor layer (lib/fd), which dispatches
+ * close, read, write and poll of a socket to the ops below (fstat reports
+ * S_IFSOCK); its O_NONBLOCK is the descriptor's status flag (fcntl).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
+#include "lib/fd/fd.h"
+#include "lib/posix_result.h"
 #include "net/socket.h"
 #include "net/vsock.h"
 
-#define NS_PER_SEC   1000000000ull
-#define NS_PER_USEC  1000ull
-#define NS_PER_MSEC  1000000ull
-#define POLL_MAX_FDS 65536
+#define NS_PER_SEC  1000000000ull
+#define NS_PER_USEC 1000ull
 
-static struct vsock_sock *fd_table[SOCK_MAX_FDS];
+static int sock_close(struct fd_object *o);
+static const struct fd_kind sock_kind = {sock_close, S_IFSOCK | 0777};
 
-/* errno and -1 for a negative result; the result itself otherwise. */
-static long ret(long rc)
+static struct vsock_sock *sock_of(struct fd_object *o)
 {
-    if (rc < 0) {
-        errno = (int)-rc;
-        return -1;
-    }
-    return rc;
+    return container_of(o, struct vsock_sock, fdo);
 }
 
-static struct vsock_sock *fd_lookup(int fd)
+/* The socket at fd: 0 and *s; -EBADF if fd is not open, -ENOTSOCK if it is
+ * not a socket. Net lock held. */
+static int sock_at(int fd, struct vsock_sock **s)
 {
-    if (fd < SOCK_FIRST_FD || fd >= SOCK_FIRST_FD + SOCK_MAX_FDS)
-        return NULL;
-    return fd_table[fd - SOCK_FIRST_FD];
+    struct fd_object *o = fd_lookup(fd);
+
+    if (!o)
+        return -EBADF;
+    if (o->kind != &sock_kind)
+        return -ENOTSOCK;
+    *s = sock_of(o);
+    return 0;
 }
 
-/* The socket at fd with a reference for the call, or NULL. Net lock held. */
-static struct vsock_sock *sock_get(int fd)
+/* Gives s a descriptor, which takes the caller's reference: the number,
+ * or -EMFILE (the reference stays the caller's). */
+static int sock_install(struct vsock_sock *s)
 {
-    struct vsock_sock *s = fd_lookup(fd);
-    if (s)
-        vsock_sock_hold(s);
-    return s;
-}
-
-static int fd_install(struct vsock_sock *s)
-{
-    for (int i = 0; i < SOCK_MAX_FDS; i++) {
-        if (!fd_table[i]) {
-            fd_table[i] = s;
-            s->fd = SOCK_FIRST_FD + i;
-            return s->fd;
-        }
-    }
-    return -EMFILE;
-}
-
-static bool fd_table_full(void)
-{
-    for (int i = 0; i < SOCK_MAX_FDS; i++)
-        if (!fd_table[i])
-            return false;
-    return true;
+    s->fdo.kind = &sock_kind;
+    return fd_install(&s->fdo);
 }
 
 static uint64_t deadline_after(uint64_t timeo_ns)
@@ -134,7 +118,7 @@ static int do_connect(struct vsock_sock *s, const struct sockaddr *addr, socklen
     rc = vsock_connect_start(s, a.svm_cid, a.svm_port);
     if (rc < 0)
         return rc;
-    if (s->nonblock)
+    if (s->fdo.flags & O_NONBLOCK)
         return -EINPROGRESS;
     uint64_t deadline = net_clock_ns() + VSOCK_CONNECT_TIMEOUT;
     while (s->state == VSOCK_CONNECTING) {
@@ -157,15 +141,19 @@ static int do_accept(struct vsock_sock *l, struct sockaddr *addr, socklen_t *len
         if (l->state != VSOCK_LISTEN)
             return -EINVAL;
         if (l->pending) {
-            if (fd_table_full())
-                return -EMFILE;                         /* the connection stays queued */
-            struct vsock_sock *c = vsock_accept_pop(l); /* its reference goes to the fd */
-            int fd = fd_install(c);
-            c->nonblock = (flags & SOCK_NONBLOCK) != 0;
+            /* The oldest child gets a number first: without one it stays
+             * queued. Then the queue's reference goes to the fd. */
+            struct vsock_sock *c = list_entry(l->accept_q.next, struct vsock_sock, accept_link);
+            int fd = sock_install(c);
+            if (fd < 0)
+                return fd;
+            vsock_accept_pop(l);
+            if (flags & SOCK_NONBLOCK)
+                c->fdo.flags |= O_NONBLOCK;
             addr_put(addr, len, c->peer_cid, c->peer_port);
             return fd;
         }
-        if (l->nonblock)
+        if (l->fdo.flags & O_NONBLOCK)
             return -EAGAIN;
         if (net_wait(&l->wq, deadline) == -ETIMEDOUT)
             return -EAGAIN;
@@ -179,7 +167,7 @@ static bool connected_once(const struct vsock_sock *s)
 
 static ssize_t do_recv(struct vsock_sock *s, uint8_t *buf, size_t n, int flags)
 {
-    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+    bool nonblock = (s->fdo.flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
     bool peek = (flags & MSG_PEEK) != 0;
     uint64_t deadline = deadline_after(s->rcvtimeo);
     size_t done = 0;
@@ -214,7 +202,7 @@ static ssize_t do_recv(struct vsock_sock *s, uint8_t *buf, size_t n, int flags)
 
 static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int flags)
 {
-    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+    bool nonblock = (s->fdo.flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
     uint64_t deadline = deadline_after(s->sndtimeo);
     size_t done = 0;
     for (;;) {
@@ -352,74 +340,75 @@ static int do_getsockopt(struct vsock_sock *s, int level, int name, void *val, s
 
 /* ---- the POSIX surface: lock, reference, call, errno */
 
-#define SOCK_CALL(fd, expr)                       \
-    ({                                            \
-        uint64_t f_ = net_lock();                 \
-        struct vsock_sock *s = sock_get(fd);      \
-        long rc_ = -EBADF;                        \
-        if (s) {                                  \
-            rc_ = (expr);                         \
-            vsock_sock_put(s);                    \
-        } else if (fd >= 0 && fd < SOCK_FIRST_FD) \
-            rc_ = -ENOTSOCK;                      \
-        net_unlock(f_);                           \
-        rc_;                                      \
+#define SOCK_CALL(fd, expr)         \
+    ({                              \
+        uint64_t f_ = net_lock();   \
+        struct vsock_sock *s;       \
+        long rc_ = sock_at(fd, &s); \
+        if (rc_ == 0) {             \
+            vsock_sock_hold(s);     \
+            rc_ = (expr);           \
+            vsock_sock_put(s);      \
+        }                           \
+        net_unlock(f_);             \
+        rc_;                        \
     })
 
 int LIBC_NAME(socket)(int domain, int type, int protocol)
 {
     if (domain != AF_VSOCK)
-        return (int)ret(-EAFNOSUPPORT);
+        return (int)posix_result(-EAFNOSUPPORT);
     if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM)
-        return (int)ret(-ESOCKTNOSUPPORT);
+        return (int)posix_result(-ESOCKTNOSUPPORT);
     if (protocol != 0)
-        return (int)ret(-EPROTONOSUPPORT);
+        return (int)posix_result(-EPROTONOSUPPORT);
     uint64_t f = net_lock();
     long rc = -ENOMEM;
     struct vsock_sock *s = vsock_sock_new();
     if (s) {
-        s->nonblock = (type & SOCK_NONBLOCK) != 0;
-        rc = fd_install(s);
+        if (type & SOCK_NONBLOCK)
+            s->fdo.flags |= O_NONBLOCK;
+        rc = sock_install(s);
         if (rc < 0)
             vsock_sock_put(s);
     }
     net_unlock(f);
-    return (int)ret(rc);
+    return (int)posix_result(rc);
 }
 
 int LIBC_NAME(bind)(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    return (int)ret(SOCK_CALL(fd, do_bind(s, addr, len)));
+    return (int)posix_result(SOCK_CALL(fd, do_bind(s, addr, len)));
 }
 
 int LIBC_NAME(listen)(int fd, int backlog)
 {
-    return (int)ret(SOCK_CALL(fd, vsock_listen(s, backlog)));
+    return (int)posix_result(SOCK_CALL(fd, vsock_listen(s, backlog)));
 }
 
 int LIBC_NAME(accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    return (int)ret(SOCK_CALL(fd, do_accept(s, addr, len, flags)));
+    return (int)posix_result(SOCK_CALL(fd, do_accept(s, addr, len, flags)));
 }
 
 int LIBC_NAME(accept)(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    return (int)ret(SOCK_CALL(fd, do_accept(s, addr, len, 0)));
+    return (int)posix_result(SOCK_CALL(fd, do_accept(s, addr, len, 0)));
 }
 
 int LIBC_NAME(connect)(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    return (int)ret(SOCK_CALL(fd, do_connect(s, addr, len)));
+    return (int)posix_result(SOCK_CALL(fd, do_connect(s, addr, len)));
 }
 
 ssize_t LIBC_NAME(send)(int fd, const void *buf, size_t n, int flags)
 {
-    return ret(SOCK_CALL(fd, do_send(s, buf, n, flags)));
+    return posix_result(SOCK_CALL(fd, do_send(s, buf, n, flags)));
 }
 
 ssize_t LIBC_NAME(recv)(int fd, void *buf, size_t n, int flags)
 {
-    return ret(SOCK_CALL(fd, do_recv(s, buf, n, flags)));
+    return posix_result(SOCK_CALL(fd, do_recv(s, buf, n, flags)));
 }
 
 static int do_shutdown(struct vsock_sock *s, int how)
@@ -436,7 +425,7 @@ static int do_shutdown(struct vsock_sock *s, int how)
 
 int LIBC_NAME(shutdown)(int fd, int how)
 {
-    return (int)ret(SOCK_CALL(fd, do_shutdown(s, how)));
+    return (int)posix_result(SOCK_CALL(fd, do_shutdown(s, how)));
 }
 
 static int do_getsockname(struct vsock_sock *s, struct sockaddr *addr, socklen_t *len)
@@ -461,148 +450,76 @@ static int do_getpeername(struct vsock_sock *s, struct sockaddr *addr, socklen_t
 
 int LIBC_NAME(getsockname)(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    return (int)ret(SOCK_CALL(fd, do_getsockname(s, addr, len)));
+    return (int)posix_result(SOCK_CALL(fd, do_getsockname(s, addr, len)));
 }
 
 int LIBC_NAME(getpeername)(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    return (int)ret(SOCK_CALL(fd, do_getpeername(s, addr, len)));
+    return (int)posix_result(SOCK_CALL(fd, do_getpeername(s, addr, len)));
 }
 
 int LIBC_NAME(setsockopt)(int fd, int level, int name, const void *val, socklen_t len)
 {
-    return (int)ret(SOCK_CALL(fd, do_setsockopt(s, level, name, val, len)));
+    return (int)posix_result(SOCK_CALL(fd, do_setsockopt(s, level, name, val, len)));
 }
 
 int LIBC_NAME(getsockopt)(int fd, int level, int name, void *val, socklen_t *len)
 {
-    return (int)ret(SOCK_CALL(fd, do_getsockopt(s, level, name, val, len)));
+    return (int)posix_result(SOCK_CALL(fd, do_getsockopt(s, level, name, val, len)));
 }
 
-/* ---- descriptor interface for read/write/close/poll/fcntl */
+/* ---- descriptor ops: the socket behind the descriptor, with the net lock
+ * and a reference for the call */
 
-int sock_fd_is(int fd)
+#define SOCK_OP(o, expr)                   \
+    ({                                     \
+        uint64_t f_ = net_lock();          \
+        struct vsock_sock *s = sock_of(o); \
+        vsock_sock_hold(s);                \
+        long rc_ = (expr);                 \
+        vsock_sock_put(s);                 \
+        net_unlock(f_);                    \
+        rc_;                               \
+    })
+
+static int64_t sock_read(struct fd_object *o, void *buf, size_t n, const int64_t *at)
+{
+    return at ? -ESPIPE : SOCK_OP(o, do_recv(s, buf, n, 0));
+}
+FD_OP(read, sock_kind, sock_read);
+
+static int64_t sock_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at)
+{
+    return at ? -ESPIPE : SOCK_OP(o, do_send(s, buf, n, 0));
+}
+FD_OP(write, sock_kind, sock_write);
+
+static int sock_close(struct fd_object *o)
 {
     uint64_t f = net_lock();
-    int is = fd_lookup(fd) != NULL;
-    net_unlock(f);
-    return is;
-}
-
-ssize_t sock_fd_read(int fd, void *buf, size_t n)
-{
-    return SOCK_CALL(fd, do_recv(s, buf, n, 0));
-}
-
-ssize_t sock_fd_write(int fd, const void *buf, size_t n)
-{
-    return SOCK_CALL(fd, do_send(s, buf, n, 0));
-}
-
-int sock_fd_close(int fd)
-{
-    uint64_t f = net_lock();
-    struct vsock_sock *s = fd_lookup(fd);
-    if (!s) {
-        net_unlock(f);
-        return -EBADF;
-    }
-    fd_table[fd - SOCK_FIRST_FD] = NULL;
-    s->fd = -1;
+    struct vsock_sock *s = sock_of(o);
     vsock_release(s);
-    vsock_sock_put(s); /* the fd's reference */
+    vsock_sock_put(s); /* the descriptor's reference */
     net_unlock(f);
     return 0;
 }
 
-static short poll_one(int fd, short events)
-{
-    short always = POLLERR | POLLHUP | POLLNVAL;
-    if (fd < 0)
-        return 0;
-    if (fd < SOCK_FIRST_FD) {
-        bool open = vfs_fd_is_open ? vfs_fd_is_open(fd) != 0 : true;
-        return open ? (short)(events & (POLLIN | POLLOUT)) : POLLNVAL; /* files never block */
-    }
-    struct vsock_sock *s = fd_lookup(fd);
-    if (!s)
-        return POLLNVAL;
-    return (short)(vsock_poll_mask(s) & (events | always));
-}
-
-short sock_fd_poll(int fd, short events)
+static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
 {
     uint64_t f = net_lock();
-    short m = fd_lookup(fd) ? poll_one(fd, events) : POLLNVAL;
+    short m = (short)(vsock_poll_mask(sock_of(o)) & (events | POLLERR | POLLHUP));
+    *wq = net_waitq_of(&vsock_poll_wq); /* every socket event wakes it */
     net_unlock(f);
     return m;
 }
-
-int LIBC_NAME(poll)(struct pollfd *fds, nfds_t n, int timeout_ms)
-{
-    if (n > POLL_MAX_FDS || (n && !fds))
-        return (int)ret(-EINVAL);
-    uint64_t deadline = timeout_ms > 0 ? net_clock_ns() + (uint64_t)timeout_ms * NS_PER_MSEC : 0;
-    bool expired = timeout_ms == 0;
-    uint64_t f = net_lock();
-    int ready;
-    for (;;) {
-        ready = 0;
-        for (nfds_t i = 0; i < n; i++) {
-            fds[i].revents = poll_one(fds[i].fd, fds[i].events);
-            if (fds[i].revents)
-                ready++;
-        }
-        if (ready || expired)
-            break;
-        /* Every socket event wakes the poll queue; rescan after each. */
-        expired = net_wait(&vsock_poll_wq, deadline) == -ETIMEDOUT;
-    }
-    net_unlock(f);
-    return ready;
-}
-
-static int do_fcntl(struct vsock_sock *s, int cmd, long arg)
-{
-    switch (cmd) {
-    case F_GETFL:
-        return O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
-    case F_SETFL:
-        s->nonblock = (arg & O_NONBLOCK) != 0;
-        return 0;
-    case F_GETFD:
-    case F_SETFD:
-        return 0; /* FD_CLOEXEC means nothing without exec */
-    default:
-        return -EINVAL;
-    }
-}
-
-int sock_fd_fcntl(int fd, int cmd, long arg)
-{
-    return (int)SOCK_CALL(fd, do_fcntl(s, cmd, arg));
-}
-
-/*
- * fcntl for sockets. Weak: when the Filesystem unit grows its own fcntl, that
- * one wins and dispatches socket fds to sock_fd_fcntl().
- */
-__attribute__((weak)) int LIBC_NAME(fcntl)(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = cmd == F_SETFL || cmd == F_SETFD ? va_arg(ap, int) : 0;
-    va_end(ap);
-    if (fd >= 0 && fd < SOCK_FIRST_FD)
-        return (int)ret(-ENOSYS); /* files: not yet */
-    return (int)ret(sock_fd_fcntl(fd, cmd, arg));
-}
+FD_OP(poll, sock_kind, sock_poll);
 
 #ifdef MIURA_HOST_TEST
 /* Tests look at a socket's protocol state through its fd. */
 struct vsock_sock *vsock_test_fd_sock(int fd);
 struct vsock_sock *vsock_test_fd_sock(int fd)
 {
-    return fd_lookup(fd);
+    struct vsock_sock *s;
+    return sock_at(fd, &s) == 0 ? s : NULL;
 }
 #endif

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/fd/fd.h"
 #include "lib/list.h"
 #include "net/net_port.h"
 #include "net/vsock_transport.h"
@@ -44,15 +45,14 @@ enum vsock_state {
 };
 
 struct vsock_sock {
-    uint32_t refs;      /* fd, table, accept queue, tx packets, running calls */
-    uint8_t state;      /* enum vsock_state */
-    uint8_t local_shut; /* VSOCK_SHUTDOWN_* we sent */
-    uint8_t peer_shut;  /* VSOCK_SHUTDOWN_* the peer sent */
-    bool hashed;        /* in the connection table */
-    bool bound;         /* in the bind table (listeners and connecting clients) */
-    bool nonblock;      /* O_NONBLOCK */
-    int fd;             /* -1 when none (child not yet accepted, or closed) */
-    int err;            /* pending error (positive errno), SO_ERROR */
+    struct fd_object fdo; /* the descriptor layer's part; O_NONBLOCK in its flags */
+    uint32_t refs;        /* fd, table, accept queue, tx packets, running calls */
+    uint8_t state;        /* enum vsock_state */
+    uint8_t local_shut;   /* VSOCK_SHUTDOWN_* we sent */
+    uint8_t peer_shut;    /* VSOCK_SHUTDOWN_* the peer sent */
+    bool hashed;          /* in the connection table */
+    bool bound;           /* in the bind table (listeners and connecting clients) */
+    int err;              /* pending error (positive errno), SO_ERROR */
     uint32_t local_port, peer_port, peer_cid;
     uint32_t local_cid;          /* as bound (VMADDR_CID_ANY) or the guest's once connected */
     struct list hash_link;       /* connection table bucket (by local+peer address) */

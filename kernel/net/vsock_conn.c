@@ -13,6 +13,7 @@
  * device still reads from, and every socket call in progress hold one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,9 +112,9 @@ struct vsock_sock *vsock_sock_new(void)
     struct vsock_sock *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    s->fdo.flags = O_RDWR;
     s->refs = 1;
     s->state = VSOCK_UNBOUND;
-    s->fd = -1;
     s->local_cid = UINT32_MAX;
     list_init(&s->hash_link);
     list_init(&s->bind_link);

@@ -183,11 +183,14 @@ static void recv_closing(struct vsock_sock *s, struct vsock_rx_buf *buf)
     rx_drop(buf);
 }
 
-/* Checks what the driver cannot know; false if the packet is to be dropped. */
+/* The one check of what the device wrote (vsock_transport.h); false if the
+ * packet is to be dropped. Lengths: a whole header, a len that is what came
+ * after it and fits, no payload on an op that carries none. */
 static bool packet_valid(const struct vsock_transport *t, const struct vsock_rx_buf *buf)
 {
     const struct vsock_hdr *h = &buf->hdr;
-    if (h->len > buf->cap || (h->op != VSOCK_OP_RW && h->len)) {
+    if (buf->written < VSOCK_HDR_SIZE || h->len != buf->written - VSOCK_HDR_SIZE ||
+        h->len > buf->cap || (h->op != VSOCK_OP_RW && h->len)) {
         vsock_net_stats.rx_bad_len++;
         return false;
     }

@@ -7,6 +7,10 @@
  * Contract:
  * - Every entry point is called in thread context, never from an interrupt
  *   handler. They may send packets (and so block in send()).
+ * - What the device wrote is checked in one place, net's packet_valid(): the
+ *   driver passes the header (copied out of device-shared memory once, so
+ *   it cannot change after the check) and the byte count from the used ring
+ *   without judging them.
  * - Receive buffers are owned by the driver and loaned to net by
  *   vsock_net_receive(); net gives each back with rx_release() exactly once,
  *   when the application has consumed its payload (or at once if the packet
@@ -26,8 +30,9 @@
 #include "lib/list.h"
 
 struct vsock_rx_buf {
-    struct vsock_hdr hdr; /* validated by the driver: hdr.len == payload bytes, <= cap */
-    uint8_t *data;        /* payload */
+    struct vsock_hdr hdr; /* as the device wrote it: net checks it */
+    uint32_t written;     /* bytes the device wrote, header included (<= its buffer) */
+    uint8_t *data;        /* payload, right after the header the device wrote */
     uint32_t cap;         /* payload capacity */
     struct list link;     /* free for net's use while loaned */
     uint32_t off;         /* free for net's use while loaned */

@@ -22,8 +22,8 @@
 extern void switch_context(uint64_t *save_rsp, uint64_t new_rsp);
 extern void thread_start(void);
 
-static struct cpu cpus[MAX_CPUS];
-static struct thread idle_threads[MAX_CPUS];
+static struct cpu cpus[MIURA_MAX_CPUS];
+static struct thread idle_threads[MIURA_MAX_CPUS];
 static uint64_t next_thread_id = 1;
 
 /* ---- timeouts */
@@ -205,13 +205,13 @@ thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg)
     struct cpu *c = this_cpu();
     if (cpu == THREAD_CPU_CURRENT)
         cpu = (int)c->id;
-    if (cpu < 0 || (unsigned)cpu >= MAX_CPUS || cpus[cpu].self == NULL || !fn) {
+    if (cpu < 0 || (unsigned)cpu >= MIURA_MAX_CPUS || cpus[cpu].self == NULL || !fn) {
         errno = EINVAL;
         return NULL;
     }
     if (stack_size == 0)
         stack_size = THREAD_STACK_DEFAULT;
-    if (stack_size > (1ull << 30)) {
+    if (stack_size > THREAD_STACK_MAX) {
         errno = EINVAL;
         return NULL;
     }
@@ -272,8 +272,10 @@ _Noreturn void thread_exit(void *value)
 
 int thread_join(thread_t *t, void **ret)
 {
-    if (!t || t == thread_self() || t->detached)
-        return -EINVAL;
+    if (!t || t->detached || t == thread_self()) {
+        errno = t && !t->detached ? EDEADLK : EINVAL;
+        return -1;
+    }
     uint64_t flags = irq_save();
     while (t->state != THREAD_EXITED || t->stack)
         waitq_wait(&t->joiners, 0);
@@ -286,8 +288,10 @@ int thread_join(thread_t *t, void **ret)
 
 int thread_detach(thread_t *t)
 {
-    if (!t || t->detached)
-        return -EINVAL;
+    if (!t || t->detached) {
+        errno = EINVAL;
+        return -1;
+    }
     uint64_t flags = irq_save();
     if (t->state == THREAD_EXITED && !t->stack)
         free(t);
@@ -312,6 +316,11 @@ void thread_yield(void)
 thread_t *thread_self(void)
 {
     return this_cpu()->current;
+}
+
+unsigned miura_cpu_id(void)
+{
+    return this_cpu()->id;
 }
 
 void thread_sleep_ns(uint64_t ns)

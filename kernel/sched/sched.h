@@ -16,7 +16,6 @@
 #include "lib/list.h"
 #include "miura/thread.h"
 
-#define MAX_CPUS        64
 #define MAIN_STACK_SIZE (64 * 1024)
 
 enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_EXITED };

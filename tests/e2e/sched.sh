@@ -13,6 +13,7 @@ expect_grep join-values "$out" '^join: 0 10 20$'
 expect_grep wake-order "$out" '^wake order: 100 200 300 $'
 expect_grep waitq "$out" '^waitq: consumer got 5 items$'
 expect_grep churn "$out" '^churn: 1000 threads created and joined$'
+expect_grep errors "$out" '^errors: join self -1 EDEADLK, join NULL -1 EINVAL, detach 0 then -1 EINVAL, bad cpu NULL EINVAL, cpu 0 of [1-9][0-9]*$'
 if grep -q 'thread churn failed' "$out"; then fail churn-errors "$(grep -m1 'thread churn failed' "$out")"; fi
 
 # Timeout: -ETIMEDOUT (-110) after at least 5 ms.

@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: BSD-2-Clause
 UNIT_TESTS += arch_memmap
-arch_memmap_SRCS := kernel/arch/x86_64/memmap.c tests/unit/test_arch_memmap.c
+arch_memmap_SRCS := $(filter %/memmap.c,$(arch_SRCS)) tests/unit/test_arch_memmap.c

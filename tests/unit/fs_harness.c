@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs/vfs.h"
+#include "lib/fd/fd.h"
 
 char console_out[4096];
 size_t console_len;
@@ -33,8 +34,8 @@ static struct fake_fs *current;
 struct fake_fs *harness_fake(void)
 {
     if (current) { /* an earlier test failed half-way */
-        for (int fd = VFS_FIRST_FD; fd < VFS_MAX_FDS; fd++)
-            (void)vfs_close(fd);
+        for (int fd = FD_CONSOLES; fd < FD_MAX; fd++)
+            (void)fd_close(fd);
         current->hook = NULL;
         (void)vfs_unmount("/");
         fake_free(current);

@@ -194,7 +194,11 @@ static struct fake_open *find_open(struct fake_fs *fs, uint64_t fh, uint64_t nod
 
 static uint64_t add_open(struct fake_fs *fs, uint64_t nodeid, bool dir, uint32_t flags)
 {
-    struct fake_open *o = &fs->open[fs->n_open++];
+    struct fake_open *o;
+
+    if (fs->n_open == FAKE_MAX_OPEN)
+        abort(); /* the fake is too small for the test */
+    o = &fs->open[fs->n_open++];
 
     o->fh = ++fs->next_fh;
     o->nodeid = nodeid;
@@ -600,7 +604,7 @@ static int handle(struct fake_fs *fs, const struct fuse_in_header *h, const uint
 
 /* ------------------------------------------------------------------ transport */
 
-static uint8_t *gather(const struct vq_buf *b, unsigned n, size_t *len)
+static uint8_t *gather(const struct iobuf *b, unsigned n, size_t *len)
 {
     size_t total = 0, o = 0;
     uint8_t *p;
@@ -616,8 +620,8 @@ static uint8_t *gather(const struct vq_buf *b, unsigned n, size_t *len)
     return p;
 }
 
-static int fake_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                     const struct vq_buf *in, unsigned n_in)
+static int fake_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                     const struct iobuf *in, unsigned n_in)
 {
     struct fake_fs *fs = (struct fake_fs *)c;
     struct fuse_in_header h;
@@ -677,7 +681,7 @@ static int fake_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_o
     return (int)off;
 }
 
-static int fake_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int fake_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     struct fake_fs *fs = (struct fake_fs *)c;
     struct fuse_in_header h;

@@ -19,7 +19,7 @@
 #include "fs/fuse_conn.h"
 
 #define FAKE_MAX_SIZES 4096
-#define FAKE_MAX_OPEN  2048
+#define FAKE_MAX_OPEN  8192 /* more than the descriptor table holds */
 
 struct fake_node {
     bool used;

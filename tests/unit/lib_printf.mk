@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: BSD-2-Clause
 UNIT_TESTS += lib_printf
-lib_printf_SRCS := kernel/lib/printf.c tests/unit/test_lib_printf.c
+lib_printf_SRCS := $(filter %/printf.c,$(lib_SRCS)) tests/unit/test_lib_printf.c

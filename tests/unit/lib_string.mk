@@ -1,3 +1,3 @@
+# SPDX-License-Identifier: BSD-2-Clause
 UNIT_TESTS += lib_string
-lib_string_SRCS := kernel/lib/string.c kernel/lib/strtol.c kernel/lib/errno.c \
-	tests/unit/test_lib_string.c
+lib_string_SRCS := $(filter %/string.c %/strtol.c,$(lib_SRCS)) tests/unit/test_lib_string.c

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/console.h"
+#include "lib/fd/fd_port.h"
 #include "net/socket.h"
 
 struct fake_net fake;
@@ -13,7 +15,7 @@ struct fake_net fake;
 
 void net_waitq_init(struct net_waitq *wq)
 {
-    wq->wakes = 0;
+    wq->wq.wakes = 0;
 }
 
 uint64_t net_lock(void)
@@ -33,10 +35,10 @@ int net_wait(struct net_waitq *wq, uint64_t deadline)
     if (!fake.lock_depth)
         abort(); /* waits happen with the lock held */
     fake.waits++;
-    wq->wakes = 0;
+    wq->wq.wakes = 0;
     if (fake.wait_hook)
         fake.wait_hook(wq, deadline);
-    if (wq->wakes)
+    if (wq->wq.wakes)
         return 0;
     if (deadline) {
         if (fake.now < deadline)
@@ -49,7 +51,7 @@ int net_wait(struct net_waitq *wq, uint64_t deadline)
 
 void net_wake_all(struct net_waitq *wq)
 {
-    wq->wakes++;
+    wq->wq.wakes++;
 }
 
 uint64_t net_clock_ns(void)
@@ -60,6 +62,37 @@ uint64_t net_clock_ns(void)
 void net_timer_kick(void)
 {
     fake.timer_kicks++;
+}
+
+/* ---- the descriptor layer's port (lib/fd/fd_port.h): poll() sleeps on a
+ * net wait queue here, under the net lock, like a guest thread */
+
+uint64_t fd_lock(void)
+{
+    return net_lock();
+}
+
+void fd_unlock(uint64_t flags)
+{
+    net_unlock(flags);
+}
+
+int fd_wait(struct waitq *wq, uint64_t deadline_ns)
+{
+    static struct net_waitq nobody_wakes;
+    return net_wait(wq ? container_of(wq, struct net_waitq, wq) : &nobody_wakes, deadline_ns);
+}
+
+uint64_t fd_clock_ns(void)
+{
+    return fake.now;
+}
+
+/* The console behind descriptors 1 and 2: nothing to keep. */
+void console_write(const char *s, size_t n)
+{
+    (void)s;
+    (void)n;
 }
 
 /* ---- transport */
@@ -129,6 +162,11 @@ void fake_inject_raw(const struct vsock_hdr *h, const void *payload, uint32_t pa
     if (payload_len)
         memcpy(b->data, payload, payload_len);
     b->hdr = *h;
+    b->written = VSOCK_HDR_SIZE + payload_len; /* the fake device wrote this much */
+    if (fake.lie_written) {
+        fake.lie_written = false;
+        b->written = fake.written;
+    }
     fake.rx_injected++;
     vsock_net_receive(&fake.t, b);
 }
@@ -178,8 +216,8 @@ bool fake_teardown(void)
 {
     fake.wait_hook = NULL;
     fake.fail_send = false;
-    for (int fd = SOCK_FIRST_FD; fd < SOCK_FIRST_FD + SOCK_MAX_FDS; fd++)
-        (void)sock_fd_close(fd);
+    for (int fd = FD_CONSOLES; fd < FD_MAX; fd++)
+        (void)fd_close(fd);
     fake.now += 10 * VSOCK_CLOSE_TIMEOUT;
     uint64_t f = net_lock();
     (void)vsock_net_timers(fake.now);

@@ -40,6 +40,10 @@ struct fake_net {
      * whose CPU runs the driver): may inject packets, move the clock. */
     void (*wait_hook)(struct net_waitq *wq, uint64_t deadline);
     unsigned stuck; /* waits without deadline that nothing woke */
+    /* When set, the next injected packet says the device wrote this many
+     * bytes (header included) rather than the header and its payload. */
+    bool lie_written;
+    uint32_t written;
 };
 extern struct fake_net fake;
 

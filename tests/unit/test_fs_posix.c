@@ -532,18 +532,18 @@ TEST(errors_become_errno)
 TEST(fd_exhaustion_gives_emfile)
 {
     struct fake_fs *fs = harness_mount();
-    static int fds[VFS_MAX_FDS];
+    static int fds[FD_MAX];
     int n = 0, fd;
 
     CHECK(fs);
     fake_file(fs, "/f", 0644, "x", 1);
     while ((fd = miura_open("/f", O_RDONLY)) >= 0) {
-        CHECK(n < VFS_MAX_FDS);
+        CHECK(n < FD_MAX);
         CHECK_EQ(fd, n + 3); /* lowest free first */
         fds[n++] = fd;
     }
     CHECK_EQ(errno, EMFILE);
-    CHECK_EQ(n, VFS_MAX_FDS - 3);
+    CHECK_EQ(n, FD_MAX - 3);
     CHECK_EQ(fs->n_open, (unsigned)n);
     CHECK_EQ(miura_close(fds[100]), 0);
     CHECK_EQ(miura_open("/f", O_RDONLY), fds[100]); /* the freed slot */
@@ -562,6 +562,7 @@ TEST(bad_descriptors)
     CHECK(fs);
     CHECK_ERR(miura_close(-1), EBADF);
     CHECK_ERR(miura_close(1024), EBADF);
+    CHECK_ERR(miura_close(FD_MAX), EBADF);
     CHECK_ERR(miura_close(500), EBADF);
     CHECK_ERR(miura_read(77, buf, 1), EBADF);
     CHECK_ERR(miura_write(77, buf, 1), EBADF);

@@ -290,6 +290,12 @@ TEST(unmount_forgets_everything_and_waits_for_open_files)
 
 /* ------------------------------------------------------------------ "concurrency" */
 
+/* The open file behind a descriptor posix.c installed. */
+static struct vfs_file *file_at(int fd)
+{
+    return (struct vfs_file *)fd_lookup(fd);
+}
+
 /* The hooks act as another thread that runs while a request is in flight. */
 static int hook_fd = -1, hook_reopened = -1;
 static uint32_t hook_opcode;
@@ -302,10 +308,10 @@ static void close_in_flight(struct fake_fs *fs, uint32_t opcode, uint64_t nodeid
     if (opcode != hook_opcode)
         return;
     fs->hook = NULL; /* once */
-    CHECK_EQ(vfs_close(hook_fd), 0);
+    CHECK_EQ(miura_close(hook_fd), 0);
     releases_in_hook = fs->ops[FUSE_RELEASE] + fs->ops[FUSE_RELEASEDIR];
     unmount_in_hook = vfs_unmount("/");
-    hook_reopened = vfs_open("/other", O_RDONLY, 0); /* reuses the fd number */
+    hook_reopened = miura_open("/other", O_RDONLY); /* reuses the fd number */
 }
 
 TEST(close_while_read_is_in_flight)
@@ -341,7 +347,7 @@ TEST(close_while_write_or_readdir_or_fstat_is_in_flight)
     static const uint32_t ops[] = {FUSE_WRITE, FUSE_READDIRPLUS, FUSE_GETATTR};
     struct fake_fs *fs = harness_mount();
     struct vfs_dirent de;
-    struct vfs_stat vs;
+    struct stat st;
 
     CHECK(fs);
     fake_file(fs, "/f", 0644, "", 0);
@@ -355,11 +361,11 @@ TEST(close_while_write_or_readdir_or_fstat_is_in_flight)
         hook_reopened = -1;
         fs->hook = close_in_flight;
         if (ops[i] == FUSE_WRITE)
-            CHECK_EQ(vfs_write(hook_fd, "data", 4), 4);
+            CHECK_EQ(miura_write(hook_fd, "data", 4), 4);
         else if (ops[i] == FUSE_READDIRPLUS)
-            CHECK_EQ(vfs_readdir(hook_fd, &de), 1);
+            CHECK_EQ(vfs_readdir(file_at(hook_fd), &de), 1);
         else
-            CHECK_EQ(vfs_fstat(hook_fd, &vs), 0);
+            CHECK_EQ(miura_fstat(hook_fd, &st), 0);
         CHECK(fs->hook == NULL); /* the hook ran */
         CHECK_EQ(hook_reopened, hook_fd);
         CHECK_EQ(miura_close(hook_reopened), 0);
@@ -389,7 +395,7 @@ static void readdir_in_flight(struct fake_fs *fs, uint32_t opcode, uint64_t node
     if (opcode != FUSE_READDIRPLUS || fs->ops[FUSE_READDIRPLUS] < 2)
         return;
     fs->hook = NULL;
-    race_inner_rc = vfs_readdir(race_dir_fd, &de);
+    race_inner_rc = vfs_readdir(file_at(race_dir_fd), &de);
     if (race_inner_rc == 1)
         note_entry(&de);
 }
@@ -411,7 +417,7 @@ TEST(directory_stream_read_by_two_threads)
     race_dir_fd = miura_open("/d", O_RDONLY | O_DIRECTORY);
     CHECK(race_dir_fd >= 3);
     fs->hook = readdir_in_flight; /* fires during the second refill */
-    while ((rc = vfs_readdir(race_dir_fd, &de)) == 1)
+    while ((rc = vfs_readdir(file_at(race_dir_fd), &de)) == 1)
         note_entry(&de);
     CHECK_EQ(rc, 0);
     CHECK(fs->hook == NULL);
@@ -438,7 +444,7 @@ TEST(readdir_ends_when_server_cookies_stop_advancing)
     fs->stuck_cookies = true; /* every batch would start over */
     fd = miura_open("/", O_RDONLY | O_DIRECTORY);
     CHECK(fd >= 3);
-    while ((rc = vfs_readdir(fd, &de)) == 1 && n < 10000)
+    while ((rc = vfs_readdir(file_at(fd), &de)) == 1 && n < 10000)
         n++;
     CHECK_EQ(rc, 0);
     CHECK_EQ(n, fs->readdir_entries_max); /* one batch, then the end */
@@ -554,8 +560,8 @@ TEST(client_setattr_mode_and_times)
 
 static int broken_extra;
 
-static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                       const struct vq_buf *in, unsigned n_in)
+static int broken_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                       const struct iobuf *in, unsigned n_in)
 {
     unsigned total = 0;
 
@@ -567,7 +573,7 @@ static int broken_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n
     return (int)total + broken_extra; /* with broken_extra: claims more than fits */
 }
 
-static int broken_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int broken_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     (void)c, (void)out, (void)n_out;
     return -EIO;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "net/socket.h"
@@ -177,7 +178,7 @@ TEST(fcntl_nonblock)
     CHECK_EQ(miura_recv(fd, &b, 1, 0), -1);
     CHECK_EQ(errno, EAGAIN);
     CHECK_EQ(fake.waits, 0);
-    CHECK_EQ(miura_fcntl(SOCK_FIRST_FD + 999, F_GETFL), -1);
+    CHECK_EQ(miura_fcntl(FD_CONSOLES + 999, F_GETFL), -1);
     CHECK_EQ(errno, EBADF);
     CHECK(fake_teardown());
 }
@@ -284,7 +285,7 @@ static void credit_hook(struct net_waitq *wq, uint64_t deadline)
 {
     (void)wq;
     (void)deadline;
-    struct vsock_sock *s = fake_sock(SOCK_FIRST_FD + 1);
+    struct vsock_sock *s = fake_sock(FD_CONSOLES + 1);
     fake_complete_tx();
     fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, 100, s->tx_cnt, NULL, 0);
 }
@@ -292,7 +293,7 @@ static void credit_hook(struct net_waitq *wq, uint64_t deadline)
 TEST(blocking_send_waits_for_credit)
 {
     int fd = setup(0);
-    CHECK_EQ(fd, SOCK_FIRST_FD + 1);
+    CHECK_EQ(fd, FD_CONSOLES + 1);
     fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, 100, 0, NULL, 0);
     static uint8_t msg[1000];
     for (unsigned i = 0; i < sizeof(msg); i++)
@@ -392,7 +393,7 @@ TEST(payload_stays_until_tx_done_even_after_close)
     const struct fake_sent *pkt = &fake.sent[before];
     CHECK_EQ(pkt->hdr.op, VSOCK_OP_RW);
     CHECK(pkt->cookie != NULL);
-    CHECK_EQ(sock_fd_close(fd), 0);
+    CHECK_EQ(fd_close(fd), 0);
     peer_op(VSOCK_OP_RST, 0);           /* connection over, but the device still reads */
     CHECK_EQ(vsock_net_stats.socks, 2); /* listener + the closed connection */
     fake_complete_tx();
@@ -433,7 +434,7 @@ TEST(peer_half_close_still_gets_the_whole_response)
     CHECK_EQ(sent_bytes(before, out), sizeof(resp));
     CHECK(memcmp(out, resp, sizeof(resp)) == 0);
     /* then the guest closes: SHUTDOWN both, the peer answers RST */
-    CHECK_EQ(sock_fd_close(fd), 0);
+    CHECK_EQ(fd_close(fd), 0);
     CHECK_EQ(fake_last()->hdr.op, VSOCK_OP_SHUTDOWN);
     CHECK_EQ(fake_last()->hdr.flags, VSOCK_SHUTDOWN_BOTH);
     fake_complete_tx();
@@ -463,7 +464,7 @@ TEST(local_half_close_still_reads_the_whole_response)
     CHECK_EQ(buf[14999], 'r');
     CHECK_EQ(miura_recv(fd, buf, sizeof(buf), 0), 0);
     unsigned before = fake.nsent;
-    CHECK_EQ(sock_fd_close(fd), 0); /* the peer is gone both ways: RST, freed */
+    CHECK_EQ(fd_close(fd), 0); /* the peer is gone both ways: RST, freed */
     CHECK_EQ(fake_count_op(before, VSOCK_OP_RST), 1);
     fake_complete_tx();
     CHECK_EQ(vsock_net_stats.socks, 1);
@@ -495,7 +496,8 @@ TEST(peer_shutdown_rcv_gives_epipe)
     peer_op(VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_RCV);
     CHECK_EQ(miura_send(fd, "x", 1, 0), -1);
     CHECK_EQ(errno, EPIPE);
-    CHECK_EQ(sock_fd_write(fd, "x", 1), -EPIPE);
+    CHECK_EQ(miura_write(fd, "x", 1), -1);
+    CHECK_EQ(errno, EPIPE);
     CHECK(fake_teardown());
 }
 
@@ -549,7 +551,7 @@ TEST(close_waits_for_rst_then_times_out)
 {
     int fd = setup(0);
     peer_send("unread", 6);
-    CHECK_EQ(sock_fd_close(fd), 0);
+    CHECK_EQ(fd_close(fd), 0);
     CHECK_EQ(vsock_net_stats.rx_bufs_held, 0); /* nobody will read it */
     CHECK_EQ(fake_last()->hdr.op, VSOCK_OP_SHUTDOWN);
     CHECK_EQ(vsock_net_stats.socks, 2);
@@ -582,7 +584,7 @@ TEST(close_after_full_shutdown_sends_no_second_shutdown)
     CHECK_EQ(fake_last()->hdr.op, VSOCK_OP_SHUTDOWN);
     CHECK_EQ(fake_last()->hdr.flags, VSOCK_SHUTDOWN_BOTH);
     unsigned before = fake.nsent;
-    CHECK_EQ(sock_fd_close(fd), 0);
+    CHECK_EQ(fd_close(fd), 0);
     CHECK_EQ(fake.nsent, before);
     CHECK_EQ(vsock_net_stats.socks, 2); /* still waits for the peer's RST */
     peer_op(VSOCK_OP_RST, 0);
@@ -616,7 +618,7 @@ TEST(packets_from_a_transport_not_attached_go_back)
 TEST(closing_ends_on_peer_full_shutdown)
 {
     int fd = setup(0);
-    CHECK_EQ(sock_fd_close(fd), 0);
+    CHECK_EQ(fd_close(fd), 0);
     unsigned before = fake.nsent;
     peer_op(VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_SEND);
     CHECK_EQ(vsock_net_stats.socks, 2);
@@ -637,7 +639,7 @@ TEST(transport_reset_fails_every_connection)
     CHECK(a >= 0 && b >= 0 && c >= 0);
     CHECK_EQ(miura_connect(d, (struct sockaddr *)&sa, sizeof(sa)), -1);
     int e = fake_accept_new(lfd, PORT, PEER + 2);
-    CHECK_EQ(sock_fd_close(e), 0); /* a closing one */
+    CHECK_EQ(fd_close(e), 0); /* a closing one */
     fake_inject(VSOCK_OP_REQUEST, PEER + 3, PORT, 0, VSOCK_BUF_DEFAULT, 0, NULL, 0); /* pending */
     static char lost[VSOCK_COPY_MAX + 1]; /* big enough to keep its device buffer */
     memset(lost, 'l', sizeof(lost));
@@ -709,11 +711,6 @@ TEST(accept_blocks_until_a_request_or_eagain)
     CHECK(fake_teardown());
 }
 
-int vfs_fd_is_open(int fd)
-{
-    return fd >= 0 && fd < 3;
-}
-
 static void poll_hook(struct net_waitq *wq, uint64_t deadline)
 {
     (void)deadline;
@@ -752,24 +749,32 @@ TEST(poll_reports_readiness_of_sockets_and_files)
     uint64_t t0 = fake.now;
     CHECK_EQ(miura_poll(&q, 1, 25), 0);
     CHECK_EQ(fake.now - t0, 25000000ull);
-    CHECK_EQ(sock_fd_poll(fd, POLLOUT), POLLOUT);
-    CHECK_EQ(sock_fd_poll(SOCK_FIRST_FD + 3000, POLLIN), POLLNVAL);
+    struct pollfd w[2] = {{.fd = fd, .events = POLLOUT},
+                          {.fd = FD_CONSOLES + 3000, .events = POLLIN}};
+    CHECK_EQ(miura_poll(w, 2, 0), 2);
+    CHECK_EQ(w[0].revents, POLLOUT);
+    CHECK_EQ(w[1].revents, POLLNVAL);
     CHECK(fake_teardown());
 }
 
 TEST(fd_interface_and_errors)
 {
     int fd = setup(0);
-    CHECK_EQ(sock_fd_is(fd), 1);
-    CHECK_EQ(sock_fd_is(3), 0);
-    CHECK_EQ(sock_fd_is(SOCK_FIRST_FD + 100), 0);
+    struct stat st;
+    CHECK_EQ(miura_fstat(fd, &st), 0);
+    CHECK(S_ISSOCK(st.st_mode));
+    CHECK_EQ(miura_fstat(FD_CONSOLES + 100, &st), -1);
+    CHECK_EQ(errno, EBADF);
     peer_send("abc", 3);
     char buf[8];
-    CHECK_EQ(sock_fd_read(fd, buf, sizeof(buf)), 3);
-    CHECK_EQ(sock_fd_write(fd, "xyz", 3), 3);
-    CHECK_EQ(sock_fd_read(SOCK_FIRST_FD + 100, buf, 1), -EBADF);
-    CHECK_EQ(miura_recv(5, buf, 1, 0), -1);
+    CHECK_EQ(miura_read(fd, buf, sizeof(buf)), 3);
+    CHECK_EQ(miura_write(fd, "xyz", 3), 3);
+    CHECK_EQ(miura_read(FD_CONSOLES + 100, buf, 1), -1);
+    CHECK_EQ(errno, EBADF);
+    CHECK_EQ(miura_recv(1, buf, 1, 0), -1); /* the console */
     CHECK_EQ(errno, ENOTSOCK);
+    CHECK_EQ(miura_recv(77, buf, 1, 0), -1);
+    CHECK_EQ(errno, EBADF);
     CHECK_EQ(miura_listen(fd, 1), -1); /* connected */
     CHECK_EQ(errno, EINVAL);
     CHECK_EQ(miura_recv(lfd, buf, 1, 0), -1);
@@ -803,8 +808,8 @@ TEST(fd_interface_and_errors)
     CHECK_EQ(v, SOCK_STREAM);
     CHECK_EQ(miura_getsockopt(fd, 6, 1, &v, &len), -1);
     CHECK_EQ(errno, ENOPROTOOPT);
-    CHECK_EQ(sock_fd_close(fd), 0);
-    CHECK_EQ(sock_fd_close(fd), -EBADF);
+    CHECK_EQ(fd_close(fd), 0);
+    CHECK_EQ(fd_close(fd), -EBADF);
     CHECK(fake_teardown());
 }
 
@@ -844,7 +849,7 @@ TEST(a_thousand_idle_connections_fit_in_16_mib)
         CHECK_EQ(miura_recv(fd, &b, 1, 0), 1);
     }
     uint64_t used = vsock_net_stats.mem_bytes - base;
-    uint64_t tables = sizeof(struct vsock_sock *) * SOCK_MAX_FDS + 16 * (512 + 256);
+    uint64_t tables = sizeof(struct fd_object *) * FD_MAX + 16 * (512 + 256);
     uint64_t total = used + tables;
     printf("# 1000 idle connections: %llu bytes of sockets (%zu each) + %llu bytes of tables\n",
            (unsigned long long)used, sizeof(struct vsock_sock), (unsigned long long)tables);

@@ -61,7 +61,8 @@ TEST(a_thousand_idle_connections_in_the_guest_heap)
     CHECK_EQ(after.live_allocations - before.live_allocations, 1001);
     CHECK_EQ(vsock_net_stats.rx_bufs_held, 0);
     uint64_t heap_bytes = (after.pages_held - before.pages_held) * PAGE_SIZE;
-    uint64_t static_bytes = sizeof(fd_table) + sizeof(conn_table) + sizeof(bind_table);
+    uint64_t static_bytes =
+        sizeof(struct fd_object *) * FD_MAX + sizeof(conn_table) + sizeof(bind_table);
     printf("# 1000 idle connections: %zu heap pages (%llu bytes, %llu per connection) + "
            "%llu static bytes\n",
            after.pages_held - before.pages_held, (unsigned long long)heap_bytes,

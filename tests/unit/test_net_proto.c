@@ -99,7 +99,7 @@ TEST(every_op_in_every_state)
                 vsock_sock_hold(s); /* keep it to look at after the packet */
             }
             if (w == CLOSING) {
-                CHECK_EQ(sock_fd_close(fd), 0);
+                CHECK_EQ(fd_close(fd), 0);
                 CHECK_EQ(s->state, VSOCK_CLOSING);
             }
             unsigned before = fake.nsent;
@@ -151,7 +151,7 @@ TEST(request_gets_response_and_accept_gives_peer)
 {
     start();
     int lfd = fake_listen(PORT, 4);
-    CHECK(lfd >= SOCK_FIRST_FD);
+    CHECK(lfd >= FD_CONSOLES);
     fake_inject(VSOCK_OP_REQUEST, PEER, PORT, 0, 32 * KIB, 0, NULL, 0);
     const struct fake_sent *r = fake_last();
     CHECK(r != NULL);
@@ -166,7 +166,7 @@ TEST(request_gets_response_and_accept_gives_peer)
     struct sockaddr_vm a;
     socklen_t len = sizeof(a);
     int fd = miura_accept(lfd, (struct sockaddr *)&a, &len);
-    CHECK(fd >= SOCK_FIRST_FD);
+    CHECK(fd >= FD_CONSOLES);
     CHECK_EQ(len, sizeof(a));
     CHECK_EQ(a.svm_family, AF_VSOCK);
     CHECK_EQ(a.svm_cid, FAKE_PEER_CID);
@@ -232,7 +232,7 @@ TEST(listener_close_resets_pending_children)
     fake_inject(VSOCK_OP_REQUEST, 7001, PORT, 0, VSOCK_BUF_DEFAULT, 0, NULL, 0);
     fake_inject(VSOCK_OP_REQUEST, 7002, PORT, 0, VSOCK_BUF_DEFAULT, 0, NULL, 0);
     unsigned before = fake.nsent;
-    CHECK_EQ(sock_fd_close(lfd), 0);
+    CHECK_EQ(fd_close(lfd), 0);
     CHECK_EQ(fake_count_op(before, VSOCK_OP_RST), 2);
     CHECK_EQ(vsock_net_stats.socks, 0);
     /* The port is free again; its packets go nowhere. */
@@ -309,6 +309,20 @@ TEST(packets_with_lying_lengths_are_dropped_and_counted)
     h.len = 1 << 20;
     fake_inject_raw(&h, NULL, 0, 16);
     CHECK_EQ(vsock_net_stats.rx_bad_len, bad + 3);
+    /* the device wrote less than a header, or more than the header says */
+    h.len = 0;
+    fake.lie_written = true;
+    fake.written = VSOCK_HDR_SIZE - 1;
+    fake_inject_raw(&h, NULL, 0, 16);
+    CHECK_EQ(vsock_net_stats.rx_bad_len, bad + 4);
+    h.op = VSOCK_OP_RW;
+    h.dst_port = PORT;
+    h.len = 2;
+    fake.lie_written = true;
+    fake.written = VSOCK_HDR_SIZE + 3;
+    fake_inject_raw(&h, "abc", 3, 16);
+    CHECK_EQ(vsock_net_stats.rx_bad_len, bad + 5);
+    CHECK_EQ(fake_sock(fd)->rx_bytes, 0);
     CHECK_EQ(fake.nsent, before);
     CHECK_EQ(fake.rx_injected, fake.rx_released);
     CHECK_EQ(fake_sock(fd)->state, VSOCK_ESTABLISHED);
@@ -334,7 +348,7 @@ TEST(packets_for_other_cids_or_types)
     CHECK_EQ(vsock_net_stats.rx_bad_addr, bad + 2);
     CHECK_EQ(fake.nsent, before);
     CHECK_EQ(fake_sock(lfd)->pending, 0);
-    /* SEQPACKET is not supported: refused */
+    /* SEQPACKET is not supported: refused (the driver passes every type on) */
     h.src_cid = FAKE_PEER_CID;
     h.type = VSOCK_TYPE_SEQPACKET;
     fake_inject_raw(&h, NULL, 0, 16);
@@ -519,7 +533,7 @@ TEST(ephemeral_ports_are_allocated_round_robin_and_reused)
     CHECK(c >= 0);
     CHECK_EQ(p3, VSOCK_EPHEMERAL_FIRST + 1);
     /* When the connection is over, its port is free for the next round. */
-    CHECK_EQ(sock_fd_close(a), 0);
+    CHECK_EQ(fd_close(a), 0);
     fake_inject(VSOCK_OP_RST, 80, p1, 0, 0, 0, NULL, 0);
     vsock_net_next_ephemeral = VSOCK_EPHEMERAL_LAST - 1;
     uint32_t p4;

@@ -227,8 +227,8 @@ TEST(in_order_completion_roundtrip)
     CHECK_EQ(vq_init(&vq, 8, mem, false), 0);
     dev_attach(&dev, &vq, false);
     for (int i = 0; i < 3; i++) {
-        struct vq_buf out = {r[i].hdr, sizeof(r[i].hdr)};
-        struct vq_buf in = {r[i].reply, sizeof(r[i].reply)};
+        struct iobuf out = {r[i].hdr, sizeof(r[i].hdr)};
+        struct iobuf in = {r[i].reply, sizeof(r[i].reply)};
 
         CHECK_EQ(vq_add_chain(&vq, &out, 1, &in, 1, &r[i]), 0);
     }
@@ -290,8 +290,8 @@ TEST(out_of_order_completion)
     CHECK_EQ(vq_init(&vq, 32, mem, false), 0);
     dev_attach(&dev, &vq, false);
     for (int i = 0; i < 6; i++) {
-        struct vq_buf out[2] = {{r[i].hdr, 16}, {r[i].hdr + 16, 16}};
-        struct vq_buf in = {r[i].reply, 64};
+        struct iobuf out[2] = {{r[i].hdr, 16}, {r[i].hdr + 16, 16}};
+        struct iobuf in = {r[i].reply, 64};
 
         r[i].id = i;
         CHECK_EQ(vq_add_chain(&vq, out, 2, &in, 1, &r[i]), 0);
@@ -308,7 +308,7 @@ TEST(out_of_order_completion)
         CHECK(tok == &r[i]);
         CHECK_EQ(len, i);
         /* the freed descriptors are reused at once */
-        struct vq_buf out = {r[i].hdr, 8};
+        struct iobuf out = {r[i].hdr, 8};
         CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r[i]), 0);
     }
     CHECK(vq_kick_prepare(&vq));
@@ -336,13 +336,13 @@ TEST(full_queue_then_recovery)
     CHECK_EQ(vq_init(&vq, 8, mem, false), 0);
     dev_attach(&dev, &vq, false);
     for (int i = 0; i < 3; i++) {
-        struct vq_buf out = {r[i].hdr, 8};
-        struct vq_buf in[2] = {{r[i].reply, 8}, {r[i].data, 8}};
+        struct iobuf out = {r[i].hdr, 8};
+        struct iobuf in[2] = {{r[i].reply, 8}, {r[i].data, 8}};
         CHECK_EQ(vq_add_chain(&vq, &out, 1, in, 1 + (i < 2), &r[i]), 0);
     }
     /* 3 + 3 + 2 = 8 descriptors used */
     CHECK_EQ(vq_num_free(&vq), 0);
-    struct vq_buf one = {r[3].hdr, 8};
+    struct iobuf one = {r[3].hdr, 8};
     CHECK_EQ(vq_add_chain(&vq, &one, 1, NULL, 0, &r[3]), -ENOSPC);
     CHECK(vq_kick_prepare(&vq));
     CHECK_EQ(dev_fetch(&dev, 100), 3);
@@ -351,7 +351,7 @@ TEST(full_queue_then_recovery)
     CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
     CHECK(tok == &r[2]);
     CHECK_EQ(vq_num_free(&vq), 2);
-    struct vq_buf three[3] = {{r[4].hdr, 4}, {r[4].hdr + 4, 4}, {r[4].hdr + 8, 4}};
+    struct iobuf three[3] = {{r[4].hdr, 4}, {r[4].hdr + 4, 4}, {r[4].hdr + 8, 4}};
     CHECK_EQ(vq_add_chain(&vq, three, 3, NULL, 0, &r[4]), -ENOSPC);
     CHECK_EQ(vq_add_chain(&vq, three, 2, NULL, 0, &r[4]), 0);
     CHECK_EQ(vq_num_free(&vq), 0);
@@ -365,9 +365,9 @@ TEST(full_queue_then_recovery)
     CHECK_EQ(vq_get_used(&vq, &tok, &len), 0);
     CHECK_EQ(vq_num_free(&vq), 8);
     /* a chain of the whole queue fits, one longer is invalid */
-    struct vq_buf eight[9];
+    struct iobuf eight[9];
     for (int i = 0; i < 9; i++)
-        eight[i] = (struct vq_buf){r[5].data + i, 1};
+        eight[i] = (struct iobuf){r[5].data + i, 1};
     CHECK_EQ(vq_add_chain(&vq, eight, 9, NULL, 0, &r[5]), -EINVAL);
     CHECK_EQ(vq_add_chain(&vq, eight, 4, eight + 4, 4, &r[5]), 0);
     CHECK_EQ(vq_num_free(&vq), 0);
@@ -379,8 +379,8 @@ TEST(add_chain_rejects_bad_arguments)
     struct virtqueue vq;
     void *mem = ring_alloc(8);
     uint8_t buf[8];
-    struct vq_buf ok = {buf, 8}, zero = {buf, 0}, null = {NULL, 8};
-    struct vq_buf huge[2] = {{buf, 0x80000000u}, {buf, 0x80000000u}};
+    struct iobuf ok = {buf, 8}, zero = {buf, 0}, null = {NULL, 8};
+    struct iobuf huge[2] = {{buf, 0x80000000u}, {buf, 0x80000000u}};
 
     CHECK_EQ(vq_init(&vq, 8, mem, false), 0);
     CHECK_EQ(vq_add_chain(&vq, &ok, 1, NULL, 0, NULL), -EINVAL);
@@ -401,8 +401,8 @@ TEST(mixed_readable_and_writable_chain)
     struct fake_dev dev;
     void *mem = ring_alloc(16);
     uint8_t o1[10], o2[20], i1[30], i2[40], i3[50];
-    struct vq_buf out[2] = {{o1, 10}, {o2, 20}};
-    struct vq_buf in[3] = {{i1, 30}, {i2, 40}, {i3, 50}};
+    struct iobuf out[2] = {{o1, 10}, {o2, 20}};
+    struct iobuf in[3] = {{i1, 30}, {i2, 40}, {i3, 50}};
     void *tok;
     uint32_t len;
     int token;
@@ -454,7 +454,7 @@ static void *setup_three(struct virtqueue *vq, struct fake_dev *dev, struct req 
     vq_init(vq, 8, mem, false);
     dev_attach(dev, vq, false);
     for (int i = 0; i < 3; i++) {
-        struct vq_buf out = {r[i].hdr, 16}, in = {r[i].reply, 64};
+        struct iobuf out = {r[i].hdr, 16}, in = {r[i].reply, 64};
         vq_add_chain(vq, &out, 1, &in, 1, &r[i]);
     }
     vq_kick_prepare(vq);
@@ -494,7 +494,7 @@ TEST(used_id_out_of_range_breaks_queue)
     CHECK_EQ(drain_all(&vq, r, 3, seen), 3);
     CHECK_EQ(vq_num_free(&vq), 8);
     /* every later call fails */
-    struct vq_buf out = {r[0].hdr, 8};
+    struct iobuf out = {r[0].hdr, 8};
     CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r[0]), -EIO);
     CHECK(!vq_kick_prepare(&vq));
     CHECK_EQ(vq_get_used(&vq, &tok, &len), -EIO);
@@ -568,7 +568,7 @@ TEST(used_id_of_unpublished_chain_breaks_queue)
     void *mem = setup_three(&vq, &dev, r), *tok;
     uint32_t len;
     int seen[4];
-    struct vq_buf out = {r[3].hdr, 16};
+    struct iobuf out = {r[3].hdr, 16};
 
     CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r[3]), 0);
     /* the device guesses the head from the avail ring before publication */
@@ -613,7 +613,7 @@ TEST(used_len_larger_than_writable_breaks_queue)
     mem = ring_alloc(8);
     CHECK_EQ(vq_init(&vq, 8, mem, false), 0);
     dev_attach(&dev, &vq, false);
-    struct vq_buf out = {r[0].hdr, 16};
+    struct iobuf out = {r[0].hdr, 16};
     CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r[0]), 0);
     CHECK(vq_kick_prepare(&vq));
     CHECK_EQ(dev_fetch(&dev, 1), 1);
@@ -647,7 +647,7 @@ TEST(long_lived_chain_across_wraparound)
     struct fake_dev dev;
     void *mem = ring_alloc(4);
     struct req held = {.id = 0}, r = {.id = 1};
-    struct vq_buf out = {held.hdr, 8}, in = {held.reply, 8};
+    struct iobuf out = {held.hdr, 8}, in = {held.reply, 8};
     void *tok;
     uint32_t len;
     uint16_t held_head;
@@ -708,7 +708,7 @@ TEST(no_notify_and_no_interrupt_flags)
     struct fake_dev dev;
     void *mem = ring_alloc(8);
     struct req r[4];
-    struct vq_buf out = {r[0].hdr, 8}, in = {r[0].reply, 8};
+    struct iobuf out = {r[0].hdr, 8}, in = {r[0].reply, 8};
     void *tok;
     uint32_t len;
 
@@ -723,12 +723,11 @@ TEST(no_notify_and_no_interrupt_flags)
     CHECK(vq_kick_prepare(&vq));
     CHECK_EQ(dev_fetch(&dev, 10), 2);
 
-    /* callbacks enabled: the device interrupts */
+    /* without EVENT_IDX every completion interrupts: the flags stay 0 */
     CHECK(dev_complete(&dev, 0, 1, 1));
-    vq_disable_cb(&vq);
-    CHECK_EQ(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
-    CHECK(!dev_complete(&dev, 0, 1, 1));
-    CHECK_EQ(dev.interrupts, 1);
+    CHECK(dev_complete(&dev, 0, 1, 1));
+    CHECK_EQ(dev.interrupts, 2);
+    CHECK_EQ(vq.avail->flags, 0);
     CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
     /* one entry still pending: enable_cb says re-poll */
     CHECK(!vq_enable_cb(&vq));
@@ -745,7 +744,7 @@ TEST(event_idx_notification_arithmetic)
     struct fake_dev dev;
     void *mem = ring_alloc(8);
     struct req r[8];
-    struct vq_buf out = {r[0].hdr, 8};
+    struct iobuf out = {r[0].hdr, 8};
     void *tok;
     uint32_t len;
 
@@ -768,14 +767,14 @@ TEST(event_idx_notification_arithmetic)
     CHECK(!vq_kick_prepare(&vq));
     CHECK_EQ(vq.avail->flags, 0);
 
-    /* used_event: disable keeps it just behind last_used */
+    /* used_event: the next entry after those taken interrupts */
     CHECK_EQ(dev_fetch(&dev, 10), 5);
-    vq_disable_cb(&vq);
-    CHECK_EQ(vq.avail->flags, 0); /* flags stay 0 with EVENT_IDX */
-    CHECK(!dev_complete(&dev, 0, 0, 0));
-    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK_EQ(dev_used_event(&dev), 0);
+    CHECK(dev_complete(&dev, 0, 0, 0));  /* crosses used_event 0 */
+    CHECK(!dev_complete(&dev, 0, 0, 0)); /* the driver has not caught up */
+    CHECK_EQ(vq.avail->flags, 0);        /* flags stay 0 with EVENT_IDX */
     CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
-    CHECK_EQ(dev_used_event(&dev), 0); /* last_used(1) - 1 */
+    CHECK_EQ(dev_used_event(&dev), 1); /* last_used */
     CHECK(!vq_enable_cb(&vq));         /* one pending */
     CHECK_EQ(dev_used_event(&dev), 1);
     CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
@@ -819,15 +818,13 @@ static void long_run(bool event_idx, uint16_t size, unsigned total)
     static struct req reqs[256];
     static int outstanding[256];
     unsigned issued = 0, done = 0, kicks = 0, irqs = 0, steps = 0;
-    bool dev_idle = true, drv_sleeping = false, cb_enabled;
+    bool dev_idle = true, drv_sleeping = false;
 
     CHECK_EQ(vq_init(&vq, size, mem, event_idx), 0);
     dev_attach(&dev, &vq, event_idx);
     memset(outstanding, 0, sizeof(outstanding));
     dev_go_idle_or_busy(&dev, true);
-    vq_disable_cb(&vq);
     drv_sleeping = vq_enable_cb(&vq);
-    cb_enabled = true;
     CHECK(drv_sleeping);
 
     while (done < total) {
@@ -838,7 +835,7 @@ static void long_run(bool event_idx, uint16_t size, unsigned total)
             for (unsigned b = 0; b < batch && issued < total; b++) {
                 unsigned slot = issued % 256;
                 struct req *r = &reqs[slot];
-                struct vq_buf out = {r->hdr, 16}, in[2] = {{r->reply, 32}, {r->data, 32}};
+                struct iobuf out = {r->hdr, 16}, in[2] = {{r->reply, 32}, {r->data, 32}};
                 unsigned nin = 1 + rnd(2);
 
                 if (outstanding[slot])
@@ -871,12 +868,11 @@ static void long_run(bool event_idx, uint16_t size, unsigned total)
                 bool irq = dev_complete(&dev, k, written, (uint8_t)written);
 
                 /* With EVENT_IDX exactly the first completion after the
-                 * driver went to sleep interrupts; with flags every one
-                 * while callbacks are on. */
+                 * driver went to sleep interrupts; with flags every one. */
                 if (event_idx)
                     CHECK_EQ(irq, drv_sleeping);
                 else
-                    CHECK_EQ(irq, cb_enabled);
+                    CHECK(irq);
                 if (drv_sleeping)
                     CHECK(irq);
                 if (irq) {
@@ -896,8 +892,6 @@ static void long_run(bool event_idx, uint16_t size, unsigned total)
 
             if (drv_sleeping)
                 break;
-            vq_disable_cb(&vq);
-            cb_enabled = false;
             while ((rc = vq_get_used(&vq, &tok, &len)) == 1) {
                 struct req *r = tok;
                 CHECK(r->id >= 0 && r->id < 256 && &reqs[r->id] == r);
@@ -910,7 +904,6 @@ static void long_run(bool event_idx, uint16_t size, unsigned total)
             }
             CHECK_EQ(rc, 0);
             drv_sleeping = vq_enable_cb(&vq);
-            cb_enabled = true;
             break;
         }
         }

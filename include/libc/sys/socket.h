@@ -3,8 +3,9 @@
  * Sockets: AF_VSOCK stream sockets only (docs/networking.md). Values are
  * Linux x86-64's, so code written against this header builds on Linux too.
  *
- * Socket descriptors are numbered from 1024 up (files use 0..1023); read,
- * write, close and poll accept them. There are no signals: a send on a
+ * Sockets and files share one descriptor table (lowest free number first);
+ * read, write, close, fstat, fcntl and poll accept sockets too. There are
+ * no signals: a send on a
  * connection whose peer is gone fails with EPIPE (MSG_NOSIGNAL is implied).
  * Every function returns -1 and sets errno on failure.
  */

@@ -14,13 +14,26 @@
 #include "arch/x86_64/memmap.h"
 #include "mm/page.h" /* PAGE_SIZE */
 
-/* ---- boot information (boot.c) */
+/*
+ * ---- boot (boot.c). The PVH entry (pvh.S) calls kmain(start_info), which
+ * the Process unit defines: it calls serial_init, sets up its per-CPU state,
+ * then arch_init, and starts threads. New threads begin in thread_start
+ * (switch.S), which calls the Process unit's thread_entry().
+ */
+void kmain(uint32_t start_info);
+/* Copies the start info, command line and memory map, then sets up
+ * descriptors, paging, interrupt controllers and time. */
+void arch_init(uint32_t start_info);
 #define MAX_MEM_REGIONS 32
 extern struct mem_region boot_ram[MAX_MEM_REGIONS]; /* usable RAM, sorted, merged */
 extern unsigned boot_ram_count;
 extern uint64_t boot_tsc; /* TSC at the PVH entry's first instruction */
-extern uint64_t main_tsc; /* TSC when main() was called */
 extern char boot_cmdline[];
+/* The command line as words: boot_argv[0] is "miura", then one per word
+ * (at most BOOT_MAX_ARGS), then NULL: main's argv. */
+#define BOOT_MAX_ARGS 64
+extern char *boot_argv[BOOT_MAX_ARGS + 2];
+extern int boot_argc;
 
 /* ---- console (serial.c) */
 void serial_init(void);
@@ -45,6 +58,8 @@ typedef void (*irq_handler_fn)(void *arg);
  * interrupts off; the handler must only acknowledge and wake. Returns 0,
  * -EINVAL (no such pin) or -EBUSY (pin taken). */
 int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg);
+/* Undoes a successful irq_route: masks the pin and forgets its handler. */
+void irq_unroute(unsigned gsi);
 void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg);
 /* Crash report and power-off for an unhandled trap. */
 _Noreturn void trap_crash(const struct trap_frame *f, const char *why);
@@ -66,6 +81,7 @@ void lapic_eoi(void);
 unsigned lapic_id(void);
 void ioapic_init(void);
 int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic);
+void ioapic_mask(unsigned gsi);
 
 /* ---- time (tsc.c, timer in lapic.c) */
 void time_init(void);

@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * kmain: from the PVH entry (boot.S) to the appliance's main().
+ * arch_init: the machine, from the PVH entry's start_info to interrupts and
+ * time (the Process unit's kmain calls it, then starts threads).
  *
  * The hvm_start_info, command line and memory map live in memory the VMM
  * owns and we are about to hand to the page allocator, so they are copied
- * first. Then descriptors, paging, interrupt controllers and time; the boot
- * context becomes CPU 0's idle thread and an init thread runs the init hooks
- * and main().
+ * first. Then descriptors, paging, interrupt controllers and time, and the
+ * command line split into words (argv for main).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "arch/x86_64/arch.h"
 #include "lib/cmdline.h"
-#include "lib/init.h"
 #include "miura/miura.h"
-#include "sched/sched.h"
 
 /* Xen's hvm_start_info (PVH boot ABI). */
 #define HVM_START_MAGIC 0x336ec578
@@ -28,19 +26,14 @@ struct hvm_start_info {
 #define MEMMAP_MAX_ENTRIES 1024
 
 #define CMDLINE_MAX 4096
-#define MAX_ARGS    64
 
 struct mem_region boot_ram[MAX_MEM_REGIONS];
 unsigned boot_ram_count;
-uint64_t main_tsc;
 char boot_cmdline[CMDLINE_MAX];
 static char cmdline_words_buf[CMDLINE_MAX];
-static char *argv[MAX_ARGS + 2];
-static int argc;
+char *boot_argv[BOOT_MAX_ARGS + 2];
+int boot_argc;
 static uint64_t ram_bytes;
-
-extern int main(int argc, char **argv);
-extern const struct init_hook __init_start[], __init_end[];
 
 static void copy_start_info(uint32_t paddr)
 {
@@ -72,27 +65,8 @@ static void copy_start_info(uint32_t paddr)
         ram_bytes += boot_ram[i].len;
 }
 
-static void *init_thread(void *unused)
+void arch_init(uint32_t start_info)
 {
-    (void)unused;
-    for (const struct init_hook *h = __init_start; h < __init_end; h++) {
-        int rc = h->fn();
-        if (rc < 0)
-            printf("init: %s failed: error %d\n", h->name,
-                   -rc); /* no strerror table in every image */
-    }
-    main_tsc = rdtsc();
-    /* Called through a volatile pointer so that link-time optimisation does
-     * not inline main here: backtraces then show the appliance's main. */
-    int (*volatile app_main)(int, char **) = main;
-    int status = app_main(argc, argv);
-    miura_poweroff(status);
-}
-
-void kmain(uint32_t start_info)
-{
-    serial_init();
-    sched_init(); /* first: per-CPU state (errno, current thread) behind %gs */
     copy_start_info(start_info);
     gdt_init();
     idt_init();
@@ -102,13 +76,9 @@ void kmain(uint32_t start_info)
     time_init();
 
     memcpy(cmdline_words_buf, boot_cmdline, sizeof(cmdline_words_buf));
-    argv[0] = "miura";
-    argc = 1 + cmdline_split(cmdline_words_buf, argv + 1, MAX_ARGS);
-    argv[argc] = NULL;
-
-    if (!thread_create(0, MAIN_STACK_SIZE, init_thread, NULL))
-        panic("boot: cannot create the main thread");
-    sched_idle_loop();
+    boot_argv[0] = "miura";
+    boot_argc = 1 + cmdline_split(cmdline_words_buf, boot_argv + 1, BOOT_MAX_ARGS);
+    boot_argv[boot_argc] = NULL;
 }
 
 unsigned miura_cpu_count(void)
@@ -121,11 +91,6 @@ uint64_t miura_mem_bytes(void)
     return ram_bytes;
 }
 
-uint64_t miura_boot_ns(void)
-{
-    return tsc_to_ns(main_tsc - boot_tsc);
-}
-
 const char *miura_cmdline(void)
 {
     return boot_cmdline;
@@ -133,5 +98,5 @@ const char *miura_cmdline(void)
 
 const char *miura_getarg(const char *key)
 {
-    return cmdline_value(argv + 1, argc - 1, key);
+    return cmdline_value(boot_argv + 1, boot_argc - 1, key);
 }

@@ -103,6 +103,27 @@ static inline void irq_enable_and_halt(void)
     __asm__ volatile("sti; hlt" : : : "memory");
 }
 
+/* Device registers in the uncached MMIO window (paging.c). Host unit tests
+ * stand in for the device: there these are theirs. */
+#ifndef MIURA_HOST_TEST
+static inline uint32_t mmio_read32(uintptr_t addr)
+{
+    return *(volatile uint32_t *)addr;
+}
+static inline uint8_t mmio_read8(uintptr_t addr)
+{
+    return *(volatile uint8_t *)addr;
+}
+static inline void mmio_write32(uintptr_t addr, uint32_t v)
+{
+    *(volatile uint32_t *)addr = v;
+}
+#else
+uint32_t mmio_read32(uintptr_t addr);
+uint8_t mmio_read8(uintptr_t addr);
+void mmio_write32(uintptr_t addr, uint32_t v);
+#endif
+
 static inline void cpu_relax(void)
 {
     __asm__ volatile("pause" : : : "memory");

@@ -5,6 +5,7 @@
  * without fw_cfg get 1, which is also what the scheduler uses today.
  */
 #include "arch/x86_64/arch.h"
+#include "miura/miura.h"
 
 #define FW_CFG_SELECTOR  0x510
 #define FW_CFG_DATA      0x511
@@ -30,5 +31,7 @@ unsigned platform_cpu_count(void)
     if (sig[0] == 'Q' && sig[1] == 'E' && sig[2] == 'M' && sig[3] == 'U')
         fw_cfg_read(FW_CFG_NB_CPUS, &n, sizeof(n));
     cpu_count = n ? n : 1;
+    if (cpu_count > MIURA_MAX_CPUS)
+        cpu_count = MIURA_MAX_CPUS; /* the rest are never started */
     return cpu_count;
 }

@@ -59,16 +59,27 @@ void ioapic_init(void)
         printf("ioapic: none found; device interrupts unavailable\n");
 }
 
-int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic)
+/* Writes gsi's redirection entry: -EINVAL if no IOAPIC has that pin. */
+static int redirect(unsigned gsi, uint32_t low, uint32_t high)
 {
     for (unsigned i = 0; i < ioapic_count; i++) {
         struct ioapic *io = &ioapics[i];
         if (gsi < io->gsi_base || gsi >= io->gsi_base + io->pins)
             continue;
         unsigned pin = gsi - io->gsi_base;
-        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin + 1, dest_apic << 24);
-        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, vector | (level ? REDIR_LEVEL : 0));
+        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin + 1, high);
+        ioapic_write(io, IOAPIC_REG_REDIR + 2 * pin, low);
         return 0;
     }
     return -EINVAL;
+}
+
+int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic)
+{
+    return redirect(gsi, vector | (level ? REDIR_LEVEL : 0), dest_apic << 24);
+}
+
+void ioapic_mask(unsigned gsi)
+{
+    (void)redirect(gsi, REDIR_MASKED, 0);
 }

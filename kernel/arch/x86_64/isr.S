@@ -4,9 +4,10 @@
  * where the CPU pushes none) and its vector, then the common path saves the
  * general registers as a struct trap_frame (arch.h) and calls
  * trap_dispatch(frame). Stubs exist for the exceptions (0-31), the device IRQ
- * vectors (32-79) and the local vectors (0xf0-0xff), 16 bytes apart (each is
- * at most 2 + 5 + 5 bytes), so no table of their addresses is needed:
- * vector v's stub is at isr_stubs_low + 16 * v or isr_stubs_high + 16 * (v - 240).
+ * vectors (32-79) and the local vectors (0xf0-0xff), ISR_STUB_BYTES (16)
+ * apart (each is at most 2 + 5 + 5 bytes), so no table of their addresses is
+ * needed: vector v's stub is at isr_stubs_low + 16 * v or isr_stubs_high +
+ * 16 * (v - ISR_HIGH_FIRST) (layout.h).
  * Their labels are local, so the crash symbol table carries only these two.
  */
 #include "arch/x86_64/layout.h"
@@ -15,7 +16,8 @@
     .code64
 
 .macro STUB vec
-    .balign 16
+    .balign ISR_STUB_BYTES
+    /* the exceptions for which the CPU pushes an error code */
     .if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
     .else
     pushq $0
@@ -33,13 +35,13 @@
     .endr
 .endm
 
-    .balign 16
+    .balign ISR_STUB_BYTES
     .globl isr_stubs_low, isr_stubs_high
 isr_stubs_low:
-    STUBS 0, 79
-    .balign 16
+    STUBS 0, ISR_LOW_LAST
+    .balign ISR_STUB_BYTES
 isr_stubs_high:
-    STUBS 240, 255
+    STUBS ISR_HIGH_FIRST, ISR_HIGH_LAST
 
 isr_common:
     cld

@@ -10,11 +10,24 @@
 #define BOOT_STACK_SIZE (16 * 1024)
 #define IST_STACK_SIZE  (8 * 1024)
 
-/* Interrupt vectors. Device IRQs (IOAPIC pins) use IRQ_VECTOR_BASE + gsi. */
-#define IRQ_VECTOR_BASE 32
-#define IRQ_MAX_GSI     48
-#define VECTOR_TIMER    0xf0
-#define VECTOR_WAKE     0xf1
-#define VECTOR_SPURIOUS 0xff
+/* Interrupt vectors: CPU exceptions first, those with a stack of their own
+ * named. Device IRQs (IOAPIC pins) use IRQ_VECTOR_BASE + gsi. */
+#define VECTOR_NMI           2
+#define VECTOR_DOUBLE_FAULT  8
+#define VECTOR_PAGE_FAULT    14
+#define VECTOR_MACHINE_CHECK 18
+#define VECTOR_EXCEPTIONS    32
+#define IRQ_VECTOR_BASE      VECTOR_EXCEPTIONS
+#define IRQ_MAX_GSI          48
+#define VECTOR_TIMER         0xf0
+#define VECTOR_WAKE          0xf1
+#define VECTOR_SPURIOUS      0xff
+
+/* Entry stubs (isr.S), ISR_STUB_BYTES apart: vectors 0 .. ISR_LOW_LAST
+ * from isr_stubs_low, ISR_HIGH_FIRST .. ISR_HIGH_LAST from isr_stubs_high. */
+#define ISR_STUB_BYTES 16
+#define ISR_LOW_LAST   (IRQ_VECTOR_BASE + IRQ_MAX_GSI - 1)
+#define ISR_HIGH_FIRST VECTOR_TIMER
+#define ISR_HIGH_LAST  VECTOR_SPURIOUS
 
 #endif

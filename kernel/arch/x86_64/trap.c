@@ -23,7 +23,10 @@ struct __attribute__((packed)) idt_entry {
     uint32_t zero;
 };
 
-extern const char isr_stubs_low[], isr_stubs_high[]; /* isr.S: stubs 16 bytes apart */
+extern const char isr_stubs_low[], isr_stubs_high[]; /* isr.S (layout.h) */
+#define ISR_STUBS_LOW      (ISR_LOW_LAST + 1)
+#define ISR_STUBS_HIGH     (ISR_HIGH_LAST - ISR_HIGH_FIRST + 1)
+#define IDT_INTERRUPT_GATE 0x8e /* present, ring 0, 64-bit interrupt gate */
 
 static struct idt_entry idt[256];
 static struct {
@@ -37,7 +40,7 @@ static void idt_set(unsigned vector, uint64_t stub, unsigned ist)
     e->offset_low = stub & 0xffff;
     e->selector = GDT_KERNEL_CS;
     e->ist = ist;
-    e->type_attr = 0x8e; /* present, ring 0, 64-bit interrupt gate */
+    e->type_attr = IDT_INTERRUPT_GATE;
     e->offset_mid = (stub >> 16) & 0xffff;
     e->offset_high = stub >> 32;
     e->zero = 0;
@@ -45,14 +48,14 @@ static void idt_set(unsigned vector, uint64_t stub, unsigned ist)
 
 void idt_init(void)
 {
-    for (unsigned v = 0; v < 80; v++)
-        idt_set(v, (uint64_t)isr_stubs_low + 16 * v, 0);
-    for (unsigned v = 0; v < 16; v++)
-        idt_set(240 + v, (uint64_t)isr_stubs_high + 16 * v, 0);
-    idt[2].ist = IST_NMI;
-    idt[8].ist = IST_DOUBLE_FAULT;
-    idt[14].ist = IST_PAGE_FAULT;
-    idt[18].ist = IST_MACHINE_CHECK;
+    for (unsigned v = 0; v < ISR_STUBS_LOW; v++)
+        idt_set(v, (uint64_t)isr_stubs_low + ISR_STUB_BYTES * v, 0);
+    for (unsigned v = 0; v < ISR_STUBS_HIGH; v++)
+        idt_set(ISR_HIGH_FIRST + v, (uint64_t)isr_stubs_high + ISR_STUB_BYTES * v, 0);
+    idt[VECTOR_NMI].ist = IST_NMI;
+    idt[VECTOR_DOUBLE_FAULT].ist = IST_DOUBLE_FAULT;
+    idt[VECTOR_PAGE_FAULT].ist = IST_PAGE_FAULT;
+    idt[VECTOR_MACHINE_CHECK].ist = IST_MACHINE_CHECK;
 
     struct __attribute__((packed)) {
         uint16_t limit;
@@ -81,7 +84,13 @@ int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
     return rc;
 }
 
-static const char *const exception_names[32] = {
+void irq_unroute(unsigned gsi)
+{
+    ioapic_mask(gsi);
+    irq_set_vector_handler(IRQ_VECTOR_BASE + gsi, NULL, NULL);
+}
+
+static const char *const exception_names[VECTOR_EXCEPTIONS] = {
     "divide error",
     "debug",
     "NMI",
@@ -108,7 +117,7 @@ static const char *const exception_names[32] = {
 
 void trap_dispatch(struct trap_frame *f)
 {
-    if (f->vector < 32) {
+    if (f->vector < VECTOR_EXCEPTIONS) {
         trap_crash(f, exception_names[f->vector] ? exception_names[f->vector] : "exception");
     }
     if (f->vector == VECTOR_SPURIOUS)
@@ -130,7 +139,7 @@ _Noreturn void trap_crash(const struct trap_frame *f, const char *why)
 
     printf("\n*** CRASH: %s (vector %llu, error code %#llx)\n", why, (unsigned long long)f->vector,
            (unsigned long long)f->error);
-    if (f->vector == 14) {
+    if (f->vector == VECTOR_PAGE_FAULT) {
         uint64_t cr2 = read_cr2();
         printf("    faulting address (CR2) %#018llx: %s %s%s\n", (unsigned long long)cr2,
                (f->error & 1) ? "protection violation" : "page not present",

@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Transport-independent virtio device setup (virtio 1.2 §3.1.1) and the
- * driver registry.
+ * driver registry. Contract: virtio.h.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "arch/x86_64/arch.h"
 #include "drivers/virtio/virtio.h"
 #include "mm/page.h"
 
+MIURA_DRIVERS_OF(virtio);
+
 static const struct virtio_driver *find_driver(uint32_t device_id)
 {
-    for (const struct driver_record *r = __drivers_start; r < __drivers_end; r++) {
-        if (strcmp(r->kind, "virtio_driver") != 0)
-            continue;
-        const struct virtio_driver *d = r->driver;
+    for (const void *const *r = __start_miura_drivers_virtio; r < __stop_miura_drivers_virtio;
+         r++) {
+        const struct virtio_driver *d = *r;
         if (d->device_id == device_id)
             return d;
     }
@@ -28,6 +28,14 @@ static void add_status(struct virtio_device *dev, uint8_t bits)
     dev->ops->set_status(dev, dev->ops->get_status(dev) | bits);
 }
 
+/* The device is given up on (§2.1.1: FAILED). */
+static int give_up(struct virtio_device *dev, int rc)
+{
+    dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
+    dev->driver = NULL;
+    return rc;
+}
+
 int virtio_device_attach(struct virtio_device *dev)
 {
     const struct virtio_driver *drv = find_driver(dev->device_id);
@@ -35,7 +43,7 @@ int virtio_device_attach(struct virtio_device *dev)
         return -ENODEV; /* not linked into this appliance: leave it alone */
 
     /* §3.1.1 steps 1-3: reset, ACKNOWLEDGE, DRIVER. */
-    dev->ops->set_status(dev, 0);
+    virtio_device_reset(dev);
     add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
     add_status(dev, VIRTIO_STATUS_DRIVER);
 
@@ -44,8 +52,7 @@ int virtio_device_attach(struct virtio_device *dev)
     if (!(offered & VIRTIO_FEATURE(VIRTIO_F_VERSION_1))) {
         printf("%s: device %u does not offer VIRTIO_F_VERSION_1; left alone\n", dev->name,
                dev->device_id);
-        dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
-        return -ENODEV;
+        return give_up(dev, -ENODEV);
     }
     dev->features = offered & (drv->features | VIRTIO_FEATURE(VIRTIO_F_VERSION_1));
     dev->ops->driver_features(dev, dev->features);
@@ -55,8 +62,7 @@ int virtio_device_attach(struct virtio_device *dev)
     if (!(dev->ops->get_status(dev) & VIRTIO_STATUS_FEATURES_OK)) {
         printf("%s: device refused features %#llx; left alone\n", dev->name,
                (unsigned long long)dev->features);
-        dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
-        return -ENODEV;
+        return give_up(dev, -ENODEV);
     }
 
     /* Step 7 (queues, config) and 8 (DRIVER_OK) are the driver's. */
@@ -64,10 +70,9 @@ int virtio_device_attach(struct virtio_device *dev)
     int rc = drv->probe(dev);
     if (rc < 0) {
         printf("%s: %s driver failed: error %d\n", dev->name, drv->name, -rc);
-        dev->ops->set_status(dev, VIRTIO_STATUS_FAILED);
-        /* dev stays allocated: the driver may have routed its interrupt. */
+        return give_up(dev, rc); /* the probe undid all it did */
     }
-    return rc;
+    return 0;
 }
 
 int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_size,
@@ -80,8 +85,7 @@ int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_
         size = max_size;
     while (size & (size - 1)) /* split queues want a power of two */
         size &= (uint16_t)(size - 1);
-    size_t bytes = vq_ring_bytes(size);
-    size_t pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+    size_t pages = (vq_ring_bytes(size) + PAGE_SIZE - 1) / PAGE_SIZE;
     void *mem = page_alloc(pages);
     if (!mem)
         return -ENOMEM;
@@ -93,18 +97,27 @@ int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_
     return rc;
 }
 
-static void virtio_interrupt(void *arg)
+void virtio_queue_destroy(struct virtqueue *vq)
+{
+    page_free(vq->desc, (vq_ring_bytes(vq->size) + PAGE_SIZE - 1) / PAGE_SIZE);
+}
+
+void virtio_device_interrupt(void *arg)
 {
     struct virtio_device *dev = arg;
     uint32_t cause = dev->ops->interrupt_ack(dev);
-    if (cause && dev->driver && dev->driver->interrupt)
+    if (cause && dev->driver)
         dev->driver->interrupt(dev, cause);
 }
 
 int virtio_irq_enable(struct virtio_device *dev)
 {
-    /* QEMU's virtio-mmio line is level-triggered: high until acknowledged. */
-    return irq_route(dev->irq, true, virtio_interrupt, dev);
+    return dev->ops->irq_enable(dev);
+}
+
+void virtio_irq_disable(struct virtio_device *dev)
+{
+    dev->ops->irq_disable(dev);
 }
 
 void virtio_device_ready(struct virtio_device *dev)
@@ -112,8 +125,18 @@ void virtio_device_ready(struct virtio_device *dev)
     add_status(dev, VIRTIO_STATUS_DRIVER_OK);
 }
 
+void virtio_device_reset(struct virtio_device *dev)
+{
+    dev->ops->set_status(dev, 0);
+}
+
 void virtio_queue_kick(struct virtio_device *dev, unsigned index, struct virtqueue *vq)
 {
     if (vq_kick_prepare(vq))
         dev->ops->notify(dev, index);
+}
+
+int virtio_read_config(struct virtio_device *dev, unsigned offset, void *buf, unsigned len)
+{
+    return dev->ops->read_config(dev, offset, buf, len);
 }

@@ -2,11 +2,16 @@
 /*
  * The virtio device interface (DESIGN §2: transport separate from device).
  *
- * A transport (virtio-mmio today, virtio-pci next) finds devices and
- * implements struct virtio_transport_ops. Device drivers (fs, vsock)
- * register a struct virtio_driver with MIURA_DRIVER(virtio_driver, var) and
- * only ever use the functions below. Only VIRTIO_F_VERSION_1 devices are
- * driven.
+ * A transport (virtio-mmio today, virtio-pci next) finds devices, wraps each
+ * in a struct virtio_device with its struct virtio_transport_ops, and hands
+ * it to virtio_device_attach(). Device drivers (fs, vsock) register a struct
+ * virtio_driver with MIURA_DRIVER(virtio, var) and only ever use the
+ * functions below: they never learn which transport carries their device.
+ * Only VIRTIO_F_VERSION_1 devices are driven.
+ *
+ * Errors are negative errno values. Every setup function a probe calls has
+ * an undo (virtio_queue_destroy, virtio_irq_disable, virtio_device_reset),
+ * so a probe that fails half-way leaves nothing behind.
  */
 #ifndef MIURA_DRIVERS_VIRTIO_H
 #define MIURA_DRIVERS_VIRTIO_H
@@ -18,31 +23,40 @@
 #include "drivers/virtio/virtqueue.h"
 #include "lib/init.h"
 
+/* Why a device interrupted (virtio 1.2 §2.3, §4.1.4.5, §4.2.2): the
+ * transport translates its own register into these bits. */
+#define VIRTIO_INT_USED_BUFFER   (1u << 0) /* some queue has used buffers */
+#define VIRTIO_INT_CONFIG_CHANGE (1u << 1) /* the device configuration changed */
+
 struct virtio_device;
 
+/* What a transport implements. */
 struct virtio_transport_ops {
     uint8_t (*get_status)(struct virtio_device *dev);
     void (*set_status)(struct virtio_device *dev, uint8_t status); /* 0 resets */
     uint64_t (*device_features)(struct virtio_device *dev);
     void (*driver_features)(struct virtio_device *dev, uint64_t features);
-    /* Copies config space [offset, offset+len) consistently (generation). */
+    /* Copies config space [offset, offset+len) consistently (generation).
+     * 0, -EINVAL (outside the config space) or -EIO (never consistent). */
     int (*read_config)(struct virtio_device *dev, unsigned offset, void *buf, unsigned len);
     /* Largest size the device accepts for queue `index` (0: no such queue). */
     uint16_t (*queue_max)(struct virtio_device *dev, unsigned index);
-    /* Tells the device where queue `index` lives and enables it. */
+    /* Tells the device where queue `index` lives and enables it: 0 or -EIO. */
     int (*queue_enable)(struct virtio_device *dev, unsigned index, const struct virtqueue *vq);
     void (*notify)(struct virtio_device *dev, unsigned index);
-    /* Reads and acknowledges the interrupt cause (VIRTIO_MMIO_INT_*). */
+    /* Routes the device's interrupt to virtio_device_interrupt(dev): 0 or a
+     * negative errno. irq_disable undoes it. */
+    int (*irq_enable)(struct virtio_device *dev);
+    void (*irq_disable)(struct virtio_device *dev);
+    /* Reads and acknowledges the interrupt: VIRTIO_INT_* bits, 0 if none. */
     uint32_t (*interrupt_ack)(struct virtio_device *dev);
 };
 
 struct virtio_device {
     const struct virtio_transport_ops *ops;
-    const struct virtio_driver *driver;
+    const struct virtio_driver *driver; /* set while the driver has the device */
     uint32_t device_id;
     uint64_t features; /* negotiated */
-    unsigned irq;      /* GSI */
-    uintptr_t base;    /* transport registers */
     void *driver_data;
     char name[24]; /* e.g. "virtio-mmio@0xfeb00e00" */
 };
@@ -51,28 +65,47 @@ struct virtio_driver {
     const char *name;
     uint32_t device_id;
     uint64_t features; /* what the driver can use, besides VERSION_1 */
-    /* Called after feature negotiation (FEATURES_OK accepted); sets up its
-     * queues and interrupt, then calls virtio_device_ready. Negative errno on
-     * failure (the device is then marked FAILED). */
+    /* Called after feature negotiation (FEATURES_OK accepted): sets up its
+     * queues and interrupt and calls virtio_device_ready. Returns 0, or a
+     * negative errno after undoing everything it did (the device is then
+     * marked FAILED and may be freed). */
     int (*probe)(struct virtio_device *dev);
-    /* Interrupt context: only acknowledge-and-wake work. */
+    /* Required. Interrupt context: only acknowledge-and-wake work. cause
+     * holds VIRTIO_INT_* bits. */
     void (*interrupt)(struct virtio_device *dev, uint32_t cause);
 };
 
 /* Runs from a transport: negotiates features (virtio 1.2 §3.1.1 steps 1-6)
- * and hands the device to the driver for its id. */
+ * and hands the device to the driver for its id. 0 when the driver took
+ * it; -ENODEV (no driver linked, or features refused), or the probe's
+ * error: the device is then left FAILED (or untouched without a driver),
+ * with nothing of it referenced anywhere, and the transport may free it. */
 int virtio_device_attach(struct virtio_device *dev);
 
 /* Allocates ring memory for queue `index` (at most max_size entries, capped
- * by the device), initialises vq and enables the queue. */
+ * by the device), initialises vq and enables the queue. 0, -ENOENT (no such
+ * queue), -ENOMEM, -EIO (the device refused it). */
 int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_size,
                         struct virtqueue *vq);
-/* Routes the device's interrupt to its driver's interrupt callback. */
+/* Frees the ring memory of a queue virtio_queue_create made. Only after
+ * virtio_device_reset, or before virtio_device_ready: the device must not
+ * be using it. */
+void virtio_queue_destroy(struct virtqueue *vq);
+/* Routes the device's interrupt to its driver's interrupt callback: 0 or a
+ * negative errno (-EBUSY: the line is taken). */
 int virtio_irq_enable(struct virtio_device *dev);
+void virtio_irq_disable(struct virtio_device *dev);
 /* §3.1.1 step 8: DRIVER_OK. */
 void virtio_device_ready(struct virtio_device *dev);
+/* Resets the device: it stops using every queue (§2.1.2, §3.3.1). */
+void virtio_device_reset(struct virtio_device *dev);
 /* Publishes new chains and notifies the device if it wants it. */
 void virtio_queue_kick(struct virtio_device *dev, unsigned index, struct virtqueue *vq);
+/* Reads dev's config space: see virtio_transport_ops.read_config. */
+int virtio_read_config(struct virtio_device *dev, unsigned offset, void *buf, unsigned len);
+
+/* For transports: the interrupt handler to route (arg is the device). */
+void virtio_device_interrupt(void *dev);
 
 static inline bool virtio_has_feature(const struct virtio_device *dev, unsigned bit)
 {

@@ -90,7 +90,7 @@ uint64_t vq_used_addr(const struct virtqueue *vq)
     return (uint64_t)(uintptr_t)vq->used;
 }
 
-static bool bufs_valid(const struct vq_buf *b, unsigned n, uint64_t *total)
+static bool bufs_valid(const struct iobuf *b, unsigned n, uint64_t *total)
 {
     *total = 0;
     if (n && !b)
@@ -103,8 +103,8 @@ static bool bufs_valid(const struct vq_buf *b, unsigned n, uint64_t *total)
     return true;
 }
 
-int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
-                 const struct vq_buf *in, unsigned n_in, void *token)
+int vq_add_chain(struct virtqueue *vq, const struct iobuf *out, unsigned n_out,
+                 const struct iobuf *in, unsigned n_in, void *token)
 {
     uint64_t out_total, in_total;
     unsigned n;
@@ -125,7 +125,7 @@ int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
 
     head = idx = vq->free_head;
     for (unsigned i = 0; i < n; i++) {
-        const struct vq_buf *b = i < n_out ? &out[i] : &in[i - n_out];
+        const struct iobuf *b = i < n_out ? &out[i] : &in[i - n_out];
         struct virtq_desc *d = &vq->desc[idx];
 
         d->addr = (uint64_t)(uintptr_t)b->addr;
@@ -247,17 +247,12 @@ int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len)
     free_chain(vq, (uint16_t)id);
     vq->last_used++;
     if (vq->event_idx) {
-        if (!vq->cb_disabled) {
-            /* Ask for an interrupt at the next used entry. mb: the store is
-             * visible before our next load of used->idx, so an entry the
-             * device adds after that load sees the new used_event and
-             * interrupts (store→load order). */
-            virtio_write_once(*used_event(vq), vq->last_used);
-            virtio_mb();
-        } else {
-            /* Keep the event just behind us so that it is never crossed. */
-            virtio_write_once(*used_event(vq), (uint16_t)(vq->last_used - 1));
-        }
+        /* Ask for an interrupt at the next used entry. mb: the store is
+         * visible before our next load of used->idx, so an entry the device
+         * adds after that load sees the new used_event and interrupts
+         * (store→load order). */
+        virtio_write_once(*used_event(vq), vq->last_used);
+        virtio_mb();
     }
     return 1;
 
@@ -266,21 +261,10 @@ err_broken:
     return -EIO;
 }
 
-void vq_disable_cb(struct virtqueue *vq)
-{
-    vq->cb_disabled = true;
-    /* Suppression is a hint: no barrier, a late interrupt is harmless. */
-    if (vq->event_idx)
-        virtio_write_once(*used_event(vq), (uint16_t)(vq->last_used - 1));
-    else
-        virtio_write_once(vq->avail->flags, (uint16_t)VIRTQ_AVAIL_F_NO_INTERRUPT);
-}
-
 bool vq_enable_cb(struct virtqueue *vq)
 {
     if (vq->broken)
         return false;
-    vq->cb_disabled = false;
     /* §2.7.10: with EVENT_IDX, flags stay 0 and used_event asks for the
      * interrupt; without it, clearing NO_INTERRUPT does. */
     if (vq->event_idx)

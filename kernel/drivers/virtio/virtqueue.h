@@ -30,15 +30,10 @@
 #include <stdint.h>
 
 #include "abi/virtio.h"
+#include "lib/iobuf.h"
 
 /* Required alignment of the ring memory given to vq_init. */
 #define VQ_RING_ALIGN 64u
-
-/* One device-readable (out) or device-writable (in) buffer. */
-struct vq_buf {
-    void *addr;   /* identity-mapped, so also the guest physical address */
-    uint32_t len; /* > 0 */
-};
 
 /* Driver-private state of one descriptor (lives after the rings). */
 struct vq_desc_state {
@@ -64,7 +59,6 @@ struct virtqueue {
     uint16_t drain_pos; /* vq_drain_broken's scan position */
     uint32_t inflight;  /* chains added and not yet returned */
     bool event_idx;     /* VIRTIO_F_RING_EVENT_IDX negotiated */
-    bool cb_disabled;   /* vq_disable_cb in effect */
     bool broken;
 };
 
@@ -101,8 +95,8 @@ uint64_t vq_used_addr(const struct virtqueue *vq);
  * longer than the queue, a NULL token, a NULL or zero-length buffer or
  * device-writable lengths that overflow 32 bits, -EIO if the queue is broken.
  */
-int vq_add_chain(struct virtqueue *vq, const struct vq_buf *out, unsigned n_out,
-                 const struct vq_buf *in, unsigned n_in, void *token);
+int vq_add_chain(struct virtqueue *vq, const struct iobuf *out, unsigned n_out,
+                 const struct iobuf *in, unsigned n_in, void *token);
 
 /*
  * Publishes the chains added since the last call (avail->idx) and says
@@ -122,14 +116,13 @@ bool vq_kick_prepare(struct virtqueue *vq);
 int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len);
 
 /*
- * Interrupt suppression (a hint: the device may still interrupt).
- * vq_disable_cb asks the device not to interrupt for used buffers.
- * vq_enable_cb asks for an interrupt at the next used buffer and returns
- * true if none is pending; false means completions arrived meanwhile (or the
- * queue is broken) and the caller must poll vq_get_used again before
- * sleeping. Pattern: wake, disable, drain, enable; re-drain while false.
+ * Interrupts stay on: vq_get_used asks (with EVENT_IDX) for one at the next
+ * used buffer after those it took. vq_enable_cb asks for an interrupt at
+ * the next used buffer and returns true if none is pending; false means
+ * completions arrived meanwhile (or the queue is broken) and the caller
+ * must poll vq_get_used again before sleeping. Pattern: wake, drain,
+ * enable; re-drain while false, else sleep.
  */
-void vq_disable_cb(struct virtqueue *vq);
 bool vq_enable_cb(struct virtqueue *vq);
 
 /* Marks the queue broken (e.g. after the device set DEVICE_NEEDS_RESET). */

@@ -5,10 +5,12 @@
  * events (transport reset).
  *
  * Receive: the rx ring is kept full of one-page buffers (header, then
- * payload). A completed buffer is checked (lengths, type, addresses) and
- * loaned to net, which gives it back with rx_release once the application
- * has read it; a fresh buffer takes its place in the ring meanwhile, so the
- * buffers in use are the ring plus what net holds (bounded by its credit).
+ * payload). A completed buffer is loaned to net as the device wrote it (its
+ * header copied out once, so the device cannot change it after the check);
+ * net checks everything in it, in one place. Net gives the buffer back with
+ * rx_release once the application has read it; a fresh buffer takes its
+ * place in the ring meanwhile, so the buffers in use are the ring plus what
+ * net holds (bounded by its credit).
  *
  * Transmit: send() puts the header in a slot of its own and the payload by
  * reference (net keeps it until vsock_net_tx_done). When the ring is full
@@ -16,6 +18,11 @@
  *
  * One service thread per device does all of it; the interrupt handler only
  * wakes that thread.
+ *
+ * Probe: queues, interrupt, the service thread, then buffers and DRIVER_OK,
+ * and only then the transport is attached to net. A failure undoes every
+ * earlier step in reverse, so a device that cannot run leaves nothing
+ * behind.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +45,7 @@
 #define VSOCK_EVENT_TRANSPORT_RESET 0
 #define SERVICE_STACK               (16 * 1024)
 #define RX_RETRY_NS                 10000000ull /* refill retry when memory ran out */
+#define CID_FIRST_GUEST             3u          /* 0-2: hypervisor, local, host */
 
 struct tx_packet {
     struct vsock_hdr hdr; /* the device reads it from here */
@@ -61,7 +69,6 @@ struct virtio_vsock {
     struct list tx_pending;
     struct rx_slot *rx_free;
     uint32_t events[EVENT_BUFS];
-    uint64_t dropped; /* malformed packets from the device */
 };
 
 /* ---- receive */
@@ -98,7 +105,7 @@ static bool rx_refill(struct virtio_vsock *vs)
         struct rx_slot *s = rx_slot_get(vs);
         if (!s)
             break; /* out of memory: the ring runs with fewer buffers */
-        struct vq_buf in = {s->page, RX_BUF_BYTES};
+        struct iobuf in = {s->page, RX_BUF_BYTES};
         if (vq_add_chain(&vs->rx, NULL, 0, &in, 1, s) < 0) {
             rx_slot_put(vs, s);
             break;
@@ -125,20 +132,6 @@ static void vsock_rx_release(struct vsock_transport *t, struct vsock_rx_buf *buf
         waitq_wake_all(&vs->wake);
 }
 
-/* Checks one received packet; the device is not trusted. */
-static bool rx_valid(struct virtio_vsock *vs, struct rx_slot *s, uint32_t written)
-{
-    if (written < VSOCK_HDR_SIZE)
-        return false;
-    memcpy(&s->buf.hdr, s->page, VSOCK_HDR_SIZE);
-    const struct vsock_hdr *h = &s->buf.hdr;
-    if (h->len != written - VSOCK_HDR_SIZE || h->len > RX_BUF_BYTES - VSOCK_HDR_SIZE)
-        return false;
-    if (h->type != VSOCK_TYPE_STREAM || h->dst_cid != vs->transport.guest_cid)
-        return false;
-    return true;
-}
-
 static bool rx_drain(struct virtio_vsock *vs)
 {
     bool any = false;
@@ -148,11 +141,8 @@ static bool rx_drain(struct virtio_vsock *vs)
     while ((rc = vq_get_used(&vs->rx, &token, &len)) == 1) {
         struct rx_slot *s = token;
         any = true;
-        if (!rx_valid(vs, s, len)) {
-            vs->dropped++;
-            rx_slot_put(vs, s);
-            continue;
-        }
+        memcpy(&s->buf.hdr, s->page, VSOCK_HDR_SIZE); /* net checks it against len */
+        s->buf.written = len;
         s->buf.data = s->page + VSOCK_HDR_SIZE;
         s->buf.cap = RX_BUF_BYTES - VSOCK_HDR_SIZE;
         s->buf.off = 0;
@@ -173,7 +163,7 @@ static bool rx_drain(struct virtio_vsock *vs)
 
 static bool tx_post(struct virtio_vsock *vs, struct tx_packet *p)
 {
-    struct vq_buf out[2] = {{&p->hdr, VSOCK_HDR_SIZE}, {(void *)p->payload, p->len}};
+    struct iobuf out[2] = {{&p->hdr, VSOCK_HDR_SIZE}, {(void *)p->payload, p->len}};
     return vq_add_chain(&vs->tx, out, p->len ? 2 : 1, NULL, 0, p) == 0;
 }
 
@@ -247,7 +237,7 @@ static int vsock_send(struct vsock_transport *t, const struct vsock_hdr *hdr, co
 static void read_cid(struct virtio_vsock *vs)
 {
     struct virtio_vsock_config config;
-    if (vs->dev->ops->read_config(vs->dev, 0, &config, sizeof(config)) == 0)
+    if (virtio_read_config(vs->dev, 0, &config, sizeof(config)) == 0)
         vs->transport.guest_cid = config.guest_cid & 0xffffffffu;
 }
 
@@ -265,7 +255,7 @@ static bool event_drain(struct virtio_vsock *vs)
                    (unsigned long long)vs->transport.guest_cid);
             vsock_net_transport_reset(&vs->transport, vs->transport.guest_cid);
         }
-        struct vq_buf in = {ev, sizeof(*ev)};
+        struct iobuf in = {ev, sizeof(*ev)};
         vq_add_chain(&vs->event, NULL, 0, &in, 1, ev);
     }
     if (any)
@@ -301,41 +291,64 @@ static void vsock_interrupt(struct virtio_device *dev, uint32_t cause)
 static int vsock_probe(struct virtio_device *dev)
 {
     struct virtio_vsock *vs = calloc(1, sizeof(*vs));
+    int rc;
     if (!vs)
         return -ENOMEM;
     vs->dev = dev;
     dev->driver_data = vs;
     waitq_init(&vs->wake);
     list_init(&vs->tx_pending);
-    read_cid(vs);
-    if (vs->transport.guest_cid < 3) {
-        printf("virtio-vsock: device gives CID %llu; need >= 3\n",
-               (unsigned long long)vs->transport.guest_cid);
-        return -EINVAL;
-    }
     vs->transport.send = vsock_send;
     vs->transport.rx_release = vsock_rx_release;
-    int rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_RX, RX_RING_SIZE, &vs->rx);
-    if (rc == 0)
-        rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_TX, TX_RING_SIZE, &vs->tx);
-    if (rc == 0)
-        rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_EVENT, EVENT_BUFS, &vs->event);
-    if (rc == 0)
-        rc = virtio_irq_enable(dev);
+    read_cid(vs);
+    if (vs->transport.guest_cid < CID_FIRST_GUEST) {
+        printf("virtio-vsock: device gives CID %llu; need >= 3\n",
+               (unsigned long long)vs->transport.guest_cid);
+        rc = -EINVAL;
+        goto err_free;
+    }
+    rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_RX, RX_RING_SIZE, &vs->rx);
     if (rc < 0)
-        return rc;
+        goto err_free;
+    rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_TX, TX_RING_SIZE, &vs->tx);
+    if (rc < 0)
+        goto err_rx_queue;
+    rc = virtio_queue_create(dev, VIRTIO_VSOCK_QUEUE_EVENT, EVENT_BUFS, &vs->event);
+    if (rc < 0)
+        goto err_tx_queue;
+    rc = virtio_irq_enable(dev);
+    if (rc < 0)
+        goto err_event_queue;
+    /* The thread runs once this (init) thread next blocks, on this CPU. */
+    if (!thread_create(0, SERVICE_STACK, vsock_service, vs)) {
+        rc = -ENOMEM;
+        goto err_irq;
+    }
+    /* Nothing below fails: buffers short of memory only make a shorter ring
+     * (see rx_short), and the event ring has a slot per buffer. */
     rx_refill(vs);
     for (unsigned i = 0; i < EVENT_BUFS; i++) {
-        struct vq_buf in = {&vs->events[i], sizeof(vs->events[i])};
+        struct iobuf in = {&vs->events[i], sizeof(vs->events[i])};
         vq_add_chain(&vs->event, NULL, 0, &in, 1, &vs->events[i]);
     }
     virtio_device_ready(dev);
     virtio_queue_kick(dev, VIRTIO_VSOCK_QUEUE_RX, &vs->rx);
     virtio_queue_kick(dev, VIRTIO_VSOCK_QUEUE_EVENT, &vs->event);
-    vsock_net_attach(&vs->transport);
-    if (!thread_create(0, SERVICE_STACK, vsock_service, vs))
-        return -ENOMEM;
+    vsock_net_attach(&vs->transport); /* net may send from now on */
     return 0;
+
+err_irq:
+    virtio_irq_disable(dev);
+err_event_queue:
+    virtio_queue_destroy(&vs->event);
+err_tx_queue:
+    virtio_queue_destroy(&vs->tx);
+err_rx_queue:
+    virtio_queue_destroy(&vs->rx);
+err_free:
+    dev->driver_data = NULL;
+    free(vs);
+    return rc;
 }
 
 static const struct virtio_driver vsock_driver = {
@@ -345,4 +358,4 @@ static const struct virtio_driver vsock_driver = {
     .probe = vsock_probe,
     .interrupt = vsock_interrupt,
 };
-MIURA_DRIVER(virtio_driver, vsock_driver);
+MIURA_DRIVER(virtio, vsock_driver);

@@ -11,13 +11,16 @@
  * used ring and marks the owners' requests done, so several threads can have
  * requests in flight and nobody spins. A queue the device broke (bad used id
  * or length) fails every request in flight with -EIO.
+ *
+ * Probe: queues and interrupt, undone in reverse if a step fails; the
+ * device is mounted later, by the FS-level init hook, only if it probed.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86_64/arch.h"
+#include "arch/x86_64/cpu.h"
 #include "drivers/virtio/virtio.h"
 #include "fs/fuse_conn.h"
 #include "fs/vfs.h"
@@ -75,8 +78,8 @@ static bool reap(struct virtiofs *fs, struct virtiofs_queue *q)
     return any;
 }
 
-static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct vq_buf *out,
-                  unsigned n_out, const struct vq_buf *in, unsigned n_in)
+static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct iobuf *out,
+                  unsigned n_out, const struct iobuf *in, unsigned n_in)
 {
     struct virtiofs_request req = {false, 0};
     uint64_t flags = irq_save();
@@ -109,14 +112,14 @@ static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct vq
     return req.result;
 }
 
-static int virtiofs_call(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out,
-                         const struct vq_buf *in, unsigned n_in)
+static int virtiofs_call(struct fuse_conn *c, const struct iobuf *out, unsigned n_out,
+                         const struct iobuf *in, unsigned n_in)
 {
     struct virtiofs *fs = c->transport;
     return submit(fs, &fs->request, out, n_out, in, n_in);
 }
 
-static int virtiofs_send_noreply(struct fuse_conn *c, const struct vq_buf *out, unsigned n_out)
+static int virtiofs_send_noreply(struct fuse_conn *c, const struct iobuf *out, unsigned n_out)
 {
     struct virtiofs *fs = c->transport;
     int rc = submit(fs, &fs->hiprio, out, n_out, NULL, 0);
@@ -126,27 +129,29 @@ static int virtiofs_send_noreply(struct fuse_conn *c, const struct vq_buf *out, 
 static uint64_t virtiofs_now(struct fuse_conn *c)
 {
     (void)c;
-    return clock_ns();
+    return miura_clock_ns();
 }
 
 static void virtiofs_interrupt(struct virtio_device *dev, uint32_t cause)
 {
     struct virtiofs *fs = dev->driver_data;
-    if (cause & VIRTIO_MMIO_INT_VRING)
+    if (cause & VIRTIO_INT_USED_BUFFER)
         waitq_wake_all(&fs->completions);
 }
 
 static int virtiofs_probe(struct virtio_device *dev)
 {
     struct virtio_fs_config config;
+    struct virtiofs *fs;
+    int rc;
     if (device_count == VIRTIOFS_MAX_DEVICES)
         return -ENOSPC;
-    int rc = dev->ops->read_config(dev, 0, &config, sizeof(config));
+    rc = virtio_read_config(dev, 0, &config, sizeof(config));
     if (rc < 0)
         return rc;
     if (config.num_request_queues < 1)
         return -ENODEV;
-    struct virtiofs *fs = calloc(1, sizeof(*fs));
+    fs = calloc(1, sizeof(*fs));
     if (!fs)
         return -ENOMEM;
     memcpy(fs->tag, config.tag, VIRTIO_FS_TAG_LEN);
@@ -155,23 +160,43 @@ static int virtiofs_probe(struct virtio_device *dev)
     waitq_init(&fs->completions);
     fs->hiprio.index = VIRTIO_FS_QUEUE_HIPRIO;
     fs->request.index = VIRTIO_FS_QUEUE_FIRST_REQUEST;
-    dev->driver_data = fs;
-    rc = virtio_queue_create(dev, fs->hiprio.index, VIRTIOFS_QUEUE_SIZE, &fs->hiprio.vq);
-    if (rc == 0)
-        rc = virtio_queue_create(dev, fs->request.index, VIRTIOFS_QUEUE_SIZE, &fs->request.vq);
-    if (rc == 0)
-        rc = virtio_irq_enable(dev);
-    if (rc < 0)
-        return rc; /* fs stays: the device is marked failed and never completes */
     fs->conn.call = virtiofs_call;
     fs->conn.send_noreply = virtiofs_send_noreply;
     fs->conn.now_ns = virtiofs_now;
     fs->conn.transport = fs;
     fs->conn.next_unique = 1;
+    dev->driver_data = fs;
+    rc = virtio_queue_create(dev, fs->hiprio.index, VIRTIOFS_QUEUE_SIZE, &fs->hiprio.vq);
+    if (rc < 0)
+        goto err_free;
+    rc = virtio_queue_create(dev, fs->request.index, VIRTIOFS_QUEUE_SIZE, &fs->request.vq);
+    if (rc < 0)
+        goto err_hiprio_queue;
+    rc = virtio_irq_enable(dev);
+    if (rc < 0)
+        goto err_request_queue;
     virtio_device_ready(dev);
-    devices[device_count++] = fs;
+    devices[device_count++] = fs; /* mounted by virtiofs_mount_root */
     return 0;
+
+err_request_queue:
+    virtio_queue_destroy(&fs->request.vq);
+err_hiprio_queue:
+    virtio_queue_destroy(&fs->hiprio.vq);
+err_free:
+    dev->driver_data = NULL;
+    free(fs);
+    return rc;
 }
+
+#ifdef MIURA_HOST_TEST
+/* Tests: how many devices probed and wait to be mounted. */
+unsigned virtiofs_test_device_count(void);
+unsigned virtiofs_test_device_count(void)
+{
+    return device_count;
+}
+#endif
 
 static const struct virtio_driver virtiofs_driver = {
     .name = "virtio-fs",
@@ -180,7 +205,7 @@ static const struct virtio_driver virtiofs_driver = {
     .probe = virtiofs_probe,
     .interrupt = virtiofs_interrupt,
 };
-MIURA_DRIVER(virtio_driver, virtiofs_driver);
+MIURA_DRIVER(virtio, virtiofs_driver);
 
 /* Mounts the device the command line names with `fs=TAG` at "/" (without
  * `fs=`, the first device) and each device named by a `fs.TAG=PATH` word at

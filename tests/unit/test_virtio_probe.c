@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Probe paths, end to end on the host: virtio-mmio finds a device (its
+ * registers emulated here), the virtio core negotiates, and the vsock or fs
+ * driver sets it up. Each step that can fail is made to fail in turn (every
+ * allocation, every page allocation, a queue the device lacks or will not
+ * enable, the interrupt line, the service thread, features, config space,
+ * the CID), and after each failure nothing may be left: no memory, no
+ * interrupt route, no transport attached to net, no fs device waiting to
+ * be mounted, and the device marked FAILED.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi/virtio.h"
+#include "arch/x86_64/arch.h"
+#include "drivers/virtio/mmio/mmio.h"
+#include "drivers/virtio/virtio.h"
+#include "miura/miura.h"
+#include "net/vsock_transport.h"
+#include "sched/sched.h"
+#include "test.h"
+
+#define BASE     0xfeb00000u
+#define GSI      12
+#define SPEC     "0x200@0xfeb00000:12"
+#define MAX_LIVE 1024
+
+unsigned virtiofs_test_device_count(void);
+
+/* ---- allocations: counted, and the Nth one can fail */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void __real_free(void *p);
+
+static void *live[MAX_LIVE];
+static unsigned nlive, nallocs, fail_alloc; /* fail the fail_alloc-th (1-based; 0: none) */
+
+static void *track(void *p)
+{
+    if (p) {
+        if (nlive == MAX_LIVE)
+            abort();
+        live[nlive++] = p;
+    }
+    return p;
+}
+
+static bool alloc_fails(void)
+{
+    return ++nallocs == fail_alloc;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : track(__real_malloc(n));
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : track(__real_calloc(n, size));
+}
+
+void __wrap_free(void *p)
+{
+    if (!p)
+        return;
+    for (unsigned i = 0; i < nlive; i++) {
+        if (live[i] == p) {
+            live[i] = live[--nlive];
+            __real_free(p);
+            return;
+        }
+    }
+    abort(); /* not ours, or freed twice */
+}
+
+/* ---- pages */
+
+static void *pages[MAX_LIVE];
+static size_t page_counts[MAX_LIVE];
+static unsigned npages, npage_allocs, fail_page;
+
+void *page_alloc(size_t n)
+{
+    if (++npage_allocs == fail_page)
+        return NULL;
+    void *p = aligned_alloc(PAGE_SIZE, n * PAGE_SIZE);
+    if (!p || npages == MAX_LIVE)
+        abort();
+    pages[npages] = p;
+    page_counts[npages++] = n;
+    return p;
+}
+
+void page_free(void *q, size_t n)
+{
+    for (unsigned i = 0; i < npages; i++) {
+        if (pages[i] == q) {
+            if (page_counts[i] != n)
+                abort();
+            __real_free(pages[i]);
+            pages[i] = pages[--npages];
+            page_counts[i] = page_counts[npages];
+            return;
+        }
+    }
+    abort();
+}
+
+/* ---- the kernel around the drivers */
+
+static struct {
+    irq_handler_fn fn;
+    void *arg;
+    bool level;
+} routes[IRQ_MAX_GSI];
+static bool fail_irq, fail_thread;
+static thread_fn thread_started;
+static struct vsock_transport *attached;
+static bool attached_before_thread;
+char *boot_argv[BOOT_MAX_ARGS + 2];
+int boot_argc;
+
+int irq_route(unsigned gsi, bool level, irq_handler_fn fn, void *arg)
+{
+    if (gsi >= IRQ_MAX_GSI)
+        return -EINVAL;
+    if (fail_irq || routes[gsi].fn)
+        return -EBUSY;
+    routes[gsi].fn = fn;
+    routes[gsi].arg = arg;
+    routes[gsi].level = level;
+    return 0;
+}
+
+void irq_unroute(unsigned gsi)
+{
+    if (!routes[gsi].fn)
+        abort(); /* undoing what was not done */
+    routes[gsi].fn = NULL;
+}
+
+thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg)
+{
+    static char a_thread;
+    (void)cpu, (void)stack_size, (void)arg;
+    if (fail_thread)
+        return NULL;
+    thread_started = fn;
+    return (thread_t *)&a_thread;
+}
+
+void vsock_net_attach(struct vsock_transport *t)
+{
+    attached_before_thread = !thread_started;
+    attached = t;
+}
+
+void waitq_init(struct waitq *wq)
+{
+    list_init(&wq->waiters);
+}
+
+int waitq_wake_all(struct waitq *wq)
+{
+    (void)wq;
+    return 0;
+}
+
+uint64_t miura_clock_ns(void)
+{
+    return 0;
+}
+
+/* Not reached while probing. */
+void vsock_net_receive(struct vsock_transport *t, struct vsock_rx_buf *b)
+{
+    (void)t, (void)b;
+    abort();
+}
+void vsock_net_tx_done(struct vsock_transport *t, void *cookie)
+{
+    (void)t, (void)cookie;
+    abort();
+}
+void vsock_net_transport_reset(struct vsock_transport *t, uint64_t cid)
+{
+    (void)t, (void)cid;
+    abort();
+}
+int waitq_wait(struct waitq *wq, uint64_t deadline)
+{
+    (void)wq, (void)deadline;
+    abort();
+}
+void thread_yield(void)
+{
+    abort();
+}
+const char *miura_getarg(const char *key)
+{
+    (void)key;
+    abort();
+}
+struct fuse_conn;
+int vfs_mount_tag(const char *tag, struct fuse_conn *c)
+{
+    (void)tag, (void)c;
+    abort();
+}
+
+/* ---- the device: virtio-mmio version 2 registers (virtio 1.2 §4.2.2) */
+
+static struct {
+    uint32_t magic, version, id, status, isr, generation;
+    uint64_t features, driver_features;
+    uint32_t dev_sel, drv_sel, queue_sel, notifies;
+    bool refuse_features_ok, unstable_config;
+    struct {
+        uint32_t num_max, num, ready;
+        bool refuse_ready;
+    } q[4];
+    uint8_t config[256];
+} dev;
+
+uint32_t mmio_read32(uintptr_t addr)
+{
+    unsigned sel = dev.queue_sel < 4 ? dev.queue_sel : 0;
+    switch (addr - BASE) {
+    case VIRTIO_MMIO_MAGIC_VALUE:
+        return dev.magic;
+    case VIRTIO_MMIO_VERSION:
+        return dev.version;
+    case VIRTIO_MMIO_DEVICE_ID:
+        return dev.id;
+    case VIRTIO_MMIO_DEVICE_FEATURES:
+        return (uint32_t)(dev.dev_sel ? dev.features >> 32 : dev.features);
+    case VIRTIO_MMIO_QUEUE_NUM_MAX:
+        return dev.queue_sel < 4 ? dev.q[sel].num_max : 0;
+    case VIRTIO_MMIO_QUEUE_READY:
+        return dev.queue_sel < 4 ? dev.q[sel].ready : 0;
+    case VIRTIO_MMIO_INTERRUPT_STATUS:
+        return dev.isr;
+    case VIRTIO_MMIO_STATUS:
+        return dev.status;
+    case VIRTIO_MMIO_CONFIG_GENERATION:
+        return dev.unstable_config ? dev.generation++ : dev.generation;
+    default:
+        return 0;
+    }
+}
+
+uint8_t mmio_read8(uintptr_t addr)
+{
+    if (addr < BASE + VIRTIO_MMIO_CONFIG || addr >= BASE + VIRTIO_MMIO_CONFIG + 256)
+        abort();
+    return dev.config[addr - BASE - VIRTIO_MMIO_CONFIG];
+}
+
+void mmio_write32(uintptr_t addr, uint32_t v)
+{
+    unsigned sel = dev.queue_sel < 4 ? dev.queue_sel : 0;
+    switch (addr - BASE) {
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+        dev.dev_sel = v;
+        break;
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+        dev.drv_sel = v;
+        break;
+    case VIRTIO_MMIO_DRIVER_FEATURES:
+        if (dev.drv_sel)
+            dev.driver_features = (dev.driver_features & 0xffffffffu) | (uint64_t)v << 32;
+        else
+            dev.driver_features = (dev.driver_features & ~0xffffffffull) | v;
+        break;
+    case VIRTIO_MMIO_QUEUE_SEL:
+        dev.queue_sel = v;
+        break;
+    case VIRTIO_MMIO_QUEUE_NUM:
+        dev.q[sel].num = v;
+        break;
+    case VIRTIO_MMIO_QUEUE_READY:
+        dev.q[sel].ready = dev.q[sel].refuse_ready ? 0 : v;
+        break;
+    case VIRTIO_MMIO_QUEUE_NOTIFY:
+        dev.notifies++;
+        break;
+    case VIRTIO_MMIO_INTERRUPT_ACK:
+        dev.isr &= ~v;
+        break;
+    case VIRTIO_MMIO_STATUS:
+        if (v == 0) { /* reset: queues forgotten */
+            for (unsigned i = 0; i < 4; i++)
+                dev.q[i].ready = 0;
+        }
+        if ((v & VIRTIO_STATUS_FEATURES_OK) && dev.refuse_features_ok)
+            v &= ~VIRTIO_STATUS_FEATURES_OK;
+        dev.status = v;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- cases */
+
+static void fresh(uint32_t id)
+{
+    /* what an earlier successful probe keeps stays allocated: free it */
+    while (nlive)
+        __wrap_free(live[0]);
+    while (npages) {
+        __real_free(pages[0]);
+        pages[0] = pages[--npages];
+        page_counts[0] = page_counts[npages];
+    }
+    nallocs = fail_alloc = npage_allocs = fail_page = 0;
+    memset(routes, 0, sizeof(routes));
+    fail_irq = fail_thread = false;
+    thread_started = NULL;
+    attached = NULL;
+    attached_before_thread = false;
+    memset(&dev, 0, sizeof(dev));
+    dev.magic = VIRTIO_MMIO_MAGIC;
+    dev.version = VIRTIO_MMIO_VERSION_MODERN;
+    dev.id = id;
+    dev.features = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_F_RING_EVENT_IDX);
+    for (unsigned i = 0; i < 4; i++)
+        dev.q[i].num_max = 256;
+    if (id == VIRTIO_ID_VSOCK) {
+        struct virtio_vsock_config c = {.guest_cid = 42};
+        memcpy(dev.config, &c, sizeof(c));
+    } else {
+        struct virtio_fs_config c = {.num_request_queues = 1};
+        memcpy(c.tag, "share", 5);
+        memcpy(dev.config, &c, sizeof(c));
+    }
+}
+
+/* After a failed probe: nothing of it is left anywhere, and the device is
+ * FAILED (or untouched, when the transport could not even wrap it). */
+static const char *left_behind(unsigned fs_devices, uint32_t status)
+{
+    if (nlive)
+        return "memory left allocated";
+    if (npages)
+        return "pages left allocated";
+    for (unsigned i = 0; i < IRQ_MAX_GSI; i++)
+        if (routes[i].fn)
+            return "interrupt left routed";
+    if (attached)
+        return "transport left attached to net";
+    if (virtiofs_test_device_count() != fs_devices)
+        return "fs device left for mounting";
+    if (dev.status != status)
+        return status ? "device not marked FAILED" : "device touched";
+    return NULL;
+}
+
+#define CHECK_CLEAN_STATUS(fs_devices, status)                         \
+    do {                                                               \
+        const char *why_ = left_behind(fs_devices, status);            \
+        if (why_) {                                                    \
+            test_fail(__FILE__, __LINE__, "%s (case %d)", why_, step); \
+            return;                                                    \
+        }                                                              \
+    } while (0)
+
+#define CHECK_CLEAN(fs_devices) CHECK_CLEAN_STATUS(fs_devices, VIRTIO_STATUS_FAILED)
+
+#define READY (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)
+
+TEST(vsock_probe_sets_up_everything_and_attaches_last)
+{
+    fresh(VIRTIO_ID_VSOCK);
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(dev.status, READY | VIRTIO_STATUS_DRIVER_OK);
+    CHECK_EQ(dev.driver_features,
+             VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_F_RING_EVENT_IDX));
+    for (unsigned i = 0; i < 3; i++)
+        CHECK_EQ(dev.q[i].ready, 1);
+    CHECK_EQ(dev.q[0].num, 64);  /* rx ring */
+    CHECK_EQ(dev.q[1].num, 128); /* tx ring */
+    CHECK_EQ(dev.q[2].num, 4);   /* event buffers */
+    CHECK(routes[GSI].fn != NULL);
+    CHECK(routes[GSI].level); /* virtio-mmio's line is level-triggered */
+    CHECK(thread_started != NULL);
+    CHECK(attached != NULL);
+    CHECK(!attached_before_thread);
+    CHECK_EQ(attached->guest_cid, 42);
+    CHECK_EQ(dev.notifies, 2); /* rx and event buffers posted */
+    CHECK_EQ(npages, 3 + 64);  /* three rings, a page per rx buffer */
+    /* an interrupt reaches the driver through the core and is acknowledged */
+    dev.isr = VIRTIO_INT_USED_BUFFER;
+    routes[GSI].fn(routes[GSI].arg);
+    CHECK_EQ(dev.isr, 0);
+}
+
+TEST(vsock_probe_failures_leave_nothing)
+{
+    int step = 0;
+
+    /* every allocation and page allocation of the probe, in turn; rx
+     * buffers may run short without failing the probe */
+    for (unsigned n = 1;; n++) {
+        step = (int)n;
+        fresh(VIRTIO_ID_VSOCK);
+        fail_alloc = n;
+        int rc = virtio_mmio_probe(SPEC);
+        if (nallocs < n)
+            break; /* no allocation left to fail */
+        if (rc == 0)
+            continue;
+        CHECK_EQ(rc, -ENOMEM);
+        /* the first is the transport's: the device is never touched */
+        CHECK_CLEAN_STATUS(0, n == 1 ? 0 : VIRTIO_STATUS_FAILED);
+    }
+    CHECK(step > 3);
+    unsigned failures = 0;
+    for (unsigned n = 1;; n++) {
+        step = 100 + (int)n;
+        fresh(VIRTIO_ID_VSOCK);
+        fail_page = n;
+        int rc = virtio_mmio_probe(SPEC);
+        if (npage_allocs < n)
+            break;
+        if (rc == 0) {
+            CHECK(n > 3); /* only an rx buffer may be missing */
+            CHECK(attached != NULL);
+            continue;
+        }
+        failures++;
+        CHECK_EQ(rc, -ENOMEM);
+        CHECK_CLEAN(0);
+    }
+    CHECK_EQ(failures, 3); /* the three rings */
+    for (unsigned q = 0; q < 3; q++) {
+        step = 200 + (int)q;
+        fresh(VIRTIO_ID_VSOCK);
+        dev.q[q].num_max = 0; /* no such queue */
+        CHECK_EQ(virtio_mmio_probe(SPEC), -ENOENT);
+        CHECK_CLEAN(0);
+        step = 210 + (int)q;
+        fresh(VIRTIO_ID_VSOCK);
+        dev.q[q].refuse_ready = true;
+        CHECK_EQ(virtio_mmio_probe(SPEC), -EIO);
+        CHECK_CLEAN(0);
+    }
+    step = 300;
+    fresh(VIRTIO_ID_VSOCK);
+    fail_irq = true;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -EBUSY);
+    CHECK_CLEAN(0);
+    step = 301;
+    fresh(VIRTIO_ID_VSOCK);
+    fail_thread = true;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENOMEM);
+    CHECK_CLEAN(0);
+    step = 302;
+    fresh(VIRTIO_ID_VSOCK);
+    dev.config[0] = 2; /* the host's CID */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -EINVAL);
+    CHECK_CLEAN(0);
+    step = 303;
+    fresh(VIRTIO_ID_VSOCK);
+    dev.unstable_config = true; /* the CID never reads consistently */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -EINVAL);
+    CHECK_CLEAN(0);
+}
+
+TEST(feature_negotiation_failures)
+{
+    int step = 0;
+
+    fresh(VIRTIO_ID_VSOCK);
+    dev.features = VIRTIO_FEATURE(VIRTIO_F_RING_EVENT_IDX); /* legacy only */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    CHECK_CLEAN(0);
+    step = 1;
+    fresh(VIRTIO_ID_VSOCK);
+    dev.refuse_features_ok = true;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    CHECK_CLEAN(0);
+    step = 2; /* only what the driver asked for is accepted */
+    fresh(VIRTIO_ID_VSOCK);
+    dev.features |= VIRTIO_FEATURE(VIRTIO_F_RING_PACKED) | VIRTIO_FEATURE(VIRTIO_F_INDIRECT_DESC);
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(dev.driver_features,
+             VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_F_RING_EVENT_IDX));
+}
+
+TEST(fs_probe_sets_up_and_waits_to_be_mounted)
+{
+    unsigned before;
+
+    fresh(VIRTIO_ID_FS);
+    before = virtiofs_test_device_count();
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(dev.status, READY | VIRTIO_STATUS_DRIVER_OK);
+    CHECK_EQ(dev.q[0].ready, 1); /* hiprio */
+    CHECK_EQ(dev.q[1].ready, 1); /* requests */
+    CHECK_EQ(dev.q[2].ready, 0);
+    CHECK(routes[GSI].fn != NULL);
+    CHECK_EQ(virtiofs_test_device_count(), before + 1);
+}
+
+TEST(fs_probe_failures_leave_nothing)
+{
+    int step = 0;
+    unsigned devices;
+
+    fresh(VIRTIO_ID_FS);
+    devices = virtiofs_test_device_count();
+    for (unsigned n = 1;; n++) {
+        step = (int)n;
+        fresh(VIRTIO_ID_FS);
+        fail_alloc = n;
+        int rc = virtio_mmio_probe(SPEC);
+        if (nallocs < n)
+            break;
+        CHECK_EQ(rc, -ENOMEM);
+        CHECK_CLEAN_STATUS(devices, n == 1 ? 0 : VIRTIO_STATUS_FAILED);
+    }
+    CHECK_EQ(step, 3);                      /* the transport's device and the driver's state */
+    devices = virtiofs_test_device_count(); /* the last round probed */
+    for (unsigned n = 1; n <= 2; n++) {
+        step = 100 + (int)n;
+        fresh(VIRTIO_ID_FS);
+        fail_page = n;
+        CHECK_EQ(virtio_mmio_probe(SPEC), -ENOMEM);
+        CHECK_CLEAN(devices);
+    }
+    for (unsigned q = 0; q < 2; q++) {
+        step = 200 + (int)q;
+        fresh(VIRTIO_ID_FS);
+        dev.q[q].refuse_ready = true;
+        CHECK_EQ(virtio_mmio_probe(SPEC), -EIO);
+        CHECK_CLEAN(devices);
+    }
+    step = 300;
+    fresh(VIRTIO_ID_FS);
+    fail_irq = true;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -EBUSY);
+    CHECK_CLEAN(devices);
+    step = 301;
+    fresh(VIRTIO_ID_FS);
+    dev.unstable_config = true;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -EIO);
+    CHECK_CLEAN(devices);
+    step = 302;
+    fresh(VIRTIO_ID_FS);
+    memset(dev.config + 36, 0, 4); /* no request queue */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    CHECK_CLEAN(devices);
+}
+
+TEST(mmio_finds_only_modern_devices_it_can_map)
+{
+    static const char *const bad[] = {
+        "0x200@0xfeb00000",     "0x200@0xfeb00000:12x", "junk",
+        "0x200@0x1000:12",      "0x100@0xfeb00000:12",  "0x200@0xffffff00:12",
+        "0x200@0xfeb00000:999",
+    };
+    int step = 0;
+
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fresh(VIRTIO_ID_VSOCK);
+        CHECK_EQ(virtio_mmio_probe(bad[i]), -EINVAL);
+        CHECK_EQ(dev.status, 0); /* never touched */
+        CHECK_EQ(nlive, 0);
+    }
+    fresh(VIRTIO_ID_VSOCK);
+    dev.magic = 0;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    fresh(0); /* an empty slot */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    fresh(VIRTIO_ID_VSOCK);
+    dev.version = 1; /* legacy */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    CHECK_EQ(dev.status, 0);
+    CHECK_EQ(nlive, 0);
+    /* a device no linked driver handles is left alone and forgotten */
+    fresh(VIRTIO_ID_VSOCK);
+    dev.id = 1; /* a network card */
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENODEV);
+    CHECK_EQ(dev.status, 0);
+    CHECK_EQ(nlive, 0);
+    /* no memory for the transport's device */
+    step = 1;
+    fresh(VIRTIO_ID_VSOCK);
+    fail_alloc = 1;
+    CHECK_EQ(virtio_mmio_probe(SPEC), -ENOMEM);
+    CHECK_EQ(dev.status, 0);
+    CHECK_EQ(nlive, 0);
+    (void)step;
+}
