@@ -83,17 +83,27 @@ void ioapic_init(void);
 int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic);
 void ioapic_mask(unsigned gsi);
 
-/* ---- time (tsc.c, timer in lapic.c) */
+/* ---- time (tsc.c, clock.c, rtc.c; timer in lapic.c) */
 void time_init(void);
-uint64_t clock_ns(void); /* monotonic, since boot */
+uint64_t clock_ns(void); /* monotonic, since boot; never steps */
+/* Realtime ns since the Unix epoch, INT64_MIN while there is none. */
+int64_t clock_realtime_ns(void);
+/* A reference sample: realtime was ref_ns at TSC value tsc (0: roughly
+ * now, only until the first real sample). Interrupts off. */
+void clock_sample(uint64_t tsc, int64_t ref_ns);
+/* The RTC discipline (rtc.c): started by the clock when there is no kvmclock. */
+void rtc_discipline_start(void);
+struct time_status {
+    const char *source; /* "kvmclock", "rtc" or "none" */
+    unsigned samples;   /* reference samples since the last (re)start */
+    uint64_t tsc_khz;   /* the TSC rate as measured against the reference */
+};
+void time_status(struct time_status *s);
 uint64_t tsc_to_ns(uint64_t ticks);
 /* One-shot timer: raises VECTOR_TIMER at (or soon after) deadline_ns;
  * 0 cancels. Replaces any earlier setting. */
 void timer_arm(uint64_t deadline_ns);
-uint64_t ns_to_tsc(uint64_t ns);
-uint64_t time_rate_per_ns(uint64_t hz);             /* hz/1e9 in 32.32 fixed point */
-uint64_t time_scale(uint64_t value, uint64_t mult); /* value * mult >> 32 */
-uint64_t time_tsc_hz(void);
+uint64_t ns_to_tsc(uint64_t ns); /* once the clock has started */
 bool lapic_timer_needs_rate(void);
 void lapic_timer_set_rate(uint64_t hz);
 uint32_t lapic_timer_calibration_start(void);

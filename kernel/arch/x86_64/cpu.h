@@ -25,7 +25,7 @@ static inline uint8_t inb(uint16_t port)
     return v;
 }
 
-static inline uint64_t rdtsc(void)
+static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));

@@ -6,6 +6,7 @@
  * The legacy 8259 PICs are masked for good.
  */
 #include "arch/x86_64/arch.h"
+#include "arch/x86_64/clock.h"
 
 #define LAPIC_ID         0x020
 #define LAPIC_EOI        0x0b0
@@ -75,7 +76,7 @@ bool lapic_timer_needs_rate(void)
 void lapic_timer_set_rate(uint64_t hz)
 {
     lapic_hz = hz;
-    lapic_per_ns = time_rate_per_ns(hz);
+    lapic_per_ns = clock_div32(hz, 1000000000u); /* hz / 1e9, 32.32 */
 }
 
 /* Starts a free-running count for calibration; returns the start value. */
@@ -96,17 +97,22 @@ uint32_t lapic_timer_calibration_read(void)
 
 void timer_arm(uint64_t deadline_ns)
 {
+    uint64_t delta = 0;
+    if (deadline_ns) {
+        uint64_t now = clock_ns();
+        delta = deadline_ns > now ? deadline_ns - now : 0;
+    }
     if (tsc_deadline) {
-        wrmsr(MSR_TSC_DEADLINE, deadline_ns ? boot_tsc + ns_to_tsc(deadline_ns) : 0);
+        /* The clock's rate may be slewed since: a deadline a few ppm early
+         * fires, finds nothing expired, and is armed again. */
+        wrmsr(MSR_TSC_DEADLINE, deadline_ns ? rdtsc() + ns_to_tsc(delta) + 1 : 0);
         return;
     }
     if (deadline_ns == 0) {
         lapic_write(LAPIC_TIMER_INIT, 0);
         return;
     }
-    uint64_t now = clock_ns();
-    uint64_t delta = deadline_ns > now ? deadline_ns - now : 0;
-    uint64_t ticks = time_scale(delta, lapic_per_ns);
+    uint64_t ticks = clock_scale(delta, lapic_per_ns);
     if (ticks == 0)
         ticks = 1;
     if (ticks > 0xffffffffu)

@@ -1,43 +1,69 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Time: the TSC is the clock. Its rate comes from CPUID leaf 0x15 (crystal
- * ratio) or the hypervisor timing leaf 0x40000010 (TSC and APIC bus kHz).
- * Where neither gives it (TCG, some VMMs) we calibrate against the PIT, once,
- * lazily at the first use of the clock so that an appliance's boot does not
- * wait for it; the console says so when it happens.
+ * Time: the TSC is the clock, read through the clock line (clock.h) and
+ * disciplined by a reference after boot.
+ *
+ * Start (at the first use of the clock, so an appliance that never reads it
+ * never pays for it): the TSC rate comes from the hypervisor's kvmclock
+ * (pvclock) parameters, CPUID leaf 0x15 (crystal ratio) or the hypervisor
+ * timing leaf 0x40000010; where none gives it (QEMU TCG) from 1 ms against
+ * the PIT, which is only good to a few percent on a busy host (a stall of the
+ * vCPU at one end of the window skews it either way) and is corrected within
+ * the first seconds by the reference.
+ *
+ * Reference: kvmclock where KVM offers it (CPUID 0x40000000 "KVMKVMKVM",
+ * feature CLOCKSOURCE2): each sample is the host's realtime, exact to the
+ * microsecond (MSR_KVM_WALL_CLOCK_NEW rewritten for the host's current
+ * offset, plus the pvclock system time), taken lazily when the clock is read
+ * and the last sample is about a second old. Otherwise the CMOS RTC's second
+ * edges (rtc.c), one interrupt a second.
+ *
+ * Samples change the line with interrupts off, and readers read it with
+ * interrupts off: enough while CPU 0 is the only CPU that runs.
  */
 #include <stdio.h>
 
 #include "arch/x86_64/arch.h"
+#include "arch/x86_64/clock.h"
 
 #define PIT_HZ              1193182u
 #define PIT_CH0             0x40
 #define PIT_CMD             0x43
 #define CALIBRATE_PIT_TICKS 1193u /* 1 ms: the read latency is a few us */
 
-static uint64_t tsc_hz;
-static uint64_t tsc_ns_mult; /* ns = ticks * mult >> 32 */
-static uint64_t ns_tsc_mult; /* ticks = ns * mult >> 32 */
-static bool calibrated;
+#define MSR_KVM_WALL_CLOCK_NEW   0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW  0x4b564d01
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_SAMPLE_TICKS         (1ull << 31) /* resample after ~1 s (2^31 ticks) */
 
-/* hz / 1e9 as a 32.32 fixed-point factor, exact to the last bit for any hz. */
-uint64_t time_rate_per_ns(uint64_t hz)
+/* The pvclock ABI shared by KVM and Xen: the hypervisor makes `version` odd
+ * while it updates a structure. */
+struct pvclock_vcpu_time_info {
+    uint32_t version, pad0;
+    uint64_t tsc_timestamp, system_time;
+    uint32_t tsc_to_system_mul;
+    int8_t tsc_shift;
+    uint8_t flags, pad[2];
+} __attribute__((packed));
+struct pvclock_wall_clock {
+    uint32_t version, sec, nsec;
+} __attribute__((packed));
+
+static struct pvclock_vcpu_time_info pvti __attribute__((aligned(64)));
+static struct pvclock_wall_clock pvwall __attribute__((aligned(64)));
+static bool kvmclock;
+static uint64_t kvm_sampled_tsc;
+
+static struct clock_line line;
+static uint64_t cpuid_mult;
+static bool started;
+
+static __attribute__((noinline)) uint64_t pvclock_mult(uint32_t mul, int8_t shift)
 {
-    return ((hz / 1000000000u) << 32) + (((hz % 1000000000u) << 32) / 1000000000u);
+    return shift >= 0 ? (uint64_t)mul << shift : (uint64_t)mul >> -shift;
 }
 
-uint64_t time_scale(uint64_t value, uint64_t mult)
-{
-    return (uint64_t)(((unsigned __int128)value * mult) >> 32);
-}
-
-static void set_tsc_hz(uint64_t hz)
-{
-    tsc_hz = hz;
-    tsc_ns_mult = (1000000000ull << 32) / hz;
-    ns_tsc_mult = time_rate_per_ns(hz);
-    calibrated = true;
-}
+/* ---- the PIT fallback */
 
 static uint16_t pit_read(void)
 {
@@ -78,37 +104,57 @@ static bool calibrate_once(bool need_lapic, uint64_t *tsc_ticks, uint32_t *lapic
         return false;
     *tsc_ticks = (t1 - t0) * PIT_HZ / elapsed;
     *lapic_ticks = (uint32_t)((uint64_t)(lapic_start - lapic_end) * PIT_HZ / elapsed);
-    return true;
+    return true; /* the TSC ticks: every x86-64 CPU's does */
 }
 
-/* The fallback. Results outside 100 MHz..100 GHz are measured again. */
-static void calibrate(void)
+/* The TSC rate (unless mult already gives it) and the LAPIC timer's (if it
+ * needs one) from the PIT; without a PIT, 1 GHz. */
+static uint64_t calibrate(uint64_t mult)
 {
     bool need_lapic = lapic_timer_needs_rate();
-    uint64_t hz = 0;
-    uint32_t lapic = 0;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        if (!calibrate_once(need_lapic, &hz, &lapic)) {
-            hz = 0;
-            break;
-        }
-        if (hz >= 100000000ull && hz <= 100000000000ull)
-            break;
-        hz = 0;
-    }
-    if (hz == 0) {
-        printf("time: no usable PIT to calibrate the TSC against; assuming 1 GHz\n");
-        set_tsc_hz(1000000000u);
-        if (need_lapic)
-            lapic_timer_set_rate(1000000000u);
-        return;
-    }
-    set_tsc_hz(hz);
+    uint64_t hz;
+    uint32_t lapic;
+    if (!calibrate_once(need_lapic, &hz, &lapic))
+        hz = lapic = 1000000000u; /* no PIT: say 1 GHz */
     if (need_lapic)
-        lapic_timer_set_rate(lapic ? lapic : 1000000000u);
-    printf("time: TSC %llu kHz, calibrated against the PIT (no CPUID frequency leaf)\n",
-           (unsigned long long)(tsc_hz / 1000));
+        lapic_timer_set_rate(lapic);
+    return mult ? mult : clock_div32(1000000000u, hz);
 }
+
+/* ---- kvmclock */
+
+/* The host's realtime in ns at TSC value *tsc. The wall clock structure is
+ * written at the moment of the MSR write, with the host's realtime minus
+ * kvmclock at that moment (KVM's msr.rst). */
+static int64_t kvmclock_read(uint64_t *tsc)
+{
+    uint32_t v;
+    int64_t sys;
+    /* Filled in during the write itself, so its version is even after it
+     * (one CPU: nothing else writes this MSR meanwhile). */
+    wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uintptr_t)&pvwall);
+    int64_t wall = (int64_t)pvwall.sec * 1000000000 + pvwall.nsec;
+    do {
+        v = __atomic_load_n(&pvti.version, __ATOMIC_ACQUIRE);
+        *tsc = rdtsc();
+        sys = (int64_t)(pvti.system_time +
+                        clock_scale(*tsc - pvti.tsc_timestamp,
+                                    pvclock_mult(pvti.tsc_to_system_mul, pvti.tsc_shift)));
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((v & 1) || v != __atomic_load_n(&pvti.version, __ATOMIC_RELAXED));
+    return wall + sys;
+}
+
+/* Interrupts off. */
+static void kvmclock_sample(void)
+{
+    uint64_t tsc;
+    int64_t ref = kvmclock_read(&tsc);
+    clock_sample(tsc, ref);
+    kvm_sampled_tsc = tsc;
+}
+
+/* ---- start and read */
 
 void time_init(void)
 {
@@ -118,52 +164,84 @@ void time_init(void)
     if (max >= 0x15) {
         cpuid(0x15, 0, &a, &b, &c, &d);
         if (a && b && c) {
-            set_tsc_hz((uint64_t)c * b / a);
+            cpuid_mult = clock_div32(1000000000ull * a, (uint64_t)c * b); /* TSC: c*b/a Hz */
             lapic_timer_set_rate(c); /* the APIC timer runs on the crystal */
-            return;
         }
     }
     cpuid(1, 0, &a, &b, &c, &d);
-    if (c & (1u << 31)) { /* running under a hypervisor */
-        cpuid(0x40000000, 0, &max, &b, &c, &d);
-        if (max >= 0x40000010) {
-            cpuid(0x40000010, 0, &a, &b, &c, &d);
-            if (a) {
-                set_tsc_hz((uint64_t)a * 1000);
-                if (b)
-                    lapic_timer_set_rate((uint64_t)b * 1000);
-                return;
-            }
+    if (!(c & (1u << 31))) /* not under a hypervisor */
+        return;
+    /* The hypervisor's leaves (KVM's; with Hyper-V's interface also shown,
+     * they move to 0x40000100 and are not looked for). */
+    cpuid(0x40000000, 0, &max, &b, &c, &d);
+    if (b == 0x4b4d564b && c == 0x564b4d56 && d == 0x4d) { /* "KVMKVMKVM\0\0\0" */
+        cpuid(0x40000001, 0, &a, &b, &c, &d);
+        if (a & KVM_FEATURE_CLOCKSOURCE2) {
+            /* KVM fills the structure in before the write returns. */
+            wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&pvti | 1); /* bit 0: on */
+            cpuid_mult = pvclock_mult(pvti.tsc_to_system_mul, pvti.tsc_shift);
+            kvmclock = true;
+            return;
         }
     }
-    /* Calibration waits until the clock is first used. */
-}
-
-static inline void ensure_calibrated(void)
-{
-    if (__builtin_expect(!calibrated, 0)) {
-        uint64_t flags = irq_save();
-        if (!calibrated)
-            calibrate();
-        irq_restore(flags);
+    if (max >= 0x40000010 && !cpuid_mult) {
+        cpuid(0x40000010, 0, &a, &b, &c, &d);
+        if (a) {
+            cpuid_mult = clock_div32(1000000u, a); /* a: TSC kHz */
+            if (b)
+                lapic_timer_set_rate((uint64_t)b * 1000); /* b: APIC bus kHz */
+        }
     }
 }
 
-uint64_t tsc_to_ns(uint64_t ticks)
+/* Interrupts off. */
+static void clock_start(void)
 {
-    ensure_calibrated();
-    return time_scale(ticks, tsc_ns_mult);
+    uint64_t mult = cpuid_mult;
+    if (!mult || lapic_timer_needs_rate())
+        mult = calibrate(mult);
+    clock_line_start(&line, boot_tsc, mult);
+    started = true;
+    if (kvmclock)
+        kvmclock_sample();
+    else
+        rtc_discipline_start();
 }
 
-uint64_t ns_to_tsc(uint64_t ns)
+void clock_sample(uint64_t tsc, int64_t ref_ns)
 {
-    ensure_calibrated();
-    return time_scale(ns, ns_tsc_mult);
+    if (clock_line_sample(&line, rdtsc(), tsc, ref_ns))
+        printf("time: TSC %llu kHz by %s\n", (unsigned long long)clock_div32(1000000u, line.freq),
+               kvmclock ? "kvmclock" : "RTC");
+}
+
+/* Monotonic and realtime ns, read together, with interrupts off so that no
+ * sample changes the line meanwhile (one CPU runs today; a second one will
+ * want a sequence count here). */
+static uint64_t clock_read(int64_t *wall)
+{
+    uint64_t flags = irq_save();
+    if (__builtin_expect(!started, 0))
+        clock_start();
+    else if (kvmclock && rdtsc() - kvm_sampled_tsc > KVM_SAMPLE_TICKS)
+        kvmclock_sample();
+    uint64_t ns = clock_line_ns(&line, rdtsc());
+    *wall = line.wall_ns;
+    irq_restore(flags);
+    return ns;
 }
 
 uint64_t clock_ns(void)
 {
-    return tsc_to_ns(rdtsc() - boot_tsc);
+    int64_t wall;
+    return clock_read(&wall);
+}
+
+int64_t clock_realtime_ns(void)
+{
+    int64_t wall;
+    uint64_t ns = clock_read(&wall);
+    return wall ? (int64_t)ns + wall : INT64_MIN;
 }
 
 uint64_t miura_clock_ns(void)
@@ -171,8 +249,25 @@ uint64_t miura_clock_ns(void)
     return clock_ns();
 }
 
-uint64_t time_tsc_hz(void)
+uint64_t tsc_to_ns(uint64_t ticks)
 {
-    ensure_calibrated();
-    return tsc_hz;
+    clock_ns(); /* starts the clock */
+    return clock_scale(ticks, line.mult);
+}
+
+uint64_t ns_to_tsc(uint64_t ns)
+{
+    if (ns > (1ull << 42)) /* ~73 min; the caller's timer fires early and re-arms */
+        ns = 1ull << 42;
+    return clock_div32(ns, line.mult);
+}
+
+void time_status(struct time_status *s)
+{
+    clock_ns(); /* starts the clock */
+    uint64_t flags = irq_save();
+    s->source = kvmclock ? "kvmclock" : line.wall_ns ? "rtc" : "none";
+    s->samples = line.samples;
+    s->tsc_khz = clock_div32(1000000u, line.freq); /* 1e6 / (ns per tick) */
+    irq_restore(flags);
 }
