@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Shared by the bench scripts: source it.
+# Shared by the bench scripts: source it. free_port [N]: loopback ports below
+# 32768 (tools/ports.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/ports.sh"
 
 # Median of the numbers on standard input, one per line ("-" when none).
 median() {

@@ -6,3 +6,6 @@ vsock_client_SRCS := tests/tools/vsock_client.c
 HOSTPROGS += http_first
 http_first_SRCS := tests/tools/http_first.c host/launcher/probe.c
 http_first_HOSTLIBS := hostcommon
+# e2e clock and bench/clock: a web server's Date against this host's clock.
+HOSTPROGS += clock_probe
+clock_probe_SRCS := tests/tools/clock_probe.c

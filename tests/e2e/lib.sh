@@ -5,10 +5,10 @@
 #     runs QEMU under `timeout -k`, serial console to OUT; sets RC (QEMU's
 #     exit code) and STATUS (the guest's exit status, or "timeout").
 #   pass NAME / fail NAME WHY / expect_grep NAME FILE PATTERN / finish
-#   free_ports N: N free loopback TCP ports in 20000-29999 (below the
-#     ephemeral range, so no client socket of another program holds them)
+#   free_port [N] / free_ports N: loopback ports below 32768 (tools/ports.sh)
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$ROOT/tools/ports.sh"
 ACCEL=${MIURA_ACCEL:-$("$ROOT/tools/qemu-accel.sh")}
 QEMU=${QEMU:-qemu-system-x86_64}
 OUTDIR=${OUTDIR:-$ROOT/build/e2e}
@@ -61,22 +61,4 @@ need_image() {
     local img=$ROOT/build/apps/$1/$1.elf
     [ -f "$img" ] || { fail "image-$1" "$img missing (run make)"; finish; }
     echo "$img"
-}
-
-free_ports() { # N
-    python3 -c '
-import random, socket, sys
-ports = []
-while len(ports) < int(sys.argv[1]):
-    p = random.randrange(20000, 30000)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", p)); s.listen(1)
-        if p not in ports:
-            ports.append(p)
-    except OSError:
-        pass
-    s.close()
-print(*ports)' "$1"
 }
