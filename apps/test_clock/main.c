@@ -21,9 +21,8 @@ static void status(uint64_t now)
     time_status(&s);
     int64_t rt = clock_realtime_ns();
     printf("clock: t=%llu source=%s samples=%u tsc_khz=%llu realtime=%lld.%09lld\n",
-           (unsigned long long)(now / 1000000), s.source, s.samples,
-           (unsigned long long)s.tsc_khz, (long long)(rt / 1000000000),
-           (long long)(rt % 1000000000));
+           (unsigned long long)(now / 1000000), s.source, s.samples, (unsigned long long)s.tsc_khz,
+           (long long)(rt / 1000000000), (long long)(rt % 1000000000));
 }
 
 int main(int argc, char **argv)

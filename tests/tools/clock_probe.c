@@ -219,8 +219,8 @@ int main(int argc, char **argv)
         if (e.hi - e.lo < best.hi - best.lo)
             best = e;
     }
-    printf("offset_ns %lld %lld at_ns %lld width_ns %lld\n", (long long)best.lo,
-           (long long)best.hi, (long long)best.at, (long long)(best.hi - best.lo));
+    printf("offset_ns %lld %lld at_ns %lld width_ns %lld\n", (long long)best.lo, (long long)best.hi,
+           (long long)best.at, (long long)(best.hi - best.lo));
     if (best.hi - best.lo > (int64_t)(max_width_ms * 1e6)) {
         errno = 0;
         fprintf(stderr, "clock_probe: no edge bracketed within %.0f ms (best %.3f ms)\n",

@@ -44,7 +44,8 @@ static double rnd(struct sim *s) /* [0, 1) */
 
 static void start(struct sim *s, double hz, double first_guess_hz, uint64_t seed)
 {
-    *s = (struct sim){.hz = hz, .tsc0 = 123456789, .epoch = 1700000000 * NS + 250000000, .rng = seed};
+    *s = (struct sim){
+        .hz = hz, .tsc0 = 123456789, .epoch = 1700000000 * NS + 250000000, .rng = seed};
     clock_line_start(&s->line, s->tsc0, mult_for(first_guess_hz));
 }
 
@@ -126,8 +127,8 @@ TEST(rtc_drift_over_ten_minutes_under_load)
             printf("# seed %llu: realtime within %.3f .. %.3f ms of the reference\n",
                    (unsigned long long)seed, lo / 1e6, hi / 1e6);
         if (hi - lo > 20e6)
-            test_fail(__FILE__, __LINE__, "seed %llu: realtime wandered %.3f ms", (unsigned long long)seed,
-                      (hi - lo) / 1e6);
+            test_fail(__FILE__, __LINE__, "seed %llu: realtime wandered %.3f ms",
+                      (unsigned long long)seed, (hi - lo) / 1e6);
         if (test_failed)
             return;
     }
@@ -199,7 +200,7 @@ TEST(rough_sample_only_before_the_first)
 {
     struct sim s;
     start(&s, 2000000000.0, 2000000000.0, 9);
-    CHECK_EQ(s.line.wall_ns, 0); /* no realtime yet */
+    CHECK_EQ(s.line.wall_ns, 0);                                 /* no realtime yet */
     clock_line_sample(&s.line, tsc_at(&s, 5e8), 0, s.epoch + 0); /* 500 ms behind */
     CHECK(s.line.wall_ns != 0);
     double e = phase_error_ns(&s, 5e8);

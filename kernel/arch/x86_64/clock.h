@@ -38,9 +38,9 @@ struct clock_sample {
 
 struct clock_line {
     uint64_t base_tsc, base_ns;
-    uint64_t mult;   /* ns per TSC tick, 32.32 fixed point, slew included */
-    uint64_t freq;   /* the reference's ns per tick as measured, 32.32 */
-    int64_t wall_ns; /* realtime = monotonic + wall_ns; 0: no realtime yet */
+    uint64_t mult;    /* ns per TSC tick, 32.32 fixed point, slew included */
+    uint64_t freq;    /* the reference's ns per tick as measured, 32.32 */
+    int64_t wall_ns;  /* realtime = monotonic + wall_ns; 0: no realtime yet */
     unsigned samples; /* since the last (re)start of acquisition */
     struct clock_sample anchor;
 };
