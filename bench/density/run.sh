@@ -25,7 +25,7 @@ source bench/lib.sh
 mkdir -p "$work/site"
 head -c 1024 /dev/urandom >"$work/site/1k.bin"
 want=$(sha256sum <"$work/site/1k.bin" | cut -d' ' -f1)
-base=$((20000 + RANDOM % 10000)) # base..base+N, below the ephemeral range (32768)
+base=$(free_port "$COUNT")
 
 pss_kib() { # pid → PSS in KiB (0 if gone)
     awk '/^Pss:/ {print $2; exit}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0

@@ -9,6 +9,7 @@
 # Usage: bench/http/run.sh   (DURATION=5 RUNS=3 by default)
 set -eu
 cd "$(dirname "$0")/../.."
+source bench/lib.sh
 DURATION=${DURATION:-5}
 RUNS=${RUNS:-3}
 bash tools/deps.sh bench
@@ -30,10 +31,9 @@ mkdir -p "$site" "$work/nginx"
 head -c 1024 /dev/urandom >"$site/1k.bin"
 head -c $((1024 * 1024)) /dev/urandom >"$site/1m.bin"
 chmod -R a+rX "$work"
-base=$((20000 + RANDOM % 10000)) # below the ephemeral range (32768)
+base=$(free_port 3)
 P_MIURA=$base P_NGINX=$((base + 1)) P_LINUX=$((base + 2))
 
-source bench/lib.sh
 
 # ---- servers. Each VM is measured alone (an idle Linux guest still costs
 # CPU under TCG): Miura and nginx first, then Miura is stopped and the Linux

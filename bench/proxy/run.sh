@@ -8,6 +8,7 @@
 # Usage: bench/proxy/run.sh   (environment: RUNS=3, BYTES=128 MiB, CONNS=500)
 set -eu
 cd "$(dirname "$0")/../.."
+source bench/lib.sh
 RUNS=${RUNS:-3}
 BYTES=${BYTES:-$((128 * 1024 * 1024))}
 CONNS=${CONNS:-500}
@@ -19,7 +20,7 @@ CPU=max
 work=$(mktemp -d /tmp/miura-bench-proxy.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-base=$((20000 + RANDOM % 10000)) # below the ephemeral range (32768)
+base=$(free_port 2)
 P_DIRECT=$base P_PROXY=$((base + 1))
 
 build/bin/miura-vsockd --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \
@@ -39,7 +40,6 @@ pids+=($proxy)
 for _ in $(seq 600); do grep -q 'echo: listening' "$work/console" 2>/dev/null && break; sleep 0.05; done
 grep -q 'echo: listening' "$work/console" || { echo "bench/proxy: the guest did not start" >&2; exit 1; }
 
-source bench/lib.sh
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 timed() { # → milliseconds of a vsock_client run (fails the bench if it fails)
     local a b

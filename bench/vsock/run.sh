@@ -7,6 +7,7 @@
 # Usage: bench/vsock/run.sh   (RUNS=3 by default)
 set -eu
 cd "$(dirname "$0")/../.."
+source bench/lib.sh
 RUNS=${RUNS:-3}
 BYTES=${BYTES:-$((128 * 1024 * 1024))}
 CONNS=${CONNS:-500}
@@ -17,7 +18,7 @@ CPU=max
 work=$(mktemp -d /tmp/miura-bench-vsock.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-base=$((20000 + RANDOM % 10000)) # below the ephemeral range (32768)
+base=$(free_port 2)
 P_GUEST=$base P_HOST=$((base + 1))
 
 build/bin/miura-vsockd --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \
@@ -41,7 +42,6 @@ socat TCP-LISTEN:"$P_HOST",bind=127.0.0.1,fork,reuseaddr,backlog=1024 UNIX-CONNE
 pids+=($!)
 sleep 0.5
 
-source bench/lib.sh
 timed() { # → milliseconds of a vsock_client run (fails the bench if it fails)
     local a b
     a=$(date +%s%N)

@@ -38,7 +38,7 @@ start_virtiofsd() { # socket, dir, [wrapper...]
     "$@" "$VIRTIOFSD" --socket-path="$sock" -o source="$dir" -o cache=auto \
         >"$sock.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
+    for _ in $(seq 1200); do [ -S "$sock" ] && return 0; sleep 0.05; done # 60 s at least
     return 1
 }
 
@@ -110,42 +110,65 @@ for i in $(seq 0 7); do
 done
 
 expect_grep change-first "$out" "^change: first read 'version one'$"
+# Seen at all (the entry and attribute timeouts that make it so are
+# unit-tested in test_fs_vfs); how long it took depends on the host too.
 ms=$(sed -n "s/^change: read 'version two' after \([0-9]*\) ms$/\1/p" "$out")
-if [ "$changed" = 1 ] && [ -n "$ms" ] && [ "$ms" -le 3000 ]; then
+if [ "$changed" = 1 ] && [ -n "$ms" ]; then
+    echo "# host change seen after $ms ms"
     pass host-change-seen
 else
     fail host-change-seen "changed=$changed, $(grep '^change: read' "$out")"
 fi
 
-# ---- a request held up by the host: the guest sleeps, QEMU uses no CPU
-sock2=$work/vfs2.sock
-start_virtiofsd "$sock2" "$share" || { fail slow-virtiofsd "$(cat "$sock2.log")"; finish; }
-vfsd=${pids[-1]}
-out=$OUTDIR/fs-slow.log
-rm -f "$out"
-mapfile -t args < <(MEM=256M qemu_base_args "$img" "fs=share test=slow"; fs_qemu_args "$sock2")
-timeout -k 2 120 "$QEMU" "${args[@]}" -serial "file:$out" </dev/null >"$out.qemu" 2>&1 &
-tpid=$!
-for _ in $(seq 600); do grep -q '^slow: armed' "$out" 2>/dev/null && break; sleep 0.05; done
-# virtiofsd runs its workers in a child (its sandbox); stop the whole group.
-vfs_all=$(pgrep -f -- "--socket-path=$sock2" | tr '\n' ' ')
-kill -STOP $vfs_all
-sleep 1 # the guest has sent its request by now and waits for the reply
-qemu=$(pgrep -P "$tpid" -f qemu-system | head -1)
-hz=$(getconf CLK_TCK)
-c0=$(awk '{print $14 + $15}' "/proc/$qemu/stat")
-sleep 2
-c1=$(awk '{print $14 + $15}' "/proc/$qemu/stat")
-kill -CONT $vfs_all
-wait $tpid
-RC=$?
-sed -i 's/\r$//' "$out"
-cpu_ms=$(((c1 - c0) * 1000 / hz))
-echo "# blocked request: ${cpu_ms} ms of QEMU CPU in 2000 ms"
-if grep -q '^slow: done rc=0 size 4096$' "$out" && [ $((cpu_ms * 10)) -lt 2000 ]; then
-    pass blocked-request-no-cpu
+# ---- a request held up by the host: the guest sleeps, QEMU uses no CPU.
+# The guest says "armed", waits 2 s (the host stops virtiofsd meanwhile), says
+# "requesting" and reads. The host samples QEMU's CPU over 2 s of its own
+# clock once the request is out. If the host stopped virtiofsd too late (the
+# reply came, "slow: done" is there), the window proves nothing: run again
+# (three times at most), never judge it.
+window=
+for attempt in 1 2 3; do
+    sock2=$work/vfs2-$attempt.sock
+    start_virtiofsd "$sock2" "$share" || { fail slow-virtiofsd "$(cat "$sock2.log")"; finish; }
+    out=$OUTDIR/fs-slow.log
+    rm -f "$out"
+    mapfile -t args < <(MEM=256M qemu_base_args "$img" "fs=share test=slow"; fs_qemu_args "$sock2")
+    timeout -k 2 120 "$QEMU" "${args[@]}" -serial "file:$out" </dev/null >"$out.qemu" 2>&1 &
+    tpid=$!
+    while ! grep -q '^slow: armed' "$out" 2>/dev/null && kill -0 $tpid 2>/dev/null; do sleep 0.05; done
+    # virtiofsd runs its workers in a child (its sandbox); stop the whole group.
+    vfs_all=$(pgrep -f -- "--socket-path=$sock2" | tr '\n' ' ')
+    kill -STOP $vfs_all
+    while ! grep -q '^slow: requesting' "$out" 2>/dev/null && kill -0 $tpid 2>/dev/null; do sleep 0.05; done
+    sleep 0.5
+    qemu=$(pgrep -P "$tpid" -f qemu-system | head -1)
+    hz=$(getconf CLK_TCK)
+    c0=$([ -n "$qemu" ] && awk '{print $14 + $15}' "/proc/$qemu/stat")
+    t0=$(date +%s%N)
+    sleep 2
+    c1=$([ -n "$qemu" ] && awk '{print $14 + $15}' "/proc/$qemu/stat")
+    t1=$(date +%s%N)
+    early=$(grep -c '^slow: done' "$out")
+    kill -CONT $vfs_all
+    wait $tpid
+    RC=$?
+    sed -i 's/\r$//' "$out"
+    if [ "$early" = 0 ] && [ -n "$c0" ] && [ -n "$c1" ]; then
+        window=$(((t1 - t0) / 1000000))
+        break
+    fi
+    echo "# attempt $attempt: virtiofsd was stopped after the reply; again"
+done
+if [ -z "$window" ]; then
+    fail blocked-request-no-cpu "three times the request was served before virtiofsd stopped"
 else
-    fail blocked-request-no-cpu "cpu ${cpu_ms} ms in 2 s, $(grep '^slow' "$out" | tr '\n' ' ') rc $RC"
+    cpu_ms=$(((c1 - c0) * 1000 / hz))
+    echo "# blocked request: ${cpu_ms} ms of QEMU CPU in ${window} ms"
+    if grep -q '^slow: done rc=0 size 4096$' "$out" && [ $((cpu_ms * 10)) -lt "$window" ]; then
+        pass blocked-request-no-cpu
+    else
+        fail blocked-request-no-cpu "cpu ${cpu_ms} ms in ${window} ms, $(grep '^slow' "$out" | tr '\n' ' ') rc $RC"
+    fi
 fi
 
 # ---- a read-only share (a read-only bind mount in a private mount namespace)

@@ -160,19 +160,30 @@ expect_clean append-crash/clean
 run_miura "$work/status" 60 run --append "sleep=0 status=42" "$sleeper"
 [ $RC -eq 42 ] && pass guest-status || fail guest-status "status $RC, want 42"
 
-# --share: virtiofsd runs while the guest does, and is gone after.
-timeout -k 2 60 "$MIURA" run --name shared --share "$work/share" --append "sleep=4" "$sleeper" \
-    </dev/null >"$work/share.out" 2>"$work/share.err" &
-mpid=$!
-bg+=("$mpid")
-if wait_grep "$work/share.out" '^sleep: up' 20; then
+# --share: virtiofsd runs while the guest does, and is gone after. "While":
+# between the guest's "sleep: up" and "sleep: done" lines; a host so slow
+# that the guest was done before the check runs it again (three times at
+# most), never judges it.
+for attempt in 1 2 3; do
+    timeout -k 2 180 "$MIURA" run --name shared --share "$work/share" --append "sleep=4" "$sleeper" \
+        </dev/null >"$work/share.out" 2>"$work/share.err" &
+    mpid=$!
+    bg+=("$mpid")
+    if ! wait_grep "$work/share.out" '^sleep: up' 60; then
+        fail share/guest-up "$(cat "$work/share.err")"
+        break
+    fi
     vpid=$(pgrep -f "virtiofsd --socket-path=$RT/shared/fs.sock")
-    [ -n "$vpid" ] && [ -S "$RT/shared/fs.sock" ] && pass share/virtiofsd-running ||
-        fail share/virtiofsd-running "no virtiofsd for $RT/shared/fs.sock"
+    [ -S "$RT/shared/fs.sock" ] || vpid=
+    if grep -q '^sleep: done' "$work/share.out" && [ -z "$vpid" ]; then
+        wait $mpid
+        echo "# attempt $attempt: the guest was done before the check; again"
+        continue
+    fi
+    [ -n "$vpid" ] && pass share/virtiofsd-running || fail share/virtiofsd-running "no virtiofsd for $RT/shared/fs.sock"
     expect_grep share/cmdline "$work/share.out" $'^arg: fs=share\r?$'
-else
-    fail share/guest-up "$(cat "$work/share.err")"
-fi
+    break
+done
 wait $mpid
 rc=$?
 [ $rc -eq 0 ] && pass share/status || fail share/status "status $rc: $(cat "$work/share.err")"
@@ -183,12 +194,18 @@ run_miura "$work/share-hello" 60 run --share "$work/share" "$hello"
 expect_clean share/hello-clean
 
 # A published port that is taken: miura-vsockd cannot listen, and that is the cause.
-python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-print(s.getsockname()[1], flush=True); time.sleep(30)' >"$work/taken" &
+python3 -c 'import random, socket, sys, time
+s = socket.socket()
+while True:  # a port below the ephemeral range that nobody holds
+    try:
+        s.bind(("127.0.0.1", random.randrange(10000, 32768))); break
+    except OSError:
+        pass
+s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(120)' >"$work/taken" &
 tpid=$!
 bg+=("$tpid")
-wait_grep "$work/taken" '^[0-9]+$' 5
+wait_grep "$work/taken" '^[0-9]+$' 60
 port=$(cat "$work/taken")
 run_miura "$work/taken-run" 30 run --publish "$port:80" "$hello"
 if [ $RC -eq 125 ] && grep -qx "miura: miura-vsockd exited at start (status 1): .*127.0.0.1:$port: Address already in use" "$work/taken-run.err"; then
@@ -208,10 +225,10 @@ kill $tpid 2>/dev/null
 expect_clean port-in-use-clean
 
 # ---- detached instances: distinct CIDs, listed, stopped cleanly
-dport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-timeout -k 2 60 "$MIURA" run --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
+dport=$(free_port)
+timeout -k 2 120 "$MIURA" run --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
 p1=$!
-timeout -k 2 60 "$MIURA" run --detach --name d2 --publish 127.0.0.1:$dport:80 --ready-timeout 1 \
+timeout -k 2 120 "$MIURA" run --detach --name d2 --publish 127.0.0.1:$dport:80 --ready-timeout 1 \
     "$sleeper" >"$work/d2" 2>&1 &
 p2=$!
 wait $p1
@@ -251,12 +268,12 @@ rc=$?
 [ $rc -eq 125 ] && grep -q "^miura: CID $c1 is in use by another instance$" "$work/dup.err" &&
     pass detach/cid-in-use || fail detach/cid-in-use "status $rc: $(cat "$work/dup.err")"
 l1=$(launcher_pid d1)
-timeout 20 "$MIURA" stop d1 >"$work/stop1" 2>&1
+timeout 60 "$MIURA" stop d1 >"$work/stop1" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -qx 'stopped d1' "$work/stop1" && ! running "$l1" && [ ! -e "$RT/d1" ] &&
     [ ! -e "$RT/cid-$c1.lock" ] && pass detach/stop-one || fail detach/stop-one "status $rc: $(cat "$work/stop1"); $(ls "$RT")"
 "$MIURA" ps | grep -q '^d1 ' && fail detach/ps-after-stop "d1 still listed" || pass detach/ps-after-stop
-timeout 20 "$MIURA" stop d2 >/dev/null 2>&1
+timeout 60 "$MIURA" stop d2 >/dev/null 2>&1
 expect_clean detach/stop-all-clean
 "$MIURA" stop d2 >/dev/null 2>"$work/stop.err"
 rc=$?
@@ -313,11 +330,9 @@ while True:
 EOF2
 printf '#!/bin/sh\nexec sleep 60\n' >"$work/fake-qemu"
 chmod +x "$work/fake-vsockd" "$work/fake-qemu"
-read -r fp1 fp2 < <(python3 -c 'import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
-MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 30 "$MIURA" run --detach \
+fp1=$(free_port 2)
+fp2=$((fp1 + 1))
+MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 90 "$MIURA" run --detach \
     --name fake --publish "$fp1:80" --publish "$fp2:81" "$hello" >"$work/fake.out" 2>"$work/fake.err"
 rc=$?
 n1=$(grep -cx "serving http://127.0.0.1:$fp1" "$work/fake.out")
@@ -329,16 +344,16 @@ else
 fi
 # Not before the fake answered: its first second of unanswered connections did not count.
 grep -q "did not answer" "$work/fake.err" && fail serving/no-timeout-note "$(cat "$work/fake.err")" || pass serving/no-timeout-note
-timeout 20 "$MIURA" stop fake >/dev/null 2>&1
+timeout 60 "$MIURA" stop fake >/dev/null 2>&1
 expect_clean serving/clean
 
 # ---- supervision: a killed part ends the instance with a cause, and everything is removed
 supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REGEX
     local name=sv-$1
-    timeout -k 2 60 "$MIURA" run --name "$name" "$sleeper" </dev/null >"$work/$name.out" 2>"$work/$name.err" &
+    timeout -k 2 180 "$MIURA" run --name "$name" "$sleeper" </dev/null >"$work/$name.out" 2>"$work/$name.err" &
     local mpid=$! victim lp
     bg+=("$mpid")
-    if ! wait_grep "$work/$name.out" '^sleep: up' 20; then
+    if ! wait_grep "$work/$name.out" '^sleep: up' 60; then
         fail "$1/up" "$(cat "$work/$name.err")"
         return
     fi
@@ -361,13 +376,13 @@ supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REG
 }
 # A SIGKILLed launcher cannot tear down, but its parts die with it
 # (PR_SET_PDEATHSIG); what remains is a stale run directory that `stop` clears.
-timeout -k 2 60 "$MIURA" run --name sv-orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
+timeout -k 2 180 "$MIURA" run --name sv-orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
 mpid=$!
 bg+=("$mpid")
-if wait_grep "$work/orphan.out" '^sleep: up' 20; then
+if wait_grep "$work/orphan.out" '^sleep: up' 60; then
     kill -KILL "$(launcher_pid sv-orphan)"
     { wait "$mpid"; } 2>/dev/null # (bash would report the kill)
-    for _ in $(seq 100); do pgrep -f "$RT/" >/dev/null || break; sleep 0.05; done
+    for _ in $(seq 1200); do pgrep -f "$RT/" >/dev/null || break; sleep 0.05; done
     procs=$(pgrep -af "$RT/" | cut -c1-100)
     [ -z "$procs" ] && pass launcher-killed/parts-gone || fail launcher-killed/parts-gone "$procs"
     "$MIURA" ps | grep -q '^sv-orphan ' && fail launcher-killed/not-listed "listed" || pass launcher-killed/not-listed

@@ -21,16 +21,22 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768)
-
 # Host side of the guest's outgoing connection (CID 2, port 7000).
 socat UNIX-LISTEN:"$work/v.sock_7000",fork SYSTEM:'read line; echo "hello from host, you said: $line"' \
     >/dev/null 2>&1 &
 pids+=($!)
-"$VSOCKD" --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \
-    --publish "127.0.0.1:$port:5000" --max-conns 1024 >"$work/vsockd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -S "$work/vhost.sock" ] && break; sleep 0.05; done
+# miura-vsockd binds the published port before it creates its socket; a port
+# another run took meanwhile is picked again.
+for _ in $(seq "$PORT_TRIES"); do
+    port=$(free_port) || break
+    "$VSOCKD" --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \
+        --publish "127.0.0.1:$port:5000" --max-conns 1024 >"$work/vsockd.log" 2>&1 &
+    vpid=$!
+    for _ in $(seq 1200); do [ -S "$work/vhost.sock" ] || ! kill -0 $vpid 2>/dev/null && break; sleep 0.05; done
+    [ -S "$work/vhost.sock" ] && break
+    grep -q 'Address already in use' "$work/vsockd.log" || break
+done
+pids+=($vpid)
 [ -S "$work/vhost.sock" ] || { fail vsockd "no socket: $(cat "$work/vsockd.log")"; finish; }
 
 out=$OUTDIR/vsock.log
@@ -73,7 +79,7 @@ client vanish '^50/50 connections verified, 1048576 bytes each, vanished' "${T[@
 
 # The guest freed the vanished connections: nothing active a moment later.
 stats=
-for _ in $(seq 50); do
+for _ in $(seq 300); do
     stats=$(printf 'CONNECT 5001\n' | timeout 5 socat - UNIX-CONNECT:"$work/v.sock" 2>/dev/null | grep '^active')
     [[ $stats =~ ^active\ 0\  ]] && break
     sleep 0.2

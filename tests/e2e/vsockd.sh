@@ -33,7 +33,7 @@ $daemon --socket "$dir/vhost.sock" --cid 3 --uds "$dir/v.sock" \
     --publish "$p1:5000" --publish "127.0.0.1:$p2:5001" --publish "$p3:5002" -v \
     2>"$dir/daemon.log" &
 pid=$!
-for _ in $(seq 50); do [ -S "$dir/vhost.sock" ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -S "$dir/vhost.sock" ] && break; sleep 0.1; done
 [ -S "$dir/vhost.sock" ] && ok listening || notok listening "no socket; $(tail -3 "$dir/daemon.log")"
 
 timeout -k 5 100 $driver test --socket "$dir/vhost.sock" --uds "$dir/v.sock" \
@@ -45,9 +45,9 @@ if kill -0 "$pid" 2>/dev/null; then ok daemon_alive_after_tests; else notok daem
 grep -q 'established' "$dir/daemon.log" && ok logs_connection_events || notok logs_connection_events "no 'established' line at -v"
 
 kill -TERM "$pid"
-for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then
-    notok sigterm_exits "still running 5 s after SIGTERM"
+    notok sigterm_exits "still running 60 s after SIGTERM"
 else
     wait "$pid"
     st=$?
@@ -63,15 +63,22 @@ command -v qemu-system-x86_64 >/dev/null || notok qemu_handshake "qemu-system-x8
 if command -v qemu-system-x86_64 >/dev/null; then
     $daemon --socket "$dir/q.sock" --cid 9 -vv 2>"$dir/q.log" &
     qpid=$!
-    for _ in $(seq 50); do [ -S "$dir/q.sock" ] && break; sleep 0.1; done
-    timeout -k 2 3 qemu-system-x86_64 -M microvm,memory-backend=mem \
+    for _ in $(seq 600); do [ -S "$dir/q.sock" ] && break; sleep 0.1; done
+    # Waits for the handshake's last step, then a second more: QEMU must
+    # still be running (it exits at once when the handshake fails).
+    timeout -k 2 120 qemu-system-x86_64 -M microvm,memory-backend=mem \
         -object memory-backend-memfd,id=mem,size=64M,share=on \
         -chardev socket,id=vs0,path="$dir/q.sock" -device vhost-user-vsock-device,chardev=vs0 \
-        -display none -serial none -monitor none -nodefaults >"$dir/qemu.log" 2>&1
-    qrc=$?
+        -display none -serial none -monitor none -nodefaults >"$dir/qemu.log" 2>&1 &
+    qemu_pid=$!
+    while ! grep -q 'vhost-user request 24 (GET_CONFIG)' "$dir/q.log" && kill -0 $qemu_pid 2>/dev/null; do sleep 0.1; done
+    sleep 1
+    kill -0 $qemu_pid 2>/dev/null && qrc=124 || qrc=exited
+    kill $qemu_pid 2>/dev/null
+    wait $qemu_pid 2>/dev/null
     kill "$qpid" 2>/dev/null
     wait "$qpid" 2>/dev/null
-    if [ $qrc -eq 124 ] && grep -q 'vhost-user request 24 (GET_CONFIG)' "$dir/q.log" && ! grep -qi error "$dir/qemu.log"; then
+    if [ $qrc = 124 ] && grep -q 'vhost-user request 24 (GET_CONFIG)' "$dir/q.log" && ! grep -qi error "$dir/qemu.log"; then
         ok qemu_microvm_handshake
     else
         notok qemu_microvm_handshake "qemu status $qrc; $(grep -i -m2 error "$dir/qemu.log") $(tail -2 "$dir/q.log")"

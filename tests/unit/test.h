@@ -56,4 +56,10 @@ extern int test_failed;
         }                                                                                  \
     } while (0)
 
+/* A TCP socket listening on 127.0.0.1 at a port below 32768, where the
+ * ephemeral range starts (so no client socket of another program holds it):
+ * picked at random, and again while taken (several test runs may share the
+ * machine). Returns the socket, its port in *port; -1 on another error. */
+int test_listen_loopback(int backlog, uint16_t *port);
+
 #endif

@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "test.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_TESTS 512
 
@@ -37,6 +43,30 @@ void test_fail(const char *file, int line, const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     printf("\n");
+}
+
+int test_listen_loopback(int backlog, uint16_t *port)
+{
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    for (int tries = 0; tries < 1000; tries++) {
+        uint16_t p = (uint16_t)(10000 + rand_r(&seed) % (32768 - 10000));
+        struct sockaddr_in a = {
+            .sin_family = AF_INET, .sin_port = htons(p), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            return -1;
+        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, backlog) == 0) {
+            *port = p;
+            return fd;
+        }
+        int e = errno;
+        close(fd);
+        if (e != EADDRINUSE)
+            return -1;
+    }
+    return -1;
 }
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -401,11 +402,11 @@ TEST(vmm_gone_is_an_error)
 /* A loopback TCP pair: pair[0] the client's end, pair[1] the accepted end. */
 static int tcp_pair(int pair[2])
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &len) < 0)
+    uint16_t port;
+    int l = test_listen_loopback(1, &port);
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (l < 0)
         return -1;
     pair[0] = socket(AF_INET, SOCK_STREAM, 0);
     if (pair[0] < 0 || connect(pair[0], (struct sockaddr *)&a, sizeof(a)) < 0)
@@ -426,7 +427,9 @@ static void client_reset(bool as_error_event)
     setsockopt(f.client, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(f.client);
     f.client = socket(AF_UNIX, SOCK_STREAM, 0);
-    usleep(10000); /* the RST crosses loopback */
+    /* Wait for the RST to cross loopback (10 s at most). */
+    struct pollfd p = {f.relay_fd[RELAY_CLIENT], POLLIN, 0};
+    poll(&p, 1, 10000);
     if (as_error_event) {
         /* Nothing to read or write: only the error event tells. */
         relay_event(&f.r, RELAY_CLIENT, EPOLLERR | EPOLLHUP);
@@ -489,7 +492,8 @@ TEST(connect_refused_in_progress)
         int c[2];
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, c), 0);
         relay_init(&r, c[1], fd, 7, true);
-        usleep(10000);
+        struct pollfd p = {fd, POLLOUT, 0}; /* the refusal is in (10 s at most) */
+        poll(&p, 1, 10000);
         relay_event(&r, RELAY_VMM, EPOLLOUT | EPOLLERR | EPOLLHUP);
         relay_run(&r, 1 << 20);
         CHECK_EQ(r.state, RELAY_FAILED);
