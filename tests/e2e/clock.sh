@@ -96,7 +96,7 @@ echo "# offset (guest - host) $(ms "$lo0")..$(ms "$hi0") ms, $(((at1 - at0) / 10
 dlo=$((lo1 - hi0)) dhi=$((hi1 - lo0)) span=$((at1 - at0))
 awk -v lo="$dlo" -v hi="$dhi" -v s="$span" 'BEGIN {
     m = (lo + hi) / 2
-    printf "# drift %.1f ppm (%.3f..%.3f ms over %.1f s), %.2f s a day\n", m / s * 1e6, lo / 1e6, hi / 1e6, s / 1e9, m / s * 86400 }'
+    printf "# the offset moved by %.3f ms (%.3f..%.3f) in %.1f s: %.1f ppm, early after the acquisition (bench/clock: the long run)\n", m / 1e6, lo / 1e6, hi / 1e6, s / 1e9, m / s * 1e6 }'
 if [ "$lo0" -ge -600000000 ] && [ "$hi0" -le 600000000 ] && [ "$lo1" -ge -600000000 ] && [ "$hi1" -le 600000000 ]; then
     pass web-within-1s
 else
