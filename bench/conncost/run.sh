@@ -17,6 +17,7 @@
 # Usage: bench/conncost/run.sh     (env: N_IDLE=1000 N_BUSY=100)
 set -eu
 cd "$(dirname "$0")/../.."
+source bench/lib.sh
 N_IDLE=${N_IDLE:-1000}
 N_BUSY=${N_BUSY:-100}
 make --no-print-directory -s build/bin/miura build/bin/miura-vsockd build/apps/webserver/webserver.elf
@@ -33,7 +34,7 @@ ulimit -n 8192 2>/dev/null || true
 mkdir -p "$work/site"
 head -c 1024 /dev/urandom | base64 -w 64 | head -c 1024 >"$work/site/small.html"
 head -c $((32 << 20)) /dev/urandom >"$work/site/big.bin"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(20000 + s.getsockname()[1] % 10000)')
+port=$(free_port)
 build/bin/miura run -d -n cc --share "$work/site" --publish "127.0.0.1:$port:80" \
     --append "stats=1 idle_timeout=600 log=0" build/apps/webserver/webserver.elf >/dev/null
 console=$MIURA_RUNTIME_DIR/cc/console.log

@@ -31,10 +31,9 @@ site=$work/site
 mkdir -p "$site"
 cp examples/www/index.html "$site/index.html"
 chmod -R a+rX "$work"
-base=$((20000 + RANDOM % 10000))
-P_MIURA=$base P_NGINX=$((base + 1))
-
 source bench/lib.sh
+base=$(free_port 2)
+P_MIURA=$base P_NGINX=$((base + 1))
 start_nginx "$work/nginx" "$P_NGINX" "$site" ""
 "$MIURA" run --detach --name ov-web --share "$site" --publish "127.0.0.1:$P_MIURA:80" \
     build/apps/webserver/webserver.elf >/dev/null
