@@ -185,11 +185,13 @@ exec 7<>"$work/hold1" # the first holder's input, open until we close it
 timeout 60 socat -t 1 - TCP:127.0.0.1:$P_MAX <"$work/hold1" >/dev/null 2>&1 7>&- &
 holders+=($!)
 pids+=($!)
-sleep 60 | timeout 90 socat - TCP:127.0.0.1:$P_MAX >/dev/null 2>&1 &
+# The second holder only reads (-u), until the proxy closes it. Nothing but
+# this shell may hold fd 7, the write end of the first holder's input.
+timeout 90 socat -u TCP:127.0.0.1:$P_MAX - >/dev/null 2>&1 7>&- &
 holders+=($!)
 pids+=($!)
 for _ in $(seq 1200); do [ "$(grep -c 'OK [0-9]' "$work/proxy3.log")" -ge 2 ] && break; sleep 0.05; done
-"$CLIENT" --tcp "127.0.0.1:$P_MAX" --bytes 4096 --timeout 50 >"$work/third.out" 2>&1 &
+"$CLIENT" --tcp "127.0.0.1:$P_MAX" --bytes 4096 --timeout 50 >"$work/third.out" 2>&1 7>&- &
 third=$!
 pids+=($third)
 q=
