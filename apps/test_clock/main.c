@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The clock while it is being disciplined: until the reference has given
- * samples=N samples (default 12, past the acquisition), reads the monotonic
+ * samples=N samples (default 20, past the acquisition), reads the monotonic
  * clock back to back (sleeping 1 ms now and then, so that timers run across
  * the rate changes too) and checks that it never goes backwards; once a
  * second prints what the clock says of itself. Without a reference it stops
@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     const char *arg = miura_getarg("samples");
-    unsigned want = arg ? (unsigned)strtoul(arg, NULL, 10) : 12;
+    unsigned want = arg ? (unsigned)strtoul(arg, NULL, 10) : 20;
     struct time_status s;
     uint64_t start = miura_clock_ns(), prev = start, next_status = start, reads = 0;
     for (;;) {

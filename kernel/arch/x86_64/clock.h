@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CLOCK_ACQUIRE 8
+#define CLOCK_ACQUIRE 16
 #define CLOCK_STEP_NS 1000000000ll
 
 struct clock_sample {
