@@ -21,7 +21,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VM_SOCKET_WAIT_MS       5000
+/* A part that exits is seen at once; this bound only ends one that hangs
+ * without its socket, and must not end a slow start on a loaded host. */
+#define VM_SOCKET_WAIT_MS       60000
 #define VM_GRACE_MS             3000
 #define VM_DAEMON_AFTER_QEMU_MS 1000 /* a daemon's end may be QEMU's exit in progress */
 
