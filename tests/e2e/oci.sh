@@ -38,11 +38,7 @@ rc=$?
 [ $rc -eq 2 ] && pass bad-log-format || fail bad-log-format "status $rc, want 2"
 
 # ---- bundles
-PORT=
-for ((p = 20000 + $$ % 4000; p < 24200; p++)); do
-    [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && { PORT=$p; break; }
-done
-[ -n "$PORT" ] || { fail setup "no free port"; finish; }
+PORT=$(free_port) || { fail setup "no free port"; finish; }
 b=$work/bundle
 mkdir -p "$b/rootfs/www" "$work/data"
 cp "$APP" "$b/rootfs/webserver"

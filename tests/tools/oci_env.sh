@@ -45,9 +45,10 @@ make_netns() { # NAME: a network namespace with only lo, up
     ip netns add "$1" && ip -n "$1" link set lo up && NETNS+=("$1")
 }
 
-# Polls (every 0.1 s, at most SECONDS) until the command succeeds.
+# Polls (every 0.1 s) until the command succeeds, for at most SECONDS but
+# never less than 60 s: it waits for an event, which a loaded host may delay.
 wait_until() { # SECONDS command...
-    local i n=$(($1 * 10))
+    local i n=$((($1 < 60 ? 60 : $1) * 10))
     shift
     for ((i = 0; i < n; i++)); do
         "$@" >/dev/null 2>&1 && return 0
