@@ -114,13 +114,26 @@ int send_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static void file_info(const char *full, struct http_file_info *info, struct file_version *v)
+/* The answer for a file the host would not give us (errno from stat, open
+ * or read): the file's own fault is 404 or 403; the host's is 503 or 500. */
+static int status_for_errno(int e)
+{
+    return e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG ? 404
+           : e == EACCES || e == EPERM                      ? 403
+           : e == ENOMEM                                    ? 503
+                                                            : 500;
+}
+
+/* Fills info from stat; returns 0, or the error status when stat failed
+ * for a reason other than the file's absence (info says MISSING then). */
+static int file_info(const char *full, struct http_file_info *info, struct file_version *v)
 {
     struct stat st;
     memset(info, 0, sizeof(*info));
     if (stat(full, &st) < 0) {
-        info->kind = (errno == EACCES) ? HTTP_FILE_FORBIDDEN : HTTP_FILE_MISSING;
-        return;
+        int status = status_for_errno(errno);
+        info->kind = status == 403 ? HTTP_FILE_FORBIDDEN : HTTP_FILE_MISSING;
+        return status == 404 || status == 403 ? 0 : status;
     }
     info->kind = S_ISREG(st.st_mode)   ? HTTP_FILE_REGULAR
                  : S_ISDIR(st.st_mode) ? HTTP_FILE_DIRECTORY
@@ -130,6 +143,7 @@ static void file_info(const char *full, struct http_file_info *info, struct file
     v->ino = st.st_ino;
     v->size = info->size;
     v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+    return 0;
 }
 
 /* Sends [offset, offset + length) of the file: from memory when the cache
@@ -196,7 +210,7 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     }
     struct http_file_info info;
     struct file_version version = {0, 0, 0};
-    file_info(full, &info, &version);
+    int failed = file_info(full, &info, &version);
     if (cfg.listing && path.index_appended && info.kind == HTTP_FILE_MISSING) {
         size_t cut = cfg.root_len + path.len - (sizeof(HTTP_INDEX_FILE) - 1);
         full[cut] = '\0';                                           /* the directory itself */
@@ -212,10 +226,11 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     }
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
     struct fc_entry *f = NULL;
-    if (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version))) {
-        /* gone (or unreadable) since the stat: nothing is sent yet, so say so */
-        http_respond_error(req, errno == ENOMEM ? 503 : 404, miura_realtime_s(), out, out_size,
-                           &resp);
+    if (failed || (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version)))) {
+        /* the host failed us, or the file went (or became unreadable) since
+         * the stat: nothing is sent yet, so say so */
+        http_respond_error(req, failed ? failed : status_for_errno(errno), miura_realtime_s(), out,
+                           out_size, &resp);
     }
     bool ok;
     if (f && f->data && resp.out_len + resp.file_length <= out_size) {
