@@ -148,21 +148,32 @@ static int file_info(const char *full, struct http_file_info *info, struct file_
 
 /* Sends [offset, offset + length) of the file: from memory when the cache
  * holds its content, else read in chunks (never the whole file in memory).
+ * A chunk is 128 KiB (fewer FUSE READs), or as much as the heap can give in
+ * one piece, down to `spare` (the connection's own response buffer, free
+ * once the head is out): with many large responses at once, memory runs
+ * short, and a response whose head is out must not be cut for that.
  * Returns 0, or -1 if the connection must be dropped. */
-static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length)
+static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length,
+                           char *spare, size_t spare_size)
 {
     if (f->data)
         return send_all(sock, f->data + offset, (size_t)length);
-    char *chunk = malloc(length < CHUNK ? (size_t)length + 1 : CHUNK);
-    int rc = chunk ? 0 : -1;
+    size_t size = length < CHUNK ? (size_t)length + 1 : CHUNK;
+    char *chunk;
+    while (!(chunk = malloc(size)) && size > spare_size)
+        size /= 2;
+    char *buf = chunk ? chunk : spare;
+    if (!chunk)
+        size = spare_size;
+    int rc = 0;
     while (rc == 0 && length > 0) {
-        size_t want = length < CHUNK ? (size_t)length : CHUNK;
-        ssize_t n = pread(f->fd, chunk, want, (off_t)offset);
+        size_t want = length < size ? (size_t)length : size;
+        ssize_t n = pread(f->fd, buf, want, (off_t)offset);
         if (n <= 0) {
             rc = -1; /* shrank under us: the promised length cannot be kept */
             break;
         }
-        if (send_all(sock, chunk, (size_t)n) < 0)
+        if (send_all(sock, buf, (size_t)n) < 0)
             rc = -1;
         offset += (uint64_t)n;
         length -= (uint64_t)n;
@@ -239,7 +250,8 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
         ok = send_all(sock, out, resp.out_len + (size_t)resp.file_length) == 0;
     } else {
         ok = send_all(sock, out, resp.out_len) == 0 &&
-             (!f || send_file_range(sock, f, resp.file_offset, resp.file_length) == 0);
+             (!f ||
+              send_file_range(sock, f, resp.file_offset, resp.file_length, out, out_size) == 0);
     }
     if (f)
         fc_put(f);

@@ -21,14 +21,18 @@
 # build/soak/series.tsv; the summary (what docs/benchmarks.md reports) to
 # stdout and build/soak/summary.txt.
 #
-# Usage: bench/soak/run.sh   (SOAK_S=600 PHASE_S=60 SAMPLE_S=10 SOAK_CONNS="50 250 500 1000" SOAK_MEM=128M)
+# Usage: bench/soak/run.sh   (SOAK_S=600 PHASE_S=60 SAMPLE_S=10 SOAK_CONNS="50 250 500 1000" SOAK_MEM=256M)
 set -eu
 cd "$(dirname "$0")/../.."
 SOAK_S=${SOAK_S:-600}
 PHASE_S=${PHASE_S:-60}
 SAMPLE_S=${SAMPLE_S:-10}
 SOAK_CONNS=${SOAK_CONNS:-50 250 500 1000}
-SOAK_MEM=${SOAK_MEM:-128M}
+# 1,000 clients each in a 1 MiB response hold about 200 KiB of guest memory
+# apiece (the socket's 64 KiB send buffer in flight, a file chunk of up to
+# 128 KiB, the connection's thread): 128 MiB is not enough for that, and the
+# web server then ends idle keep-alive connections for memory (by design).
+SOAK_MEM=${SOAK_MEM:-256M}
 FLAT_KIB=${FLAT_KIB:-4096}
 IDLE_KIB=${IDLE_KIB:-512}
 FLAT_PCT=${FLAT_PCT:-5}
@@ -176,6 +180,10 @@ read -r off1 err1 t1 <<<"$clock_end"
 drift=$(awk -v a="$off0" -v b="$off1" -v t0="$t0" -v t1="$t1" 'BEGIN {
     printf "%+.1f ms over %.0f s = %+.4f %% (%+.1f s/day)", b - a, t1 - t0, (b - a) / ((t1 - t0) * 10), (b - a) / (t1 - t0) * 86.4 }')
 crashed=$(grep -cE 'CRASH|panic' "$MIURA_RUNTIME_DIR/soak/console.log" || true)
+# Who closed what: the web server's own counters and miura-vsockd's.
+guest_line=$(grep 'webserver: stats: [0-9]* connections' "$MIURA_RUNTIME_DIR/soak/console.log" | tail -1)
+guest_line=${guest_line#webserver: stats: }
+vsockd_stats=$("$MIURA" stats soak 2>&1 | awk '$1 ~ /^(peak|accepted|established|refused|guest_resets|retries|limit_pauses|fd_pauses)$/ {printf "%s %s, ", $1, $2}')
 restarts=$(sed -n 's/^restarts //p' "$MIURA_RUNTIME_DIR/soak/meta")
 {
     echo "bench/soak: ${SOAK_S} s, connections ${SOAK_CONNS} (${PHASE_S} s each; half keep-alive, half close)," \
@@ -183,6 +191,8 @@ restarts=$(sed -n 's/^restarts //p' "$MIURA_RUNTIME_DIR/soak/meta")
     echo "  requests $requests, socket errors $errors, non-2xx $non2xx, guest crashes $crashed, restarts ${restarts:-0}"
     echo "  $flat"
     echo "  guest free memory with no connection open: before the load $idle_before KiB, after it $idle_after KiB"
+    echo "  web server at the end: ${guest_line:-no stats line}"
+    echo "  miura-vsockd: ${vsockd_stats%, }"
     echo "  guest clock vs host: start ${off0} ms (±${err0}), end ${off1} ms (±${err1}); drift $drift"
     echo "  series: $out/series.tsv ($(($(wc -l <"$out/series.tsv") - 1)) samples, every ${SAMPLE_S} s or a little more); wrk output: $out/wrk-*.txt"
 } | tee "$out/summary.txt"

@@ -24,22 +24,34 @@ void vm_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* The last non-empty line from offset `from` on. */
-static void last_line_from(const char *path, off_t from, char *out, size_t len)
+void vm_scan_log(const char *path, off_t from, char *last, size_t last_len,
+                 const char *const *prefixes, char *first, size_t first_len)
 {
     char line[512];
     FILE *f = fopen(path, "re");
-    out[0] = '\0';
+    if (last)
+        last[0] = '\0';
+    if (first)
+        first[0] = '\0';
     if (!f)
         return;
     if (from > 0)
         fseeko(f, from, SEEK_SET);
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = '\0';
-        if (line[0])
-            snprintf(out, len, "%s", line);
+        if (last && line[0])
+            snprintf(last, last_len, "%s", line);
+        for (int i = 0; first && !first[0] && prefixes && prefixes[i]; i++)
+            if (strncmp(line, prefixes[i], strlen(prefixes[i])) == 0)
+                snprintf(first, first_len, "%s", line);
     }
     fclose(f);
+}
+
+/* The last non-empty line from offset `from` on. */
+static void last_line_from(const char *path, off_t from, char *out, size_t len)
+{
+    vm_scan_log(path, from, out, len, NULL, NULL, 0);
 }
 
 void vm_last_log_line(const char *path, char *out, size_t len)

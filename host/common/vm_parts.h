@@ -115,6 +115,15 @@ int vm_exit_cause(struct vm_part *qemu, struct vm_part *const *daemons, int n, c
 /* The last non-empty line of a log (for a one-line cause), or "". */
 void vm_last_log_line(const char *path, char *out, size_t len);
 
+/*
+ * Reads a log from offset `from`: the last non-empty line into last (if not
+ * NULL), and the first line that starts with one of the prefixes
+ * (NULL-terminated) into first (if not NULL). Line ends are dropped; "" for
+ * what is not found.
+ */
+void vm_scan_log(const char *path, off_t from, char *last, size_t last_len,
+                 const char *const *prefixes, char *first, size_t first_len);
+
 void vm_sleep_ms(int ms);
 
 #endif

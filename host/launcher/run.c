@@ -105,35 +105,6 @@ static void set_cause(struct outcome *o, const char *fmt, ...)
     va_end(ap);
 }
 
-/*
- * Reads a log from offset `from`: the last non-empty line into last (if not
- * NULL), and the first line that starts with one of the prefixes into first
- * (if not NULL; prefixes NULL-terminated). Carriage returns are dropped.
- */
-static void scan_log(const char *path, off_t from, char *last, size_t last_len,
-                     const char *const *prefixes, char *first, size_t first_len)
-{
-    char line[512];
-    FILE *f = fopen(path, "re");
-    if (last)
-        last[0] = '\0';
-    if (first)
-        first[0] = '\0';
-    if (!f)
-        return;
-    if (from > 0)
-        fseeko(f, from, SEEK_SET);
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (last && line[0])
-            snprintf(last, last_len, "%s", line);
-        for (int i = 0; first && !first[0] && prefixes && prefixes[i]; i++)
-            if (strncmp(line, prefixes[i], strlen(prefixes[i])) == 0)
-                snprintf(first, first_len, "%s", line);
-    }
-    fclose(f);
-}
-
 static void reap(struct run_state *s)
 {
     struct vm_part *parts[] = {&s->qemu, &s->vsockd, &s->virtiofsd};
@@ -183,7 +154,7 @@ static void guest_cause(struct run_state *s, int code, struct outcome *o)
     }
     char path[4096];
     plan_path(&s->req->cfg, "console.log", path, sizeof(path));
-    scan_log(path, s->console_start, NULL, 0, report, first, sizeof(first));
+    vm_scan_log(path, s->console_start, NULL, 0, report, first, sizeof(first));
     set_cause(o, "guest crashed (status %d): %s", code,
               first[0] ? first + (first[0] == '*' ? 4 : 0) : "no report on the console");
 }
