@@ -179,7 +179,7 @@ endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULES,$(f))))
 FUZZ_BINS := $(foreach f,$(FUZZERS),$(B)/fuzz/$(f))
 
-.PHONY: all apps host unit fuzz test run bench format format-check clean deps
+.PHONY: all apps host unit fuzz fuzz-long test run bench format format-check clean deps
 all: apps host
 apps: $(APP_IMAGES)
 host: $(HOST_BINS)
@@ -201,6 +201,11 @@ run: deps
 
 bench: all
 	$(Q)bash bench/run.sh
+
+# Every fuzz target FUZZ_S seconds (default 3600), FUZZ_JOBS at a time; the
+# inputs that add coverage are merged into fuzz/corpus/<target>/ (docs/testing.md).
+fuzz-long: fuzz
+	$(Q)FUZZ_S=$(or $(FUZZ_S),3600) FUZZ_JOBS=$(or $(FUZZ_JOBS),1) bash tools/fuzz-long.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 format:

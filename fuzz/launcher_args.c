@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Fuzzes the launcher's option parsers (--publish, --mem, --cid, names) and
- * its quoting. Besides the sanitizers, it checks contracts: an accepted value
+ * Fuzzes the launcher's option parsers (--publish, --mem, --cid, names,
+ * --restart, --gdb) and its quoting. Besides the sanitizers, it checks contracts: an accepted value
  * is within its bounds and survives a format-and-parse round trip, a default
  * name is a valid name, and shell quoting undoes to the input.
  */
@@ -71,6 +71,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (name_is_valid(s))
         check(strlen(s) >= 1 && strlen(s) <= LAUNCHER_NAME_MAX && strchr(s, '/') == NULL &&
               strchr(s, ',') == NULL);
+    struct restart_policy r;
+    if (parse_restart(s, &r) == 0)
+        check(r.mode <= RESTART_ALWAYS && r.max <= LAUNCHER_RESTART_MAX &&
+              (r.mode == RESTART_ON_FAILURE || r.max == 0));
+    struct gdb_spec g, g2;
+    if (parse_gdb(s, &g) == 0) {
+        check(g.port != 0 && strncmp(g.addr, "127.", 4) == 0);
+        snprintf(buf, sizeof(buf), "%s:%u", g.addr, g.port);
+        check(parse_gdb(buf, &g2) == 0 && g2.port == g.port && strcmp(g.addr, g2.addr) == 0);
+    }
     if (default_name(s, 3 + (size % 1000), name, sizeof(name)) == 0)
         check(name_is_valid(name));
 

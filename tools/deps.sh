@@ -11,8 +11,9 @@ need+=(qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-x8
 need+=(/usr/include/jansson.h:libjansson-dev) # miura-oci reads config.json with jansson
 case $want in
 test) need+=(clang:clang clang-format:clang-format git:git /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
-             socat:socat curl:curl wget:wget ab:apache2-utils wrk:wrk sha256sum:coreutils python3:python3
-             podman:podman conmon:conmon runc:runc containerd:containerd ctr:containerd ip:iproute2) ;;
+             socat:socat curl:curl wget:wget ab:apache2-utils wrk:wrk sha256sum:coreutils
+             podman:podman conmon:conmon runc:runc containerd:containerd ctr:containerd ip:iproute2
+             gdb:gdb python3:python3) ;;
 bench) need+=(wrk:wrk nginx:nginx socat:socat hyperfine:hyperfine curl:curl ab:apache2-utils
               podman:podman conmon:conmon runc:runc ip:iproute2 /bin/busybox:busybox-static) ;;
 run) need+=(curl:curl) ;;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Crashes the way the command line says; tests/e2e/crash.sh checks the report. */
+/* Crashes the way the command line says (crash=KIND, after delay_ms=N);
+ * tests/e2e/crash.sh checks the report, tests/e2e/faults.sh the launcher's handling. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86_64/arch.h"
@@ -43,9 +45,12 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     const char *kind = miura_getarg("crash");
+    const char *delay = miura_getarg("delay_ms"); /* crash this long after start */
     printf("test_crash: %s\n", kind ? kind : "(none)");
     if (!kind)
         return 2;
+    if (delay)
+        thread_sleep_ms(strtoul(delay, NULL, 10));
     if (!strcmp(kind, "pagefault"))
         crash_pagefault();
     else if (!strcmp(kind, "null"))

@@ -2,7 +2,8 @@
 /*
  * Exercises the POSIX-shaped file API on a virtio-fs share and prints what it
  * saw; tests/e2e/fs.sh prepared the share and checks every line (and the
- * share itself afterwards). `test=readonly` runs the read-only share checks.
+ * share itself afterwards). `test=readonly` runs the read-only share checks,
+ * `test=enospc` the full-disk ones (enospc.c, for tests/e2e/faults.sh).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -262,11 +263,18 @@ static void slow_request(void)
     printf("slow: done rc=%d size %ld\n", rc, size);
 }
 
+void enospc_test(void); /* enospc.c */
+
 int main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     const char *test = miura_getarg("test");
+    if (test && !strcmp(test, "enospc")) {
+        enospc_test();
+        printf("test_fs: done\n");
+        return 0;
+    }
     if (test && !strcmp(test, "slow")) {
         slow_request();
         return 0;

@@ -117,8 +117,10 @@ static bool read_whole(int fd, char *buf, size_t size)
         ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = 0; /* shrank since the caller's stat */
         if (n <= 0)
-            return false; /* shrank since the caller's stat, or an error */
+            return false;
         done += (size_t)n;
     }
     return true;
@@ -142,10 +144,16 @@ struct fc_entry *fc_get(const char *path, const struct file_version *v)
         held += size; /* reserved before blocking, so loads under way count */
         mine.size = size;
         if (!read_whole(fd, mine.data, size)) { /* blocks */
+            int e = errno;
             free(mine.data);
             held -= size;
             mine.data = NULL;
             mine.size = 0;
+            if (e) { /* a read error, not a file that shrank: nothing to serve */
+                release(mine);
+                errno = e;
+                return NULL;
+            }
         }
     }
     /* Others ran while this blocked: one may have put the same version in. */

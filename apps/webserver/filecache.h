@@ -41,7 +41,9 @@ struct fc_entry {
 int fc_init(unsigned slots, size_t budget, size_t file_max);
 
 /* The entry for this version of path, opened (and for a small file, read) on
- * a miss. NULL with errno set when the file cannot be opened. Every non-NULL
+ * a miss. NULL with errno set when the file cannot be opened, or a small
+ * file's read fails (not when it merely shrank: then it is kept open and
+ * streamed, and the short read ends the connection). Every non-NULL
  * result must be given back with fc_put. */
 struct fc_entry *fc_get(const char *path, const struct file_version *v);
 void fc_put(struct fc_entry *e);

@@ -114,13 +114,26 @@ int send_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static void file_info(const char *full, struct http_file_info *info, struct file_version *v)
+/* The answer for a file the host would not give us (errno from stat, open
+ * or read): the file's own fault is 404 or 403; the host's is 503 or 500. */
+static int status_for_errno(int e)
+{
+    return e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG ? 404
+           : e == EACCES || e == EPERM                      ? 403
+           : e == ENOMEM                                    ? 503
+                                                            : 500;
+}
+
+/* Fills info from stat; returns 0, or the error status when stat failed
+ * for a reason other than the file's absence (info says MISSING then). */
+static int file_info(const char *full, struct http_file_info *info, struct file_version *v)
 {
     struct stat st;
     memset(info, 0, sizeof(*info));
     if (stat(full, &st) < 0) {
-        info->kind = (errno == EACCES) ? HTTP_FILE_FORBIDDEN : HTTP_FILE_MISSING;
-        return;
+        int status = status_for_errno(errno);
+        info->kind = status == 403 ? HTTP_FILE_FORBIDDEN : HTTP_FILE_MISSING;
+        return status == 404 || status == 403 ? 0 : status;
     }
     info->kind = S_ISREG(st.st_mode)   ? HTTP_FILE_REGULAR
                  : S_ISDIR(st.st_mode) ? HTTP_FILE_DIRECTORY
@@ -130,25 +143,37 @@ static void file_info(const char *full, struct http_file_info *info, struct file
     v->ino = st.st_ino;
     v->size = info->size;
     v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+    return 0;
 }
 
 /* Sends [offset, offset + length) of the file: from memory when the cache
  * holds its content, else read in chunks (never the whole file in memory).
+ * A chunk is 128 KiB (fewer FUSE READs), or as much as the heap can give in
+ * one piece, down to `spare` (the connection's own response buffer, free
+ * once the head is out): with many large responses at once, memory runs
+ * short, and a response whose head is out must not be cut for that.
  * Returns 0, or -1 if the connection must be dropped. */
-static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length)
+static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length,
+                           char *spare, size_t spare_size)
 {
     if (f->data)
         return send_all(sock, f->data + offset, (size_t)length);
-    char *chunk = malloc(length < CHUNK ? (size_t)length + 1 : CHUNK);
-    int rc = chunk ? 0 : -1;
+    size_t size = length < CHUNK ? (size_t)length + 1 : CHUNK;
+    char *chunk;
+    while (!(chunk = malloc(size)) && size > spare_size)
+        size /= 2;
+    char *buf = chunk ? chunk : spare;
+    if (!chunk)
+        size = spare_size;
+    int rc = 0;
     while (rc == 0 && length > 0) {
-        size_t want = length < CHUNK ? (size_t)length : CHUNK;
-        ssize_t n = pread(f->fd, chunk, want, (off_t)offset);
+        size_t want = length < size ? (size_t)length : size;
+        ssize_t n = pread(f->fd, buf, want, (off_t)offset);
         if (n <= 0) {
             rc = -1; /* shrank under us: the promised length cannot be kept */
             break;
         }
-        if (send_all(sock, chunk, (size_t)n) < 0)
+        if (send_all(sock, buf, (size_t)n) < 0)
             rc = -1;
         offset += (uint64_t)n;
         length -= (uint64_t)n;
@@ -196,7 +221,7 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     }
     struct http_file_info info;
     struct file_version version = {0, 0, 0};
-    file_info(full, &info, &version);
+    int failed = file_info(full, &info, &version);
     if (cfg.listing && path.index_appended && info.kind == HTTP_FILE_MISSING) {
         size_t cut = cfg.root_len + path.len - (sizeof(HTTP_INDEX_FILE) - 1);
         full[cut] = '\0';                                           /* the directory itself */
@@ -212,10 +237,11 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     }
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
     struct fc_entry *f = NULL;
-    if (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version))) {
-        /* gone (or unreadable) since the stat: nothing is sent yet, so say so */
-        http_respond_error(req, errno == ENOMEM ? 503 : 404, miura_realtime_s(), out, out_size,
-                           &resp);
+    if (failed || (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version)))) {
+        /* the host failed us, or the file went (or became unreadable) since
+         * the stat: nothing is sent yet, so say so */
+        http_respond_error(req, failed ? failed : status_for_errno(errno), miura_realtime_s(), out,
+                           out_size, &resp);
     }
     bool ok;
     if (f && f->data && resp.out_len + resp.file_length <= out_size) {
@@ -224,7 +250,8 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
         ok = send_all(sock, out, resp.out_len + (size_t)resp.file_length) == 0;
     } else {
         ok = send_all(sock, out, resp.out_len) == 0 &&
-             (!f || send_file_range(sock, f, resp.file_offset, resp.file_length) == 0);
+             (!f ||
+              send_file_range(sock, f, resp.file_offset, resp.file_length, out, out_size) == 0);
     }
     if (f)
         fc_put(f);

@@ -2,6 +2,7 @@
 /* Option values and formatting for an instance (miura, miura-oci); see vm_args.h. */
 #include "common/vm_args.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,68 @@ int parse_mem_mib(const char *s, uint32_t *mib)
     if (kib / 1024 < LAUNCHER_MEM_MIN_MIB || kib / 1024 > LAUNCHER_MEM_MAX_MIB)
         return -1;
     *mib = (uint32_t)(kib / 1024);
+    return 0;
+}
+
+int parse_restart(const char *s, struct restart_policy *r)
+{
+    uint64_t v;
+    r->max = 0;
+    if (strcmp(s, "no") == 0) {
+        r->mode = RESTART_NO;
+        return 0;
+    }
+    if (strcmp(s, "always") == 0) {
+        r->mode = RESTART_ALWAYS;
+        return 0;
+    }
+    if (strncmp(s, "on-failure", 10) != 0)
+        return -1;
+    r->mode = RESTART_ON_FAILURE;
+    if (s[10] == '\0')
+        return 0;
+    if (s[10] != ':' || parse_decimal(s + 11, 1, LAUNCHER_RESTART_MAX, &v))
+        return -1;
+    r->max = (uint32_t)v;
+    return 0;
+}
+
+bool restart_wanted(const struct restart_policy *r, bool failed, uint32_t done)
+{
+    if (r->mode == RESTART_NO || (r->mode == RESTART_ON_FAILURE && !failed))
+        return false;
+    return r->max == 0 || done < r->max;
+}
+
+uint32_t restart_backoff_ms(uint32_t row)
+{
+    uint32_t ms = LAUNCHER_BACKOFF_FIRST_MS;
+    for (uint32_t i = 0; i < row && ms < LAUNCHER_BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    return ms < LAUNCHER_BACKOFF_MAX_MS ? ms : LAUNCHER_BACKOFF_MAX_MS;
+}
+
+int parse_gdb(const char *s, struct gdb_spec *g)
+{
+    const char *colon = strchr(s, ':'), *port = s;
+    struct in_addr a;
+    uint64_t v;
+    memset(g, 0, sizeof(*g));
+    strcpy(g->addr, "127.0.0.1");
+    if (colon) {
+        size_t alen = (size_t)(colon - s);
+        if (alen == 0 || alen >= sizeof(g->addr))
+            return -1;
+        memcpy(g->addr, s, alen);
+        g->addr[alen] = '\0';
+        /* The gdbstub has no authentication: loopback only. */
+        if (inet_pton(AF_INET, g->addr, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
+            return -1;
+        port = colon + 1;
+    }
+    if (parse_decimal(port, 1, 65535, &v))
+        return -1;
+    g->port = (uint16_t)v;
     return 0;
 }
 

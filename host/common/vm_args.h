@@ -36,6 +36,39 @@
  */
 int parse_mem_mib(const char *s, uint32_t *mib);
 
+/*
+ * --restart: whether the launcher starts the instance's parts again when it
+ * ends. "no"; "on-failure" or "on-failure:N" (N 1..LAUNCHER_RESTART_MAX: at
+ * most N restarts); "always" (also after the guest's status 0). A stop by a
+ * signal to miura is never restarted.
+ */
+#define LAUNCHER_RESTART_MAX 1000000u
+enum restart_mode { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+struct restart_policy {
+    enum restart_mode mode;
+    uint32_t max; /* restarts allowed; 0 = no bound */
+};
+int parse_restart(const char *s, struct restart_policy *r);
+
+/* Whether an end (a failure or the guest's status 0) gets restart number done + 1. */
+bool restart_wanted(const struct restart_policy *r, bool failed, uint32_t done);
+
+/*
+ * The pause before a restart, in ms: 100 ms for the first of a row, doubling
+ * up to 30 s. `row` counts restarts since the instance last ran long enough
+ * (the caller resets it).
+ */
+#define LAUNCHER_BACKOFF_FIRST_MS 100u
+#define LAUNCHER_BACKOFF_MAX_MS   30000u
+uint32_t restart_backoff_ms(uint32_t row);
+
+/* --gdb [ADDR:]PORT: ADDR an IPv4 loopback address (127.0.0.0/8; default 127.0.0.1). */
+struct gdb_spec {
+    char addr[16];
+    uint16_t port; /* 1..65535 */
+};
+int parse_gdb(const char *s, struct gdb_spec *g);
+
 /* A guest CID: decimal, LAUNCHER_CID_MIN..LAUNCHER_CID_MAX. */
 int parse_cid(const char *s, uint32_t *cid);
 

@@ -24,33 +24,55 @@ void vm_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-void vm_last_log_line(const char *path, char *out, size_t len)
+void vm_scan_log(const char *path, off_t from, char *last, size_t last_len,
+                 const char *const *prefixes, char *first, size_t first_len)
 {
     char line[512];
     FILE *f = fopen(path, "re");
-    out[0] = '\0';
+    if (last)
+        last[0] = '\0';
+    if (first)
+        first[0] = '\0';
     if (!f)
         return;
+    if (from > 0)
+        fseeko(f, from, SEEK_SET);
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = '\0';
-        if (line[0])
-            snprintf(out, len, "%s", line);
+        if (last && line[0])
+            snprintf(last, last_len, "%s", line);
+        for (int i = 0; first && !first[0] && prefixes && prefixes[i]; i++)
+            if (strncmp(line, prefixes[i], strlen(prefixes[i])) == 0)
+                snprintf(first, first_len, "%s", line);
     }
     fclose(f);
 }
 
+/* The last non-empty line from offset `from` on. */
+static void last_line_from(const char *path, off_t from, char *out, size_t len)
+{
+    vm_scan_log(path, from, out, len, NULL, NULL, 0);
+}
+
+void vm_last_log_line(const char *path, char *out, size_t len)
+{
+    last_line_from(path, 0, out, len);
+}
+
 /*
- * What QEMU said on stderr: its first error line (not a warning), and the
- * signal of a "terminating on signal N" line.
+ * What QEMU said on stderr in this run: its first error line (not a
+ * warning), and the signal of a "terminating on signal N" line.
  */
-static void scan_qemu_log(const char *path, char *err, size_t len, int *sig)
+static void scan_qemu_log(const struct vm_part *q, char *err, size_t len, int *sig)
 {
     char line[512];
-    FILE *f = fopen(path, "re");
+    FILE *f = fopen(q->log, "re");
     err[0] = '\0';
     *sig = 0;
     if (!f)
         return;
+    if (q->log_start > 0)
+        fseeko(f, q->log_start, SEEK_SET);
     while (fgets(line, sizeof(line), f)) {
         const char *t = strstr(line, "terminating on signal ");
         line[strcspn(line, "\r\n")] = '\0';
@@ -80,11 +102,35 @@ void vm_reap(struct vm_part *const *parts, int n)
 
 int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags)
 {
+    return vm_spawn_io(p, argv, flags, NULL);
+}
+
+/* In the child: io's descriptors to pass become 3, 4, ... (through numbers
+ * above them all, so that no move overwrites a source still to be moved). */
+static int child_pass_fds(const struct vm_spawn_io *io)
+{
+    int tmp[VM_PASS_FDS_MAX];
+    if (io->npass > VM_PASS_FDS_MAX)
+        return -1;
+    for (unsigned i = 0; i < io->npass; i++)
+        if ((tmp[i] = fcntl(io->pass_fds[i], F_DUPFD_CLOEXEC, 3 + VM_PASS_FDS_MAX)) < 0)
+            return -1;
+    for (unsigned i = 0; i < io->npass; i++)
+        if (dup2(tmp[i], 3 + (int)i) < 0) /* dup2 clears close-on-exec: inherited */
+            return -1;
+    return 0;
+}
+
+int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags, const struct vm_spawn_io *io)
+{
     int ep[2], e;
     pid_t parent = getpid(), pid;
-    int logfd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int logfd = open(
+        p->log, O_WRONLY | O_CREAT | O_CLOEXEC | (flags & VM_SPAWN_APPEND_LOG ? O_APPEND : O_TRUNC),
+        0600);
     if (logfd < 0)
         return -1;
+    p->log_start = lseek(logfd, 0, SEEK_END);
     if (pipe2(ep, O_CLOEXEC) < 0) {
         close(logfd);
         return -1;
@@ -100,6 +146,9 @@ int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags)
     }
     if (pid == 0) {
         sigset_t none;
+        /* Above the descriptors to pass: their moves must not close these. */
+        int err_fd = fcntl(ep[1], F_DUPFD_CLOEXEC, 3 + VM_PASS_FDS_MAX);
+        int log_fd = fcntl(logfd, F_DUPFD_CLOEXEC, 3 + VM_PASS_FDS_MAX);
         if (flags & VM_SPAWN_OWN_GROUP)
             setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -113,12 +162,15 @@ int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags)
             if (nul >= 0)
                 dup2(nul, 0);
         }
-        if (flags & VM_SPAWN_STDOUT_TO_LOG)
-            dup2(logfd, 1);
-        dup2(logfd, 2);
-        execv(argv[0], argv);
+        if (io && io->stdout_fd >= 0)
+            dup2(io->stdout_fd, 1);
+        else if (flags & VM_SPAWN_STDOUT_TO_LOG)
+            dup2(log_fd, 1);
+        dup2(log_fd, 2);
+        if (!io || child_pass_fds(io) == 0)
+            execv(argv[0], argv);
         e = errno;
-        if (write(ep[1], &e, sizeof(e)) < 0)
+        if (write(err_fd, &e, sizeof(e)) < 0)
             _exit(127);
         _exit(127);
     }
@@ -133,13 +185,15 @@ int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags)
     }
     p->pid = pid;
     p->started = true;
+    p->exited = false;
     return 0;
 }
 
-int vm_wait_socket(struct vm_part *p, const char *path, bool (*interrupted)(void *ctx), void *ctx,
-                   const char *prog)
+int vm_wait_socket_why(struct vm_part *p, const char *path, bool (*interrupted)(void *ctx),
+                       void *ctx, char *why, size_t len)
 {
     uint64_t deadline = monotonic_ms() + VM_SOCKET_WAIT_MS;
+    why[0] = '\0';
     for (;;) {
         struct stat st;
         char line[512];
@@ -148,20 +202,30 @@ int vm_wait_socket(struct vm_part *p, const char *path, bool (*interrupted)(void
         if (interrupted(ctx))
             return -1;
         if (p->exited) {
-            vm_last_log_line(p->log, line, sizeof(line));
-            fprintf(stderr, "%s: %s exited at start (status %d): %s\n", prog, p->what,
-                    WIFEXITED(p->wstatus) ? WEXITSTATUS(p->wstatus) : 128 + WTERMSIG(p->wstatus),
-                    line[0] ? line : "no output");
+            last_line_from(p->log, p->log_start, line, sizeof(line));
+            snprintf(why, len, "%s exited at start (status %d): %s", p->what,
+                     WIFEXITED(p->wstatus) ? WEXITSTATUS(p->wstatus) : 128 + WTERMSIG(p->wstatus),
+                     line[0] ? line : "no output");
             return -1;
         }
         if (monotonic_ms() > deadline) {
-            vm_last_log_line(p->log, line, sizeof(line));
-            fprintf(stderr, "%s: %s did not create %s within %d s%s%s\n", prog, p->what, path,
-                    VM_SOCKET_WAIT_MS / 1000, line[0] ? ": " : "", line);
+            last_line_from(p->log, p->log_start, line, sizeof(line));
+            snprintf(why, len, "%s did not create %s within %d s%s%s", p->what, path,
+                     VM_SOCKET_WAIT_MS / 1000, line[0] ? ": " : "", line);
             return -1;
         }
         vm_sleep_ms(1); /* a daemon's socket appears within milliseconds */
     }
+}
+
+int vm_wait_socket(struct vm_part *p, const char *path, bool (*interrupted)(void *ctx), void *ctx,
+                   const char *prog)
+{
+    char why[1024];
+    int rc = vm_wait_socket_why(p, path, interrupted, ctx, why, sizeof(why));
+    if (rc < 0 && why[0])
+        fprintf(stderr, "%s: %s\n", prog, why);
+    return rc;
 }
 
 void vm_signal(struct vm_part *p, int sig)
@@ -245,8 +309,20 @@ void vm_stop(struct vm_part *qemu, struct vm_part *const *daemons, int n)
 
 int vm_exit_status(struct vm_part *qemu, struct vm_part *const *daemons, int n, const char *prog)
 {
+    char cause[1024];
+    bool guest_end;
+    int status = vm_exit_cause(qemu, daemons, n, cause, sizeof(cause), &guest_end);
+    if (!guest_end)
+        fprintf(stderr, "%s: %s\n", prog, cause);
+    return status;
+}
+
+int vm_exit_cause(struct vm_part *qemu, struct vm_part *const *daemons, int n, char *cause,
+                  size_t len, bool *guest_end)
+{
     char err[512], line[512];
     int logged_sig, code;
+    *guest_end = false;
     struct vm_part *p = NULL;
     for (int i = 0; i < n && !p; i++)
         if (daemons[i]->exited)
@@ -257,31 +333,35 @@ int vm_exit_status(struct vm_part *qemu, struct vm_part *const *daemons, int n, 
         vm_wait_parts(q, 1, VM_DAEMON_AFTER_QEMU_MS);
     }
     if (qemu->exited) {
-        scan_qemu_log(qemu->log, err, sizeof(err), &logged_sig);
+        scan_qemu_log(qemu, err, sizeof(err), &logged_sig);
         switch (decode_qemu_exit(qemu->wstatus, err[0] != '\0', logged_sig, &code)) {
         case QEMU_END_GUEST:
+            snprintf(cause, len, "guest exited with status %d", code);
+            *guest_end = true;
             return code;
         case QEMU_END_SIGNAL:
-            fprintf(stderr, "%s: qemu was killed by signal %d (%s)\n", prog, code - 128,
-                    strsignal(code - 128));
+            snprintf(cause, len, "qemu was killed by signal %d (%s)", code - 128,
+                     strsignal(code - 128));
             return code;
         case QEMU_END_RESET:
-            fprintf(stderr, "%s: the guest reset without an exit status (triple fault?)\n", prog);
+            snprintf(cause, len, "the guest reset without an exit status (triple fault?)");
             return VM_EXIT_FAILED;
         case QEMU_END_ERROR:
-            fprintf(stderr, "%s: qemu failed (exit %d): %s\n", prog, code,
-                    err[0] ? err : "no error message");
+            snprintf(cause, len, "qemu failed (exit %d): %s", code,
+                     err[0] ? err : "no error message");
             return VM_EXIT_FAILED;
         }
     }
-    if (!p)
-        return VM_EXIT_FAILED; /* not reached: called once a part ended */
-    vm_last_log_line(p->log, line, sizeof(line));
+    if (!p) { /* not reached: called once a part ended */
+        snprintf(cause, len, "no part ended");
+        return VM_EXIT_FAILED;
+    }
+    last_line_from(p->log, p->log_start, line, sizeof(line));
     if (WIFSIGNALED(p->wstatus))
-        fprintf(stderr, "%s: %s was killed by signal %d%s%s\n", prog, p->what, WTERMSIG(p->wstatus),
-                line[0] ? ": " : "", line);
+        snprintf(cause, len, "%s was killed by signal %d%s%s", p->what, WTERMSIG(p->wstatus),
+                 line[0] ? ": " : "", line);
     else
-        fprintf(stderr, "%s: %s exited unexpectedly (status %d)%s%s\n", prog, p->what,
-                WEXITSTATUS(p->wstatus), line[0] ? ": " : "", line);
+        snprintf(cause, len, "%s exited unexpectedly (status %d)%s%s", p->what,
+                 WEXITSTATUS(p->wstatus), line[0] ? ": " : "", line);
     return VM_EXIT_FAILED;
 }

@@ -33,13 +33,15 @@ struct vm_part {
     bool started;
     bool exited;
     int wstatus;
-    char log[4096]; /* its stderr (and stdout with VM_SPAWN_STDOUT_TO_LOG) */
+    char log[4096];  /* its stderr (and stdout with VM_SPAWN_STDOUT_TO_LOG) */
+    off_t log_start; /* where this run's output begins in the log (see VM_SPAWN_APPEND_LOG) */
 };
 
 enum {
     VM_SPAWN_OWN_GROUP = 1,     /* own process group: a terminal's Ctrl-C does not reach it */
     VM_SPAWN_QUIET_STDIN = 2,   /* stdin from /dev/null */
     VM_SPAWN_STDOUT_TO_LOG = 4, /* stdout to the log too (else it keeps ours) */
+    VM_SPAWN_APPEND_LOG = 8,    /* append to the log (a restart), not truncate it */
 };
 
 /*
@@ -49,6 +51,20 @@ enum {
  * mask and SIGPIPE at default.
  */
 int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags);
+
+/*
+ * vm_spawn with more for the child's descriptors: stdout_fd (>= 0) becomes
+ * its stdout (VM_SPAWN_STDOUT_TO_LOG is then ignored), and pass_fds[i]
+ * becomes its descriptor 3 + i, inherited across exec. io may be NULL.
+ */
+struct vm_spawn_io {
+    int stdout_fd;
+    const int *pass_fds;
+    unsigned npass; /* at most VM_PASS_FDS_MAX */
+};
+#define VM_PASS_FDS_MAX 64
+int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags,
+                const struct vm_spawn_io *io);
 
 /* Reaps those of the listed parts that have exited (and records how). */
 void vm_reap(struct vm_part *const *parts, int n);
@@ -66,6 +82,10 @@ void vm_signal(struct vm_part *p, int sig);
  */
 int vm_wait_socket(struct vm_part *p, const char *path, bool (*interrupted)(void *ctx), void *ctx,
                    const char *prog);
+/* The same, with the cause (without "prog: ") in why instead of on stderr; why is
+ * "" when interrupted. */
+int vm_wait_socket_why(struct vm_part *p, const char *path, bool (*interrupted)(void *ctx),
+                       void *ctx, char *why, size_t len);
 
 /*
  * Stops the parts in order: SIGTERM to QEMU (its client), SIGKILL after
@@ -86,9 +106,25 @@ void vm_sweep_descendants(void);
  */
 #define VM_EXIT_FAILED 125
 int vm_exit_status(struct vm_part *qemu, struct vm_part *const *daemons, int n, const char *prog);
+/*
+ * The same with the cause in cause (without "prog: ", nothing on stderr):
+ * for the guest's own status "guest exited with status N", and *guest_end
+ * true. Causes read only this run's part of each log (log_start on).
+ */
+int vm_exit_cause(struct vm_part *qemu, struct vm_part *const *daemons, int n, char *cause,
+                  size_t len, bool *guest_end);
 
 /* The last non-empty line of a log (for a one-line cause), or "". */
 void vm_last_log_line(const char *path, char *out, size_t len);
+
+/*
+ * Reads a log from offset `from`: the last non-empty line into last (if not
+ * NULL), and the first line that starts with one of the prefixes
+ * (NULL-terminated) into first (if not NULL). Line ends are dropped; "" for
+ * what is not found.
+ */
+void vm_scan_log(const char *path, off_t from, char *last, size_t last_len,
+                 const char *const *prefixes, char *first, size_t first_len);
 
 void vm_sleep_ms(int ms);
 

@@ -154,9 +154,14 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(vsockd, "--control"); /* miura stats, miura ps -v */
     add(vsockd, "%s", ctl);
     for (unsigned i = 0; i < c->npublish; i++) {
-        add(vsockd, "--publish");
-        add(vsockd, "%s:%u:%u", c->publish[i].addr, c->publish[i].host_port,
-            c->publish[i].guest_port);
+        if (c->publish_fds) {
+            add(vsockd, "--publish-fd");
+            add(vsockd, "%u:%u", PLAN_PUBLISH_FD + i, c->publish[i].guest_port);
+        } else {
+            add(vsockd, "--publish");
+            add(vsockd, "%s:%u:%u", c->publish[i].addr, c->publish[i].host_port,
+                c->publish[i].guest_port);
+        }
     }
 
     bool kvm = c->accel == ACCEL_KVM;
@@ -217,6 +222,12 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(qemu, "socket,id=vs0,path=%s", esc);
     add(qemu, "-device");
     add(qemu, "vhost-user-vsock-device,chardev=vs0");
+    if (c->gdb) {
+        add(qemu, "-gdb");
+        add(qemu, "tcp:%s:%u", c->gdb_spec.addr, c->gdb_spec.port);
+        if (c->gdb_wait)
+            add(qemu, "-S");
+    }
     add(qemu, "-kernel");
     add(qemu, "%s", c->image);
     add(qemu, "-append");

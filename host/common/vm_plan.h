@@ -8,6 +8,7 @@
 #ifndef MIURA_COMMON_VM_PLAN_H
 #define MIURA_COMMON_VM_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/vm_args.h"
@@ -55,15 +56,29 @@ struct launch_config {
     struct publish_spec publish[LAUNCHER_PUBLISH_MAX];
     unsigned nextra; /* extra shares (need share_dir) */
     struct plan_share extra[PLAN_EXTRA_SHARES_MAX];
+    bool publish_fds; /* miura-vsockd gets listening sockets (--publish-fd), see below */
+    bool gdb;         /* QEMU's gdbstub on gdb_spec */
+    bool gdb_wait;    /* -S: the CPUs wait for gdb's "continue" */
+    struct gdb_spec gdb_spec;
 };
+
+/*
+ * With publish_fds (miura), the caller listens on the published ports itself
+ * (so that they stay bound across restarts) and hands the listening sockets
+ * to miura-vsockd as file descriptors PLAN_PUBLISH_FD, PLAN_PUBLISH_FD + 1,
+ * ... in publish order ("--publish-fd FD:GUESTPORT"); without it
+ * miura-vsockd listens itself ("--publish ADDR:HOSTPORT:GUESTPORT").
+ */
+#define PLAN_PUBLISH_FD 3
 
 /* Paths inside the run directory (written into out, size len). */
 int plan_path(const struct launch_config *c, const char *file, char *out, size_t len);
 
 /*
- * Builds the three command lines. virtiofsd->argc is 0 without a share.
- * Returns 0, or -1 (with *err set to a constant phrase) if a value does not
- * fit. Free with plan_free.
+ * Builds the three command lines. QEMU's console is its stdio (-serial
+ * stdio); the launcher points QEMU's stdout at the terminal or console.log. virtiofsd->argc is 0
+ * without a share. Returns 0, or -1 (with *err set to a constant phrase) if a value does not fit.
+ * Free with plan_free.
  */
 int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struct argv_list *vsockd,
                struct argv_list *qemu, const char **err);

@@ -37,6 +37,19 @@ bool launcher_alive(pid_t pid)
            close_paren[2] != 'Z' && close_paren[2] != 'X';
 }
 
+void rundir_remove_sockets(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    struct stat st;
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
 static bool dir_is_young(const char *dir)
 {
     struct stat st;
@@ -78,9 +91,18 @@ int meta_write(const char *dir, const struct instance_meta *m)
     f = fopen(tmp, "we");
     if (!f)
         return -1;
-    fprintf(f, "name %s\npid %d\ncid %u\nstarted %ld\ndetached %d\naccel %s\nports %s\nimage %s\n",
+    fprintf(f,
+            "name %s\npid %d\ncid %u\nstarted %ld\ndetached %d\naccel %s\nports %s\nimage %s\n"
+            "restarts %u\nstop_timeout %u\n",
             m->name, (int)m->pid, m->cid, m->started, m->detached ? 1 : 0, m->accel, m->ports,
-            m->image);
+            m->image, m->restarts, m->stop_timeout_s);
+    if (m->ended) {
+        /* The cause is one line: a newline in it would end the record early. */
+        char cause[sizeof(m->cause)];
+        snprintf(cause, sizeof(cause), "%s", m->cause);
+        cause[strcspn(cause, "\n")] = '\0';
+        fprintf(f, "ended %ld\nstatus %d\ncause %s\n", m->ended, m->status, cause);
+    }
     if (fclose(f) != 0)
         return -1;
     return rename(tmp, path); /* readers see the whole file or none */
@@ -124,6 +146,16 @@ int meta_read(const char *dir, struct instance_meta *m)
             set_field(m->ports, sizeof(m->ports), v);
         else if (strcmp(line, "image") == 0)
             set_field(m->image, sizeof(m->image), v);
+        else if (strcmp(line, "restarts") == 0)
+            m->restarts = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(line, "stop_timeout") == 0)
+            m->stop_timeout_s = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(line, "ended") == 0)
+            m->ended = strtol(v, NULL, 10);
+        else if (strcmp(line, "status") == 0)
+            m->status = (int)strtol(v, NULL, 10);
+        else if (strcmp(line, "cause") == 0)
+            set_field(m->cause, sizeof(m->cause), v);
     }
     fclose(f);
     return have == 3 ? 0 : -1;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * miura, the launcher: `miura run` starts virtiofsd, miura-vsockd and QEMU
- * for one instance and supervises them; `miura ps` lists instances; `miura
- * stop NAME` ends one. See docs/launcher.md.
+ * for one instance and supervises them; `miura ps`, `logs`, `stop` and `rm`
+ * look after instances (manage.c), `miura stats` reads one's counters
+ * (stats.c). See docs/launcher.md.
  *
  * Exit statuses: the guest's status; 128 + signal; 2 for a usage error;
  * EXIT_LAUNCHER_FAILED (125) with a one-line cause when miura or a part failed.
@@ -27,10 +28,10 @@
 #include "common/vm_plan.h"
 #include "common/vm_programs.h"
 #include "launcher/instance.h"
+#include "launcher/manage.h"
 #include "launcher/run.h"
 #include "launcher/stats.h"
 
-#define EXIT_USAGE   2
 #define INSTALL_HINT "apt-get install qemu-system-x86"
 
 static const char usage_main[] =
@@ -40,10 +41,14 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run [options] IMAGE   start an instance and supervise it (miura run --help)\n"
-    "  ps [-v]               list running instances: name, pid, cid, ports, image, uptime\n"
-    "                        (-v: and a line of connection counters each)\n"
+    "  ps [-a] [-v]          list running instances: name, pid, cid, ports, uptime, image;\n"
+    "                        -a: ended detached ones too, with their exit status and cause;\n"
+    "                        -v: a line of connection counters each\n"
+    "  logs [-f] [--part P] NAME  a detached instance's console (P: console, launcher,\n"
+    "                        qemu, vsockd, virtiofsd, all); -f: follow it while it runs\n"
     "  stats NAME            an instance's connection counters (miura-vsockd's)\n"
-    "  stop NAME             stop an instance cleanly\n"
+    "  stop NAME             stop an instance cleanly (connections in flight finish)\n"
+    "  rm NAME               remove an ended instance's run directory (its logs)\n"
     "  help                  this text\n";
 
 static const char usage_run[] =
@@ -63,7 +68,16 @@ static const char usage_run[] =
     "  -n, --name NAME         instance name (default: IMAGE-CID)\n"
     "      --accel kvm|tcg|auto  (default auto: KVM only on real hardware virtualisation)\n"
     "  -a, --append TEXT       extra kernel command line arguments (repeatable)\n"
-    "  -d, --detach            run in the background (console in the run directory)\n"
+    "  -d, --detach            run in the background (console in the run directory;\n"
+    "                          kept after the end for miura logs and miura ps -a)\n"
+    "      --restart no|on-failure[:N]|always\n"
+    "                          start the parts again (same name, CID and ports) when the\n"
+    "                          instance ends: after a failure (at most N times), or always;\n"
+    "                          never after a stop by a signal (default no)\n"
+    "      --stop-timeout S    on SIGTERM (miura stop), wait up to S seconds for the\n"
+    "                          connections in flight (default 10; 0: stop at once)\n"
+    "      --gdb [ADDR:]PORT   QEMU's gdbstub on loopback ADDR:PORT (default 127.0.0.1)\n"
+    "      --gdb-wait          with --gdb: the guest waits for gdb before its first instruction\n"
     "      --ready-timeout S   wait at most S seconds for each published port to\n"
     "                          answer HTTP before saying \"serving\" (default 30)\n"
     "      --dry-run           print the command lines, one per line, and exit\n"
@@ -74,14 +88,6 @@ static const char usage_run[] =
     "Environment: MIURA_QEMU, MIURA_VIRTIOFSD, MIURA_VSOCKD (binaries),\n"
     "MIURA_RUNTIME_DIR (run directories and CID locks).\n";
 
-static int usage_error(const char *usage, const char *fmt, const char *arg)
-{
-    fputs("miura: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage);
-    return EXIT_USAGE;
-}
-
 struct run_options {
     struct launch_config cfg;
     const char *image;
@@ -91,12 +97,23 @@ struct run_options {
     bool dry_run;
     bool detach;
     int ready_timeout_s;
+    int stop_timeout_s;
+    struct restart_policy restart;
     char append[4096];
 };
 
 static int parse_run(int argc, char **argv, struct run_options *o)
 {
-    enum { OPT_CPUS = 256, OPT_ACCEL, OPT_DRY_RUN, OPT_READY };
+    enum {
+        OPT_CPUS = 256,
+        OPT_ACCEL,
+        OPT_DRY_RUN,
+        OPT_READY,
+        OPT_RESTART,
+        OPT_STOP_TIMEOUT,
+        OPT_GDB,
+        OPT_GDB_WAIT
+    };
     static const struct option longopts[] = {
         {"share", required_argument, 0, 's'},
         {"publish", required_argument, 0, 'p'},
@@ -109,6 +126,10 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         {"detach", no_argument, 0, 'd'},
         {"dry-run", no_argument, 0, OPT_DRY_RUN},
         {"ready-timeout", required_argument, 0, OPT_READY},
+        {"restart", required_argument, 0, OPT_RESTART},
+        {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
+        {"gdb", required_argument, 0, OPT_GDB},
+        {"gdb-wait", no_argument, 0, OPT_GDB_WAIT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -119,6 +140,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
     c->cpus = 1;
     c->accel = ACCEL_AUTO;
     o->ready_timeout_s = 30;
+    o->stop_timeout_s = 10;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":s:p:c:m:n:a:dh", longopts, NULL)) != -1) {
@@ -184,6 +206,29 @@ static int parse_run(int argc, char **argv, struct run_options *o)
                 return usage_error(usage_run, "bad --ready-timeout '%s': want 0..3600", optarg);
             o->ready_timeout_s = (int)v;
             break;
+        case OPT_STOP_TIMEOUT:
+            if (parse_uint(optarg, 0, 3600, &v))
+                return usage_error(usage_run, "bad --stop-timeout '%s': want 0..3600", optarg);
+            o->stop_timeout_s = (int)v;
+            break;
+        case OPT_RESTART:
+            if (parse_restart(optarg, &o->restart))
+                return usage_error(usage_run,
+                                   "bad --restart '%s': want no, on-failure, on-failure:N "
+                                   "(N 1..1000000) or always",
+                                   optarg);
+            break;
+        case OPT_GDB:
+            if (parse_gdb(optarg, &c->gdb_spec))
+                return usage_error(usage_run,
+                                   "bad --gdb '%s': want [ADDR:]PORT, ADDR a loopback address "
+                                   "(127.x.x.x; the gdbstub has no authentication)",
+                                   optarg);
+            c->gdb = true;
+            break;
+        case OPT_GDB_WAIT:
+            c->gdb_wait = true;
+            break;
         case 'h':
             fputs(usage_run, stdout);
             exit(0);
@@ -195,6 +240,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
     }
     if (optind != argc - 1)
         return usage_error(usage_run, "%s", optind >= argc ? "IMAGE missing" : "one IMAGE only");
+    if (c->gdb_wait && !c->gdb)
+        return usage_error(usage_run, "%s", "--gdb-wait needs --gdb");
     o->image = argv[optind];
     return 0;
 }
@@ -356,7 +403,8 @@ static int cmd_run(int argc, char **argv)
 {
     static struct run_options o;
     static char image[PATH_MAX], share[PATH_MAX], qemu[PATH_MAX], vfs[PATH_MAX], vsd[PATH_MAX];
-    static char base[PATH_MAX], run_dir[PATH_MAX + 80], console[PATH_MAX + 96];
+    static char base[PATH_MAX], run_dir[PATH_MAX + 80];
+    static struct instance_meta m;
     char name[LAUNCHER_NAME_MAX + 1];
     struct launch_config *c = &o.cfg;
     int rc = parse_run(argc, argv, &o);
@@ -383,11 +431,15 @@ static int cmd_run(int argc, char **argv)
     c->qemu_path = qemu;
     c->virtiofsd_path = vfs;
     c->vsockd_path = vsd;
+    c->publish_fds = true; /* we hold the listening sockets (run.c) */
 
     struct run_request req = {.base = base,
                               .cid_fd = -1,
                               .status_fd = -1,
                               .ready_timeout_s = o.ready_timeout_s,
+                              .stop_timeout_s = o.stop_timeout_s,
+                              .restart = o.restart,
+                              .meta = &m,
                               .detached = o.detach};
     if (o.dry_run) {
         if (!o.cid_given && (c->cid = cid_peek_lowest(base)) == 0) {
@@ -412,8 +464,7 @@ static int cmd_run(int argc, char **argv)
     c->name = name;
     snprintf(run_dir, sizeof(run_dir), "%s/%s", base, name);
     c->run_dir = run_dir;
-    snprintf(console, sizeof(console), "%s/console.log", run_dir);
-    c->console_file = o.detach ? console : NULL;
+    c->console_file = NULL; /* -serial stdio: run.c points QEMU's stdout at console.log */
 
     if (o.dry_run)
         return print_dry_run(c);
@@ -434,8 +485,11 @@ static int cmd_run(int argc, char **argv)
         return EXIT_LAUNCHER_FAILED;
     }
 
-    struct instance_meta m = {
-        .pid = getpid(), .cid = c->cid, .started = (long)time(NULL), .detached = o.detach};
+    m = (struct instance_meta){.pid = getpid(),
+                               .cid = c->cid,
+                               .started = (long)time(NULL),
+                               .detached = o.detach,
+                               .stop_timeout_s = (uint32_t)o.stop_timeout_s};
     snprintf(m.name, sizeof(m.name), "%s", name);
     memcpy(m.image, image, sizeof(m.image)); /* both PATH_MAX, NUL-terminated */
     snprintf(m.accel, sizeof(m.accel), "%s", c->accel == ACCEL_KVM ? "kvm" : "tcg");
@@ -448,85 +502,6 @@ static int cmd_run(int argc, char **argv)
     }
     req.cfg = *c; /* a detached start says "started" once it has (run.c) */
     return run_instance(&req);
-}
-
-static int cmd_ps(bool verbose)
-{
-    char base[PATH_MAX], dir[PATH_MAX + 256], up[32];
-    struct dirent *e;
-    DIR *d;
-    if (runtime_base(base, sizeof(base)) < 0) {
-        fprintf(stderr, "miura: runtime directory %s: %s\n", base, strerror(errno));
-        return EXIT_LAUNCHER_FAILED;
-    }
-    d = opendir(base);
-    if (!d) {
-        fprintf(stderr, "miura: %s: %s\n", base, strerror(errno));
-        return EXIT_LAUNCHER_FAILED;
-    }
-    printf("%-24s %-8s %-6s %-28s %-8s %s\n", "NAME", "PID", "CID", "PORTS", "UPTIME", "IMAGE");
-    while ((e = readdir(d)) != NULL) {
-        struct instance_meta m;
-        if (!name_is_valid(e->d_name))
-            continue;
-        snprintf(dir, sizeof(dir), "%s/%s", base, e->d_name);
-        if (meta_read(dir, &m) < 0 || !launcher_alive(m.pid))
-            continue;
-        format_uptime((long)time(NULL) - m.started, up, sizeof(up));
-        printf("%-24s %-8d %-6u %-28s %-8s %s\n", m.name, (int)m.pid, m.cid, m.ports, up, m.image);
-        if (verbose) {
-            char line[512];
-            stats_summary(dir, line, sizeof(line));
-            printf("    %s\n", line);
-        }
-    }
-    closedir(d);
-    return 0;
-}
-
-static int cmd_stop(int argc, char **argv)
-{
-    static const char usage_stop[] = "usage: miura stop NAME\n";
-    char base[PATH_MAX], dir[PATH_MAX + 256];
-    struct instance_meta m;
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        fputs(usage_stop, stdout);
-        return 0;
-    }
-    if (argc != 2)
-        return usage_error(usage_stop, "%s", "stop takes one NAME");
-    if (!name_is_valid(argv[1]))
-        return usage_error(usage_stop, "bad instance name '%s'", argv[1]);
-    if (runtime_base(base, sizeof(base)) < 0) {
-        fprintf(stderr, "miura: runtime directory %s: %s\n", base, strerror(errno));
-        return EXIT_LAUNCHER_FAILED;
-    }
-    snprintf(dir, sizeof(dir), "%s/%s", base, argv[1]);
-    if (meta_read(dir, &m) < 0) {
-        fprintf(stderr, "miura: no instance named %s\n", argv[1]);
-        return 1;
-    }
-    if (!launcher_alive(m.pid)) {
-        fprintf(stderr, "miura: %s is not running (removed what it left)\n", argv[1]);
-        rundir_remove(dir);
-        return 1;
-    }
-    kill(m.pid, SIGTERM);
-    /* Its teardown takes up to two grace periods; then force it. */
-    for (int i = 0; i < 1000 && launcher_alive(m.pid); i++)
-        usleep(10000);
-    if (launcher_alive(m.pid)) {
-        int fd;
-        fprintf(stderr, "miura: %s did not stop in 10 s: killing it\n", argv[1]);
-        kill(m.pid, SIGKILL); /* its children follow (PR_SET_PDEATHSIG) */
-        for (int i = 0; i < 200 && kill(m.pid, 0) == 0; i++)
-            usleep(10000);
-        rundir_remove(dir);
-        if (cid_lock(base, m.cid, &fd) == 0)
-            cid_unlock(base, m.cid, fd);
-    }
-    printf("stopped %s\n", argv[1]);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -542,15 +517,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
-    if (strcmp(argv[1], "ps") == 0) {
-        bool verbose = argc == 3 && strcmp(argv[2], "-v") == 0;
-        if (argc != 2 && !verbose)
-            return usage_error(usage_main, "%s", "ps takes no arguments but -v");
-        return cmd_ps(verbose);
-    }
+    if (strcmp(argv[1], "ps") == 0)
+        return cmd_ps(argc - 1, argv + 1);
+    if (strcmp(argv[1], "logs") == 0)
+        return cmd_logs(argc - 1, argv + 1);
     if (strcmp(argv[1], "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
     if (strcmp(argv[1], "stop") == 0)
         return cmd_stop(argc - 1, argv + 1);
+    if (strcmp(argv[1], "rm") == 0)
+        return cmd_rm(argc - 1, argv + 1);
     return usage_error(usage_main, "unknown command '%s'", argv[1]);
 }

@@ -7,7 +7,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -92,6 +94,47 @@ enum probe_result http_probe(const char *addr, uint16_t port, int timeout_ms)
     }
     res = PROBE_READY;
 out:
+    close(fd);
+    return res;
+}
+
+enum probe_result vsock_accept_probe(const char *uds_path, uint32_t port, int timeout_ms)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int64_t deadline = now_ms() + timeout_ms;
+    enum probe_result res = PROBE_READY;
+    char line[32];
+    size_t got = 0;
+    int fd, n;
+    if (strlen(uds_path) >= sizeof(sa.sun_path))
+        return PROBE_REFUSED;
+    strcpy(sa.sun_path, uds_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return PROBE_REFUSED;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return PROBE_REFUSED;
+    }
+    n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return PROBE_CLOSED;
+    }
+    while (got < 3) {
+        if (!(wait_fd(fd, POLLIN, deadline) & (POLLIN | POLLERR | POLLHUP))) {
+            res = PROBE_TIMEOUT;
+            break;
+        }
+        ssize_t r = recv(fd, line + got, 3 - got, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (r <= 0 || memcmp(line, "OK ", got + (size_t)r) != 0) {
+            res = PROBE_CLOSED;
+            break;
+        }
+        got += (size_t)r;
+    }
     close(fd);
     return res;
 }

@@ -20,6 +20,15 @@ enum probe_result {
 /* One probe of ADDR:PORT (dotted IPv4; 0.0.0.0 is probed on 127.0.0.1). */
 enum probe_result http_probe(const char *addr, uint16_t port, int timeout_ms);
 
+/*
+ * Whether the guest accepts connections on vsock port `port`, through
+ * miura-vsockd's hybrid socket: connects to uds_path, sends "CONNECT
+ * <port>\n" and wants a line starting with "OK " (which miura-vsockd sends
+ * only once the guest accepted), then closes. PROBE_READY, or PROBE_CLOSED
+ * (closed without OK: nothing listens there yet), PROBE_REFUSED, PROBE_TIMEOUT.
+ */
+enum probe_result vsock_accept_probe(const char *uds_path, uint32_t port, int timeout_ms);
+
 const char *probe_result_name(enum probe_result r);
 
 #endif

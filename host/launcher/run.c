@@ -3,15 +3,32 @@
  * Supervising one instance; see run.h.
  *
  * Order of events:
- *   1. virtiofsd (with --share), then miura-vsockd; each must create its
- *      socket within VM_SOCKET_WAIT_MS or the start fails with its last log line.
+ *   0. The published ports' listening sockets are opened once (listeners.h)
+ *      and kept for the instance's life; detached, console.log is opened for
+ *      appending.
+ *   1. virtiofsd (with --share), then miura-vsockd (given the listeners as
+ *      fds 3, 4, ...); each must create its socket within VM_SOCKET_WAIT_MS or
+ *      the start fails with its last log line.
  *   2. QEMU, console on our stdout (or console.log when detached).
- *   3. Each published port is probed with a real HTTP request until it
- *      answers ("serving http://ADDR:PORT") or ready_timeout_s passes; the
- *      tries start 10 ms apart and back off to 250 ms.
+ *   3. Each published port holds its clients back until the guest accepts a
+ *      connection on its guest port (a hybrid CONNECT answered OK); then it
+ *      is probed with a real HTTP request until it answers ("serving
+ *      http://ADDR:PORT"). Both give up after ready_timeout_s (the port is
+ *      then opened anyway); the tries start 5 ms apart and back off to 250
+ *      ms. The instance counts as started once every port is settled (or,
+ *      without ports, once QEMU stayed up DETACH_SETTLE_MS).
  *   4. The first of: QEMU exits, a daemon exits, SIGINT/SIGTERM/SIGHUP.
- *   5. Teardown: SIGTERM to QEMU, then to the daemons, SIGKILL after
- *      VM_GRACE_MS; every child reaped; run directory and CID lock removed.
+ *      The ports hold new clients back again at once. SIGTERM first drains:
+ *      the connections in flight get up to stop_timeout_s to finish.
+ *   5. The parts are stopped: SIGTERM to QEMU, then to the daemons, SIGKILL
+ *      after VM_GRACE_MS; every child reaped.
+ *   6. --restart: if the instance had started, was not stopped by a signal,
+ *      and the policy wants it, wait the back-off (100 ms doubling to 30 s;
+ *      the row starts again after STABLE_MS of running) and go to 1 with the
+ *      same name, CID, listeners and run directory. Each restart is said on
+ *      stderr (launcher.log when detached) and in console.log.
+ *   7. The end is recorded in meta (status, cause); sockets and the CID lock
+ *      go, and the whole run directory unless the instance was detached.
  *
  * Signals are blocked and read from a signalfd, so nothing runs in a signal
  * handler. Children get PR_SET_PDEATHSIG, so even a SIGKILLed launcher leaves
@@ -24,20 +41,20 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/cidlock.h"
 #include "common/clock.h"
-#include "common/vm_parts.h"
-#include "launcher/instance.h"
+#include "common/runtime_dir.h"
+#include "launcher/listeners.h"
 #include "launcher/probe.h"
 
 #define PROBE_INTERVAL_FIRST_MS 5    /* for the first second, then doubling up to ..._MAX_MS: */
@@ -45,18 +62,47 @@
 #define PROBE_INTERVAL_MAX_MS   250
 #define PROBE_TIMEOUT_MS        2000
 #define DETACH_SETTLE_MS        500
+#define STABLE_MS               10000 /* a run this long starts the back-off row again */
+#define DRAIN_POLL_MS           20    /* how often the connections in flight are counted */
+#define GUEST_CRASH_STATUS      100   /* the kernel's status for a crash report or panic */
+
+/* How one run of the set ended. */
+struct outcome {
+    int status;      /* miura's exit status */
+    bool failed;     /* anything but the guest's status 0 (for --restart on-failure) */
+    bool guest_end;  /* the guest powered off with a status */
+    char cause[512]; /* which part ended first and how, one line */
+};
 
 struct run_state {
     struct run_request *req;
     struct vm_part qemu, vsockd, virtiofsd;
     int sfd;
     int signal_seen; /* SIGINT/SIGTERM/SIGHUP that stopped us, 0 if none */
+    int signals;     /* how many of those came (a second one cuts a drain short) */
+    int listen_fd[LAUNCHER_PUBLISH_MAX];
+    bool held[LAUNCHER_PUBLISH_MAX]; /* the listener holds new clients back (listeners.h) */
+    int console_fd;                  /* detached: console.log, appended; -1 in the foreground */
+    off_t console_start;
+    bool started; /* this run reached step 3's "started" */
+    bool ever_started;
+    bool any_spawned; /* a part ran: its logs are worth keeping */
 };
 
 /* Signed, for deadline arithmetic. */
 static int64_t now_ms(void)
 {
     return (int64_t)monotonic_ms();
+}
+
+static void set_cause(struct outcome *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_cause(struct outcome *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->cause, sizeof(o->cause), fmt, ap);
+    va_end(ap);
 }
 
 static void reap(struct run_state *s)
@@ -71,8 +117,9 @@ static bool read_signals(struct run_state *s)
     struct signalfd_siginfo si;
     while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGCHLD)
-            reap(s);
-        else if (!s->signal_seen)
+            continue;
+        s->signals++;
+        if (!s->signal_seen)
             s->signal_seen = (int)si.ssi_signo;
     }
     reap(s); /* SIGCHLDs coalesce: always look */
@@ -86,24 +133,47 @@ static bool interrupted(void *ctx)
 }
 
 /* Step 5: stop QEMU first (it is the daemons' client), then the daemons. */
-static void teardown(struct run_state *s)
+static void stop_parts(struct run_state *s)
 {
     struct vm_part *d[] = {&s->vsockd, &s->virtiofsd};
     vm_stop(&s->qemu, d, 2);
-    rundir_remove(s->req->run_dir);
-    cid_unlock(s->req->base, s->req->cfg.cid, s->req->cid_fd);
-    s->req->cid_fd = -1;
 }
 
-/* Which part ended first, and what miura's exit status is. */
-static int decide_exit(struct run_state *s)
+/* The guest's status as a cause; a crash names the report's first line. */
+static void guest_cause(struct run_state *s, int code, struct outcome *o)
+{
+    static const char *const report[] = {"*** CRASH:", "panic:", NULL};
+    char first[512];
+    if (code != GUEST_CRASH_STATUS) {
+        set_cause(o, "guest exited with status %d", code);
+        return;
+    }
+    if (s->console_fd < 0) {
+        set_cause(o, "guest crashed (status %d: its report is on the console)", code);
+        return;
+    }
+    char path[4096];
+    plan_path(&s->req->cfg, "console.log", path, sizeof(path));
+    vm_scan_log(path, s->console_start, NULL, 0, report, first, sizeof(first));
+    set_cause(o, "guest crashed (status %d): %s", code,
+              first[0] ? first + (first[0] == '*' ? 4 : 0) : "no report on the console");
+}
+
+/* Which part ended first, and how: miura's exit status and a cause. */
+static void decide_exit(struct run_state *s, struct outcome *o)
 {
     struct vm_part *d[] = {&s->vsockd, &s->virtiofsd};
+    o->failed = true;
     if (s->signal_seen) {
-        fprintf(stderr, "miura: %s: stopping on %s\n", s->req->cfg.name, strsignal(s->signal_seen));
-        return 128 + s->signal_seen;
+        o->status = 128 + s->signal_seen;
+        set_cause(o, "stopped by signal %d (%s)", s->signal_seen, strsignal(s->signal_seen));
+        return;
     }
-    return vm_exit_status(&s->qemu, d, 2, "miura");
+    o->status = vm_exit_cause(&s->qemu, d, 2, o->cause, sizeof(o->cause), &o->guest_end);
+    if (o->guest_end) {
+        o->failed = o->status != 0;
+        guest_cause(s, o->status, o);
+    }
 }
 
 /* Readiness of published ports (step 3). */
@@ -117,14 +187,52 @@ struct probes {
     unsigned served; /* ports that answered HTTP */
 };
 
+/* Holds every published port's new clients back (a part ended, or a graceful stop). */
+static void hold_ports(struct run_state *s)
+{
+    for (unsigned i = 0; i < s->req->cfg.npublish; i++)
+        if (!s->held[i] && listener_block(s->listen_fd[i]) == 0)
+            s->held[i] = true;
+}
+
+static void let_clients_in(struct run_state *s, unsigned i)
+{
+    if (s->held[i] && listener_unblock(s->listen_fd[i]) < 0)
+        fprintf(stderr, "miura: %s: port %u: %s\n", s->req->cfg.name,
+                s->req->cfg.publish[i].host_port, strerror(errno));
+    s->held[i] = false;
+}
+
+/*
+ * A port held back is opened once the guest accepts a connection on its
+ * guest port (through the hybrid socket); then it is probed with HTTP.
+ */
 static void probe_round(struct run_state *s, struct probes *pr)
 {
     const struct launch_config *c = &s->req->cfg;
+    char uds[4096];
+    plan_path(c, "vsock.sock", uds, sizeof(uds));
     for (unsigned i = 0; i < c->npublish; i++) {
         if (pr->done[i])
             continue;
         int64_t left = pr->deadline - now_ms();
         int t = left < PROBE_TIMEOUT_MS ? (int)(left > 100 ? left : 100) : PROBE_TIMEOUT_MS;
+        if (s->held[i]) {
+            enum probe_result r = vsock_accept_probe(uds, c->publish[i].guest_port, t);
+            if (r != PROBE_READY && now_ms() < pr->deadline)
+                continue;
+            let_clients_in(s, i); /* ready, or given up: the port behaves as without a hold */
+            if (r != PROBE_READY) {
+                fprintf(stderr,
+                        "miura: http://%s:%u did not answer HTTP within %d s (the guest "
+                        "accepted no connection on vsock port %u)\n",
+                        c->publish[i].addr, c->publish[i].host_port, s->req->ready_timeout_s,
+                        c->publish[i].guest_port);
+                pr->done[i] = true;
+                pr->pending--;
+                continue;
+            }
+        }
         pr->last[i] = http_probe(c->publish[i].addr, c->publish[i].host_port, t);
         if (pr->last[i] == PROBE_READY) {
             printf("serving http://%s:%u\n", c->publish[i].addr, c->publish[i].host_port);
@@ -146,11 +254,12 @@ static void probe_round(struct run_state *s, struct probes *pr)
                                                                       : PROBE_INTERVAL_MAX_MS;
 }
 
-/* Detached: tell the waiting parent we are up, and move our output to a log. */
-static void report_started(struct run_state *s)
+/* The instance is up (step 3); detached, tell the waiting parent and move our output to a log. */
+static void mark_started(struct run_state *s)
 {
     char path[4096];
     int fd;
+    s->started = s->ever_started = true;
     if (s->req->status_fd < 0)
         return;
     printf("started %s (pid %d, cid %u)\n", s->req->cfg.name, (int)getpid(), s->req->cfg.cid);
@@ -176,20 +285,22 @@ static void supervise(struct run_state *s)
     int64_t settle = now_ms() + DETACH_SETTLE_MS;
     pr.deadline = now_ms() + (int64_t)s->req->ready_timeout_s * 1000;
     pr.next = pr.started = now_ms();
+    if (c->gdb_wait)
+        mark_started(s); /* the CPUs wait for gdb: nothing to wait for here */
     for (;;) {
         int64_t now = now_ms(), wake = -1;
         if (pr.pending && now >= pr.next)
             probe_round(s, &pr);
-        /* Detached start: done once every port is settled and QEMU stayed up a
-         * moment — or at once when a published port has served a request. */
-        if (s->req->status_fd >= 0 && !pr.pending && !s->qemu.exited &&
+        /* Started once every port is settled and QEMU stayed up a moment — or
+         * at once when a published port has served a request. */
+        if (!s->started && !pr.pending && !s->qemu.exited &&
             ((c->npublish > 0 && pr.served > 0) || now_ms() >= settle))
-            report_started(s);
+            mark_started(s);
         if (read_signals(s) || s->qemu.exited || s->vsockd.exited || s->virtiofsd.exited)
             return;
         if (pr.pending)
             wake = pr.next;
-        if (s->req->status_fd >= 0 && settle > now_ms() && (wake < 0 || settle < wake))
+        if (!s->started && settle > now_ms() && (wake < 0 || settle < wake))
             wake = settle; /* (a settle time already past must not make this loop spin) */
         int timeout = wake < 0 ? -1 : (int)(wake - now_ms() > 0 ? wake - now_ms() : 0);
         struct pollfd p = {.fd = s->sfd, .events = POLLIN};
@@ -197,57 +308,216 @@ static void supervise(struct run_state *s)
     }
 }
 
+/*
+ * SIGTERM (step 4): new clients are kept off the listeners and the
+ * connections in flight get up to stop_timeout_s to finish; a second signal
+ * or a part's end cuts it short.
+ */
+static void drain(struct run_state *s)
+{
+    const struct launch_config *c = &s->req->cfg;
+    uint16_t ports[LAUNCHER_PUBLISH_MAX];
+    int64_t start = now_ms(), deadline = start + (int64_t)s->req->stop_timeout_s * 1000;
+    unsigned n;
+    if (s->signal_seen != SIGTERM || c->npublish == 0 || s->req->stop_timeout_s == 0 ||
+        s->qemu.exited)
+        return;
+    hold_ports(s);
+    for (unsigned i = 0; i < c->npublish; i++)
+        ports[i] = c->publish[i].host_port;
+    n = tcp_inflight(ports, c->npublish);
+    if (n == 0)
+        return;
+    fprintf(stderr, "miura: %s: waiting up to %d s for %u connection%s in flight\n", c->name,
+            s->req->stop_timeout_s, n, n == 1 ? "" : "s");
+    while ((n = tcp_inflight(ports, c->npublish)) > 0 && now_ms() < deadline) {
+        struct pollfd p = {.fd = s->sfd, .events = POLLIN};
+        poll(&p, 1, DRAIN_POLL_MS);
+        read_signals(s);
+        if (s->signals > 1 || s->qemu.exited || s->vsockd.exited || s->virtiofsd.exited)
+            break;
+    }
+    if (n == 0)
+        fprintf(stderr, "miura: %s: connections finished in %lld ms\n", c->name,
+                (long long)(now_ms() - start));
+    else
+        fprintf(stderr, "miura: %s: closing %u connection%s still open\n", c->name, n,
+                n == 1 ? "" : "s");
+}
+
 static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_list *vsd,
-                       struct argv_list *qemu)
+                       struct argv_list *qemu, struct outcome *o)
 {
     char path[4096];
     const struct launch_config *c = &s->req->cfg;
+    /* Each run appends to the logs; the causes read only its own part. */
+    const unsigned daemon =
+        VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG | VM_SPAWN_APPEND_LOG;
+    const struct vm_spawn_io listeners = {
+        .stdout_fd = -1, .pass_fds = s->listen_fd, .npass = c->npublish};
+    /* Foreground: QEMU shares our stdin/stdout (-serial stdio); detached, its
+     * stdout is console.log. Its stderr goes to qemu.log. */
+    const struct vm_spawn_io console = {.stdout_fd = s->console_fd};
+    o->status = EXIT_LAUNCHER_FAILED;
+    o->failed = true;
     /* The two daemons start side by side; QEMU needs both sockets. */
-    if (vfs->argc > 0 &&
-        vm_spawn(&s->virtiofsd, vfs->argv,
-                 VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG) < 0) {
-        fprintf(stderr, "miura: cannot run %s: %s\n", vfs->argv[0], strerror(errno));
+    if (vfs->argc > 0 && vm_spawn(&s->virtiofsd, vfs->argv, daemon) < 0) {
+        set_cause(o, "cannot run %s: %s", vfs->argv[0], strerror(errno));
         return -1;
     }
-    if (vm_spawn(&s->vsockd, vsd->argv,
-                 VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG) < 0) {
-        fprintf(stderr, "miura: cannot run %s: %s\n", vsd->argv[0], strerror(errno));
+    s->any_spawned = s->any_spawned || vfs->argc > 0;
+    if (vm_spawn_io(&s->vsockd, vsd->argv, daemon, &listeners) < 0) {
+        set_cause(o, "cannot run %s: %s", vsd->argv[0], strerror(errno));
         return -1;
     }
+    s->any_spawned = true;
     if (vfs->argc > 0) {
         plan_path(c, "fs.sock", path, sizeof(path));
-        if (vm_wait_socket(&s->virtiofsd, path, interrupted, s, "miura") < 0)
+        if (vm_wait_socket_why(&s->virtiofsd, path, interrupted, s, o->cause, sizeof(o->cause)) < 0)
             return -1;
     }
     plan_path(c, "vhost.sock", path, sizeof(path));
-    if (vm_wait_socket(&s->vsockd, path, interrupted, s, "miura") < 0)
+    if (vm_wait_socket_why(&s->vsockd, path, interrupted, s, o->cause, sizeof(o->cause)) < 0)
         return -1;
     plan_path(c, "vsock.sock", path, sizeof(path));
-    if (vm_wait_socket(&s->vsockd, path, interrupted, s, "miura") < 0)
+    if (vm_wait_socket_why(&s->vsockd, path, interrupted, s, o->cause, sizeof(o->cause)) < 0)
         return -1;
-    /* Foreground: QEMU shares our stdin/stdout (-serial stdio); its stderr goes to qemu.log. */
-    if (vm_spawn(&s->qemu, qemu->argv,
-                 s->req->detached ? VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG : 0) < 0) {
-        fprintf(stderr, "miura: cannot run %s: %s\n", qemu->argv[0], strerror(errno));
+    if (s->console_fd >= 0)
+        s->console_start = lseek(s->console_fd, 0, SEEK_END);
+    if (vm_spawn_io(&s->qemu, qemu->argv,
+                    VM_SPAWN_APPEND_LOG | (s->req->detached ? VM_SPAWN_QUIET_STDIN : 0),
+                    &console) < 0) {
+        set_cause(o, "cannot run %s: %s", qemu->argv[0], strerror(errno));
         return -1;
     }
+    if (c->gdb)
+        fprintf(stderr, "miura: %s: gdbstub on %s:%u%s (gdb IMAGE -ex 'target remote %s:%u')\n",
+                c->name, c->gdb_spec.addr, c->gdb_spec.port,
+                c->gdb_wait ? ", the guest waits for gdb's continue" : "", c->gdb_spec.addr,
+                c->gdb_spec.port);
     return 0;
+}
+
+/* One run of the set (steps 1-5). */
+static void run_once(struct run_state *s, struct argv_list *vfs, struct argv_list *vsd,
+                     struct argv_list *qemu, struct outcome *o)
+{
+    s->started = false;
+    o->guest_end = false;
+    if (start_parts(s, vfs, vsd, qemu, o) < 0) {
+        if (s->signal_seen) {
+            o->status = 128 + s->signal_seen;
+            set_cause(o, "stopped by signal %d (%s) while starting", s->signal_seen,
+                      strsignal(s->signal_seen));
+        }
+    } else {
+        supervise(s);
+        if (s->signal_seen)
+            fprintf(stderr, "miura: %s: stopping on %s\n", s->req->cfg.name,
+                    strsignal(s->signal_seen));
+        else
+            hold_ports(s); /* a part ended: no client for it until a guest is back */
+        drain(s);
+        decide_exit(s, o);
+    }
+    stop_parts(s);
+}
+
+/* Step 6: whether to restart, after the back-off; false when a signal came meanwhile. */
+static bool restart_after(struct run_state *s, struct outcome *o, int64_t ran_ms, uint32_t *row)
+{
+    struct run_request *r = s->req;
+    char max[32] = "";
+    if (s->signal_seen || !s->ever_started ||
+        !restart_wanted(&r->restart, o->failed, r->meta->restarts)) {
+        if (!s->signal_seen && s->ever_started && restart_wanted(&r->restart, o->failed, 0))
+            fprintf(stderr, "miura: %s: not restarted: %u restart%s done, the most allowed\n",
+                    r->cfg.name, r->meta->restarts, r->meta->restarts == 1 ? "" : "s");
+        return false;
+    }
+    if (ran_ms >= STABLE_MS)
+        *row = 0;
+    uint32_t wait = restart_backoff_ms((*row)++);
+    r->meta->restarts++;
+    if (r->restart.max)
+        snprintf(max, sizeof(max), " of %u", r->restart.max);
+    fprintf(stderr, "miura: %s: %s; restart %u%s in %u ms\n", r->cfg.name, o->cause,
+            r->meta->restarts, max, wait);
+    fflush(stderr);
+    if (s->console_fd >= 0) {
+        char note[700];
+        int n = snprintf(note, sizeof(note), "\n-- miura: %s; restart %u%s --\n", o->cause,
+                         r->meta->restarts, max);
+        if (write(s->console_fd, note, (size_t)n) < 0)
+            perror("miura: console.log");
+    }
+    meta_write(r->run_dir, r->meta);
+    int64_t until = now_ms() + wait;
+    while (now_ms() < until) {
+        struct pollfd p = {.fd = s->sfd, .events = POLLIN};
+        poll(&p, 1, (int)(until - now_ms()));
+        if (read_signals(s)) {
+            fprintf(stderr, "miura: %s: stopping on %s\n", r->cfg.name, strsignal(s->signal_seen));
+            o->status = 128 + s->signal_seen;
+            o->guest_end = false;
+            set_cause(o, "stopped by signal %d (%s) before restart %u", s->signal_seen,
+                      strsignal(s->signal_seen), r->meta->restarts);
+            return false;
+        }
+    }
+    s->qemu.exited = s->vsockd.exited = s->virtiofsd.exited = false;
+    return true;
+}
+
+/* Step 7. */
+static void finish(struct run_state *s, const struct outcome *o)
+{
+    struct run_request *r = s->req;
+    listeners_close(s->listen_fd, r->cfg.npublish);
+    if (s->console_fd >= 0)
+        close(s->console_fd);
+    if (r->detached && s->any_spawned) {
+        r->meta->ended = (long)time(NULL);
+        r->meta->status = o->status;
+        snprintf(r->meta->cause, sizeof(r->meta->cause), "%s", o->cause);
+        meta_write(r->run_dir, r->meta);
+        rundir_remove_sockets(r->run_dir);
+    } else {
+        rundir_remove(r->run_dir);
+    }
+    cid_unlock(r->base, r->cfg.cid, r->cid_fd);
+    r->cid_fd = -1;
+}
+
+/* The cause goes to stderr, unless a signal stopped us (that was said) or
+ * it is the guest's own status in the foreground (which is miura's exit
+ * status, and the console is on screen). */
+static void say_cause(const struct run_state *s, const struct outcome *o)
+{
+    if (!s->signal_seen && (!o->guest_end || s->req->detached))
+        fprintf(stderr, "miura: %s\n", o->cause);
 }
 
 int run_instance(struct run_request *r)
 {
-    struct run_state s = {
+    static struct run_state s;
+    struct argv_list vfs, vsd, qemu;
+    struct outcome o = {.status = EXIT_LAUNCHER_FAILED, .failed = true};
+    const char *err;
+    char path[4096];
+    sigset_t set;
+    uint32_t row = 0;
+
+    s = (struct run_state){
         .req = r,
         .qemu = {.what = "qemu"},
         .vsockd = {.what = "miura-vsockd"},
         .virtiofsd = {.what = "virtiofsd"},
         .sfd = -1,
+        .console_fd = -1,
     };
-    struct argv_list vfs, vsd, qemu;
-    const char *err;
-    sigset_t set;
-    int rc;
-
+    for (unsigned i = 0; i < LAUNCHER_PUBLISH_MAX; i++)
+        s.listen_fd[i] = -1;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGINT);
@@ -261,27 +531,44 @@ int run_instance(struct run_request *r)
     plan_path(&r->cfg, "virtiofsd.log", s.virtiofsd.log, sizeof(s.virtiofsd.log));
 
     if (s.sfd < 0) {
-        fprintf(stderr, "miura: signalfd: %s\n", strerror(errno));
-        rc = EXIT_LAUNCHER_FAILED;
+        set_cause(&o, "signalfd: %s", strerror(errno));
         goto out;
     }
     if (plan_build(&r->cfg, &vfs, &vsd, &qemu, &err) < 0) {
-        fprintf(stderr, "miura: %s\n", err);
-        rc = EXIT_LAUNCHER_FAILED;
+        set_cause(&o, "%s", err);
         goto out;
     }
-    if (start_parts(&s, &vfs, &vsd, &qemu) < 0) {
-        rc = s.signal_seen ? 128 + s.signal_seen : EXIT_LAUNCHER_FAILED;
-    } else {
-        supervise(&s);
-        rc = decide_exit(&s);
+    if (listeners_open(r->cfg.publish, r->cfg.npublish, s.listen_fd, o.cause, sizeof(o.cause)) < 0)
+        goto out_plan;
+    for (unsigned i = 0; i < r->cfg.npublish; i++)
+        s.held[i] = true;
+    plan_path(&r->cfg, "console.log", path, sizeof(path));
+    if (r->detached &&
+        (s.console_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+        set_cause(&o, "%s: %s", path, strerror(errno));
+        goto out_plan;
     }
+    for (;;) {
+        int64_t t0 = now_ms();
+        run_once(&s, &vfs, &vsd, &qemu, &o);
+        if (!restart_after(&s, &o, now_ms() - t0, &row))
+            break;
+    }
+    say_cause(&s, &o);
+    plan_free(&vfs);
+    plan_free(&vsd);
+    plan_free(&qemu);
+    finish(&s, &o);
+    close(s.sfd);
+    return o.status;
+out_plan:
     plan_free(&vfs);
     plan_free(&vsd);
     plan_free(&qemu);
 out:
-    teardown(&s);
+    fprintf(stderr, "miura: %s\n", o.cause);
+    finish(&s, &o);
     if (s.sfd >= 0)
         close(s.sfd);
-    return rc;
+    return o.status;
 }

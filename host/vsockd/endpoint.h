@@ -6,6 +6,7 @@
  *   PATH_<port>     a guest connection to CID 2 port <port> is carried to the
  *                   Unix listener there, if any (else the guest gets RST).
  *   --publish [ADDR:]HOSTPORT:GUESTPORT   TCP listener carried to a guest port.
+ *   --publish-fd FD:GUESTPORT             the same on an inherited listener.
  */
 #ifndef VSOCKD_ENDPOINT_H
 #define VSOCKD_ENDPOINT_H
@@ -20,6 +21,14 @@ struct tcp_listener {
     const struct publish_spec *spec;
     struct watch w;
 };
+
+/*
+ * --publish-fd FD:GUESTPORT: a listening TCP socket inherited as FD, which its
+ * owner keeps bound while it restarts the daemon (miura does). Checks that FD
+ * is a listening stream socket, makes it non-blocking and close-on-exec, and
+ * fills spec's address and host port from it. 0, or -1 with a message in err.
+ */
+int tcp_listener_adopt(int fd, struct publish_spec *spec, char *err, size_t errlen);
 
 /* Accepts pending clients of a --uds or --publish listener. */
 void endpoint_accept_uds(struct vsock_dev *d, int listen_fd);

@@ -18,12 +18,14 @@
 #include "common/clock.h"
 #include "common/control.h"
 #include "common/log.h"
+#include "common/number.h"
 #include "common/options.h"
 #include "vsockd/device.h"
 #include "vsockd/endpoint.h"
 
 static const char usage[] =
     "usage: miura-vsockd --socket PATH --cid CID [--uds PATH] [--publish [ADDR:]HPORT:GPORT]...\n"
+    "                    [--publish-fd FD:GPORT]...\n"
     "\n"
     "A vhost-user-vsock device backend: QEMU connects to --socket and the guest's\n"
     "vsock streams are carried to Unix sockets and TCP on the host.\n"
@@ -38,6 +40,9 @@ static const char usage[] =
     "  -p, --publish [ADDR:]HOSTPORT:GUESTPORT\n"
     "                        listen on TCP ADDR:HOSTPORT (default ADDR 127.0.0.1) and\n"
     "                        carry each connection to guest port GUESTPORT (repeatable)\n"
+    "  -P, --publish-fd FD:GUESTPORT\n"
+    "                        the same on an inherited listening socket FD (>= 3), which\n"
+    "                        its owner keeps bound while it restarts us (repeatable)\n"
     "  -m, --max-conns N     connections at once, 1..65536 (default 4096). At the limit\n"
     "                        new clients wait in the listen queue (4096 deep) until a\n"
     "                        connection ends; one log line says so. A connection costs\n"
@@ -59,7 +64,10 @@ static const char usage[] =
 static struct {
     const char *socket_path;
     uint64_t cid;
-    struct common_opts c; /* --uds, --publish, --max-conns, -v, -h */
+    struct common_opts c;                       /* --uds, --publish, --max-conns, -v, -h */
+    struct publish_spec inherited[PUBLISH_MAX]; /* --publish-fd: guest_port from it, */
+    int inherited_fd[PUBLISH_MAX];              /* the rest from the socket */
+    unsigned ninherited;
 } opt = {.c.max_conns = 4096};
 
 static struct tcp_listener listeners[PUBLISH_MAX];
@@ -88,12 +96,13 @@ static int parse_options(int argc, char **argv)
     static const struct option longopts[] = {
         {"socket", required_argument, 0, 's'},
         {"cid", required_argument, 0, 'c'},
+        {"publish-fd", required_argument, 0, 'P'},
         COMMON_LONGOPTS,
         {0, 0, 0, 0},
     };
     uint64_t v;
     int ch;
-    while ((ch = getopt_long(argc, argv, "s:c:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:c:P:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             opt.socket_path = optarg;
@@ -103,6 +112,22 @@ static int parse_options(int argc, char **argv)
                 return -1;
             opt.cid = v;
             break;
+        case 'P': {
+            const char *colon = strchr(optarg, ':');
+            uint64_t fd;
+            int n = parse_digits(optarg, INT32_MAX, &fd);
+            if (opt.ninherited == PUBLISH_MAX || !colon || n < 0 || optarg + n != colon || fd < 3 ||
+                parse_decimal(colon + 1, 1, UINT32_MAX - 1, &v)) {
+                fprintf(stderr,
+                        "miura-vsockd: bad --publish-fd '%s': want FD:GUESTPORT (FD >= 3, "
+                        "at most %d listeners)\n",
+                        optarg, PUBLISH_MAX);
+                return -1;
+            }
+            opt.inherited[opt.ninherited] = (struct publish_spec){.guest_port = (uint32_t)v};
+            opt.inherited_fd[opt.ninherited++] = (int)fd;
+            break;
+        }
         default:
             if (common_option(ch, optarg, &opt.c, usage))
                 return -1;
@@ -110,6 +135,11 @@ static int parse_options(int argc, char **argv)
     }
     if (opt_no_operands(argc, argv, optind, usage))
         return -1;
+    if (opt.c.npublish + opt.ninherited > PUBLISH_MAX) {
+        fprintf(stderr, "miura-vsockd: at most %d --publish and --publish-fd together\n",
+                PUBLISH_MAX);
+        return -1;
+    }
     if (!opt.socket_path || !opt.cid) {
         fprintf(stderr, "miura-vsockd: --socket and --cid are required\n%s", usage);
         return -1;
@@ -171,7 +201,7 @@ static void cleanup(void)
     unlink(opt.socket_path);
     if (opt.c.uds_path)
         unlink(opt.c.uds_path);
-    for (unsigned i = 0; i < opt.c.npublish; i++)
+    for (unsigned i = 0; i < opt.c.npublish + opt.ninherited; i++)
         if (listeners[i].w.fd >= 0)
             close(listeners[i].w.fd);
     control_close(&ctl);
@@ -183,10 +213,10 @@ static int setup(void)
     vu_conn_w = (struct watch){.fd = -1, .kind = WATCH_VU_CONN};
     vu_listen_w = (struct watch){.fd = -1, .kind = WATCH_VU_LISTEN};
     uds_w = (struct watch){.fd = -1, .kind = WATCH_UDS_LISTEN};
-    for (unsigned i = 0; i < opt.c.npublish; i++)
-        listeners[i] =
-            (struct tcp_listener){.spec = &opt.c.publish[i],
-                                  .w = {.fd = -1, .kind = WATCH_TCP_LISTEN, .obj = &listeners[i]}};
+    for (unsigned i = 0; i < opt.c.npublish + opt.ninherited; i++)
+        listeners[i] = (struct tcp_listener){
+            .spec = i < opt.c.npublish ? &opt.c.publish[i] : &opt.inherited[i - opt.c.npublish],
+            .w = {.fd = -1, .kind = WATCH_TCP_LISTEN, .obj = &listeners[i]}};
     if (loop_init() < 0 || loop_add_signals(&signal_w, WATCH_SIGNAL) < 0) {
         fprintf(stderr, "miura-vsockd: setup: %s\n", strerror(errno));
         return -1;
@@ -199,7 +229,7 @@ static int setup(void)
     }
     /* Descriptors: one per connection, the listeners, and the frontend's
      * (socket, memory regions, kick/call/err eventfds). */
-    unsigned long want = opt.c.max_conns + opt.c.npublish + 64;
+    unsigned long want = opt.c.max_conns + opt.c.npublish + opt.ninherited + 64;
     unsigned long have = raise_fd_limit(want);
     if (have < want)
         log_error("warning: --max-conns %u wants %lu file descriptors, the limit is %lu; "
@@ -209,6 +239,14 @@ static int setup(void)
         if ((listeners[i].w.fd = publish_listen(&opt.c.publish[i], err, sizeof(err))) < 0 ||
             loop_add(&listeners[i].w, EPOLLIN) < 0 || gate_add(&dev.gate, &listeners[i].w) < 0)
             goto fail;
+    for (unsigned i = 0; i < opt.ninherited; i++) {
+        struct tcp_listener *l = &listeners[opt.c.npublish + i];
+        if (tcp_listener_adopt(opt.inherited_fd[i], &opt.inherited[i], err, sizeof(err)) < 0)
+            goto fail;
+        l->w.fd = opt.inherited_fd[i];
+        if (loop_add(&l->w, EPOLLIN) < 0 || gate_add(&dev.gate, &l->w) < 0)
+            goto fail;
+    }
     vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
     if (vu_listen_w.fd < 0 || loop_add(&vu_listen_w, EPOLLIN) < 0)
         goto fail;
@@ -298,7 +336,7 @@ int main(int argc, char **argv)
         return 1;
     log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports", opt.socket_path,
               (unsigned long long)opt.cid, opt.c.uds_path ? ", uds " : "",
-              opt.c.uds_path ? opt.c.uds_path : "", opt.c.npublish);
+              opt.c.uds_path ? opt.c.uds_path : "", opt.c.npublish + opt.ninherited);
     for (;;) {
         int n = epoll_wait(loop_epfd, evs, 64, device_has_work(&dev) ? 0 : -1);
         if (n < 0 && errno != EINTR) {

@@ -355,8 +355,12 @@ int64_t vsock_send_some(struct vsock_sock *s, const uint8_t *buf, uint32_t n)
         chunk = n;
     if (!chunk)
         return 0;
-    /* The one copy of send: into memory the device reads until tx_done. */
-    struct vsock_tx_pkt *p = malloc(sizeof(*p) + chunk);
+    /* The one copy of send: into memory the device reads until tx_done. A
+     * big packet needs contiguous pages; when the heap has none (many big
+     * responses at once), a smaller packet goes rather than a failed send. */
+    struct vsock_tx_pkt *p;
+    while (!(p = malloc(sizeof(*p) + chunk)) && chunk > 1024)
+        chunk /= 2;
     if (!p)
         return -ENOMEM;
     p->s = s;

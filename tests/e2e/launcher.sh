@@ -23,15 +23,7 @@ work=$(mktemp -d /tmp/miura-launcher.XXXXXX)
 RT=$work/rt # the launcher's runtime base: CID locks and run directories
 export MIURA_RUNTIME_DIR=$RT MIURA_VSOCKD=$VSOCKD MIURA_VIRTIOFSD=$VIRTIOFSD
 bg=()
-cleanup() {
-    # Launchers we started; each tears its own parts down on SIGTERM.
-    for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    # Anything still running with our runtime directory in its command line is ours.
-    for p in $(pgrep -f "$RT/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap miura_cleanup EXIT
 mkdir -p "$work/share"
 
 # Processes (by their command lines) and files left under the runtime base.
@@ -53,27 +45,14 @@ run_miura() { # OUT TIMEOUT args... ; sets RC, OUT (console with CR removed) and
     RC=$?
     sed -i 's/\r$//' "$out"
 }
-# Waits (bounded) until FILE has a line matching PATTERN.
-wait_grep() { # FILE PATTERN SECONDS
-    local i
-    for ((i = 0; i < $3 * 20; i++)); do
-        grep -qE -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
-# Whether pid runs (a zombie does not: this machine's init may reap late).
-running() { [ -r "/proc/$1/stat" ] && ! grep -qE '\) [ZX] ' "/proc/$1/stat" 2>/dev/null; }
-# The pid of the launcher of instance NAME (from its meta file).
-launcher_pid() { sed -n 's/^pid //p' "$RT/$1/meta" 2>/dev/null; }
-
 # ---- usage and one-line causes
 "$MIURA" --help | grep -q '^usage: miura COMMAND' && pass help || fail help "miura --help"
 "$MIURA" run --help | grep -q -- '--publish \[ADDR:\]HOSTPORT:GUESTPORT' && pass run-help || fail run-help "miura run --help"
 "$MIURA" run >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && pass usage-no-image || fail usage-no-image "status $rc, want 2"
-for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--accel xen" "--bogus"; do
+for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--accel xen" "--bogus" \
+    "--restart sometimes" "--restart on-failure:0" "--gdb 0.0.0.0:1234" "--gdb-wait" "--stop-timeout -1"; do
     # shellcheck disable=SC2086
     "$MIURA" run $bad "$hello" >/dev/null 2>"$work/usage.err"
     rc=$?
@@ -118,7 +97,7 @@ run_miura "$work/dry" 10 run --dry-run --accel tcg --share "$work/share" --publi
 d=$RT/hello-7
 cat >"$work/dry.want" <<EOF
 $VIRTIOFSD --socket-path=$d/fs.sock -o source=$work/share -o cache=auto
-$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --publish 127.0.0.1:18080:80 --publish 0.0.0.0:18081:81
+$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --publish-fd 3:80 --publish-fd 4:81
 $QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,path=$d/fs.sock -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,path=$d/vhost.sock -device vhost-user-vsock-device,chardev=vs0 -kernel $hello -append 'fs=share a=1 b='\\''2'\\'''
 EOF
 if [ $RC -eq 0 ] && diff -u "$work/dry.want" "$work/dry" >"$work/dry.diff"; then
@@ -193,7 +172,7 @@ run_miura "$work/share-hello" 60 run --share "$work/share" "$hello"
     fail share/hello "status $RC: $(cat "$work/share-hello.err")"
 expect_clean share/hello-clean
 
-# A published port that is taken: miura-vsockd cannot listen, and that is the cause.
+# A published port that is taken: miura cannot listen on it, and that is the cause.
 python3 -c 'import random, socket, sys, time
 s = socket.socket()
 while True:  # a port below the ephemeral range that nobody holds
@@ -208,7 +187,7 @@ bg+=("$tpid")
 wait_grep "$work/taken" '^[0-9]+$' 60
 port=$(cat "$work/taken")
 run_miura "$work/taken-run" 30 run --publish "$port:80" "$hello"
-if [ $RC -eq 125 ] && grep -qx "miura: miura-vsockd exited at start (status 1): .*127.0.0.1:$port: Address already in use" "$work/taken-run.err"; then
+if [ $RC -eq 125 ] && grep -qx "miura: --publish 127.0.0.1:$port: Address already in use" "$work/taken-run.err"; then
     pass port-in-use
 else
     fail port-in-use "status $RC: $(cat "$work/taken-run.err")"
@@ -268,23 +247,61 @@ rc=$?
 [ $rc -eq 125 ] && grep -q "^miura: CID $c1 is in use by another instance$" "$work/dup.err" &&
     pass detach/cid-in-use || fail detach/cid-in-use "status $rc: $(cat "$work/dup.err")"
 l1=$(launcher_pid d1)
+"$MIURA" rm d1 >/dev/null 2>"$work/rm.err"
+rc=$?
+[ $rc -eq 1 ] && grep -qx 'miura: d1 is running (miura stop d1 first)' "$work/rm.err" && [ -d "$RT/d1" ] &&
+    pass detach/rm-running-refused || fail detach/rm-running-refused "status $rc: $(cat "$work/rm.err")"
 timeout 60 "$MIURA" stop d1 >"$work/stop1" 2>&1
 rc=$?
-[ $rc -eq 0 ] && grep -qx 'stopped d1' "$work/stop1" && ! running "$l1" && [ ! -e "$RT/d1" ] &&
-    [ ! -e "$RT/cid-$c1.lock" ] && pass detach/stop-one || fail detach/stop-one "status $rc: $(cat "$work/stop1"); $(ls "$RT")"
+# An ended detached instance keeps its meta and logs (no socket, no CID lock).
+[ $rc -eq 0 ] && grep -qx 'stopped d1' "$work/stop1" && ! running "$l1" && [ -f "$RT/d1/console.log" ] &&
+    [ -z "$(find "$RT/d1" -type s)" ] && [ ! -e "$RT/cid-$c1.lock" ] && pass detach/stop-one ||
+    fail detach/stop-one "status $rc: $(cat "$work/stop1"); $(ls "$RT" "$RT/d1")"
 "$MIURA" ps | grep -q '^d1 ' && fail detach/ps-after-stop "d1 still listed" || pass detach/ps-after-stop
+"$MIURA" ps -a >"$work/ps-a"
+grep -qE "^d1 +$l1 +$c1 +- +- +$sleeper  exited 143: stopped by signal 15 \(Terminated\)$" "$work/ps-a" &&
+    grep -qE "^d2 +$(launcher_pid d2) +$c2 .* +$sleeper  running$" "$work/ps-a" &&
+    pass detach/ps-all || fail detach/ps-all "$(cat "$work/ps-a")"
+"$MIURA" logs d1 >"$work/logs-d1" 2>&1
+grep -q '^sleep: up for [0-9]* s$' "$work/logs-d1" && ! grep -q $'\r' "$work/logs-d1" && pass detach/logs-after-end ||
+    fail detach/logs-after-end "$(head -c 300 "$work/logs-d1")"
+"$MIURA" logs --part launcher d1 | grep -qx 'miura: d1: stopping on Terminated' && pass detach/logs-launcher ||
+    fail detach/logs-launcher "$("$MIURA" logs --part launcher d1 2>&1 | head -5)"
+"$MIURA" logs --part all d1 | grep -c '^==> .*\.log <==$' | grep -qx 4 && pass detach/logs-all ||
+    fail detach/logs-all "$("$MIURA" logs --part all d1 2>&1 | grep '^==>')"
+# logs -f follows the console until the instance ends (a guest that exits by itself).
+timeout -k 2 120 "$MIURA" run --detach --name follow --append "sleep=2" "$sleeper" >/dev/null 2>&1
+timeout 120 "$MIURA" logs -f follow >"$work/follow.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^sleep: up for 2 s$' "$work/follow.out" && grep -qx 'sleep: done, status 0' "$work/follow.out" &&
+    ! running "$(launcher_pid follow)" && pass logs-follow-until-end || fail logs-follow-until-end "status $rc: $(cat "$work/follow.out")"
+"$MIURA" ps -a | grep -qE '^follow .*  exited 0: guest exited with status 0$' && pass ps-a-guest-status ||
+    fail ps-a-guest-status "$("$MIURA" ps -a)"
+"$MIURA" rm follow >/dev/null
+"$MIURA" stop d1 >/dev/null 2>"$work/stop.err"
+rc=$?
+[ $rc -eq 1 ] && grep -qx 'miura: d1 is not running (it exited 143: stopped by signal 15 (Terminated))' "$work/stop.err" &&
+    [ -d "$RT/d1" ] && pass detach/stop-ended || fail detach/stop-ended "status $rc: $(cat "$work/stop.err")"
 timeout 60 "$MIURA" stop d2 >/dev/null 2>&1
+"$MIURA" rm d1 >"$work/rm.out" 2>&1 && grep -qx 'removed d1' "$work/rm.out" && [ ! -e "$RT/d1" ] &&
+    pass detach/rm || fail detach/rm "$(cat "$work/rm.out")"
+"$MIURA" rm d2 >/dev/null 2>&1
 expect_clean detach/stop-all-clean
 "$MIURA" stop d2 >/dev/null 2>"$work/stop.err"
 rc=$?
 [ $rc -eq 1 ] && grep -qx 'miura: no instance named d2' "$work/stop.err" && pass stop-unknown ||
     fail stop-unknown "status $rc: $(cat "$work/stop.err")"
+"$MIURA" logs d2 >/dev/null 2>"$work/logs.err"
+rc=$?
+[ $rc -eq 1 ] && grep -qx 'miura: no instance named d2' "$work/logs.err" && pass logs-unknown ||
+    fail logs-unknown "status $rc: $(cat "$work/logs.err")"
 
 # ---- "serving": miura's readiness path end to end, with fakes for the parts.
-# No guest serves HTTP yet, so a fake miura-vsockd (same options, same
-# sockets) listens on the published port itself: for its first second it
-# closes connections unanswered (as the real daemon does while no guest
-# listens), then it answers HTTP. A fake QEMU just waits.
+# A fake miura-vsockd (same options, same sockets) takes the listening
+# sockets miura hands it (--publish-fd) and stands in for the guest: for its
+# first second it closes hybrid CONNECTs unanswered (as the real daemon does
+# while no guest listens), then answers "OK"; on TCP it closes the first HEAD
+# unanswered and answers every other request. A fake QEMU just waits.
 cat >"$work/fake-vsockd" <<'EOF2'
 #!/usr/bin/env python3
 import signal, socket, sys, threading, time, os
@@ -294,35 +311,45 @@ pubs = []
 while args:
     k, v = args[0], args[1]
     args = args[2:]
-    if k == "--publish":
+    if k == "--publish-fd":
         pubs.append(v)
     else:
         opts[k] = v
 start = time.monotonic()
-unix = []
+unix = {}
 for k in ("--socket", "--uds"):
     u = socket.socket(socket.AF_UNIX)
     u.bind(opts[k])
     u.listen()
-    unix.append(u)
+    unix[k] = u
 def bye(*_):
     for k in ("--socket", "--uds"):
         os.unlink(opts[k])
     sys.exit(0)
 signal.signal(signal.SIGTERM, bye)
+def hybrid():
+    while True:
+        c, _ = unix["--uds"].accept()
+        c.recv(100)
+        if time.monotonic() - start > 1.0:
+            c.sendall(b"OK 1073741824\n")
+            print("hybrid ok", flush=True)
+        c.close()
+heads = 0
 def serve(spec):
-    addr, hport, gport = spec.rsplit(":", 2)
-    t = socket.socket()
-    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    t.bind((addr, int(hport)))
-    t.listen()
+    global heads
+    fd, gport = spec.split(":")
+    t = socket.socket(fileno=int(fd))
     while True:
         c, _ = t.accept()
-        if time.monotonic() - start > 1.0:
-            c.recv(100)
-            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
-            print("answered", flush=True)
+        req = c.recv(1000)
+        if req.startswith(b"HEAD ") and heads == 0:
+            heads += 1
+        else:
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + req.split(b" ")[1])
+            print("answered", req.split(b" ")[1].decode(), flush=True)
         c.close()
+threading.Thread(target=hybrid, daemon=True).start()
 for p in pubs:
     threading.Thread(target=serve, args=(p,), daemon=True).start()
 while True:
@@ -333,18 +360,28 @@ chmod +x "$work/fake-vsockd" "$work/fake-qemu"
 fp1=$(free_port 2)
 fp2=$((fp1 + 1))
 MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 90 "$MIURA" run --detach \
-    --name fake --publish "$fp1:80" --publish "$fp2:81" "$hello" >"$work/fake.out" 2>"$work/fake.err"
+    --name fake --publish "$fp1:80" --publish "$fp2:81" "$hello" >"$work/fake.out" 2>"$work/fake.err" &
+mpid=$!
+# A client that comes before the "guest" accepts: held back (its SYN unanswered), not refused.
+wait_grep "$work/fake.err" '^miura: accel' 60
+curl -s --max-time 20 "http://127.0.0.1:$fp1/held" >"$work/held.out" 2>&1
+crc=$?
+wait $mpid
 rc=$?
 n1=$(grep -cx "serving http://127.0.0.1:$fp1" "$work/fake.out")
 n2=$(grep -cx "serving http://127.0.0.1:$fp2" "$work/fake.out")
-if [ $rc -eq 0 ] && [ "$n1" = 1 ] && [ "$n2" = 1 ] && grep -q '^answered' "$RT/fake/vsockd.log"; then
+if [ $rc -eq 0 ] && [ "$n1" = 1 ] && [ "$n2" = 1 ] && grep -q '^answered /$' "$RT/fake/vsockd.log" &&
+    grep -q '^hybrid ok' "$RT/fake/vsockd.log"; then
     pass serving/once-per-port
 else
     fail serving/once-per-port "status $rc, lines $n1/$n2: $(cat "$work/fake.out" "$work/fake.err")"
 fi
-# Not before the fake answered: its first second of unanswered connections did not count.
+# Not before the fake answered: its unanswered CONNECTs and HEAD did not count.
 grep -q "did not answer" "$work/fake.err" && fail serving/no-timeout-note "$(cat "$work/fake.err")" || pass serving/no-timeout-note
+[ $crc -eq 0 ] && [ "$(cat "$work/held.out")" = /held ] && pass serving/early-client-held ||
+    fail serving/early-client-held "curl status $crc: $(cat "$work/held.out")"
 timeout 60 "$MIURA" stop fake >/dev/null 2>&1
+"$MIURA" rm fake >/dev/null 2>&1
 expect_clean serving/clean
 
 # ---- supervision: a killed part ends the instance with a cause, and everything is removed
@@ -386,6 +423,8 @@ if wait_grep "$work/orphan.out" '^sleep: up' 60; then
     procs=$(pgrep -af "$RT/" | cut -c1-100)
     [ -z "$procs" ] && pass launcher-killed/parts-gone || fail launcher-killed/parts-gone "$procs"
     "$MIURA" ps | grep -q '^sv-orphan ' && fail launcher-killed/not-listed "listed" || pass launcher-killed/not-listed
+    "$MIURA" ps -a | grep -qE '^sv-orphan .*  gone: its launcher was killed \(no status\)$' &&
+        pass launcher-killed/ps-a-gone || fail launcher-killed/ps-a-gone "$("$MIURA" ps -a)"
     "$MIURA" stop sv-orphan >/dev/null 2>"$work/orphan.err"
     rc=$?
     [ $rc -eq 1 ] && grep -qx 'miura: sv-orphan is not running (removed what it left)' "$work/orphan.err" &&

@@ -56,6 +56,41 @@ expect_status() { # NAME WANT
 }
 finish() { exit "$FAILED"; }
 
+# Waits (bounded) until FILE has a line matching PATTERN.
+wait_grep() { # FILE PATTERN SECONDS
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# Whether pid runs (a zombie does not: this machine's init may reap late).
+# One read of its stat: a process reaped between two reads must not count as running.
+running() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && $st != *") Z "* && $st != *") X "* ]]
+}
+# The pid of the launcher of instance NAME (from its meta file under $MIURA_RUNTIME_DIR).
+launcher_pid() { sed -n 's/^pid //p' "$MIURA_RUNTIME_DIR/$1/meta" 2>/dev/null; }
+
+# For tests that run miura (MIURA, MIURA_RUNTIME_DIR, work, bg set): on exit,
+# stop every instance under the runtime base, end the background jobs in bg,
+# kill what still has the runtime base in its command line (ours), call
+# cleanup_more if the test defines it, and remove $work.
+miura_cleanup() {
+    local d p
+    for d in "$MIURA_RUNTIME_DIR"/*/; do
+        [ -f "$d/meta" ] && timeout 30 "$MIURA" stop "$(basename "$d")" >/dev/null 2>&1
+    done
+    for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    for p in $(pgrep -f "$MIURA_RUNTIME_DIR/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    declare -F cleanup_more >/dev/null && cleanup_more
+    rm -rf "$work"
+}
+
 # Images are built by `make`; a missing one is a failure, not a skip.
 need_image() {
     local img=$ROOT/build/apps/$1/$1.elf

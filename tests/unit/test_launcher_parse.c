@@ -6,6 +6,7 @@
 
 #include "common/vm_args.h"
 #include "common/vm_plan.h"
+#include "launcher/listeners.h"
 #include "launcher/stats.h"
 #include "test.h"
 
@@ -242,6 +243,10 @@ TEST(plan_full)
     c.cid = 42;
     c.run_dir = "/r,x";
     c.console_file = "/r,x/console.log";
+    c.publish_fds = true;
+    c.gdb = true;
+    c.gdb_wait = true;
+    parse_gdb("127.0.0.2:1234", &c.gdb_spec);
     c.npublish = 2;
     publish_parse("8080:80", &c.publish[0]);
     publish_parse("0.0.0.0:2222:22", &c.publish[1]);
@@ -252,17 +257,25 @@ TEST(plan_full)
     CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs.sock -o source=/srv/www -o "
                     "cache=auto");
     CHECK(formatted(&s, line, sizeof(line)) == 0);
-    CHECK_STR(line,
-              "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
-              "--control /r/vsockd.ctl --publish 127.0.0.1:8080:80 --publish 0.0.0.0:2222:22");
+    CHECK_STR(line, "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
+                    "--control /r/vsockd.ctl --publish-fd 3:80 --publish-fd 4:22");
     CHECK(formatted(&q, line, sizeof(line)) == 0);
     CHECK(strstr(line, " -accel kvm -cpu host,-arch-capabilities -m 1024M -smp 2 ") != NULL);
     CHECK(strstr(line, " size=1024M,share=on ") == NULL); /* it is one word with the backend */
     CHECK(strstr(line, "memory-backend-memfd,id=mem,size=1024M,share=on") != NULL);
     CHECK(strstr(line, " -serial file:/r,,x/console.log ") != NULL);
+    CHECK(strstr(line, " -gdb tcp:127.0.0.2:1234 -S -kernel ") != NULL);
     CHECK(strstr(line, " -chardev socket,id=fs0,path=/r/fs.sock -device "
                        "vhost-user-fs-device,chardev=fs0,tag=share ") != NULL);
     CHECK(strstr(line, " -append 'fs=share crash=divide x=1'") != NULL);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+    /* Without publish_fds (miura-oci) miura-vsockd listens itself. */
+    c.publish_fds = false;
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&s, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " --publish 127.0.0.1:8080:80 --publish 0.0.0.0:2222:22") != NULL);
     plan_free(&v);
     plan_free(&s);
     plan_free(&q);
@@ -305,6 +318,94 @@ TEST(plan_extra_shares)
     c.extra[1].guest_path = "/a\"b"; /* cannot be quoted on the kernel command line */
     CHECK(plan_build(&c, &v, &s, &q, &err) < 0);
     CHECK_EQ(q.argc, 0);
+}
+
+TEST(restart_policies)
+{
+    struct restart_policy r;
+    CHECK(parse_restart("no", &r) == 0 && r.mode == RESTART_NO);
+    CHECK(parse_restart("always", &r) == 0 && r.mode == RESTART_ALWAYS && r.max == 0);
+    CHECK(parse_restart("on-failure", &r) == 0 && r.mode == RESTART_ON_FAILURE && r.max == 0);
+    CHECK(parse_restart("on-failure:3", &r) == 0 && r.mode == RESTART_ON_FAILURE && r.max == 3);
+    CHECK(parse_restart("on-failure:1000000", &r) == 0 && r.max == 1000000);
+    static const char *const bad[] = {"",
+                                      "No",
+                                      "on-failure:",
+                                      "on-failure:0",
+                                      "on-failure:-1",
+                                      "on-failure:1000001",
+                                      "on-failure:3x",
+                                      "on-failure3",
+                                      "always:2",
+                                      "on-failurex",
+                                      "never"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(parse_restart(bad[i], &r) < 0);
+    /* What each policy restarts (failed?, restarts so far). */
+    parse_restart("no", &r);
+    CHECK(!restart_wanted(&r, true, 0));
+    parse_restart("on-failure:2", &r);
+    CHECK(restart_wanted(&r, true, 0) && restart_wanted(&r, true, 1) &&
+          !restart_wanted(&r, true, 2));
+    CHECK(!restart_wanted(&r, false, 0));
+    parse_restart("on-failure", &r);
+    CHECK(restart_wanted(&r, true, 999999) && !restart_wanted(&r, false, 0));
+    parse_restart("always", &r);
+    CHECK(restart_wanted(&r, false, 5) && restart_wanted(&r, true, 5));
+    /* Back-off: 100 ms doubling, at most 30 s, no overflow however long the row. */
+    CHECK_EQ(restart_backoff_ms(0), 100);
+    CHECK_EQ(restart_backoff_ms(1), 200);
+    CHECK_EQ(restart_backoff_ms(8), 25600);
+    CHECK_EQ(restart_backoff_ms(9), 30000);
+    CHECK_EQ(restart_backoff_ms(4000000000u), 30000);
+}
+
+TEST(gdb_specs)
+{
+    struct gdb_spec g;
+    CHECK(parse_gdb("1234", &g) == 0 && g.port == 1234 && strcmp(g.addr, "127.0.0.1") == 0);
+    CHECK(parse_gdb("127.0.0.5:65535", &g) == 0 && g.port == 65535 &&
+          strcmp(g.addr, "127.0.0.5") == 0);
+    static const char *const bad[] = {
+        "",           "0",           "65536",         "0.0.0.0:1234",
+        "10.0.0.1:1", ":1234",       "127.0.0.1:",    "localhost:1234",
+        "1234:",      "127.0.0.1:x", "127.0.0.1:1:2", "-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(parse_gdb(bad[i], &g) < 0);
+}
+
+TEST(inflight_connections)
+{
+    /* /proc/net/tcp as the kernel writes it (ports in hex: 0x5DC1 = 24001). */
+    static const char text[] =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+        "timeout inode\n"
+        /* the listener itself */
+        "   0: 0100007F:5DC1 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+        "       0 1001 1 0000000000000000 100 0 0 10 0\n"
+        /* held by a process (vsockd): counts */
+        "   1: 0100007F:5DC1 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0 "
+        "       0 1002 1 0000000000000000 20 4 30 10 -1\n"
+        /* in the accept queue (no inode yet): counts */
+        "   2: 0100007F:5DC1 0100007F:9C41 01 00000000:00000000 00:00000000 00000000     0 "
+        "       0 0 1 0000000000000000 20 4 30 10 -1\n"
+        /* closed by its process, the kernel finishes it (FIN_WAIT1, TIME_WAIT): no */
+        "   3: 0100007F:5DC1 0100007F:9C42 04 00000000:00000000 01:00000014 00000000     0 "
+        "       0 0 1 0000000000000000 20 4 30 10 -1\n"
+        "   4: 0100007F:5DC1 0100007F:9C43 06 00000000:00000000 03:00000014 00000000     0 "
+        "       0 0 3 0000000000000000\n"
+        /* the client's end of a connection to the port (its local port differs): no */
+        "   5: 0100007F:9C40 0100007F:5DC1 01 00000000:00000000 00:00000000 00000000     0 "
+        "       0 1003 1 0000000000000000 20 4 30 10 -1\n"
+        /* another published port, CLOSE_WAIT and still held: counts */
+        "   6: 00000000:5DC2 0100007F:9C44 08 00000000:00000000 00:00000000 00000000     0 "
+        "       0 1004 1 0000000000000000 20 4 30 10 -1\n"
+        "garbage line\n";
+    uint16_t one[] = {24001}, two[] = {24001, 24002}, none[] = {80};
+    CHECK_EQ(tcp_inflight_parse(text, one, 1), 2);
+    CHECK_EQ(tcp_inflight_parse(text, two, 2), 3);
+    CHECK_EQ(tcp_inflight_parse(text, none, 1), 0);
+    CHECK_EQ(tcp_inflight_parse("", one, 1), 0);
 }
 
 TEST(plan_too_long)

@@ -2,14 +2,18 @@
 /*
  * The HTTP readiness probe against small loopback servers, one behaviour
  * each: a real HTTP answer (also split in two writes), a non-HTTP answer, a
- * close without a reply, silence (the probe's timeout), nothing listening.
+ * close without a reply, silence (the probe's timeout), nothing listening;
+ * and the hybrid CONNECT probe against a Unix server that answers OK, closes,
+ * answers something else, stays silent, or is not there.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,4 +169,97 @@ TEST(nothing_listening)
     close(fd);
     CHECK_EQ(http_probe("127.0.0.1", port, 500), PROBE_REFUSED);
     CHECK_EQ(http_probe("not-an-address", port, 500), PROBE_REFUSED);
+}
+
+/* ---- the hybrid CONNECT probe: a Unix server stands in for miura-vsockd */
+
+struct uds_server {
+    int listen_fd, release[2]; /* release: the test says "done" to a silent server */
+    char path[108];
+    const char *answer; /* NULL: close at once; "": say nothing until released */
+    char line[32];      /* what the probe sent */
+    pthread_t thread;
+};
+
+static void *uds_serve(void *arg)
+{
+    struct uds_server *u = arg;
+    int fd = accept(u->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    ssize_t n = recv(fd, u->line, sizeof(u->line) - 1, 0);
+    u->line[n > 0 ? n : 0] = '\0';
+    if (u->answer && u->answer[0])
+        send(fd, u->answer, strlen(u->answer), MSG_NOSIGNAL);
+    else if (u->answer) {
+        char b;
+        if (read(u->release[0], &b, 1) < 0)
+            b = 0;
+    }
+    close(fd);
+    return NULL;
+}
+
+static int uds_start(struct uds_server *u, const char *answer)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memset(u, 0, sizeof(*u));
+    u->answer = answer;
+    snprintf(u->path, sizeof(u->path), "/tmp/miura-probe-%d.sock", (int)getpid());
+    unlink(u->path);
+    strcpy(sa.sun_path, u->path);
+    u->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (u->listen_fd < 0 || bind(u->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(u->listen_fd, 4) < 0 || pipe(u->release) < 0)
+        return -1;
+    return pthread_create(&u->thread, NULL, uds_serve, u);
+}
+
+static void uds_stop(struct uds_server *u)
+{
+    if (write(u->release[1], "", 1) < 0)
+        perror("release");
+    pthread_join(u->thread, NULL);
+    close(u->listen_fd);
+    close(u->release[0]);
+    close(u->release[1]);
+    unlink(u->path);
+}
+
+TEST(vsock_ok_is_ready)
+{
+    struct uds_server u;
+    CHECK(uds_start(&u, "OK 1073741824\n") == 0);
+    enum probe_result r = vsock_accept_probe(u.path, 80, 2000);
+    uds_stop(&u);
+    CHECK_EQ(r, PROBE_READY);
+    CHECK_STR(u.line, "CONNECT 80\n");
+}
+
+TEST(vsock_closed_without_ok)
+{
+    struct uds_server u;
+    CHECK(uds_start(&u, NULL) == 0); /* what miura-vsockd does when the guest answers RST */
+    enum probe_result r = vsock_accept_probe(u.path, 4294967294u, 2000);
+    uds_stop(&u);
+    CHECK_EQ(r, PROBE_CLOSED);
+    CHECK_STR(u.line, "CONNECT 4294967294\n");
+    CHECK(uds_start(&u, "NO\n") == 0); /* anything but "OK " */
+    r = vsock_accept_probe(u.path, 80, 2000);
+    uds_stop(&u);
+    CHECK_EQ(r, PROBE_CLOSED);
+}
+
+TEST(vsock_silence_times_out)
+{
+    struct uds_server u;
+    CHECK(uds_start(&u, "") == 0); /* silent until released, after the probe returned */
+    enum probe_result r = vsock_accept_probe(u.path, 80, 100);
+    uds_stop(&u);
+    CHECK_EQ(r, PROBE_TIMEOUT);
+}
+
+TEST(vsock_nothing_there)
+{
+    CHECK_EQ(vsock_accept_probe("/nonexistent/vsock.sock", 80, 100), PROBE_REFUSED);
 }

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/cidlock.h"
@@ -106,6 +109,38 @@ TEST(rundir_and_meta)
     CHECK_STR(r.image, "/img/web server.elf");
     CHECK_STR(r.ports, "127.0.0.1:8080->80");
     CHECK_STR(r.accel, "tcg");
+    CHECK_EQ(r.ended, 0);
+    CHECK_EQ(r.restarts, 0);
+    /* The end, once recorded: status and a one-line cause (a newline cut off). */
+    m.restarts = 2;
+    m.stop_timeout_s = 30;
+    m.ended = 2000;
+    m.status = 137;
+    strcpy(m.cause, "qemu was killed by signal 9 (Killed)\nsecond line");
+    CHECK(meta_write(rd, &m) == 0);
+    CHECK(meta_read(rd, &r) == 0);
+    CHECK_EQ(r.restarts, 2);
+    CHECK_EQ(r.stop_timeout_s, 30);
+    CHECK_EQ(r.ended, 2000);
+    CHECK_EQ(r.status, 137);
+    CHECK_STR(r.cause, "qemu was killed by signal 9 (Killed)");
+    CHECK_STR(r.image, "/img/web server.elf");
+    /* What an ended instance keeps: everything but its sockets. */
+    char sock_path[300], log_path[300];
+    snprintf(sock_path, sizeof(sock_path), "%s/vhost.sock", rd);
+    snprintf(log_path, sizeof(log_path), "%s/qemu.log", rd);
+    int us = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    CHECK(strlen(sock_path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    CHECK(us >= 0 && bind(us, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    close(us);
+    FILE *lf = fopen(log_path, "w");
+    CHECK(lf != NULL);
+    fclose(lf);
+    rundir_remove_sockets(rd);
+    CHECK(access(sock_path, F_OK) < 0 && access(log_path, F_OK) == 0);
+    CHECK(meta_read(rd, &r) == 0);
     /* Its launcher is gone (this process is not named miura): the directory is reused. */
     m.pid = getpid(); /* alive, but not a process named miura */
     CHECK(meta_write(rd, &m) == 0);
