@@ -109,7 +109,8 @@ $(B)/unit/%.o: %.c $(B)/unit/.flags
 
 # ---- appliances: link twice; the second link adds a symbol table of the
 # first link's functions (placed after .rodata, so text addresses do not move)
-# for crash backtraces with names.
+# for crash backtraces with names. The stripped image also drops its section
+# headers (tools/trim-elf.sh): only the program headers are loaded.
 define APP_RULES
 $(1)_ALLCOMP := $$(call deps_of,$$($(1)_COMPONENTS))
 $(1)_OBJS    := $$(sort $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_SRCS))))
@@ -126,9 +127,9 @@ $(B)/apps/$(1)/$(1).elf: $$($(1)_OBJS) $(B)/apps/$(1)/syms.o kernel/arch/x86_64/
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS) $(B)/apps/$(1)/syms.o
 	$$(Q)cmp -s <(nm $$@ | grep -i ' t ' | grep -v miura_syms) <(nm $(B)/apps/$(1)/$(1).pass1.elf | grep -i ' t ' | grep -v miura_syms) || { echo "symbol table moved text: fix link.ld" >&2; rm -f $$@; exit 1; }
-$(B)/apps/$(1)/$(1): $(B)/apps/$(1)/$(1).elf
+$(B)/apps/$(1)/$(1): $(B)/apps/$(1)/$(1).elf tools/trim-elf.sh
 	$$(call msg,STRIP,$$@)
-	$$(Q)$$(STRIP) -o $$@ $$<
+	$$(Q)$$(STRIP) -o $$@.full $$< && sh tools/trim-elf.sh $$@.full $$@ && rm -f $$@.full
 -include $$($(1)_OBJS:.o=.d)
 endef
 SHELL := /bin/bash

@@ -29,4 +29,17 @@ out=$OUTDIR/crash-symbols.log
 boot_image "$img" "$out" "crash=symbols" 60
 expect_status symbols/status 0
 expect_grep symbols/all-named-right "$out" '^symbols: 10 of 10 named right$'
+
+# The shipped image (stripped, section headers dropped by tools/trim-elf.sh)
+# boots from its program headers alone and still names its functions.
+shipped=${img%.elf}
+out=$OUTDIR/crash-shipped.log
+if [ -f "$shipped" ] && LC_ALL=C readelf -hW "$shipped" | grep -qE 'Number of section headers: +0$'; then
+    pass shipped/no-section-headers
+else
+    fail shipped/no-section-headers "$shipped missing or still has section headers"
+fi
+boot_image "$shipped" "$out" "crash=symbols" 60
+expect_status shipped/status 0
+expect_grep shipped/all-named-right "$out" '^symbols: 10 of 10 named right$'
 finish
