@@ -90,35 +90,43 @@ void irq_unroute(unsigned gsi)
     irq_set_vector_handler(IRQ_VECTOR_BASE + gsi, NULL, NULL);
 }
 
-static const char *const exception_names[VECTOR_EXCEPTIONS] = {
-    "divide error",
-    "debug",
-    "NMI",
-    "breakpoint",
-    "overflow",
-    "bound range exceeded",
-    "invalid opcode",
-    "device not available",
-    "double fault",
-    "coprocessor segment overrun",
-    "invalid TSS",
-    "segment not present",
-    "stack-segment fault",
-    "general protection fault",
-    "page fault",
-    "reserved",
-    "x87 floating-point error",
-    "alignment check",
-    "machine check",
-    "SIMD floating-point error",
-    "virtualization exception",
-    "control protection exception",
-};
+/* Names of exceptions 0-21, NUL-separated (one string, not a table of
+ * pointers: 192 B less image); vectors past the list are "exception". */
+static const char exception_names[] = "divide error\0"
+                                      "debug\0"
+                                      "NMI\0"
+                                      "breakpoint\0"
+                                      "overflow\0"
+                                      "bound range exceeded\0"
+                                      "invalid opcode\0"
+                                      "device not available\0"
+                                      "double fault\0"
+                                      "coprocessor segment overrun\0"
+                                      "invalid TSS\0"
+                                      "segment not present\0"
+                                      "stack-segment fault\0"
+                                      "general protection fault\0"
+                                      "page fault\0"
+                                      "reserved\0"
+                                      "x87 floating-point error\0"
+                                      "alignment check\0"
+                                      "machine check\0"
+                                      "SIMD floating-point error\0"
+                                      "virtualization exception\0"
+                                      "control protection exception\0";
+
+static const char *exception_name(uint64_t vector)
+{
+    const char *s = exception_names;
+    for (; *s && vector; vector--)
+        s += __builtin_strlen(s) + 1;
+    return *s ? s : "exception";
+}
 
 void trap_dispatch(struct trap_frame *f)
 {
     if (f->vector < VECTOR_EXCEPTIONS) {
-        trap_crash(f, exception_names[f->vector] ? exception_names[f->vector] : "exception");
+        trap_crash(f, exception_name(f->vector));
     }
     if (f->vector == VECTOR_SPURIOUS)
         return; /* no EOI for the spurious vector */
