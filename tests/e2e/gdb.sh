@@ -97,7 +97,7 @@ EOF
     rc=$?
     grep -q 'Address already in use' "$RT/dbgcrash/qemu.log" "$work/crash.err" 2>/dev/null || break
 done
-if grep -qx '\$1 = 0x[0-9a-f]* "page fault"' "$work/crash-session.out" &&
+if grep -qxE '\$1 = 0x[0-9a-f]+( <[a-z_]+\+[0-9]+>)? "page fault"' "$work/crash-session.out" &&
     grep -qx 'crash_pagefault + [0-9]* in section .text' "$work/crash-session.out" &&
     grep -qE '^#0  0x[0-9a-f]+ in crash_pagefault \(\) at apps/test_crash/main.c:[0-9]+$' "$work/crash-session.out" &&
     grep -qE '^#1  0x[0-9a-f]+ in main \(' "$work/crash-session.out"; then
