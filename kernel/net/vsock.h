@@ -68,6 +68,8 @@ struct vsock_sock {
     uint32_t rx_cnt;       /* payload bytes received, cumulative (wraps) */
     uint32_t fwd_cnt;      /* payload bytes consumed, cumulative (wraps) */
     uint32_t fwd_cnt_told; /* fwd_cnt in the last header we sent */
+    uint32_t rx_win_end;   /* furthest fwd_cnt + buf_alloc a header of ours gave: the peer
+                            * may send up to it even after SO_RCVBUF shrank (wraps) */
     /* send side */
     uint32_t peer_buf_alloc, peer_fwd_cnt; /* from the peer's last header */
     uint32_t tx_cnt;                       /* payload bytes sent, cumulative (wraps) */

@@ -301,6 +301,10 @@ static int send_hdr(struct vsock_sock *s, uint16_t op, uint32_t flags, const voi
         .fwd_cnt = s->fwd_cnt,
     };
     s->fwd_cnt_told = s->fwd_cnt;
+    /* A window once given is never taken back (spec/vsock.pml found the
+     * data a smaller SO_RCVBUF dropped): it only moves forward. */
+    if ((int32_t)(s->fwd_cnt + s->buf_alloc - s->rx_win_end) > 0)
+        s->rx_win_end = s->fwd_cnt + s->buf_alloc;
     if (op == VSOCK_OP_CREDIT_UPDATE)
         vsock_net_stats.credit_updates++;
     if (op == VSOCK_OP_RST)

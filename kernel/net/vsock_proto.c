@@ -75,6 +75,7 @@ static void recv_listen(struct vsock_sock *l, const struct vsock_hdr *h)
     c->rcvtimeo = l->rcvtimeo;
     c->sndtimeo = l->sndtimeo;
     c->rx_cnt = c->fwd_cnt = c->fwd_cnt_told = c->tx_cnt = vsock_net_initial_cnt;
+    c->rx_win_end = c->fwd_cnt + c->buf_alloc;
     c->peer_buf_alloc = h->buf_alloc;
     c->peer_fwd_cnt = h->fwd_cnt;
     c->state = VSOCK_ESTABLISHED;
@@ -116,6 +117,16 @@ static void recv_connecting(struct vsock_sock *s, struct vsock_rx_buf *buf)
     rx_drop(buf);
 }
 
+/* Room for len bytes: in the buffer, or in the window our headers gave. */
+static bool rx_fits(const struct vsock_sock *s, uint32_t len)
+{
+    uint32_t room = s->buf_alloc - (s->rx_bytes < s->buf_alloc ? s->rx_bytes : s->buf_alloc);
+    uint32_t promised = s->rx_win_end - s->rx_cnt;
+    if (promised > VSOCK_BUF_MAX)
+        promised = 0; /* the peer is past it */
+    return len <= room || len <= promised;
+}
+
 static void recv_established(struct vsock_sock *s, struct vsock_rx_buf *buf)
 {
     const struct vsock_hdr *h = &buf->hdr;
@@ -123,7 +134,7 @@ static void recv_established(struct vsock_sock *s, struct vsock_rx_buf *buf)
     case VSOCK_OP_RW:
         if (!h->len)
             break;
-        if (h->len > s->buf_alloc - (s->rx_bytes < s->buf_alloc ? s->rx_bytes : s->buf_alloc)) {
+        if (!rx_fits(s, h->len)) {
             vsock_net_stats.rx_bad_credit++; /* the peer ignored our window */
             break;
         }
@@ -340,6 +351,7 @@ int vsock_connect_start(struct vsock_sock *s, uint32_t cid, uint32_t port)
     s->peer_port = port;
     s->local_cid = (uint32_t)vsock_net_transport->guest_cid;
     s->rx_cnt = s->fwd_cnt = s->fwd_cnt_told = s->tx_cnt = vsock_net_initial_cnt;
+    s->rx_win_end = s->fwd_cnt + s->buf_alloc;
     s->peer_buf_alloc = 0; /* no credit until RESPONSE says how much */
     s->peer_fwd_cnt = vsock_net_initial_cnt;
     s->credit_requested = false;

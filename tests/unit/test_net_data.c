@@ -829,6 +829,29 @@ TEST(rcvbuf_change_is_announced)
     CHECK(fake_teardown());
 }
 
+/* spec/vsock.pml (RCVBUF_SHRINK): the peer may use the window it was given
+ * before it hears of a smaller SO_RCVBUF; that data was once dropped. */
+TEST(rcvbuf_shrink_keeps_data_sent_within_the_old_window)
+{
+    int fd = setup(0xffff0000u); /* and across the u32 wrap */
+    uint64_t bad = vsock_net_stats.rx_bad_credit;
+    static uint8_t chunk[4096];
+    for (int i = 0; i < 8; i++) /* 32 KiB queued of the 64 KiB given */
+        peer_send(chunk, sizeof(chunk));
+    int v = (int)VSOCK_BUF_MIN;
+    CHECK_EQ(miura_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+    CHECK_EQ(fake_last()->hdr.buf_alloc, VSOCK_BUF_MIN);
+    for (int i = 0; i < 8; i++) /* the other 32 KiB, sent before the update arrived */
+        peer_send(chunk, sizeof(chunk));
+    CHECK_EQ(vsock_net_stats.rx_bad_credit, bad);
+    CHECK_EQ(fake_sock(fd)->rx_bytes, VSOCK_BUF_DEFAULT);
+    peer_send("!", 1); /* beyond every window given */
+    CHECK_EQ(vsock_net_stats.rx_bad_credit, bad + 1);
+    static uint8_t in[VSOCK_BUF_DEFAULT];
+    CHECK_EQ(miura_recv(fd, in, sizeof(in), MSG_DONTWAIT), (long)VSOCK_BUF_DEFAULT);
+    CHECK(fake_teardown());
+}
+
 /* ---- memory */
 
 TEST(a_thousand_idle_connections_fit_in_16_mib)
