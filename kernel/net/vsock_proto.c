@@ -142,7 +142,10 @@ static void recv_established(struct vsock_sock *s, struct vsock_rx_buf *buf)
         vsock_wake(s);
         return;
     case VSOCK_OP_CREDIT_UPDATE:
-        s->credit_requested = false;
+        /* credit_requested ends only with more credit (receive_locked):
+         * an update that grants nothing must not let a blocked sender ask
+         * again at once, or the two ends ping-pong requests and updates
+         * while the peer's reader is slow (spec/vsock.pml, -DPROGRESS). */
         vsock_wake(s);
         break;
     case VSOCK_OP_CREDIT_REQUEST:

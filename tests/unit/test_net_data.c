@@ -281,6 +281,30 @@ TEST(send_respects_peer_credit_and_asks_for_more)
     CHECK(fake_teardown());
 }
 
+/* spec/vsock.pml (-DPROGRESS): an update that grants nothing used to let a
+ * blocked sender ask again at once, and the ends ping-ponged. */
+TEST(credit_update_without_credit_does_not_renew_the_request)
+{
+    int fd = setup(0);
+    fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, 100, 0, NULL, 0);
+    uint8_t msg[150] = {0};
+    unsigned before = fake.nsent;
+    CHECK_EQ(miura_send(fd, msg, sizeof(msg), MSG_DONTWAIT), 100);
+    CHECK_EQ(miura_send(fd, msg, 50, MSG_DONTWAIT), -1);
+    CHECK_EQ(fake_count_op(before, VSOCK_OP_CREDIT_REQUEST), 1);
+    /* The peer answers, but its reader has not consumed anything. */
+    fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, 100, 0, NULL, 0);
+    CHECK_EQ(miura_send(fd, msg, 50, MSG_DONTWAIT), -1);
+    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(fake_count_op(before, VSOCK_OP_CREDIT_REQUEST), 1);
+    CHECK(fake_sock(fd)->credit_requested);
+    /* Credit that does come ends the request. */
+    fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, 100, 50, NULL, 0);
+    CHECK(!fake_sock(fd)->credit_requested);
+    CHECK_EQ(miura_send(fd, msg, 50, MSG_DONTWAIT), 50);
+    CHECK(fake_teardown());
+}
+
 static void credit_hook(struct net_waitq *wq, uint64_t deadline)
 {
     (void)wq;
