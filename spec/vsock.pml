@@ -909,7 +909,11 @@ end_host:
             c_pbuf = ba;
             c_pfwd = fw;
             if
-            :: hs == HS_CONNECTING ->
+            :: hs == HS_CONNECTING && (c_pend & P_REQUEST) ->
+                /* our REQUEST is not out yet: nothing can answer it
+                 * (recv_connecting: a stray packet, ignored) */
+                printf("H row connecting_stray\n")
+            :: hs == HS_CONNECTING && !(c_pend & P_REQUEST) ->
                 if
                 :: op == OP_RESPONSE ->
 #ifdef HOST_UDS

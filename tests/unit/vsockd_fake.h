@@ -59,17 +59,27 @@ static inline void fake_ring(struct fake *f, unsigned q, uint64_t base)
     vq->started = vq->enabled = true;
 }
 
-static inline void fake_init(struct fake *f)
+/* A fresh device and empty rings in the guest memory f->mem already has. */
+static inline void fake_reset(struct fake *f)
 {
-    log_level = -1;
+    uint8_t *mem = f->mem;
     memset(f, 0, sizeof(*f));
-    f->mem = aligned_alloc(4096, FAKE_MEM);
-    memset(f->mem, 0, FAKE_MEM);
+    f->mem = mem;
+    memset(mem + 0x10000, 0, 0x3000); /* rx ring */
+    memset(mem + 0x20000, 0, 0x3000); /* tx ring */
     device_init(&f->dev, FAKE_CID, 64, &fake_host_ops);
     f->dev.vu.mem.count = 1;
     f->dev.vu.mem.region[0] = (struct vu_region){0, FAKE_MEM, 0, f->mem, NULL, 0};
     fake_ring(f, 0, 0x10000);
     fake_ring(f, 1, 0x20000);
+}
+
+static inline void fake_init(struct fake *f)
+{
+    log_level = -1;
+    f->mem = aligned_alloc(4096, FAKE_MEM);
+    memset(f->mem, 0, FAKE_MEM);
+    fake_reset(f);
 }
 
 static inline void fake_fini(struct fake *f)
