@@ -5,11 +5,11 @@
 # Each test program prints one line per case, "ok - NAME" or "not ok - NAME:
 # why". A program that exits non-zero, or prints no "ok" line at all, adds one
 # failure of its own, so a crashed or silent test never counts as a pass.
-# Usage: tests/run.sh [unit|fuzz|e2e ...]   (default: all three kinds)
+# Usage: tests/run.sh [unit|fuzz|spec|e2e ...]   (default: all four kinds)
 set -u
 cd "$(dirname "$0")/.."
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(unit fuzz e2e)
+[ ${#kinds[@]} -gt 0 ] || kinds=(unit fuzz spec e2e)
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 log=build/test-logs
 mkdir -p "$log"
@@ -84,6 +84,9 @@ for kind in "${kinds[@]}"; do
             [ -x "$f" ] && run_one "fuzz/$(basename "$f")" fuzz_one "$f"
         done
         ;;
+    spec)
+        run_one spec/models bash spec/check.sh
+        ;;
     e2e)
         for t in tests/e2e/*.sh; do
             [ "$(basename "$t")" = lib.sh ] && continue
@@ -91,7 +94,7 @@ for kind in "${kinds[@]}"; do
         done
         ;;
     *)
-        echo "unknown test kind: $kind (want unit, fuzz or e2e)" >&2
+        echo "unknown test kind: $kind (want unit, fuzz, spec or e2e)" >&2
         exit 2
         ;;
     esac

@@ -13,7 +13,7 @@ case $want in
 test) need+=(clang:clang clang-format:clang-format git:git /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
              socat:socat curl:curl wget:wget ab:apache2-utils wrk:wrk sha256sum:coreutils
              podman:podman conmon:conmon runc:runc containerd:containerd ctr:containerd ip:iproute2
-             gdb:gdb python3:python3) ;;
+             gdb:gdb python3:python3 spin:spin) ;;
 bench) need+=(wrk:wrk nginx:nginx socat:socat hyperfine:hyperfine curl:curl ab:apache2-utils
               podman:podman conmon:conmon runc:runc ip:iproute2 /bin/busybox:busybox-static) ;;
 run) need+=(curl:curl) ;;
