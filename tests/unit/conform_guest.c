@@ -131,14 +131,6 @@ static void fill_unit(unsigned seq)
     memset(unit_buf, (int)(seq & 0xff), sizeof(unit_buf));
 }
 
-static bool unit_is(const uint8_t *p, unsigned seq)
-{
-    for (uint32_t i = 0; i < CF_UNIT; i++)
-        if (p[i] != (uint8_t)seq)
-            return false;
-    return true;
-}
-
 static void trace_start(struct replay *r)
 {
     (void)fake_teardown();
@@ -226,7 +218,7 @@ static bool do_event(struct replay *r, const char *ev)
             r->sent++;
     } else if (strcmp(ev, "recv data") == 0) {
         rc = miura_recv(r->fd, unit_buf, CF_UNIT, MSG_DONTWAIT);
-        if (rc != (long)CF_UNIT || !unit_is(unit_buf, r->recvd))
+        if (rc != (long)CF_UNIT || !cf_unit_is(unit_buf, r->recvd))
             return fail(r, "recv returned %ld (errno %d), want unit %u whole", rc,
                         rc < 0 ? errno : 0, r->recvd);
         r->recvd++;
@@ -291,16 +283,11 @@ static bool check_out(struct replay *r, unsigned op, unsigned flags, unsigned bu
         h->type != VSOCK_TYPE_STREAM)
         return fail(r, "packet addressed %u:%u -> %u:%u", (unsigned)h->src_cid, h->src_port,
                     (unsigned)h->dst_cid, h->dst_port);
-    if (op == VSOCK_OP_RW && (h->len != CF_UNIT || !unit_is(p->payload, r->sent - 1)))
+    if (op == VSOCK_OP_RW && (h->len != CF_UNIT || !cf_unit_is(p->payload, r->sent - 1)))
         return fail(r, "RW carries %u bytes, not unit %u", h->len, r->sent - 1);
     if (op != VSOCK_OP_RW && h->len)
         return fail(r, "op %u carries %u bytes", op, h->len);
     return true;
-}
-
-static bool cnt_is(uint32_t c, unsigned model)
-{
-    return cf_cnt_to_model(c) == (int)model;
 }
 
 /* "G st": no packet beyond the model's, and the socket's state as the model's. */
@@ -316,10 +303,10 @@ static bool check_state(struct replay *r, const unsigned *v)
     if (!s)
         return fail(r, "the model has a connection, the C none");
     if (s->state != v[0] || s->local_shut != v[1] || s->peer_shut != v[2] ||
-        s->rx_bytes != v[3] * CF_UNIT || s->err != cf_errno_of(v[4]) || !cnt_is(s->tx_cnt, v[5]) ||
-        !cnt_is(s->fwd_cnt, v[6]) || s->peer_buf_alloc != v[7] * CF_UNIT ||
-        !cnt_is(s->peer_fwd_cnt, v[8]) || s->buf_alloc != v[9] * CF_UNIT ||
-        !cnt_is(s->rx_win_end, v[10]))
+        s->rx_bytes != v[3] * CF_UNIT || s->err != cf_errno_of(v[4]) ||
+        !cf_cnt_is(s->tx_cnt, v[5]) || !cf_cnt_is(s->fwd_cnt, v[6]) ||
+        s->peer_buf_alloc != v[7] * CF_UNIT || !cf_cnt_is(s->peer_fwd_cnt, v[8]) ||
+        s->buf_alloc != v[9] * CF_UNIT || !cf_cnt_is(s->rx_win_end, v[10]))
         return fail(
             r,
             "model state %u lshut %u pshut %u rx %u err %u tx %u fwd %u pbuf %u pfwd %u "

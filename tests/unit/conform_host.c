@@ -280,14 +280,6 @@ static bool fail(struct replay *r, const char *fmt, ...)
     return false;
 }
 
-static bool unit_is(const uint8_t *p, unsigned seq)
-{
-    for (uint32_t i = 0; i < CF_UNIT; i++)
-        if (p[i] != (uint8_t)seq)
-            return false;
-    return true;
-}
-
 /* The connection, if it is still alive (closed ones are freed by device_run). */
 static struct vsock_conn *live(struct replay *r)
 {
@@ -423,7 +415,7 @@ static bool do_event(struct replay *r, const char *ev)
         memset(hs.in + hs.in_len, (int)(r->written++ & 0xff), CF_UNIT);
         hs.in_len += CF_UNIT;
     } else if (strcmp(ev, "cread") == 0) {
-        if (hs.out_len < CF_UNIT || !unit_is(hs.out, r->read))
+        if (hs.out_len < CF_UNIT || !cf_unit_is(hs.out, r->read))
             return fail(r, "the client finds %zu bytes, not unit %u", hs.out_len, r->read);
         memmove(hs.out, hs.out + CF_UNIT, hs.out_len - CF_UNIT);
         hs.out_len -= CF_UNIT;
@@ -483,7 +475,7 @@ static bool check_out(struct replay *r, const unsigned *v)
         return fail(r, "packet addressed %u:%u -> %u:%u", (unsigned)h->src_cid, h->src_port,
                     (unsigned)h->dst_cid, h->dst_port);
     if (v[0] == VSOCK_OP_RW) {
-        if (h->len != CF_UNIT || !unit_is(r->out_data, r->rw_out))
+        if (h->len != CF_UNIT || !cf_unit_is(r->out_data, r->rw_out))
             return fail(r, "RW carries %u bytes, not the client's unit %u", h->len, r->rw_out);
         r->rw_out++;
     } else if (h->len) {
@@ -502,11 +494,6 @@ static bool check_ok(struct replay *r)
     memmove(hs.out, hs.out + n, hs.out_len - (size_t)n);
     hs.out_len -= (size_t)n;
     return true;
-}
-
-static bool cnt_is(uint32_t c, unsigned model)
-{
-    return cf_cnt_to_model(c) == (int)model;
 }
 
 static bool check_state(struct replay *r, const unsigned *v)
@@ -532,8 +519,8 @@ static bool check_state(struct replay *r, const unsigned *v)
         return fail(r, "the model's connection (state %u) is gone in vsockd", v[0]);
     if (state_of[c->state] != v[0] || c->pending != v[1] || c->guest_shut != v[2] ||
         c->buf_len != v[3] * CF_UNIT || (c->w.fd >= 0) != (v[4] != 0) ||
-        c->host_wr_shut != (v[5] != 0) || c->host_eof != (v[6] != 0) || !cnt_is(c->rx_cnt, v[7]) ||
-        !cnt_is(c->fwd_cnt, v[8]) || !cnt_is(c->tx_cnt, v[9]))
+        c->host_wr_shut != (v[5] != 0) || c->host_eof != (v[6] != 0) ||
+        !cf_cnt_is(c->rx_cnt, v[7]) || !cf_cnt_is(c->fwd_cnt, v[8]) || !cf_cnt_is(c->tx_cnt, v[9]))
         return fail(r,
                     "model state %u pend %u gshut %u buf %u fd %u wrshut %u eof %u rx %u fwd %u "
                     "tx %u; vsockd %u %u %u %u %d %d %d %d %d %d",

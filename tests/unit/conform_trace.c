@@ -64,6 +64,19 @@ int cf_cnt_to_model(uint32_t c)
     return (int)((CF_CINIT + d / CF_UNIT) % CF_CM);
 }
 
+bool cf_cnt_is(uint32_t c, unsigned model)
+{
+    return cf_cnt_to_model(c) == (int)model;
+}
+
+bool cf_unit_is(const uint8_t *p, unsigned seq)
+{
+    for (uint32_t i = 0; i < CF_UNIT; i++)
+        if (p[i] != (uint8_t)seq)
+            return false;
+    return true;
+}
+
 int cf_simulate(const struct cf_config *cfg, bool (*line)(void *ctx, const char *text), void *ctx,
                 char *err, unsigned errlen)
 {

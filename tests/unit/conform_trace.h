@@ -33,6 +33,11 @@ uint32_t cf_cnt_to_c(unsigned model);
  * units from CF_C0. */
 int cf_cnt_to_model(uint32_t c);
 
+/* The C counter is the model's value (cf_cnt_to_model). */
+bool cf_cnt_is(uint32_t c, unsigned model);
+/* p holds one whole unit of data number seq (every byte seq & 0xff). */
+bool cf_unit_is(const uint8_t *p, unsigned seq);
+
 struct cf_config {
     const char *name;
     const char *flags; /* -D flags for spin */
