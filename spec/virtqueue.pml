@@ -27,12 +27,19 @@
  *                  it leaves avail_event behind instead) and re-enables
  *                  notifications with a recheck before it sleeps
  *   BATCH          the driver may add two chains before one kick
+ *   DEV_NOTIFY_EARLY the device may also signal right after any used entry,
+ *                  before it re-enables its own notifications and rechecks
+ *                  (Linux vhost signals within a batch); without it the
+ *                  device signals only at the end of a batch, after its
+ *                  recheck's mb, which makes vq_notify's own mb redundant
+ *                  with EVENT_IDX (that variant could not fail)
  *   QSIZE=n        ring size (power of two), default 2
  *   IDXBITS        index modulus is 2*QSIZE (default; 16-bit in C)
  * Broken variants (-D), each must be rejected:
  *   BUG_KICK_NO_MB       no mb between avail->idx and reading NO_NOTIFY/avail_event
  *   BUG_ENABLE_NO_MB     no mb in vq_enable_cb
  *   BUG_NOTIFY_NO_MB     device: no fence between used->idx and reading flags/used_event
+ *                        (with EVENT_IDX: rejected with DEV_NOTIFY_EARLY only)
  *   BUG_DEV_ENABLE_NO_MB device: no mb between re-enabling notifications and the recheck
  *   BUG_DRV_NO_WMB       driver: no wmb before avail->idx
  *   BUG_DRV_NO_RMB       driver: used entry read before used->idx
@@ -372,6 +379,34 @@ progress_used:
 
 /* ================================================================ device */
 
+/* vq_notify: tell the driver about what was pushed, unless it asked not to. */
+inline DEV_NOTIFY() {
+    if
+    :: need_call ->
+        need_call = 0;
+#ifndef BUG_NOTIFY_NO_MB
+        MB(DEV);
+#endif
+        atomic {
+#ifdef EVENT_IDX
+            LOAD(DEV, V_UEVENT, v);
+            need = NEED_EVENT(v, used_idx, signalled);
+            signalled = used_idx;
+#else
+            LOAD(DEV, V_AFLAGS, v);
+            need = (v == 0);
+#endif
+            v = 0
+        }
+        /* write(call_fd): a system call, ordered after earlier stores */
+        if
+        :: need -> need = 0; (sb[DEV].n == 0) -> irq = 1
+        :: else
+        fi
+    :: else
+    fi
+}
+
 proctype device() {
     byte ld_i;
     byte last_avail, used_idx, signalled; /* signalled: used->idx at the last decision */
@@ -434,6 +469,15 @@ end_idle:
                atomic { assert(owner[head] == O_DEVICE); owner[head] = O_USED }
 #endif
                d_step { head = 0; x = 0; v = 0 } /* dead: not state */
+#ifdef DEV_NOTIFY_EARLY
+               /* a device may signal after any used entry, before it
+                * re-enables its own notifications (Linux vhost signals
+                * within a batch) */
+               if
+               :: DEV_NOTIFY()
+               :: true
+               fi
+#endif
            :: else ->
                v = 0;
 #if defined(EVENT_IDX) && !defined(BUG_DEV_NO_AVAIL_EVENT)
@@ -467,31 +511,7 @@ end_idle:
 #endif
            fi
         od;
-        /* vq_notify */
-        if
-        :: need_call ->
-            need_call = 0;
-#ifndef BUG_NOTIFY_NO_MB
-            MB(DEV);
-#endif
-            atomic {
-#ifdef EVENT_IDX
-                LOAD(DEV, V_UEVENT, v);
-                need = NEED_EVENT(v, used_idx, signalled);
-                signalled = used_idx;
-#else
-                LOAD(DEV, V_AFLAGS, v);
-                need = (v == 0);
-#endif
-                v = 0
-            }
-            /* write(call_fd): a system call, ordered after earlier stores */
-            if
-            :: need -> need = 0; (sb[DEV].n == 0) -> irq = 1
-            :: else
-            fi
-        :: else
-        fi
+        DEV_NOTIFY()
     od
 }
 
