@@ -5,7 +5,7 @@
 # reason it was built to show. One "ok - spec/NAME: ..." line per check.
 # Usage: spec/check.sh [--full] [NAME-PATTERN]   (a grep -E pattern over check names)
 # Without --full (what make test runs): every broken variant, and every
-# property at the configurations listed below, about 30 M states and 2
+# property at the configurations listed below, about 22 M states and 2
 # minutes of CPU in all (docs/verification.md). --full adds the larger
 # combinations and the checks that only show a barrier is not needed.
 # SPEC_JOBS checks run at once (default 2); the times printed are wall-clock
