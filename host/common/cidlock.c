@@ -19,11 +19,8 @@ static int lock_path(const char *dir, uint32_t cid, char *out, size_t len)
     return 0;
 }
 
-int cid_lock(const char *dir, uint32_t cid, int *fd_out)
+int lockfile_take(const char *path, int *fd_out)
 {
-    char path[4096];
-    if (lock_path(dir, cid, path, sizeof(path)))
-        return -1;
     /* A few rounds: the file may be unlinked by its releaser between open and flock. */
     for (int round = 0; round < 8; round++) {
         struct stat a, b;
@@ -49,6 +46,32 @@ int cid_lock(const char *dir, uint32_t cid, int *fd_out)
     return -1;
 }
 
+int lockfile_is_free(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT;
+    int free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd); /* drops the lock, if we got it */
+    return free_now;
+}
+
+void lockfile_release(const char *path, int fd)
+{
+    if (fd < 0)
+        return;
+    unlink(path); /* still locked: no one can take it in between */
+    close(fd);
+}
+
+int cid_lock(const char *dir, uint32_t cid, int *fd_out)
+{
+    char path[4096];
+    if (lock_path(dir, cid, path, sizeof(path)))
+        return -1;
+    return lockfile_take(path, fd_out);
+}
+
 int cid_lock_lowest(const char *dir, uint32_t *cid, int *fd)
 {
     for (uint32_t c = 3; c < 3 + CID_SCAN_MAX; c++) {
@@ -67,15 +90,9 @@ int cid_lock_lowest(const char *dir, uint32_t *cid, int *fd)
 int cid_is_free(const char *dir, uint32_t cid)
 {
     char path[4096];
-    int fd, free_now;
     if (lock_path(dir, cid, path, sizeof(path)))
         return 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return errno == ENOENT;
-    free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
-    close(fd); /* drops the lock, if we got it */
-    return free_now;
+    return lockfile_is_free(path);
 }
 
 uint32_t cid_peek_lowest(const char *dir)
@@ -89,9 +106,9 @@ uint32_t cid_peek_lowest(const char *dir)
 void cid_unlock(const char *dir, uint32_t cid, int fd)
 {
     char path[4096];
-    if (fd < 0)
+    if (fd >= 0 && lock_path(dir, cid, path, sizeof(path)) < 0) {
+        close(fd);
         return;
-    if (lock_path(dir, cid, path, sizeof(path)) == 0)
-        unlink(path); /* still locked: no one can take it in between */
-    close(fd);
+    }
+    lockfile_release(path, fd);
 }

@@ -31,4 +31,13 @@ uint32_t cid_peek_lowest(const char *dir);
 /* Releases a CID locked by cid_lock*: unlinks its file, then drops the lock. */
 void cid_unlock(const char *dir, uint32_t cid, int fd);
 
+/*
+ * The scheme above for any lock file (the instance identities of idrange.h
+ * use it too): take path (0 and *fd; 1 if another holder has it; -1 with
+ * errno), ask whether it is free now, release it (unlink, then unlock).
+ */
+int lockfile_take(const char *path, int *fd);
+int lockfile_is_free(const char *path);
+void lockfile_release(const char *path, int fd);
+
 #endif

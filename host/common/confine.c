@@ -43,12 +43,12 @@ const struct confine_rule confine_base_rules[] = {
     CONFINE_ALLOW(close),
     CONFINE_ALLOW(epoll_wait), /* the loop (loop.c) */
     CONFINE_ALLOW(epoll_ctl),
-    CONFINE_ALLOW(accept4),  /* --publish, --uds and --control listeners */
-    CONFINE_ALLOW(recvfrom), /* recv(): CONNECT/OK lines, control commands */
-    CONFINE_ALLOW(sendto),   /* send(): replies, the control answer, sock_diag */
-    CONFINE_ALLOW(readv),    /* the data path: host socket -> buffer or guest memory */
-    CONFINE_ALLOW(sendmsg),  /* the data path the other way (MSG_NOSIGNAL) */
-    CONFINE_ALLOW(shutdown), /* half close passed on */
+    CONFINE_ALLOW(accept4),     /* --publish, --uds and --control listeners */
+    CONFINE_ALLOW(recvfrom),    /* recv(): CONNECT/OK lines, control commands */
+    CONFINE_ALLOW(sendto),      /* send(): replies, the control answer, sock_diag */
+    CONFINE_ALLOW(readv),       /* the data path: host socket -> buffer or guest memory */
+    CONFINE_ALLOW(sendmsg),     /* the data path the other way (MSG_NOSIGNAL) */
+    CONFINE_ALLOW(shutdown),    /* half close passed on */
     CONFINE_ALLOW(setsockopt),  /* TCP_NODELAY, SO_LINGER (reset on failure) */
     CONFINE_ALLOW(getsockopt),  /* SO_ERROR of a connect; TCP_INFO for "queued" */
     CONFINE_ALLOW(getsockname), /* a listener's family for "queued" (publish.c) */
@@ -76,7 +76,8 @@ const unsigned confine_base_count = sizeof(confine_base_rules) / sizeof(confine_
  * with no valid magic (EINVAL even where it were executed). */
 #define FATAL_SYSCALL SCMP_SYS(reboot)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -266,8 +267,8 @@ static int build_root(struct view *v, unsigned nv, const char *cwd, char *err, s
         goto out;
     }
     /* pivot_root(".", "."): the old root lands on top of the new one; detach it. */
-    if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+    if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+        chdir("/") < 0) {
         fail(err, errlen, "pivot_root: %s", strerror(errno));
         goto out;
     }
@@ -298,7 +299,8 @@ static int map_self(uid_t uid, gid_t gid, char *err, size_t errlen)
     struct {
         const char *file;
         unsigned id;
-    } maps[] = {{"/proc/self/setgroups", 0}, {"/proc/self/uid_map", uid}, {"/proc/self/gid_map", gid}};
+    } maps[] = {
+        {"/proc/self/setgroups", 0}, {"/proc/self/uid_map", uid}, {"/proc/self/gid_map", gid}};
     for (unsigned i = 0; i < 3; i++) {
         int n = i == 0 ? snprintf(line, sizeof(line), "deny")
                        : snprintf(line, sizeof(line), "%u %u 1", maps[i].id, maps[i].id);
@@ -372,7 +374,7 @@ static int set_limits(const struct confine_spec *s, char *err, size_t errlen)
         {RLIMIT_NPROC, "NPROC", 0}, /* no processes (seccomp forbids them as well) */
         {RLIMIT_LOCKS, "LOCKS", 0},
         {RLIMIT_RTPRIO, "RTPRIO", 0},
-        {RLIMIT_NICE, "NICE", 0},           /* no priority above the default */
+        {RLIMIT_NICE, "NICE", 0}, /* no priority above the default */
         {RLIMIT_SIGPENDING, "SIGPENDING", 64},
         {RLIMIT_NOFILE, "NOFILE", nofile.rlim_cur}, /* raised at start as far as needed */
         {RLIMIT_DATA, "DATA", s->data_bytes ? s->data_bytes : RLIM_INFINITY},

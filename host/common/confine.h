@@ -44,15 +44,24 @@ struct confine_rule {
 };
 
 /* Rule helpers for the programs' tables. */
-#define CONFINE_ALLOW(name) {.nr = SCMP_SYS(name)}
+#define CONFINE_ALLOW(name)  \
+    {                        \
+        .nr = SCMP_SYS(name) \
+    }
 /* Allowed when argument `a` masked with `mask` equals `value`. */
-#define CONFINE_ALLOW_MASKED(name, a, mask, value)                                  \
-    {.nr = SCMP_SYS(name),                                                          \
-     .nargs = 1,                                                                    \
-     .arg = {{.arg = (a), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = (value)}}}
+#define CONFINE_ALLOW_MASKED(name, a, mask, value)                                        \
+    {                                                                                     \
+        .nr = SCMP_SYS(name), .nargs = 1, .arg = {                                        \
+            {.arg = (a), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = (value)} \
+        }                                                                                 \
+    }
 /* Allowed when argument `a` equals `value`. */
-#define CONFINE_ALLOW_EQ(name, a, value) \
-    {.nr = SCMP_SYS(name), .nargs = 1, .arg = {{.arg = (a), .op = SCMP_CMP_EQ, .datum_a = (value)}}}
+#define CONFINE_ALLOW_EQ(name, a, value)                        \
+    {                                                           \
+        .nr = SCMP_SYS(name), .nargs = 1, .arg = {              \
+            {.arg = (a), .op = SCMP_CMP_EQ, .datum_a = (value)} \
+        }                                                       \
+    }
 
 /* What every confined program needs (the host library and glibc); see confine.c. */
 extern const struct confine_rule confine_base_rules[];
@@ -66,10 +75,10 @@ struct confine_spec {
     /* Sockets the program created: handed to user (chown) when it is set. */
     const char *const *owned;
     unsigned nowned;
-    struct run_user user;               /* set: switch to it (needs root) */
-    const struct confine_rule *rules;   /* the program's own, on top of the base */
+    struct run_user user;             /* set: switch to it (needs root) */
+    const struct confine_rule *rules; /* the program's own, on top of the base */
     unsigned nrules;
-    uint64_t data_bytes;                /* RLIMIT_DATA; 0: left as it is */
+    uint64_t data_bytes; /* RLIMIT_DATA; 0: left as it is */
 };
 
 /*

@@ -49,8 +49,7 @@ enum body { BODY_LOOK, BODY_GETPID, BODY_INET, BODY_EXEC_MAP };
  * itself with paths {dir/sock} and user (if uid_to), reports "confined" or
  * "fail <cause>" and then does `body`.
  */
-static int child_start(struct child *c, const char *dir, uid_t drop, uid_t uid_to,
-                       enum body body)
+static int child_start(struct child *c, const char *dir, uid_t drop, uid_t uid_to, enum body body)
 {
     int rep[2], err[2], go[2];
     if (pipe(rep) < 0 || pipe(err) < 0 || pipe(go) < 0)
@@ -81,7 +80,9 @@ static int child_start(struct child *c, const char *dir, uid_t drop, uid_t uid_t
     snprintf(sock, sizeof(sock), "%s/s.sock", dir);
     const char *paths[] = {sock};
     /* No data limit: AddressSanitizer maps its own memory as it goes. */
-    struct confine_spec spec = {.paths = paths, .npaths = 1, .rules = test_rules,
+    struct confine_spec spec = {.paths = paths,
+                                .npaths = 1,
+                                .rules = test_rules,
                                 .nrules = sizeof(test_rules) / sizeof(test_rules[0])};
     if (uid_to)
         spec.user = (struct run_user){.set = true, .uid = uid_to, .gid = uid_to};
