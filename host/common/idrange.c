@@ -140,8 +140,8 @@ int id_range_find(const char *env, const char *subuid_path, const char *subgid_p
         return -1;
     }
     if (u != g) {
-        snprintf(err, errlen, "user %s has subordinate ids in %s but not in %s",
-                 IDRANGE_SUBID_USER, u ? subuid_path : subgid_path, u ? subgid_path : subuid_path);
+        snprintf(err, errlen, "user %s has subordinate ids in %s but not in %s", IDRANGE_SUBID_USER,
+                 u ? subuid_path : subgid_path, u ? subgid_path : subuid_path);
         return -1;
     }
     if (u == 1) {

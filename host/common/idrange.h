@@ -16,7 +16,9 @@
  * never (uid_t)-1.
  *
  * An identity is held like a CID (cidlock.h): DIR/id-UID.lock, locked for
- * the instance's whole life. A slot whose uid is a host account, or whose
+ * the instance's whole life; the programs use DIR = IDRANGE_LOCK_DIR for
+ * every runtime base, so that instances under different bases (tests,
+ * miura and miura-oci) never share ids. A slot whose uid is a host account, or whose
  * gid a host group, is skipped (it would share their files).
  */
 #ifndef HOST_COMMON_IDRANGE_H
@@ -30,6 +32,7 @@
 #define IDRANGE_DEFAULT_COUNT 65536u
 #define IDRANGE_ID_MAX        4294967294u
 #define IDRANGE_SUBID_USER    "miura"
+#define IDRANGE_LOCK_DIR      "/run/miura-ids" /* host-wide: every runtime base's instances */
 
 struct id_range {
     uint32_t uid, gid, count;

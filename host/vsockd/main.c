@@ -108,8 +108,18 @@ static int confine(void)
     return confine_from_options(&opt.c, &spec);
 }
 
+/*
+ * Defined only in the test-only build miura-vsockd-forbidden
+ * (tests/vsockd/forbidden.c): called on each control request, it makes a
+ * system call the allow-list forbids (tests/e2e/security.sh). Not linked
+ * into miura-vsockd.
+ */
+void vsockd_test_on_control(void) __attribute__((weak));
+
 static size_t stats_text(char *buf, size_t len)
 {
+    if (vsockd_test_on_control)
+        vsockd_test_on_control();
     return device_stats_text(&dev, buf, len);
 }
 

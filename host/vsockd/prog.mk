@@ -9,6 +9,13 @@ miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
 miura-vsockd_HOSTLIBS := hostconfine hostcommon
 miura-vsockd_LIBS := $(CONFINE_LIBS)
 
+# Test-only: miura-vsockd that makes a forbidden system call on a control
+# request (tests/e2e/security.sh: the launcher reports the SIGSYS end).
+HOSTPROGS += miura-vsockd-forbidden
+miura-vsockd-forbidden_SRCS := $(miura-vsockd_SRCS) tests/vsockd/forbidden.c
+miura-vsockd-forbidden_HOSTLIBS := hostconfine hostcommon
+miura-vsockd-forbidden_LIBS := $(CONFINE_LIBS)
+
 # The end-to-end test driver: a vhost-user frontend and fake guest (tests/vsockd/).
 HOSTPROGS += vsockd-driver
 vsockd-driver_SRCS := tests/vsockd/driver.c tests/vsockd/frontend.c tests/vsockd/guest.c \

@@ -54,10 +54,11 @@ TEST(range_strings)
     CHECK(id_range_parse("4294967294:1", &r) == 0); /* the last id there is */
     CHECK_EQ(r.uid, 4294967294u);
     /* root, (uid_t)-1, an empty range, past the top, junk */
-    const char *bad[] = {"0:10",    "4294967295:1", "4294967294:2", "1:0",     "100",
-                         "1:2:3:4", "a:1",          "1:",           ":1",      "-1:5",
-                         "1 :5",    "1:5 ",         "",             "1::5",    "99999999999:1",
-                         "1:2:0",   "5:0:3",        "5:4294967294:2"};
+    const char *bad[] = {"0:10",  "4294967295:1",  "4294967294:2",  "1:0",
+                         "100",   "1:2:3:4",       "a:1",           "1:",
+                         ":1",    "-1:5",          "1 :5",          "1:5 ",
+                         "",      "1::5",          "99999999999:1", "1:2:0",
+                         "5:0:3", "5:4294967294:2"};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (id_range_parse(bad[i], &r) == 0)
             test_fail(__FILE__, __LINE__, "accepted '%s'", bad[i]);
@@ -81,7 +82,7 @@ TEST(subid_lines)
     const char *other = "miurax:1:5\n";
     CHECK_EQ(subid_find(other, strlen(other), "miura", NULL, &start, &count), 0);
     /* our first line malformed: an error, not a skip */
-    const char *bad[] = {"miura:0:5\n", "miura:5\n", "miura:5:0\n", "miura:x:5\n",
+    const char *bad[] = {"miura:0:5\n",           "miura:5\n",    "miura:5:0\n", "miura:x:5\n",
                          "miura:4294967290:10\n", "miura:5:5:5\n"};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (subid_find(bad[i], strlen(bad[i]), "miura", NULL, &start, &count) != -1)
@@ -185,7 +186,7 @@ TEST(locks)
 
 TEST(host_accounts_are_taken)
 {
-    CHECK(id_is_taken_by_host(0, 4294967294u));  /* root */
-    CHECK(id_is_taken_by_host(4294967294u, 0));  /* group root */
+    CHECK(id_is_taken_by_host(0, 4294967294u)); /* root */
+    CHECK(id_is_taken_by_host(4294967294u, 0)); /* group root */
     CHECK(!id_is_taken_by_host(IDRANGE_DEFAULT_BASE, IDRANGE_DEFAULT_BASE));
 }
