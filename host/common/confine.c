@@ -351,10 +351,17 @@ static int clear_caps(char *err, size_t errlen)
 
 static int become(const struct run_user *u, char *err, size_t errlen)
 {
+    int pdeath = 0;
+    pid_t parent = getppid();
+    prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
     if (setgroups(0, NULL) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
         setresuid(u->uid, u->uid, u->uid) < 0)
         return fail(err, errlen, "becoming uid %u gid %u: %s", (unsigned)u->uid, (unsigned)u->gid,
                     strerror(errno));
+    /* The change of credentials cleared the parent-death signal (the launcher's
+     * PR_SET_PDEATHSIG): set it again, and leave if the parent is already gone. */
+    if (pdeath && (prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) < 0 || getppid() != parent))
+        return fail(err, errlen, "the parent went away while confining");
     return 0;
 }
 

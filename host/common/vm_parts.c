@@ -140,6 +140,9 @@ static int child_confine(const struct vm_confine *c)
             setresgid((gid_t)c->gid, (gid_t)c->gid, (gid_t)c->gid) < 0 ||
             setresuid((uid_t)c->uid, (uid_t)c->uid, (uid_t)c->uid) < 0)
             return -1;
+        /* A change of credentials clears the parent-death signal: set it again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+            return -1;
     }
     if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -1;
@@ -193,7 +196,8 @@ int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags, const str
             dup2(log_fd, 1);
         dup2(log_fd, 2);
         if (!io || (child_pass_fds(io) == 0 && (!io->confine || child_confine(io->confine) == 0)))
-            execv(argv[0], argv);
+            if (getppid() == parent) /* (the parent may have died before the second prctl) */
+                execv(argv[0], argv);
         e = errno;
         if (write(err_fd, &e, sizeof(e)) < 0)
             _exit(127);

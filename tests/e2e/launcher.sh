@@ -369,6 +369,9 @@ while True:
 EOF2
 printf '#!/bin/sh\nexec sleep 60\n' >"$work/fake-qemu"
 chmod +x "$work/fake-vsockd" "$work/fake-qemu"
+# As root "QEMU" runs as the instance's own uid (docs/security.md): it must
+# be able to reach its program.
+chmod 711 "$work"
 fp1=$(free_port 2)
 fp2=$((fp1 + 1))
 MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 90 "$MIURA" run --detach \
