@@ -166,39 +166,29 @@ bool id_is_taken_by_host(uint32_t uid, uint32_t gid)
     return getpwuid((uid_t)uid) != NULL || getgrgid((gid_t)gid) != NULL;
 }
 
-static int lock_path(const char *dir, uint32_t uid, char *out, size_t len)
+#define ID_LOCK_PREFIX "id-"
+
+struct walk_ctx {
+    const struct id_range *r;
+    bool (*taken)(uint32_t, uint32_t);
+};
+
+static bool slot_taken(uint32_t uid, const void *ctx)
 {
-    int n = snprintf(out, len, "%s/id-%u.lock", dir, uid);
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return 0;
+    const struct walk_ctx *w = ctx;
+    return w->taken(uid, w->r->gid + (uid - w->r->uid));
 }
 
-/* Walks the slots; with fd, takes the first free one, else only looks. */
+/* The lowest free slot; with fd, taken, else only looked at. */
 static int walk(const char *dir, const struct id_range *r, bool (*taken)(uint32_t, uint32_t),
                 struct instance_id *id, int *fd)
 {
-    char path[4096];
-    if (!taken)
-        taken = id_is_taken_by_host;
-    for (uint32_t n = 0; n < r->count; n++) {
-        uint32_t uid = r->uid + n, gid = r->gid + n;
-        if (taken(uid, gid))
-            continue;
-        if (lock_path(dir, uid, path, sizeof(path)) < 0)
-            return -1;
-        int got = fd ? lockfile_take(path, fd) : !lockfile_is_free(path);
-        if (got < 0)
-            return -1;
-        if (got == 0) {
-            *id = (struct instance_id){.uid = uid, .gid = gid};
-            return 0;
-        }
-    }
-    errno = EBUSY;
-    return -1;
+    struct walk_ctx w = {.r = r, .taken = taken ? taken : id_is_taken_by_host};
+    uint32_t uid;
+    if (lockfile_lowest(dir, ID_LOCK_PREFIX, r->uid, r->count, slot_taken, &w, &uid, fd) < 0)
+        return -1;
+    *id = (struct instance_id){.uid = uid, .gid = r->gid + (uid - r->uid)};
+    return 0;
 }
 
 int id_lock(const char *dir, const struct id_range *r, bool (*taken)(uint32_t, uint32_t),
@@ -218,7 +208,7 @@ void id_unlock(const char *dir, const struct instance_id *id, int fd)
     char path[4096];
     if (fd < 0)
         return;
-    if (lock_path(dir, id->uid, path, sizeof(path)) < 0) {
+    if (lockfile_path(dir, ID_LOCK_PREFIX, id->uid, path, sizeof(path)) < 0) {
         close(fd);
         return;
     }
