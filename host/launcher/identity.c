@@ -83,7 +83,12 @@ int identity_rundir(const char *run_dir, const struct instance_id *id, const cha
     return 0;
 }
 
-/* A connection to the Unix socket path, or -1 with errno. */
+/*
+ * A connection to the Unix socket path, or -1 with errno. The file appears
+ * at the daemon's bind, a moment before its listen: refused connections are
+ * tried again for up to CONNECT_RETRY_MS.
+ */
+#define CONNECT_RETRY_MS 5000
 static int connect_to(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -92,14 +97,19 @@ static int connect_to(const char *path)
         return -1;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    for (int waited = 0, step = 1;; waited += step, step = step < 50 ? step * 2 : 50) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
         int e = errno;
         close(fd);
         errno = e;
-        return -1;
+        if (e != ECONNREFUSED || waited >= CONNECT_RETRY_MS)
+            return -1;
+        vm_sleep_ms(step);
     }
-    return fd;
 }
 
 int identity_qemu_fds(const struct launch_config *c, int *fds, unsigned *n, char *err,

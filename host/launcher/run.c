@@ -365,6 +365,14 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
                                   .confine = c->unconfined ? NULL : &conf};
     o->status = EXIT_LAUNCHER_FAILED;
     o->failed = true;
+    /* The sockets of a run before (a restart): a part killed, or confined to
+     * an identity that may not unlink in the run directory, leaves its socket
+     * behind, and waiting for it must wait for the new one. */
+    static const char *const part_sockets[] = {"fs.sock", "vhost.sock", "vsock.sock",
+                                               PLAN_VSOCKD_CONTROL};
+    for (unsigned i = 0; i < sizeof(part_sockets) / sizeof(part_sockets[0]); i++)
+        if (plan_path(c, part_sockets[i], path, sizeof(path)) == 0)
+            unlink(path);
     /* The two daemons start side by side; QEMU needs both sockets. */
     if (vfs->argc > 0 && vm_spawn(&s->virtiofsd, vfs->argv, daemon) < 0) {
         set_cause(o, "cannot run %s: %s", vfs->argv[0], strerror(errno));
