@@ -8,4 +8,7 @@
 /* Milliseconds on CLOCK_MONOTONIC: never goes back, unaffected by date changes. */
 uint64_t monotonic_ms(void);
 
+/* Microseconds on the same clock (start-up traces). */
+uint64_t monotonic_us(void);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -97,6 +98,29 @@ int unix_listen(const char *path, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+int listener_adopt(int fd, int family, const char *option, char *err, size_t errlen)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(int), salen = sizeof(sa);
+    int listening = 0, type = 0, fl;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &salen) < 0 || !listening || type != SOCK_STREAM ||
+        sa.ss_family != family) {
+        snprintf(err, errlen, "%s %d: %s", option, fd,
+                 errno == EBADF      ? "not an open file descriptor"
+                 : family == AF_UNIX ? "not a listening Unix stream socket"
+                                     : "not a listening TCP socket");
+        return -1;
+    }
+    if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        snprintf(err, errlen, "%s %d: %s", option, fd, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* The sock_diag socket of listen_queued_open, or -1 (then one per query). */

@@ -37,6 +37,12 @@ int publish_listen(const struct publish_spec *p, char *err, size_t errlen);
  * (never any other kind of file); fd, or -1 with a message in err.
  */
 int unix_listen(const char *path, char *err, size_t errlen);
+/*
+ * Takes an inherited listening stream socket fd (of the given family:
+ * AF_INET, AF_UNIX) as ours: non-blocking, close-on-exec. 0, or -1 with
+ * "OPTION FD: why" in err.
+ */
+int listener_adopt(int fd, int family, const char *option, char *err, size_t errlen);
 
 /*
  * Clients waiting in a listening socket's kernel queue (accepted by the

@@ -376,6 +376,10 @@ int vm_exit_cause(struct vm_part *qemu, struct vm_part *const *daemons, int n, c
             snprintf(cause, len, "the guest reset without an exit status (triple fault?)");
             return VM_EXIT_FAILED;
         case QEMU_END_ERROR:
+            /* A daemon that failed first is why QEMU's vhost-user connection
+             * ended (virtiofsd exits 0 when QEMU goes: then QEMU is the cause). */
+            if (p && (WIFSIGNALED(p->wstatus) || WEXITSTATUS(p->wstatus) != 0))
+                break;
             snprintf(cause, len, "qemu failed (exit %d): %s", code,
                      err[0] ? err : "no error message");
             return VM_EXIT_FAILED;

@@ -81,15 +81,18 @@ int plan_kernel_cmdline(const struct launch_config *c, char *out, size_t len)
     return n < 0 || (size_t)n >= len - o ? -1 : 0;
 }
 
-/* virtiofsd for dir on socket sock; 0, or -1 with *err set. */
+/* virtiofsd for dir on socket sock (NULL: on the listener PLAN_FS_FD); 0, or -1 with *err set. */
 static int virtiofsd_line(const struct launch_config *c, const char *dir, const char *sock,
                           struct argv_list *a, const char **err)
 {
     add(a, "%s", c->virtiofsd_path);
-    add(a, "--socket-path=%s", sock);
+    if (!sock)
+        add(a, "--fd=%d", PLAN_FS_FD);
+    else
+        add(a, "--socket-path=%s", sock);
     add(a, "-o");
     /* virtiofsd's -o is a comma-separated list with no escape we can rely on. */
-    if (strchr(dir, ',') || strchr(sock, ',')) {
+    if (strchr(dir, ',') || (sock && strchr(sock, ','))) {
         *err = "virtiofsd cannot take a path with a comma";
         return -1;
     }
@@ -148,12 +151,17 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         return -1;
     }
 
-    if (c->share_dir && virtiofsd_line(c, c->share_dir, fs_sock, virtiofsd, err) < 0)
+    if (c->share_dir &&
+        virtiofsd_line(c, c->share_dir, c->socket_fds ? NULL : fs_sock, virtiofsd, err) < 0)
         goto fail;
 
     add(vsockd, "%s", c->vsockd_path);
     add(vsockd, "--socket");
     add(vsockd, "%s", vhost_sock);
+    if (c->socket_fds) {
+        add(vsockd, "--socket-fd");
+        add(vsockd, "%u", PLAN_PUBLISH_FD + c->npublish);
+    }
     add(vsockd, "--cid");
     add(vsockd, "%u", c->cid);
     add(vsockd, "--uds");

@@ -58,6 +58,7 @@ struct launch_config {
     unsigned nextra; /* extra shares (need share_dir) */
     struct plan_share extra[PLAN_EXTRA_SHARES_MAX];
     bool publish_fds; /* miura-vsockd gets listening sockets (--publish-fd), see below */
+    bool socket_fds;  /* the daemons get their vhost-user listeners, see below */
     bool gdb;         /* QEMU's gdbstub on gdb_spec */
     bool gdb_wait;    /* -S: the CPUs wait for gdb's "continue" */
     struct gdb_spec gdb_spec;
@@ -93,6 +94,15 @@ struct launch_config {
  * miura-vsockd listens itself ("--publish ADDR:HOSTPORT:GUESTPORT").
  */
 #define PLAN_PUBLISH_FD 3
+
+/*
+ * With socket_fds (miura), the caller binds the vhost-user sockets fs.sock
+ * and vhost.sock itself, so that QEMU may connect (and start) before the
+ * daemons run: virtiofsd gets its listener as PLAN_FS_FD ("--fd=3", instead
+ * of --socket-path) and miura-vsockd its own after the published ports
+ * (PLAN_PUBLISH_FD + npublish, "--socket-fd N" beside --socket PATH).
+ */
+#define PLAN_FS_FD 3
 
 /* Paths inside the run directory (written into out, size len). */
 int plan_path(const struct launch_config *c, const char *file, char *out, size_t len);

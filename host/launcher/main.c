@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/cidlock.h"
+#include "common/clock.h"
 #include "common/vm_args.h"
 #include "common/pvh_image.h"
 #include "common/vm_plan.h"
@@ -35,6 +36,8 @@
 #include "launcher/stats.h"
 
 #define INSTALL_HINT "apt-get install qemu-system-x86"
+
+static uint64_t t0_us; /* when miura started (MIURA_START_TRACE) */
 
 static const char usage_main[] =
     "usage: miura COMMAND [options]\n"
@@ -496,8 +499,10 @@ static int cmd_run(int argc, char **argv)
     c->virtiofsd_path = vfs;
     c->vsockd_path = vsd;
     c->publish_fds = true; /* we hold the listening sockets (run.c) */
+    c->socket_fds = true;  /* and the daemons' vhost-user sockets (run.c) */
 
-    struct run_request req = {.base = base,
+    struct run_request req = {.t0_us = t0_us,
+                              .base = base,
                               .cid_fd = -1,
                               .id_fd = -1,
                               .status_fd = -1,
@@ -602,6 +607,7 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    t0_us = monotonic_us();
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0); /* "serving" lines appear as they happen */
     if (argc < 2)

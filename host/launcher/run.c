@@ -53,6 +53,7 @@
 
 #include "common/cidlock.h"
 #include "common/clock.h"
+#include "common/publish.h"
 #include "common/runtime_dir.h"
 #include "launcher/identity.h"
 #include "launcher/listeners.h"
@@ -75,6 +76,37 @@ struct outcome {
     char cause[512]; /* which part ended first and how, one line */
 };
 
+/*
+ * MIURA_START_TRACE=1 (docs/launcher.md): one line on stderr when a run's
+ * first published port has served, saying when each start step ended, in
+ * milliseconds since miura started (a restart: since the restart).
+ */
+struct start_trace {
+    bool on;
+    uint64_t t0_us;
+    char line[400];
+    size_t len;
+};
+
+static void trace_mark(struct start_trace *t, const char *step)
+{
+    if (!t->on || t->len >= sizeof(t->line))
+        return;
+    uint64_t us = monotonic_us() - t->t0_us;
+    int n = snprintf(t->line + t->len, sizeof(t->line) - t->len, " %s +%llu.%llu", step,
+                     (unsigned long long)(us / 1000), (unsigned long long)(us % 1000 / 100));
+    if (n > 0)
+        t->len += (size_t)n;
+}
+
+static void trace_end(struct start_trace *t, const char *name)
+{
+    if (!t->on)
+        return;
+    fprintf(stderr, "miura: %s: start (ms):%s\n", name, t->line);
+    t->on = false;
+}
+
 struct run_state {
     struct run_request *req;
     struct vm_part qemu, vsockd, virtiofsd;
@@ -88,6 +120,7 @@ struct run_state {
     bool started; /* this run reached step 3's "started" */
     bool ever_started;
     bool any_spawned; /* a part ran: its logs are worth keeping */
+    struct start_trace trace;
 };
 
 /* Signed, for deadline arithmetic. */
@@ -125,12 +158,6 @@ static bool read_signals(struct run_state *s)
     }
     reap(s); /* SIGCHLDs coalesce: always look */
     return s->signal_seen != 0;
-}
-
-/* vm_wait_socket's question: did a signal ask us to stop? (it also reaps) */
-static bool interrupted(void *ctx)
-{
-    return read_signals(ctx);
 }
 
 /* Step 5: stop QEMU first (it is the daemons' client), then the daemons. */
@@ -222,6 +249,7 @@ static void probe_round(struct run_state *s, struct probes *pr)
             enum probe_result r = vsock_accept_probe(uds, c->publish[i].guest_port, t);
             if (r != PROBE_READY && now_ms() < pr->deadline)
                 continue;
+            trace_mark(&s->trace, "accepted");
             let_clients_in(s, i); /* ready, or given up: the port behaves as without a hold */
             if (r != PROBE_READY) {
                 fprintf(stderr,
@@ -236,6 +264,8 @@ static void probe_round(struct run_state *s, struct probes *pr)
         }
         pr->last[i] = http_probe(c->publish[i].addr, c->publish[i].host_port, t);
         if (pr->last[i] == PROBE_READY) {
+            trace_mark(&s->trace, "served");
+            trace_end(&s->trace, c->name);
             printf("serving http://%s:%u\n", c->publish[i].addr, c->publish[i].host_port);
             fflush(stdout);
             pr->done[i] = true;
@@ -354,8 +384,6 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     /* Each run appends to the logs; the causes read only its own part. */
     const unsigned daemon =
         VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG | VM_SPAWN_APPEND_LOG;
-    const struct vm_spawn_io listeners = {
-        .stdout_fd = -1, .pass_fds = s->listen_fd, .npass = c->npublish};
     /* Foreground: QEMU shares our stdin/stdout (-serial stdio); detached, its
      * stdout is console.log. Its stderr goes to qemu.log. Unless --unconfined,
      * it starts confined (identity.h). */
@@ -373,35 +401,36 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     for (unsigned i = 0; i < sizeof(part_sockets) / sizeof(part_sockets[0]); i++)
         if (plan_path(c, part_sockets[i], path, sizeof(path)) == 0)
             unlink(path);
-    /* The two daemons start side by side; QEMU needs both sockets. */
-    if (vfs->argc > 0 && vm_spawn(&s->virtiofsd, vfs->argv, daemon) < 0) {
-        set_cause(o, "cannot run %s: %s", vfs->argv[0], strerror(errno));
-        return -1;
-    }
-    s->any_spawned = s->any_spawned || vfs->argc > 0;
-    if (vm_spawn_io(&s->vsockd, vsd->argv, daemon, &listeners) < 0) {
-        set_cause(o, "cannot run %s: %s", vsd->argv[0], strerror(errno));
-        return -1;
-    }
-    s->any_spawned = true;
+    /*
+     * The vhost-user sockets are ours: bound and listening before anything
+     * runs, so that QEMU starts first and connects at once, and its start
+     * overlaps the daemons' (its handshake waits in the listen queue until
+     * a daemon accepts). Our copies close once the daemons have theirs: a
+     * daemon that dies then closes QEMU's connection, and QEMU ends.
+     */
+    int fs_l = -1, vhost_l = -1, vsd_fds[LAUNCHER_PUBLISH_MAX + 1];
+    char err[300];
     if (vfs->argc > 0) {
         plan_path(c, "fs.sock", path, sizeof(path));
-        if (vm_wait_socket_why(&s->virtiofsd, path, interrupted, s, o->cause, sizeof(o->cause)) < 0)
-            return -1;
+        fs_l = unix_listen(path, err, sizeof(err));
+        /* virtiofsd waits in a blocking accept() */
+        if (fs_l < 0 || fcntl(fs_l, F_SETFL, 0) < 0) {
+            set_cause(o, "vhost-user socket %s", err);
+            goto fail;
+        }
     }
     plan_path(c, "vhost.sock", path, sizeof(path));
-    if (vm_wait_socket_why(&s->vsockd, path, interrupted, s, o->cause, sizeof(o->cause)) < 0)
-        return -1;
-    plan_path(c, "vsock.sock", path, sizeof(path));
-    if (vm_wait_socket_why(&s->vsockd, path, interrupted, s, o->cause, sizeof(o->cause)) < 0)
-        return -1;
+    if ((vhost_l = unix_listen(path, err, sizeof(err))) < 0) {
+        set_cause(o, "vhost-user socket %s", err);
+        goto fail;
+    }
     if (s->console_fd >= 0)
         s->console_start = lseek(s->console_fd, 0, SEEK_END);
     /* With its own identity QEMU gets its kernel and connections as descriptors. */
     int fds[3];
     unsigned nfds = 0;
     if (c->own_id && identity_qemu_fds(c, fds, &nfds, o->cause, sizeof(o->cause)) < 0)
-        return -1;
+        goto fail;
     console.pass_fds = fds;
     console.npass = nfds;
     int rc =
@@ -412,22 +441,53 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
         close(fds[i]);
     if (rc < 0) {
         set_cause(o, "cannot run %s: %s", qemu->argv[0], strerror(e));
-        return -1;
+        goto fail;
     }
+    s->any_spawned = true;
+    trace_mark(&s->trace, "qemu");
+    const struct vm_spawn_io fs_io = {.stdout_fd = -1, .pass_fds = &fs_l, .npass = 1};
+    if (vfs->argc > 0 && vm_spawn_io(&s->virtiofsd, vfs->argv, daemon, &fs_io) < 0) {
+        set_cause(o, "cannot run %s: %s", vfs->argv[0], strerror(errno));
+        goto fail;
+    }
+    for (unsigned i = 0; i < c->npublish; i++)
+        vsd_fds[i] = s->listen_fd[i];
+    vsd_fds[c->npublish] = vhost_l; /* PLAN_PUBLISH_FD + npublish */
+    const struct vm_spawn_io vsd_io = {
+        .stdout_fd = -1, .pass_fds = vsd_fds, .npass = c->npublish + 1};
+    if (vm_spawn_io(&s->vsockd, vsd->argv, daemon, &vsd_io) < 0) {
+        set_cause(o, "cannot run %s: %s", vsd->argv[0], strerror(errno));
+        goto fail;
+    }
+    trace_mark(&s->trace, "daemons");
+    if (fs_l >= 0)
+        close(fs_l);
+    close(vhost_l);
     if (c->gdb)
         fprintf(stderr, "miura: %s: gdbstub on %s:%u%s (gdb IMAGE -ex 'target remote %s:%u')\n",
                 c->name, c->gdb_spec.addr, c->gdb_spec.port,
                 c->gdb_wait ? ", the guest waits for gdb's continue" : "", c->gdb_spec.addr,
                 c->gdb_spec.port);
     return 0;
+fail:
+    if (fs_l >= 0)
+        close(fs_l);
+    if (vhost_l >= 0)
+        close(vhost_l);
+    return -1;
 }
 
 /* One run of the set (steps 1-5). */
 static void run_once(struct run_state *s, struct argv_list *vfs, struct argv_list *vsd,
                      struct argv_list *qemu, struct outcome *o)
 {
+    const char *trace = getenv("MIURA_START_TRACE");
     s->started = false;
     o->guest_end = false;
+    s->trace = (struct start_trace){
+        .on = trace && strcmp(trace, "1") == 0 && s->req->cfg.npublish > 0,
+        .t0_us = s->ever_started || !s->req->t0_us ? monotonic_us() : s->req->t0_us};
+    trace_mark(&s->trace, "prepared");
     if (start_parts(s, vfs, vsd, qemu, o) < 0) {
         if (s->signal_seen) {
             o->status = 128 + s->signal_seen;

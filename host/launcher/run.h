@@ -27,6 +27,7 @@ struct run_request {
     int ready_timeout_s;        /* total wait for each published port to answer HTTP */
     int stop_timeout_s;         /* SIGTERM: how long connections in flight may take */
     struct restart_policy restart;
+    uint64_t t0_us; /* monotonic_us() when miura started (MIURA_START_TRACE) */
 };
 
 /*

@@ -17,20 +17,9 @@
 int tcp_listener_adopt(int fd, struct publish_spec *spec, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
-    socklen_t len = sizeof(int);
-    int listening = 0, type = 0, fl;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || !listening || type != SOCK_STREAM) {
-        snprintf(err, errlen, "--publish-fd %d: %s", fd,
-                 errno == EBADF ? "not an open file descriptor" : "not a listening stream socket");
+    socklen_t len = sizeof(sa);
+    if (listener_adopt(fd, AF_INET, "--publish-fd", err, errlen) < 0)
         return -1;
-    }
-    if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-        snprintf(err, errlen, "--publish-fd %d: %s", fd, strerror(errno));
-        return -1;
-    }
-    len = sizeof(sa);
     if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sin_family == AF_INET) {
         inet_ntop(AF_INET, &sa.sin_addr, spec->addr, sizeof(spec->addr));
         spec->host_port = ntohs(sa.sin_port);

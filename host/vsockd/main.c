@@ -26,12 +26,15 @@
 
 static const char usage[] =
     "usage: miura-vsockd --socket PATH --cid CID [--uds PATH] [--publish [ADDR:]HPORT:GPORT]...\n"
-    "                    [--publish-fd FD:GPORT]...\n"
+    "                    [--publish-fd FD:GPORT]... [--socket-fd FD]\n"
     "\n"
     "A vhost-user-vsock device backend: QEMU connects to --socket and the guest's\n"
     "vsock streams are carried to Unix sockets and TCP on the host.\n"
     "\n"
     "  -s, --socket PATH     vhost-user socket to listen on (QEMU connects to it)\n"
+    "  -S, --socket-fd FD    the vhost-user listener is the inherited socket FD (>= 3),\n"
+    "                        already bound at --socket by whoever starts us (so that\n"
+    "                        QEMU may connect before we run); --socket names it\n"
     "  -c, --cid CID         the guest's CID (>= 3), reported in the device config\n"
     "  -u, --uds PATH        hybrid vsock Unix socket (Firecracker convention):\n"
     "                          host -> guest: connect to PATH, send \"CONNECT <port>\\n\",\n"
@@ -70,12 +73,13 @@ static const char usage[] =
 
 static struct {
     const char *socket_path;
+    int socket_fd; /* --socket-fd: the vhost-user listener, bound by our owner; else -1 */
     uint64_t cid;
     struct common_opts c;                       /* --uds, --publish, --max-conns, -v, -h */
     struct publish_spec inherited[PUBLISH_MAX]; /* --publish-fd: guest_port from it, */
     int inherited_fd[PUBLISH_MAX];              /* the rest from the socket */
     unsigned ninherited;
-} opt = {.c.max_conns = 4096};
+} opt = {.c.max_conns = 4096, .socket_fd = -1};
 
 static struct tcp_listener listeners[PUBLISH_MAX];
 static struct vsock_dev dev;
@@ -140,15 +144,21 @@ static int parse_options(int argc, char **argv)
         {"socket", required_argument, 0, 's'},
         {"cid", required_argument, 0, 'c'},
         {"publish-fd", required_argument, 0, 'P'},
+        {"socket-fd", required_argument, 0, 'S'},
         COMMON_LONGOPTS,
         {0, 0, 0, 0},
     };
     uint64_t v;
     int ch;
-    while ((ch = getopt_long(argc, argv, "s:c:P:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:c:P:S:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             opt.socket_path = optarg;
+            break;
+        case 'S':
+            if (opt_number("socket-fd", optarg, 3, INT32_MAX, NULL, &v))
+                return -1;
+            opt.socket_fd = (int)v;
             break;
         case 'c':
             if (opt_number("cid", optarg, 3, UINT32_MAX - 1, NULL, &v))
@@ -290,7 +300,13 @@ static int setup(void)
         if (loop_add(&l->w, EPOLLIN) < 0 || gate_add(&dev.gate, &l->w) < 0)
             goto fail;
     }
-    vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
+    if (opt.socket_fd >= 0) { /* already at --socket, bound by whoever started us */
+        if (listener_adopt(opt.socket_fd, AF_UNIX, "--socket-fd", err, sizeof(err)) < 0)
+            goto fail;
+        vu_listen_w.fd = opt.socket_fd;
+    } else {
+        vu_listen_w.fd = unix_listen(opt.socket_path, err, sizeof(err));
+    }
     if (vu_listen_w.fd < 0 || loop_add(&vu_listen_w, EPOLLIN) < 0)
         goto fail;
     if (opt.c.uds_path) {

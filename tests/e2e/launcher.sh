@@ -97,8 +97,8 @@ run_miura "$work/dry" 10 run --dry-run --accel tcg --share "$work/share" --publi
     --publish 0.0.0.0:18081:81 --cid 7 --mem 256M --cpus 2 --append "a=1 b='2'" "$hello"
 d=$RT/hello-7
 cat >"$work/dry.want" <<EOF
-$VIRTIOFSD --socket-path=$d/fs.sock -o source=$work/share -o cache=auto -o sandbox=namespace
-$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --user ID:ID --publish-fd 3:80 --publish-fd 4:81
+$VIRTIOFSD --fd=3 -o source=$work/share -o cache=auto -o sandbox=namespace
+$VSOCKD --socket $d/vhost.sock --socket-fd 5 --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --user ID:ID --publish-fd 3:80 --publish-fd 4:81
 $QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,fd=5 -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,fd=4 -device vhost-user-vsock-device,chardev=vs0 -kernel /proc/self/fd/3 -append 'fs=share a=1 b='\\''2'\\'''
 EOF
 # As root each instance has its own uid and gid (docs/security.md): which
@@ -164,14 +164,14 @@ for attempt in 1 2 3; do
         fail share/guest-up "$(cat "$work/share.err")"
         break
     fi
-    vpid=$(pgrep -f "virtiofsd --socket-path=$RT/shared/fs.sock")
+    vpid=$(virtiofsd_of shared)
     [ -S "$RT/shared/fs.sock" ] || vpid=
     if grep -q '^sleep: done' "$work/share.out" && [ -z "$vpid" ]; then
         wait $mpid
         echo "# attempt $attempt: the guest was done before the check; again"
         continue
     fi
-    [ -n "$vpid" ] && pass share/virtiofsd-running || fail share/virtiofsd-running "no virtiofsd for $RT/shared/fs.sock"
+    [ -n "$vpid" ] && pass share/virtiofsd-running || fail share/virtiofsd-running "no virtiofsd child of the launcher of 'shared'"
     expect_grep share/cmdline "$work/share.out" $'^arg: fs=share\r?$'
     break
 done
@@ -310,7 +310,7 @@ rc=$?
 
 # ---- "serving": miura's readiness path end to end, with fakes for the parts.
 # A fake miura-vsockd (same options, same sockets) takes the listening
-# sockets miura hands it (--publish-fd) and stands in for the guest: for its
+# sockets miura hands it (--publish-fd, --socket-fd) and stands in for the guest: for its
 # first second it closes hybrid CONNECTs unanswered (as the real daemon does
 # while no guest listens), then answers "OK"; on TCP it closes the first HEAD
 # unanswered and answers every other request. A fake QEMU just waits.
@@ -330,6 +330,9 @@ while args:
 start = time.monotonic()
 unix = {}
 for k in ("--socket", "--uds"):
+    if k == "--socket" and "--socket-fd" in opts:  # bound by miura at --socket
+        unix[k] = socket.socket(fileno=int(opts["--socket-fd"]))
+        continue
     u = socket.socket(socket.AF_UNIX)
     u.bind(opts[k])
     u.listen()

@@ -87,6 +87,16 @@ running() {
 }
 # The pid of the launcher of instance NAME (from its meta file under $MIURA_RUNTIME_DIR).
 launcher_pid() { sed -n 's/^pid //p' "$MIURA_RUNTIME_DIR/$1/meta" 2>/dev/null; }
+# The virtiofsd processes of instance NAME: its launcher's child and that
+# one's sandboxed child (virtiofsd gets its socket as a descriptor, so its
+# command line does not name the instance).
+virtiofsd_of() {
+    local v
+    for v in $(pgrep -P "$(launcher_pid "$1")" -x virtiofsd); do
+        echo "$v"
+        pgrep -P "$v" -x virtiofsd
+    done
+}
 
 # For tests that run miura (MIURA, MIURA_RUNTIME_DIR, work, bg set): on exit,
 # stop every instance under the runtime base, end the background jobs in bg,

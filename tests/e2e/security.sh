@@ -115,7 +115,7 @@ for n in sa sb; do
     [ "$own" = "0 ${gid[$n]} 710" ] && pass "$n/rundir-mode" || fail "$n/rundir-mode" "$own"
     # virtiofsd: its serving process has its own seccomp filter and sees the share as /.
     vf=""
-    for p in $(pgrep -f -- "virtiofsd --socket-path=$RT/$n/fs.sock"); do
+    for p in $(virtiofsd_of "$n"); do
         [ "$(field "$p" Seccomp)" = 2 ] && vf=$p
     done
     if [ -n "$vf" ] && [ "$(field "$vf" NoNewPrivs)" = 1 ] &&

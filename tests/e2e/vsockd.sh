@@ -88,4 +88,32 @@ fi
 $daemon --help | grep -q 'vhost-user-vsock-device,chardev=' && ok help_shows_qemu_flags || notok help_shows_qemu_flags "--help lacks the QEMU flags"
 $daemon --cid 3 >/dev/null 2>&1; [ $? -eq 2 ] && ok missing_socket_is_usage_error || notok missing_socket_is_usage_error "want status 2"
 $daemon --socket "$dir/x" --cid 3 --publish 1:2:3:4 >/dev/null 2>&1; [ $? -eq 2 ] && ok bad_publish_rejected || notok bad_publish_rejected "want status 2"
+# --socket-fd: a number >= 3, an open descriptor, a listening Unix stream socket.
+$daemon --socket "$dir/x" --cid 3 --socket-fd 2 >/dev/null 2>&1; [ $? -eq 2 ] && ok socket_fd_range || notok socket_fd_range "want status 2"
+out=$($daemon --socket "$dir/x" --cid 3 --unconfined --socket-fd 9 2>&1 9>&-)
+[ $? -eq 1 ] && [ "$out" = "miura-vsockd: --socket-fd 9: not an open file descriptor" ] && ok socket_fd_closed || notok socket_fd_closed "$out"
+out=$($daemon --socket "$dir/x" --cid 3 --unconfined --socket-fd 9 2>&1 9<"$0")
+[ $? -eq 1 ] && [ "$out" = "miura-vsockd: --socket-fd 9: not a listening Unix stream socket" ] && ok socket_fd_not_socket || notok socket_fd_not_socket "$out"
+# A listener bound by someone else: the daemon serves on it (a frontend's
+# connection made before the daemon ran waits in its queue and is taken).
+python3 - "$daemon" "$dir/pre.sock" <<'PY' && ok socket_fd_adopted || notok socket_fd_adopted "see above"
+import os, socket, struct, subprocess, sys
+daemon, path = sys.argv[1], sys.argv[2]
+l = socket.socket(socket.AF_UNIX)
+l.bind(path)
+l.listen(8)
+c = socket.socket(socket.AF_UNIX)
+c.connect(path)  # before the daemon runs
+p = subprocess.Popen([daemon, "--socket", path, "--socket-fd", str(l.fileno()), "--cid", "3",
+                      "--unconfined"], pass_fds=[l.fileno()], stderr=subprocess.PIPE)
+l.close()
+c.settimeout(30)
+c.sendall(struct.pack("<III", 1, 1, 0))  # VHOST_USER_GET_FEATURES, version 1
+hdr = c.recv(12)
+ok = len(hdr) == 12 and struct.unpack("<III", hdr)[0] == 1
+p.terminate()
+p.wait(10)
+print("reply header", hdr.hex(), "stderr", p.stderr.read().decode()[-200:])
+sys.exit(0 if ok else 1)
+PY
 [ $fails -eq 0 ]

@@ -247,21 +247,31 @@ TEST(plan_full)
     c.run_dir = "/r,x";
     c.console_file = "/r,x/console.log";
     c.publish_fds = true;
+    c.socket_fds = true;
     c.gdb = true;
     c.gdb_wait = true;
     parse_gdb("127.0.0.2:1234", &c.gdb_spec);
     c.npublish = 2;
     publish_parse("8080:80", &c.publish[0]);
     publish_parse("0.0.0.0:2222:22", &c.publish[1]);
-    CHECK(plan_build(&c, &v, &s, &q, &err) < 0); /* a comma cannot reach virtiofsd */
+    c.share_dir = "/srv/w,ww";
+    CHECK(plan_build(&c, &v, &s, &q, &err) < 0); /* a comma cannot reach virtiofsd's -o */
+    c.share_dir = "/srv/www";
+    c.socket_fds = false;
+    CHECK(plan_build(&c, &v, &s, &q, &err) < 0); /* nor its --socket-path */
+    c.socket_fds = true;                         /* which --fd leaves out */
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
     c.run_dir = "/r";
     CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
     CHECK(formatted(&v, line, sizeof(line)) == 0);
-    CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs.sock -o source=/srv/www -o "
+    CHECK_STR(line, "/usr/lib/qemu/virtiofsd --fd=3 -o source=/srv/www -o "
                     "cache=auto -o sandbox=namespace");
     CHECK(formatted(&s, line, sizeof(line)) == 0);
-    CHECK_STR(line, "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
-                    "--control /r/vsockd.ctl --publish-fd 3:80 --publish-fd 4:22");
+    CHECK_STR(line, "/bin/miura-vsockd --socket /r/vhost.sock --socket-fd 5 --cid 42 --uds "
+                    "/r/vsock.sock --control /r/vsockd.ctl --publish-fd 3:80 --publish-fd 4:22");
     CHECK(formatted(&q, line, sizeof(line)) == 0);
     CHECK(strstr(line, " -accel kvm -cpu host,-arch-capabilities -m 1024M -smp 2 ") != NULL);
     CHECK(strstr(line, " size=1024M,share=on ") == NULL); /* it is one word with the backend */
