@@ -153,7 +153,7 @@ static void to_stdout(void *ctx, const char *text, size_t len)
 }
 
 /* Foreground: what QEMU wrote to the console pipe goes to our stdout, crash
- * reports named; to_end (QEMU has exited): up to the pipe's end, then closed. */
+ * reports named; at the pipe's end, or to_end (QEMU has exited), it is closed. */
 static void relay_console(struct run_state *s, bool to_end)
 {
     char buf[4096];
@@ -163,7 +163,7 @@ static void relay_console(struct run_state *s, bool to_end)
     while ((n = read(s->console_pipe, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
         if (n > 0)
             crash_filter_feed(&s->filter, buf, (size_t)n);
-    if (to_end) {
+    if (to_end || n == 0) { /* (at its end the pipe would wake every poll) */
         crash_filter_end(&s->filter);
         close(s->console_pipe);
         s->console_pipe = -1;
