@@ -115,10 +115,11 @@ $(B)/unit/%.o: %.c $(B)/unit/.flags
 	@mkdir -p $(@D)
 	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -c $< -o $@
 
-# ---- appliances: link twice; the second link adds a symbol table of the
-# first link's functions (placed after .rodata, so text addresses do not move)
-# for crash backtraces with names. The stripped image also drops its section
-# headers (tools/trim-elf.sh): only the program headers are loaded.
+# ---- appliances: the unstripped APP.elf stays next to the shipped image APP:
+# the host names a crash report's addresses from its symbol table (miura
+# symbolize, docs/debugging.md); the image carries no names. The stripped
+# image also drops its section headers (tools/trim-elf.sh): only the program
+# headers are loaded.
 #
 # An image names its virtio transports (the <component>_TRANSPORT of its
 # components: mmio 1, pci 2) in an ELF note, name "Miura", type 1, a 32-bit
@@ -141,19 +142,10 @@ $(B)/apps/$(1)/transports.o: $(B)/apps/$(1)/transports.S
 # The object list as a stamp: an image whose list changed is linked again.
 $(B)/apps/$(1)/objs.list: FORCE
 	$$(call flags_stamp,$$($(1)_OBJS))
-$(B)/apps/$(1)/$(1).pass1.elf: $$($(1)_OBJS) $(B)/apps/$(1)/objs.list kernel/arch/x86_64/link.ld
+$(B)/apps/$(1)/$(1).elf: $$($(1)_OBJS) $(B)/apps/$(1)/objs.list kernel/arch/x86_64/link.ld
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS)
-$(B)/apps/$(1)/syms.S: $(B)/apps/$(1)/$(1).pass1.elf tools/gensyms.sh
-	$$(call msg,GENSYMS,$$@)
-	$$(Q)sh tools/gensyms.sh $$< > $$@
-$(B)/apps/$(1)/syms.o: $(B)/apps/$(1)/syms.S
-	$$(Q)$$(CC) $$(GUEST_ASFLAGS) -c $$< -o $$@
-$(B)/apps/$(1)/$(1).elf: $$($(1)_OBJS) $(B)/apps/$(1)/syms.o kernel/arch/x86_64/link.ld
-	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS) $(B)/apps/$(1)/syms.o
-	$$(Q)cmp -s <(nm $$@ | grep -i ' t ' | grep -v miura_syms) <(nm $(B)/apps/$(1)/$(1).pass1.elf | grep -i ' t ' | grep -v miura_syms) || { echo "symbol table moved text: fix link.ld" >&2; rm -f $$@; exit 1; }
 $(B)/apps/$(1)/$(1): $(B)/apps/$(1)/$(1).elf tools/trim-elf.sh
 	$$(call msg,STRIP,$$@)
 	$$(Q)$$(STRIP) -o $$@.full $$< && sh tools/trim-elf.sh $$@.full $$@ && rm -f $$@.full

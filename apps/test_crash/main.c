@@ -62,37 +62,6 @@ int main(int argc, char **argv)
         thread_join(t, NULL);
     } else if (!strcmp(kind, "panic")) {
         panic("on purpose");
-    } else if (!strcmp(kind, "symbols")) {
-        /* The symbol table decodes to the names of functions whose addresses
-         * the compiler knows (a mid-function address too). */
-        static const struct {
-            const void *fn;
-            const char *name;
-        } known[] = {
-            {main, "main"},
-            {printf, "printf"},
-            {snprintf, "snprintf"},
-            {strcmp, "strcmp"},
-            {thread_create, "thread_create"},
-            {thread_join, "thread_join"},
-            {miura_getarg, "miura_getarg"},
-            {panic, "panic"},
-            {backtrace_print, "backtrace_print"},
-            {trap_crash, "trap_crash"},
-        };
-        unsigned right = 0, n = sizeof(known) / sizeof(known[0]);
-        for (unsigned i = 0; i < n; i++) {
-            char name[SYMBOL_NAME_MAX];
-            uint64_t off;
-            const char *got = symbol_lookup((uint64_t)known[i].fn + i, &off, name, sizeof(name));
-            if (got && !strcmp(got, known[i].name) && off == i)
-                right++;
-            else
-                printf("symbols: %s looked up as %s+%llu\n", known[i].name, got ? got : "?",
-                       (unsigned long long)off);
-        }
-        printf("symbols: %u of %u named right\n", right, n);
-        return 0;
     }
     printf("test_crash: still alive\n");
     return 3;

@@ -8,8 +8,7 @@
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define MIURA_NOTE_TRANSPORTS    1
 
-/* Whether [off, off + size) lies inside a buffer of len bytes. */
-static int in_bounds(uint64_t off, uint64_t size, size_t len)
+int elf_in_bounds(uint64_t off, uint64_t size, size_t len)
 {
     return off <= len && size <= len - off;
 }
@@ -43,34 +42,41 @@ static int find_notes(const unsigned char *buf, uint64_t off, uint64_t size, str
     return found;
 }
 
+int elf64_exec_header(const unsigned char *buf, size_t len, Elf64_Ehdr *eh, const char **why)
+{
+    if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0) {
+        *why = "not an ELF file";
+        return -1;
+    }
+    if (buf[EI_CLASS] != ELFCLASS64 || len < sizeof(*eh)) {
+        *why = "not a 64-bit ELF file";
+        return -1;
+    }
+    memcpy(eh, buf, sizeof(*eh));
+    if (buf[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64) {
+        *why = "not an x86-64 ELF file";
+        return -1;
+    }
+    if (eh->e_type != ET_EXEC) {
+        *why = "not an executable ELF file (a Miura image is linked static, not PIE)";
+        return -1;
+    }
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        !elf_in_bounds(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), len)) {
+        *why = "its ELF program headers are malformed";
+        return -1;
+    }
+    return 0;
+}
+
 int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img, const char **why)
 {
     Elf64_Ehdr eh;
     int found_note = 0, found_load = 0;
     memset(img, 0, sizeof(*img));
     img->transports = PVH_TRANSPORT_MMIO; /* unless a note says otherwise */
-    if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0) {
-        *why = "not an ELF file";
+    if (elf64_exec_header(buf, len, &eh, why) < 0)
         return -1;
-    }
-    if (buf[EI_CLASS] != ELFCLASS64 || len < sizeof(eh)) {
-        *why = "not a 64-bit ELF file";
-        return -1;
-    }
-    memcpy(&eh, buf, sizeof(eh));
-    if (buf[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64) {
-        *why = "not an x86-64 ELF file";
-        return -1;
-    }
-    if (eh.e_type != ET_EXEC) {
-        *why = "not an executable ELF file (a Miura image is linked static, not PIE)";
-        return -1;
-    }
-    if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
-        !in_bounds(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), len)) {
-        *why = "its ELF program headers are malformed";
-        return -1;
-    }
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         Elf64_Phdr ph;
         memcpy(&ph, buf + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
@@ -83,7 +89,7 @@ int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img,
                 img->load_end = ph.p_paddr + ph.p_memsz;
             found_load = 1;
         } else if (ph.p_type == PT_NOTE && !found_note &&
-                   in_bounds(ph.p_offset, ph.p_filesz, len)) {
+                   elf_in_bounds(ph.p_offset, ph.p_filesz, len)) {
             found_note = find_notes(buf, ph.p_offset, ph.p_filesz, img) == 0;
         }
     }

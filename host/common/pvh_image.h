@@ -8,6 +8,7 @@
 #ifndef MIURA_COMMON_PVH_IMAGE_H
 #define MIURA_COMMON_PVH_IMAGE_H
 
+#include <elf.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,16 @@ struct pvh_image {
  * ("not an ELF file", "no PVH entry note", ...).
  */
 int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img, const char **why);
+
+/* Whether [off, off + size) lies inside a buffer of len bytes. */
+int elf_in_bounds(uint64_t off, uint64_t size, size_t len);
+
+/*
+ * The ELF header of an x86-64 executable ELF64 file (what pvh_image_check
+ * and the crash symboliser accept), its program header table checked to lie
+ * inside the buffer. Returns 0, or -1 with *why a constant phrase.
+ */
+int elf64_exec_header(const unsigned char *buf, size_t len, Elf64_Ehdr *eh, const char **why);
 
 /* Guest RAM the image needs at least, in MiB: its loaded span rounded up, plus 1 MiB
  * for page tables, stacks and the first heap pages; at least 2. */

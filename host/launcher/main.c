@@ -54,6 +54,8 @@ static const char usage_main[] =
     "  stats NAME            an instance's connection counters (miura-vsockd's)\n"
     "  stop NAME             stop an instance cleanly (connections in flight finish)\n"
     "  rm NAME               remove an ended instance's run directory (its logs)\n"
+    "  symbolize IMAGE [LOG] name the addresses of a console's crash reports (from\n"
+    "                        IMAGE.elf, the unstripped image the build keeps)\n"
     "  help                  this text\n";
 
 static const char usage_run[] =
@@ -629,5 +631,7 @@ int main(int argc, char **argv)
         return cmd_stop(argc - 1, argv + 1);
     if (strcmp(argv[1], "rm") == 0)
         return cmd_rm(argc - 1, argv + 1);
+    if (strcmp(argv[1], "symbolize") == 0)
+        return cmd_symbolize(argc - 1, argv + 1);
     return usage_error(usage_main, "unknown command '%s'", argv[1]);
 }

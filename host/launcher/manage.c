@@ -18,6 +18,7 @@
 
 #include "common/cidlock.h"
 #include "common/runtime_dir.h"
+#include "common/symbolize.h"
 #include "common/vm_args.h"
 #include "launcher/instance.h"
 #include "launcher/run.h"
@@ -152,8 +153,15 @@ static const char *const log_parts[][2] = {
 };
 #define NLOG_PARTS (sizeof(log_parts) / sizeof(log_parts[0]))
 
-/* Copies fd to stdout from where it is to its end, without the console's CRs. */
-static void copy_out(int fd)
+static void to_stdout(void *ctx, const char *text, size_t len)
+{
+    (void)ctx;
+    fwrite(text, 1, len, stdout);
+}
+
+/* Copies fd to stdout from where it is to its end, without the console's CRs,
+ * through the crash report filter f (NULL: as it is). */
+static void copy_out(int fd, struct crash_filter *f)
 {
     char buf[65536];
     ssize_t n;
@@ -162,14 +170,16 @@ static void copy_out(int fd)
         for (ssize_t i = 0; i < n; i++)
             if (buf[i] != '\r')
                 buf[k++] = buf[i];
-        if (fwrite(buf, 1, k, stdout) != k)
+        if (f)
+            crash_filter_feed(f, buf, k);
+        else if (fwrite(buf, 1, k, stdout) != k)
             return;
     }
     fflush(stdout);
 }
 
 /* -f: prints what is appended until the instance's launcher is gone. */
-static void follow(int fd, const char *path, pid_t launcher)
+static void follow(int fd, const char *path, pid_t launcher, struct crash_filter *f)
 {
     int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (in >= 0)
@@ -177,7 +187,7 @@ static void follow(int fd, const char *path, pid_t launcher)
     for (;;) {
         char ev[4096];
         bool alive = launcher_alive(launcher);
-        copy_out(fd);
+        copy_out(fd, f);
         if (!alive)
             break;
         struct pollfd p = {.fd = in, .events = POLLIN};
@@ -187,6 +197,30 @@ static void follow(int fd, const char *path, pid_t launcher)
     }
     if (in >= 0)
         close(in);
+}
+
+/*
+ * The console through the crash report filter, named from the image's ELF
+ * (IMAGE itself or the IMAGE.elf the build keeps next to it). Without one,
+ * the console as it is, and a line on stderr if it held a report.
+ */
+static void console_out(int fd, const char *path, const char *image, bool follow_it, pid_t pid)
+{
+    struct elf_symbols syms;
+    static struct crash_filter f;
+    char err[4400], used[4096];
+    bool have = elf_symbols_open(image, &syms, used, sizeof(used), err, sizeof(err)) == 0;
+    crash_filter_init(&f, have ? &syms : NULL, to_stdout, NULL);
+    if (follow_it)
+        follow(fd, path, pid, &f);
+    else
+        copy_out(fd, &f);
+    crash_filter_end(&f);
+    fflush(stdout);
+    if (!have && f.reports > 0)
+        fprintf(stderr, "miura: crash report addresses not named: %s\n", err);
+    if (have)
+        elf_symbols_free(&syms);
 }
 
 int cmd_logs(int argc, char **argv)
@@ -263,13 +297,66 @@ int cmd_logs(int argc, char **argv)
             printf("==> %s <==\n", log_parts[i][1]);
             fflush(stdout);
         }
-        if (follow_it)
-            follow(fd, path, m.pid);
+        if (i == 0)
+            console_out(fd, path, m.image, follow_it, m.pid);
+        else if (follow_it)
+            follow(fd, path, m.pid, NULL);
         else
-            copy_out(fd);
+            copy_out(fd, NULL);
         close(fd);
     }
     return 0;
+}
+
+/* ---- symbolize */
+
+int cmd_symbolize(int argc, char **argv)
+{
+    static const char usage_sym[] =
+        "usage: miura symbolize IMAGE [LOG]\n"
+        "Copies LOG (default: standard input) to standard output, naming the addresses\n"
+        "of its crash reports from IMAGE's symbol table: IMAGE is the APP.elf the build\n"
+        "keeps next to the shipped image (or the shipped image, if APP.elf is next to\n"
+        "it). A report from another build is left unnamed, with a note saying so.\n";
+    struct elf_symbols syms;
+    struct crash_filter *f;
+    char err[4400], used[4096], buf[65536];
+    ssize_t n;
+    int fd = STDIN_FILENO;
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(usage_sym, stdout);
+        return 0;
+    }
+    if (argc < 2 || argc > 3)
+        return usage_error(usage_sym, "%s", argc < 2 ? "an image is needed" : "too many arguments");
+    if (elf_symbols_open(argv[1], &syms, used, sizeof(used), err, sizeof(err)) < 0) {
+        fprintf(stderr, "miura: %s\n", err);
+        return 1;
+    }
+    if (argc == 3 && (fd = open(argv[2], O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "miura: %s: %s\n", argv[2], strerror(errno));
+        elf_symbols_free(&syms);
+        return 1;
+    }
+    f = malloc(sizeof(*f));
+    if (!f) {
+        fprintf(stderr, "miura: out of memory\n");
+        elf_symbols_free(&syms);
+        return 1;
+    }
+    crash_filter_init(f, &syms, to_stdout, NULL);
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        crash_filter_feed(f, buf, (size_t)n);
+    int rc = n < 0 ? 1 : 0;
+    if (n < 0)
+        fprintf(stderr, "miura: %s: %s\n", argc == 3 ? argv[2] : "standard input", strerror(errno));
+    crash_filter_end(f);
+    fflush(stdout);
+    free(f);
+    elf_symbols_free(&syms);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    return rc;
 }
 
 /* ---- stop, rm */

@@ -9,7 +9,8 @@
  *   1. virtiofsd (with --share), then miura-vsockd (given the listeners as
  *      fds 3, 4, ...); each must create its socket within VM_SOCKET_WAIT_MS or
  *      the start fails with its last log line.
- *   2. QEMU, console on our stdout (or console.log when detached).
+ *   2. QEMU, console on our stdout through a pipe that names the addresses of
+ *      crash reports (common/symbolize.h), or console.log when detached.
  *   3. Each published port holds its clients back until the guest accepts a
  *      connection on its guest port (a hybrid CONNECT answered OK); then it
  *      is probed with a real HTTP request until it answers ("serving
@@ -55,6 +56,7 @@
 #include "common/clock.h"
 #include "common/publish.h"
 #include "common/runtime_dir.h"
+#include "common/symbolize.h"
 #include "launcher/identity.h"
 #include "launcher/listeners.h"
 #include "launcher/probe.h"
@@ -117,6 +119,10 @@ struct run_state {
     bool held[LAUNCHER_PUBLISH_MAX]; /* the listener holds new clients back (listeners.h) */
     int console_fd;                  /* detached: console.log, appended; -1 in the foreground */
     off_t console_start;
+    int console_pipe; /* foreground: QEMU's stdout, relayed to ours through filter */
+    struct crash_filter filter;
+    struct elf_symbols syms; /* the image's ELF, to name crash reports (if found) */
+    bool have_syms;
     bool started; /* this run reached step 3's "started" */
     bool ever_started;
     bool any_spawned; /* a part ran: its logs are worth keeping */
@@ -167,7 +173,53 @@ static void stop_parts(struct run_state *s)
     vm_stop(&s->qemu, d, 2);
 }
 
-/* The guest's status as a cause; a crash names the report's first line. */
+static void to_stdout(void *ctx, const char *text, size_t len)
+{
+    (void)ctx;
+    fwrite(text, 1, len, stdout);
+}
+
+/* Foreground: what QEMU wrote to the console pipe goes to our stdout, crash
+ * reports named; at the pipe's end, or to_end (QEMU has exited), it is closed. */
+static void relay_console(struct run_state *s, bool to_end)
+{
+    char buf[4096];
+    ssize_t n;
+    if (s->console_pipe < 0)
+        return;
+    while ((n = read(s->console_pipe, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0)
+            crash_filter_feed(&s->filter, buf, (size_t)n);
+    if (to_end || n == 0) { /* (at its end the pipe would wake every poll) */
+        crash_filter_end(&s->filter);
+        close(s->console_pipe);
+        s->console_pipe = -1;
+    }
+    fflush(stdout);
+}
+
+/* The crash site of this run's report in console.log, named ("" if not). */
+static void report_site(struct run_state *s, const char *path, char *site, size_t len)
+{
+    enum { TAIL_MAX = 1 << 20 }; /* a report is near the end */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    off_t end = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
+    if (end < 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    off_t from = end - s->console_start > TAIL_MAX ? end - TAIL_MAX : s->console_start;
+    char *buf = malloc((size_t)(end - from) + 1);
+    ssize_t n = buf ? pread(fd, buf, (size_t)(end - from), from) : -1;
+    if (n > 0 && crash_report_site(&s->syms, buf, (size_t)n, site, len) < 0)
+        site[0] = '\0';
+    free(buf);
+    close(fd);
+}
+
+/* The guest's status as a cause; a crash names the report's first line and,
+ * with the image's ELF at hand, the function it happened in. */
 static void guest_cause(struct run_state *s, int code, struct outcome *o)
 {
     static const char *const report[] = {"*** CRASH:", "panic:", NULL};
@@ -177,14 +229,26 @@ static void guest_cause(struct run_state *s, int code, struct outcome *o)
         return;
     }
     if (s->console_fd < 0) {
-        set_cause(o, "guest crashed (status %d: its report is on the console)", code);
+        uint64_t off;
+        relay_console(s, true); /* QEMU has exited: the whole report is in the filter */
+        const char *name = s->filter.naming && s->filter.site
+                               ? elf_symbols_find(&s->syms, s->filter.site, &off)
+                               : NULL;
+        if (name)
+            set_cause(o, "guest crashed (status %d) in %s+0x%llx", code, name,
+                      (unsigned long long)off);
+        else
+            set_cause(o, "guest crashed (status %d: its report is on the console)", code);
         return;
     }
-    char path[4096];
+    char path[4096], site[160] = "";
     plan_path(&s->req->cfg, "console.log", path, sizeof(path));
     vm_scan_log(path, s->console_start, NULL, 0, report, first, sizeof(first));
-    set_cause(o, "guest crashed (status %d): %s", code,
-              first[0] ? first + (first[0] == '*' ? 4 : 0) : "no report on the console");
+    if (s->have_syms)
+        report_site(s, path, site, sizeof(site));
+    set_cause(o, "guest crashed (status %d): %s%s%s", code,
+              first[0] ? first + (first[0] == '*' ? 4 : 0) : "no report on the console",
+              site[0] ? " in " : "", site);
 }
 
 /* Which part ended first, and how: miura's exit status and a cause. */
@@ -334,8 +398,10 @@ static void supervise(struct run_state *s)
         if (!s->started && settle > now_ms() && (wake < 0 || settle < wake))
             wake = settle; /* (a settle time already past must not make this loop spin) */
         int timeout = wake < 0 ? -1 : (int)(wake - now_ms() > 0 ? wake - now_ms() : 0);
-        struct pollfd p = {.fd = s->sfd, .events = POLLIN};
-        poll(&p, 1, timeout);
+        struct pollfd p[2] = {{.fd = s->sfd, .events = POLLIN},
+                              {.fd = s->console_pipe, .events = POLLIN}};
+        poll(p, 2, timeout);
+        relay_console(s, false);
     }
 }
 
@@ -362,8 +428,10 @@ static void drain(struct run_state *s)
     fprintf(stderr, "miura: %s: waiting up to %d s for %u connection%s in flight\n", c->name,
             s->req->stop_timeout_s, n, n == 1 ? "" : "s");
     while ((n = tcp_inflight(ports, c->npublish)) > 0 && now_ms() < deadline) {
-        struct pollfd p = {.fd = s->sfd, .events = POLLIN};
-        poll(&p, 1, DRAIN_POLL_MS);
+        struct pollfd p[2] = {{.fd = s->sfd, .events = POLLIN},
+                              {.fd = s->console_pipe, .events = POLLIN}};
+        poll(p, 2, DRAIN_POLL_MS);
+        relay_console(s, false);
         read_signals(s);
         if (s->signals > 1 || s->qemu.exited || s->vsockd.exited || s->virtiofsd.exited)
             break;
@@ -433,12 +501,26 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
         goto fail;
     console.pass_fds = fds;
     console.npass = nfds;
+    int out[2] = {-1, -1};
+    if (s->console_fd < 0) { /* foreground: the console comes through us */
+        if (pipe2(out, O_CLOEXEC) < 0) {
+            set_cause(o, "console pipe: %s", strerror(errno));
+            for (unsigned i = 0; i < nfds; i++)
+                close(fds[i]);
+            return -1;
+        }
+        fcntl(out[0], F_SETFL, O_NONBLOCK);
+        console.stdout_fd = out[1];
+        s->console_pipe = out[0];
+    }
     int rc =
         vm_spawn_io(&s->qemu, qemu->argv,
                     VM_SPAWN_APPEND_LOG | (s->req->detached ? VM_SPAWN_QUIET_STDIN : 0), &console);
     int e = errno;
     for (unsigned i = 0; i < nfds; i++)
         close(fds[i]);
+    if (out[1] >= 0)
+        close(out[1]);
     if (rc < 0) {
         set_cause(o, "cannot run %s: %s", qemu->argv[0], strerror(e));
         goto fail;
@@ -505,6 +587,7 @@ static void run_once(struct run_state *s, struct argv_list *vfs, struct argv_lis
         decide_exit(s, o);
     }
     stop_parts(s);
+    relay_console(s, true);
 }
 
 /* Step 6: whether to restart, after the back-off; false when a signal came meanwhile. */
@@ -602,6 +685,7 @@ int run_instance(struct run_request *r)
         .virtiofsd = {.what = "virtiofsd"},
         .sfd = -1,
         .console_fd = -1,
+        .console_pipe = -1,
     };
     for (unsigned i = 0; i < LAUNCHER_PUBLISH_MAX; i++)
         s.listen_fd[i] = -1;
@@ -625,6 +709,11 @@ int run_instance(struct run_request *r)
         set_cause(&o, "%s", err);
         goto out;
     }
+    /* The image's ELF names crash reports; without one they keep their addresses. */
+    char why[4400], used[4096];
+    s.have_syms =
+        elf_symbols_open(r->cfg.image, &s.syms, used, sizeof(used), why, sizeof(why)) == 0;
+    crash_filter_init(&s.filter, s.have_syms ? &s.syms : NULL, to_stdout, NULL);
     if (listeners_open(r->cfg.publish, r->cfg.npublish, s.listen_fd, o.cause, sizeof(o.cause)) < 0)
         goto out_plan;
     for (unsigned i = 0; i < r->cfg.npublish; i++)
@@ -647,6 +736,8 @@ int run_instance(struct run_request *r)
     plan_free(&qemu);
     finish(&s, &o);
     close(s.sfd);
+    if (s.have_syms)
+        elf_symbols_free(&s.syms);
     return o.status;
 out_plan:
     plan_free(&vfs);

@@ -108,4 +108,7 @@ fi
 # Registers put back: the guest's own report is the true one.
 [ $rc -eq 100 ] && grep -q 'faulting address (CR2) 0x00000000dead0000' "$work/crash.out" && pass crash-status ||
     fail crash-status "status $rc: $(tail -3 "$work/crash.err")"
+# ... its frames named by miura from test_crash.elf, as gdb named them.
+grep -qE '^      #0 0x[0-9a-f]{16} crash_pagefault\+0x[0-9a-f]+' "$work/crash.out" && pass crash-named ||
+    fail crash-named "$(grep -A3 backtrace "$work/crash.out")"
 finish

@@ -146,6 +146,9 @@ kib=$(sed -n 's/^memory: \([0-9]*\) KiB$/\1/p' "$work/hello-sized")
 run_miura "$work/crash" 60 run --append crash=divide "$crash"
 [ $RC -eq 100 ] && pass append-crash/status || fail append-crash/status "status $RC, want 100"
 expect_grep append-crash/report "$work/crash" 'CRASH: divide error \(vector 0,'
+# The console comes through the launcher, which names the report's addresses.
+expect_grep append-crash/named "$work/crash" '^      #0 0x[0-9a-f]{16} crash_divide(\.[a-z0-9.]+)?\+0x[0-9a-f]+$'
+expect_grep append-crash/caller-named "$work/crash" '^ +(#[1-9]|called from) 0x[0-9a-f]{16} main\+0x[0-9a-f]+$'
 expect_clean append-crash/clean
 
 run_miura "$work/status" 60 run --append "sleep=0 status=42" "$sleeper"

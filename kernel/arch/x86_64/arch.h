@@ -82,10 +82,6 @@ void irq_msi_free(unsigned vector);
 /* Crash report and power-off for an unhandled trap. */
 _Noreturn void trap_crash(const struct trap_frame *f, const char *why);
 void backtrace_print(uint64_t rbp, uint64_t rip);
-/* The function holding addr, its name written to buf (truncated to size),
- * and addr's offset into it; NULL when addr is outside the image's code. */
-#define SYMBOL_NAME_MAX 128
-const char *symbol_lookup(uint64_t addr, uint64_t *offset, char *buf, size_t size);
 
 /* ---- paging (paging.c) */
 void paging_init(void);
