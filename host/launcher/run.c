@@ -6,11 +6,15 @@
  *   0. The published ports' listening sockets are opened once (listeners.h)
  *      and kept for the instance's life; detached, console.log is opened for
  *      appending.
- *   1. virtiofsd (with --share), then miura-vsockd (given the listeners as
- *      fds 3, 4, ...); each must create its socket within VM_SOCKET_WAIT_MS or
- *      the start fails with its last log line.
- *   2. QEMU, console on our stdout through a pipe that names the addresses of
- *      crash reports (common/symbolize.h), or console.log when detached.
+ *   1. The vhost-user sockets fs.sock and vhost.sock are bound here; QEMU
+ *      starts first and connects at once (its console on our stdout through
+ *      a pipe that names the addresses of crash reports, common/symbolize.h,
+ *      or console.log when detached), then virtiofsd (with --share, its
+ *      listener as fd 3) and miura-vsockd (the published ports' listeners as
+ *      fds 3, 4, ..., its vhost-user one after them). QEMU's handshakes wait
+ *      in the listen queues until the daemons accept.
+ *   2. Our copies of the two listeners close: a daemon that dies ends QEMU's
+ *      connection, and the cause names the daemon (vm_exit_cause).
  *   3. Each published port holds its clients back until the guest accepts a
  *      connection on its guest port (a hybrid CONNECT answered OK); then it
  *      is probed with a real HTTP request until it answers ("serving
@@ -507,7 +511,7 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
             set_cause(o, "console pipe: %s", strerror(errno));
             for (unsigned i = 0; i < nfds; i++)
                 close(fds[i]);
-            return -1;
+            goto fail;
         }
         fcntl(out[0], F_SETFL, O_NONBLOCK);
         console.stdout_fd = out[1];
