@@ -9,6 +9,7 @@ need=() # "command:package"
 need+=(gcc:gcc make:make ld:binutils nm:binutils timeout:coreutils)
 need+=(qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-x86)
 need+=(/usr/include/jansson.h:libjansson-dev) # miura-oci reads config.json with jansson
+need+=(/usr/include/seccomp.h:libseccomp-dev) # miura-vsockd and miura-proxy confine themselves
 case $want in
 test) need+=(clang:clang clang-format:clang-format git:git /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
              socat:socat curl:curl wget:wget ab:apache2-utils wrk:wrk sha256sum:coreutils

@@ -9,21 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int lock_path(const char *dir, uint32_t cid, char *out, size_t len)
+int lockfile_path(const char *dir, const char *prefix, uint32_t n, char *out, size_t len)
 {
-    int n = snprintf(out, len, "%s/cid-%u.lock", dir, cid);
-    if (n < 0 || (size_t)n >= len) {
+    int w = snprintf(out, len, "%s/%s%u.lock", dir, prefix, n);
+    if (w < 0 || (size_t)w >= len) {
         errno = ENAMETOOLONG;
         return -1;
     }
     return 0;
 }
 
-int cid_lock(const char *dir, uint32_t cid, int *fd_out)
+int lockfile_take(const char *path, int *fd_out)
 {
-    char path[4096];
-    if (lock_path(dir, cid, path, sizeof(path)))
-        return -1;
     /* A few rounds: the file may be unlinked by its releaser between open and flock. */
     for (int round = 0; round < 8; round++) {
         struct stat a, b;
@@ -49,14 +46,40 @@ int cid_lock(const char *dir, uint32_t cid, int *fd_out)
     return -1;
 }
 
-int cid_lock_lowest(const char *dir, uint32_t *cid, int *fd)
+int lockfile_is_free(const char *path)
 {
-    for (uint32_t c = 3; c < 3 + CID_SCAN_MAX; c++) {
-        int r = cid_lock(dir, c, fd);
-        if (r < 0)
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT;
+    int free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd); /* drops the lock, if we got it */
+    return free_now;
+}
+
+void lockfile_release(const char *path, int fd)
+{
+    if (fd < 0)
+        return;
+    unlink(path); /* still locked: no one can take it in between */
+    close(fd);
+}
+
+int lockfile_lowest(const char *dir, const char *prefix, uint32_t first, uint32_t count,
+                    bool (*skip)(uint32_t n, const void *ctx), const void *ctx, uint32_t *n,
+                    int *fd)
+{
+    char path[4096];
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t k = first + i;
+        if (skip && skip(k, ctx))
+            continue;
+        if (lockfile_path(dir, prefix, k, path, sizeof(path)) < 0)
             return -1;
-        if (r == 0) {
-            *cid = c;
+        int got = fd ? lockfile_take(path, fd) : !lockfile_is_free(path);
+        if (got < 0)
+            return -1;
+        if (got == 0) {
+            *n = k;
             return 0;
         }
     }
@@ -64,34 +87,41 @@ int cid_lock_lowest(const char *dir, uint32_t *cid, int *fd)
     return -1;
 }
 
+int cid_lock(const char *dir, uint32_t cid, int *fd_out)
+{
+    char path[4096];
+    if (lockfile_path(dir, CID_LOCK_PREFIX, cid, path, sizeof(path)))
+        return -1;
+    return lockfile_take(path, fd_out);
+}
+
+int cid_lock_lowest(const char *dir, uint32_t *cid, int *fd)
+{
+    return lockfile_lowest(dir, CID_LOCK_PREFIX, 3, CID_SCAN_MAX, NULL, NULL, cid, fd);
+}
+
 int cid_is_free(const char *dir, uint32_t cid)
 {
     char path[4096];
-    int fd, free_now;
-    if (lock_path(dir, cid, path, sizeof(path)))
+    if (lockfile_path(dir, CID_LOCK_PREFIX, cid, path, sizeof(path)))
         return 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return errno == ENOENT;
-    free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
-    close(fd); /* drops the lock, if we got it */
-    return free_now;
+    return lockfile_is_free(path);
 }
 
 uint32_t cid_peek_lowest(const char *dir)
 {
-    for (uint32_t c = 3; c < 3 + CID_SCAN_MAX; c++)
-        if (cid_is_free(dir, c))
-            return c;
-    return 0;
+    uint32_t cid;
+    if (lockfile_lowest(dir, CID_LOCK_PREFIX, 3, CID_SCAN_MAX, NULL, NULL, &cid, NULL) < 0)
+        return 0;
+    return cid;
 }
 
 void cid_unlock(const char *dir, uint32_t cid, int fd)
 {
     char path[4096];
-    if (fd < 0)
+    if (fd >= 0 && lockfile_path(dir, CID_LOCK_PREFIX, cid, path, sizeof(path)) < 0) {
+        close(fd);
         return;
-    if (lock_path(dir, cid, path, sizeof(path)) == 0)
-        unlink(path); /* still locked: no one can take it in between */
-    close(fd);
+    }
+    lockfile_release(path, fd);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "common/options.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,42 @@ int opt_publish(const char *arg, struct publish_spec *list, unsigned *n)
     return 0;
 }
 
+int opt_user(const char *arg, struct run_user *u)
+{
+    const char *colon = strchr(arg, ':');
+    uint64_t uid, gid;
+    if (colon) {
+        char num[24];
+        size_t n = (size_t)(colon - arg);
+        if (n == 0 || n >= sizeof(num))
+            goto bad;
+        memcpy(num, arg, n);
+        num[n] = '\0';
+        /* 0 is root; (uid_t)-1 means "unchanged" to setresuid. */
+        if (parse_decimal(num, 1, UINT32_MAX - 1, &uid) ||
+            parse_decimal(colon + 1, 1, UINT32_MAX - 1, &gid))
+            goto bad;
+    } else {
+        const struct passwd *pw = arg[0] ? getpwnam(arg) : NULL;
+        if (!pw) {
+            fprintf(stderr, "%s: --user %s: no such user\n", log_prog, arg);
+            return -1;
+        }
+        if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+            fprintf(stderr, "%s: --user %s: that is root (uid or gid 0)\n", log_prog, arg);
+            return -1;
+        }
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+    }
+    *u = (struct run_user){.set = true, .uid = (uid_t)uid, .gid = (gid_t)gid};
+    return 0;
+bad:
+    fprintf(stderr, "%s: bad --user '%s': want UID:GID (1..4294967294 each) or a user name\n",
+            log_prog, arg);
+    return -1;
+}
+
 int opt_no_operands(int argc, char **argv, int first, const char *usage)
 {
     if (first >= argc)
@@ -71,6 +108,11 @@ int common_option(int ch, const char *arg, struct common_opts *o, const char *us
         if (unix_path("control", arg))
             return -1;
         o->control_path = arg;
+        return 0;
+    case OPT_USER:
+        return opt_user(arg, &o->user);
+    case OPT_UNCONFINED:
+        o->unconfined = true;
         return 0;
     case 'p':
         return opt_publish(arg, o->publish, &o->npublish);

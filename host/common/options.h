@@ -8,9 +8,18 @@
 #define HOST_COMMON_OPTIONS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/publish.h"
+
+/* --user: the identity a program switches to once confined (common/confine.h). */
+struct run_user {
+    bool set;
+    uid_t uid;
+    gid_t gid;
+};
 
 /* The options both programs take, with one meaning. */
 struct common_opts {
@@ -19,17 +28,23 @@ struct common_opts {
     unsigned npublish;
     unsigned max_conns;       /* -m, --max-conns 1..65536 (the program sets the default) */
     const char *control_path; /* --control: the control socket (common/control.h), or NULL */
+    struct run_user user;     /* --user UID:GID or NAME: confined as this identity */
+    bool unconfined;          /* --unconfined: skip confinement (debugging, benchmarks) */
 };
 
 /* For getopt_long: append to the program's own short options and long option table. */
 #define COMMON_SHORTOPTS "u:p:m:vh"
 #define OPT_CONTROL      0x100 /* --control has no short form */
+#define OPT_USER         0x101 /* nor --user */
+#define OPT_UNCONFINED   0x102 /* nor --unconfined */
 /* clang-format off */
 #define COMMON_LONGOPTS                        \
     {"uds", required_argument, 0, 'u'},       \
     {"publish", required_argument, 0, 'p'},   \
     {"max-conns", required_argument, 0, 'm'}, \
     {"control", required_argument, 0, OPT_CONTROL}, \
+    {"user", required_argument, 0, OPT_USER}, \
+    {"unconfined", no_argument, 0, OPT_UNCONFINED}, \
     {"verbose", no_argument, 0, 'v'},         \
     {"help", no_argument, 0, 'h'}
 /* clang-format on */
@@ -48,6 +63,12 @@ int opt_number(const char *name, const char *arg, uint64_t min, uint64_t max, co
 
 /* --publish ARG: appended to list[*n] (PUBLISH_MAX at most, each ADDR:HOSTPORT once). */
 int opt_publish(const char *arg, struct publish_spec *list, unsigned *n);
+
+/*
+ * --user ARG: "UID:GID" (decimal, both > 0) or a user name (its uid and
+ * primary group from the password database; not root).
+ */
+int opt_user(const char *arg, struct run_user *u);
 
 /* After getopt: no operand may be left (argv[first] is the first one); usage on stderr if so. */
 int opt_no_operands(int argc, char **argv, int first, const char *usage);

@@ -99,6 +99,22 @@ int unix_listen(const char *path, char *err, size_t errlen)
     return fd;
 }
 
+/* The sock_diag socket of listen_queued_open, or -1 (then one per query). */
+static int diag_fd = -1;
+static uint32_t diag_seq;
+
+int listen_queued_open(void)
+{
+    struct timeval tv = {.tv_sec = 1};
+    if (diag_fd >= 0)
+        return 0;
+    diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (diag_fd < 0)
+        return -1;
+    setsockopt(diag_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return 0;
+}
+
 /* A Unix listener's queue from the kernel's sock_diag (UNIX_DIAG_RQLEN: for a
  * listening socket, the connections waiting to be accepted). */
 static int unix_queued(int fd)
@@ -106,16 +122,22 @@ static int unix_queued(int fd)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -1;
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl < 0)
-        return -1;
+    int nl = diag_fd;
+    if (nl < 0) {
+        struct timeval tv = {.tv_sec = 1};
+        nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (nl < 0)
+            return -1;
+        setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
     struct {
         struct nlmsghdr nlh;
         struct unix_diag_req req;
     } ask = {
         .nlh = {.nlmsg_len = sizeof(ask),
                 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                .nlmsg_flags = NLM_F_REQUEST},
+                .nlmsg_flags = NLM_F_REQUEST,
+                .nlmsg_seq = ++diag_seq},
         .req = {.sdiag_family = AF_UNIX,
                 .udiag_states = ~0u,
                 .udiag_ino = (unsigned)st.st_ino,
@@ -127,11 +149,17 @@ static int unix_queued(int fd)
         char bytes[512];
     } reply;
     int queued = -1;
-    struct timeval tv = {.tv_sec = 1};
-    setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t n;
     if (send(nl, &ask, sizeof(ask), 0) != (ssize_t)sizeof(ask))
         goto out;
-    ssize_t n = recv(nl, &reply, sizeof(reply), 0);
+    /* A reply to an earlier query that timed out may come first: skip it. */
+    for (int tries = 0;; tries++) {
+        n = recv(nl, &reply, sizeof(reply), 0);
+        if (n < (ssize_t)sizeof(struct nlmsghdr) || tries == 8)
+            goto out;
+        if (reply.nlh.nlmsg_seq == ask.nlh.nlmsg_seq)
+            break;
+    }
     if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct unix_diag_msg)) || !NLMSG_OK(&reply.nlh, n) ||
         reply.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
         goto out;
@@ -152,7 +180,8 @@ static int unix_queued(int fd)
         off += NLA_ALIGN(a.nla_len);
     }
 out:
-    close(nl);
+    if (nl != diag_fd)
+        close(nl);
     return queued;
 }
 

@@ -44,6 +44,13 @@ int unix_listen(const char *path, char *err, size_t errlen);
  * -1 if the kernel does not say.
  */
 int listen_queued(int fd);
+/*
+ * Opens, once, the sock_diag socket listen_queued asks about Unix listeners
+ * (otherwise it opens one per query). The kernel answers only for sockets of
+ * the asker's network namespace: a program that confines itself into a
+ * namespace of its own (common/confine.h) calls this first. 0, or -1 with errno.
+ */
+int listen_queued_open(void);
 
 /*
  * Raises the soft RLIMIT_NOFILE to `want` descriptors if the hard limit

@@ -5,11 +5,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,6 +124,31 @@ static int child_pass_fds(const struct vm_spawn_io *io)
     return 0;
 }
 
+/* In the child: struct vm_confine's steps; 0, or -1 with errno. */
+static int child_confine(const struct vm_confine *c)
+{
+    struct rlimit none = {0, 0};
+    if (c->new_net && unshare(CLONE_NEWNET | CLONE_NEWIPC) < 0)
+        return -1;
+    if (c->as_user) {
+        /* An empty bounding set: nothing it execs can gain a capability back. */
+        for (int cap = 0; cap <= 63; cap++)
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                return -1;
+        gid_t extra = (gid_t)c->extra_gid;
+        if (setgroups(c->has_extra ? 1 : 0, &extra) < 0 ||
+            setresgid((gid_t)c->gid, (gid_t)c->gid, (gid_t)c->gid) < 0 ||
+            setresuid((uid_t)c->uid, (uid_t)c->uid, (uid_t)c->uid) < 0)
+            return -1;
+        /* A change of credentials clears the parent-death signal: set it again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+            return -1;
+    }
+    if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return 0;
+}
+
 int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags, const struct vm_spawn_io *io)
 {
     int ep[2], e;
@@ -167,8 +195,9 @@ int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags, const str
         else if (flags & VM_SPAWN_STDOUT_TO_LOG)
             dup2(log_fd, 1);
         dup2(log_fd, 2);
-        if (!io || child_pass_fds(io) == 0)
-            execv(argv[0], argv);
+        if (!io || (child_pass_fds(io) == 0 && (!io->confine || child_confine(io->confine) == 0)))
+            if (getppid() == parent) /* (the parent may have died before the second prctl) */
+                execv(argv[0], argv);
         e = errno;
         if (write(err_fd, &e, sizeof(e)) < 0)
             _exit(127);

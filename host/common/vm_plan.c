@@ -94,6 +94,11 @@ static int virtiofsd_line(const struct launch_config *c, const char *dir, const 
     add(a, "source=%s", dir);
     add(a, "-o");
     add(a, "cache=auto");
+    /* Its default, said so that no option here ever weakens it: mount, pid and
+     * network namespaces with the shared directory as the root (pivot_root),
+     * and its own seccomp filter (docs/security.md). */
+    add(a, "-o");
+    add(a, "sandbox=namespace");
     return 0;
 }
 
@@ -153,6 +158,12 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(vsockd, "%s", uds);
     add(vsockd, "--control"); /* miura stats, miura ps -v */
     add(vsockd, "%s", ctl);
+    if (c->unconfined) {
+        add(vsockd, "--unconfined");
+    } else if (c->own_id) {
+        add(vsockd, "--user");
+        add(vsockd, "%u:%u", c->uid, c->gid);
+    }
     for (unsigned i = 0; i < c->npublish; i++) {
         if (c->publish_fds) {
             add(vsockd, "--publish-fd");
@@ -187,6 +198,10 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(qemu, "-no-reboot");
     add(qemu, "-name");
     add(qemu, "%s", c->name);
+    if (!c->unconfined) {
+        add(qemu, "-sandbox");
+        add(qemu, PLAN_QEMU_SANDBOX);
+    }
     add(qemu, "-serial");
     if (c->console_file) {
         if (qemu_escape(c->console_file, esc, sizeof(esc)) < 0) {
@@ -202,7 +217,10 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     if (c->share_dir) {
         qemu_escape(fs_sock, esc, sizeof(esc));
         add(qemu, "-chardev");
-        add(qemu, "socket,id=fs0,path=%s", esc);
+        if (c->own_id)
+            add(qemu, "socket,id=fs0,fd=%d", PLAN_QEMU_FD_FS);
+        else
+            add(qemu, "socket,id=fs0,path=%s", esc);
         add(qemu, "-device");
         add(qemu, "vhost-user-fs-device,chardev=fs0,tag=share");
         for (unsigned i = 0; i < c->nextra; i++) {
@@ -212,14 +230,20 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
                 goto fail;
             }
             add(qemu, "-chardev");
-            add(qemu, "socket,id=fs%u,path=%s", i + 1, esc);
+            if (c->own_id)
+                add(qemu, "socket,id=fs%u,fd=%u", i + 1, PLAN_QEMU_FD_FS + 1 + i);
+            else
+                add(qemu, "socket,id=fs%u,path=%s", i + 1, esc);
             add(qemu, "-device");
             add(qemu, "vhost-user-fs-device,chardev=fs%u,tag=%s", i + 1, c->extra[i].tag);
         }
     }
     qemu_escape(vhost_sock, esc, sizeof(esc));
     add(qemu, "-chardev");
-    add(qemu, "socket,id=vs0,path=%s", esc);
+    if (c->own_id)
+        add(qemu, "socket,id=vs0,fd=%d", PLAN_QEMU_FD_VSOCK);
+    else
+        add(qemu, "socket,id=vs0,path=%s", esc);
     add(qemu, "-device");
     add(qemu, "vhost-user-vsock-device,chardev=vs0");
     if (c->gdb) {
@@ -229,7 +253,10 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
             add(qemu, "-S");
     }
     add(qemu, "-kernel");
-    add(qemu, "%s", c->image);
+    if (c->own_id)
+        add(qemu, "/proc/self/fd/%d", PLAN_QEMU_FD_KERNEL);
+    else
+        add(qemu, "%s", c->image);
     add(qemu, "-append");
     add(qemu, "%s", cmdline);
 

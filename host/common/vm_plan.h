@@ -60,7 +60,29 @@ struct launch_config {
     bool gdb;         /* QEMU's gdbstub on gdb_spec */
     bool gdb_wait;    /* -S: the CPUs wait for gdb's "continue" */
     struct gdb_spec gdb_spec;
+    /* docs/security.md. With own_id, miura-vsockd gets --user UID:GID (and the
+     * caller runs QEMU as that identity, vm_parts.h). unconfined: miura-vsockd
+     * --unconfined and QEMU without -sandbox (debugging, benchmarks). */
+    bool own_id;
+    uint32_t uid, gid;
+    bool unconfined;
 };
+
+/*
+ * With own_id, QEMU reaches nothing by path (it may not even search the
+ * directories above the run directory): the caller passes the image, opened,
+ * as PLAN_QEMU_FD_KERNEL ("-kernel /proc/self/fd/3", which reopens the
+ * same file), a connection to miura-vsockd's vhost-user socket as
+ * PLAN_QEMU_FD_VSOCK, and connections to virtiofsd's as PLAN_QEMU_FD_FS (the
+ * share), PLAN_QEMU_FD_FS + 1 + i (extra share i): "-chardev socket,fd=N".
+ */
+#define PLAN_QEMU_FD_KERNEL 3
+#define PLAN_QEMU_FD_VSOCK  4
+#define PLAN_QEMU_FD_FS     5
+
+/* QEMU's own seccomp filter (-sandbox): no obsolete calls, no set*id, no
+ * fork or exec, no scheduler or priority changes. */
+#define PLAN_QEMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
 /*
  * With publish_fds (miura), the caller listens on the published ports itself

@@ -27,6 +27,7 @@
 #include "common/vm_args.h"
 #include "common/vm_plan.h"
 #include "common/vm_programs.h"
+#include "launcher/identity.h"
 #include "launcher/instance.h"
 #include "launcher/manage.h"
 #include "launcher/run.h"
@@ -80,13 +81,18 @@ static const char usage_run[] =
     "      --gdb-wait          with --gdb: the guest waits for gdb before its first instruction\n"
     "      --ready-timeout S   wait at most S seconds for each published port to\n"
     "                          answer HTTP before saying \"serving\" (default 30)\n"
+    "      --unconfined        no confinement (debugging, benchmarks): no identity of its\n"
+    "                          own, miura-vsockd --unconfined, QEMU without -sandbox;\n"
+    "                          by default, as root, each instance runs as its own uid and\n"
+    "                          gid (MIURA_ID_RANGE, docs/security.md)\n"
     "      --dry-run           print the command lines, one per line, and exit\n"
     "  -h, --help\n"
     "\n"
     "Exit status: the guest's; 128+N after signal N; 125 if miura or a part failed;\n"
     "2 for a usage error.\n"
     "Environment: MIURA_QEMU, MIURA_VIRTIOFSD, MIURA_VSOCKD (binaries),\n"
-    "MIURA_RUNTIME_DIR (run directories and CID locks).\n";
+    "MIURA_RUNTIME_DIR (run directories and CID locks), MIURA_ID_RANGE\n"
+    "(UID:GID:COUNT or BASE:COUNT: the instances' identities).\n";
 
 struct run_options {
     struct launch_config cfg;
@@ -112,7 +118,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         OPT_RESTART,
         OPT_STOP_TIMEOUT,
         OPT_GDB,
-        OPT_GDB_WAIT
+        OPT_GDB_WAIT,
+        OPT_UNCONFINED
     };
     static const struct option longopts[] = {
         {"share", required_argument, 0, 's'},
@@ -130,6 +137,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
         {"gdb", required_argument, 0, OPT_GDB},
         {"gdb-wait", no_argument, 0, OPT_GDB_WAIT},
+        {"unconfined", no_argument, 0, OPT_UNCONFINED},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -228,6 +236,9 @@ static int parse_run(int argc, char **argv, struct run_options *o)
             break;
         case OPT_GDB_WAIT:
             c->gdb_wait = true;
+            break;
+        case OPT_UNCONFINED:
+            c->unconfined = true;
             break;
         case 'h':
             fputs(usage_run, stdout);
@@ -369,6 +380,8 @@ static int detach(struct run_request *req, int *status_fd)
     close(st[1]);
     if (req->cid_fd >= 0)
         close(req->cid_fd); /* the child holds the lock now */
+    if (req->id_fd >= 0)
+        close(req->id_fd); /* and the identity's */
     struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = err[0], .events = POLLIN}};
     char buf[4096];
     while (p[0].fd >= 0 || p[1].fd >= 0) {
@@ -399,11 +412,19 @@ static int detach(struct run_request *req, int *status_fd)
     exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
 }
 
+/* Before run_instance: the CID and the identity go back. */
+static void release(struct run_request *req, const struct launch_config *c)
+{
+    cid_unlock(req->base, c->cid, req->cid_fd);
+    id_unlock(IDRANGE_LOCK_DIR, &(struct instance_id){c->uid, c->gid}, req->id_fd);
+    req->cid_fd = req->id_fd = -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static struct run_options o;
     static char image[PATH_MAX], share[PATH_MAX], qemu[PATH_MAX], vfs[PATH_MAX], vsd[PATH_MAX];
-    static char base[PATH_MAX], run_dir[PATH_MAX + 80];
+    static char base[PATH_MAX], run_dir[PATH_MAX + 80], kernel[PATH_MAX + 96];
     static struct instance_meta m;
     char name[LAUNCHER_NAME_MAX + 1];
     struct launch_config *c = &o.cfg;
@@ -435,6 +456,7 @@ static int cmd_run(int argc, char **argv)
 
     struct run_request req = {.base = base,
                               .cid_fd = -1,
+                              .id_fd = -1,
                               .status_fd = -1,
                               .ready_timeout_s = o.ready_timeout_s,
                               .stop_timeout_s = o.stop_timeout_s,
@@ -457,6 +479,17 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "miura: cannot reserve a CID in %s: %s\n", base, strerror(errno));
         return EXIT_LAUNCHER_FAILED;
     }
+    /* As root, the instance's own uid and gid (identity.h). */
+    if (!c->unconfined && geteuid() == 0) {
+        struct instance_id id;
+        if (identity_take(o.dry_run, &id, &req.id_fd) < 0) {
+            cid_unlock(base, c->cid, req.cid_fd);
+            return EXIT_LAUNCHER_FAILED;
+        }
+        c->own_id = true;
+        c->uid = id.uid;
+        c->gid = id.gid;
+    }
     if (o.name)
         snprintf(name, sizeof(name), "%s", o.name);
     else
@@ -466,6 +499,16 @@ static int cmd_run(int argc, char **argv)
     c->run_dir = run_dir;
     c->console_file = NULL; /* -serial stdio: run.c points QEMU's stdout at console.log */
 
+    if (c->own_id) {
+        int n = snprintf(kernel, sizeof(kernel), "%s/%s", run_dir, IDENTITY_KERNEL);
+        if (n < 0 || (size_t)n >= sizeof(kernel)) {
+            fprintf(stderr, "miura: %s: path too long\n", run_dir);
+            release(&req, c);
+            return EXIT_LAUNCHER_FAILED;
+        }
+    }
+    if (c->own_id)
+        c->image = kernel; /* QEMU reads the copy (meta keeps the original's path) */
     if (o.dry_run)
         return print_dry_run(c);
 
@@ -474,14 +517,24 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "miura: an instance named %s is running (pid %d)\n", name, (int)holder);
         else
             fprintf(stderr, "miura: run directory %s: %s\n", run_dir, strerror(errno));
-        cid_unlock(base, c->cid, req.cid_fd);
+        release(&req, c);
         return EXIT_LAUNCHER_FAILED;
     }
     req.run_dir = run_dir;
+    if (c->own_id) {
+        char why[1024];
+        if (identity_rundir(run_dir, &(struct instance_id){c->uid, c->gid}, image, kernel, why,
+                            sizeof(why)) < 0) {
+            fprintf(stderr, "miura: %s\n", why);
+            rundir_remove(run_dir);
+            release(&req, c);
+            return EXIT_LAUNCHER_FAILED;
+        }
+    }
     if (o.detach && detach(&req, &req.status_fd) < 0) {
         fprintf(stderr, "miura: cannot detach: %s\n", strerror(errno));
         rundir_remove(run_dir);
-        cid_unlock(base, c->cid, req.cid_fd);
+        release(&req, c);
         return EXIT_LAUNCHER_FAILED;
     }
 
@@ -497,7 +550,7 @@ static int cmd_run(int argc, char **argv)
     if (meta_write(run_dir, &m) < 0) {
         fprintf(stderr, "miura: %s/meta: %s\n", run_dir, strerror(errno));
         rundir_remove(run_dir);
-        cid_unlock(base, c->cid, req.cid_fd);
+        release(&req, c);
         return EXIT_LAUNCHER_FAILED;
     }
     req.cfg = *c; /* a detached start says "started" once it has (run.c) */

@@ -54,6 +54,7 @@
 #include "common/cidlock.h"
 #include "common/clock.h"
 #include "common/runtime_dir.h"
+#include "launcher/identity.h"
 #include "launcher/listeners.h"
 #include "launcher/probe.h"
 
@@ -356,10 +357,22 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     const struct vm_spawn_io listeners = {
         .stdout_fd = -1, .pass_fds = s->listen_fd, .npass = c->npublish};
     /* Foreground: QEMU shares our stdin/stdout (-serial stdio); detached, its
-     * stdout is console.log. Its stderr goes to qemu.log. */
-    const struct vm_spawn_io console = {.stdout_fd = s->console_fd};
+     * stdout is console.log. Its stderr goes to qemu.log. Unless --unconfined,
+     * it starts confined (identity.h). */
+    struct vm_confine conf;
+    identity_qemu_confine(c, &conf);
+    struct vm_spawn_io console = {.stdout_fd = s->console_fd,
+                                  .confine = c->unconfined ? NULL : &conf};
     o->status = EXIT_LAUNCHER_FAILED;
     o->failed = true;
+    /* The sockets of a run before (a restart): a part killed, or confined to
+     * an identity that may not unlink in the run directory, leaves its socket
+     * behind, and waiting for it must wait for the new one. */
+    static const char *const part_sockets[] = {"fs.sock", "vhost.sock", "vsock.sock",
+                                               PLAN_VSOCKD_CONTROL};
+    for (unsigned i = 0; i < sizeof(part_sockets) / sizeof(part_sockets[0]); i++)
+        if (plan_path(c, part_sockets[i], path, sizeof(path)) == 0)
+            unlink(path);
     /* The two daemons start side by side; QEMU needs both sockets. */
     if (vfs->argc > 0 && vm_spawn(&s->virtiofsd, vfs->argv, daemon) < 0) {
         set_cause(o, "cannot run %s: %s", vfs->argv[0], strerror(errno));
@@ -384,10 +397,21 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
         return -1;
     if (s->console_fd >= 0)
         s->console_start = lseek(s->console_fd, 0, SEEK_END);
-    if (vm_spawn_io(&s->qemu, qemu->argv,
-                    VM_SPAWN_APPEND_LOG | (s->req->detached ? VM_SPAWN_QUIET_STDIN : 0),
-                    &console) < 0) {
-        set_cause(o, "cannot run %s: %s", qemu->argv[0], strerror(errno));
+    /* With its own identity QEMU gets its kernel and connections as descriptors. */
+    int fds[3];
+    unsigned nfds = 0;
+    if (c->own_id && identity_qemu_fds(c, fds, &nfds, o->cause, sizeof(o->cause)) < 0)
+        return -1;
+    console.pass_fds = fds;
+    console.npass = nfds;
+    int rc =
+        vm_spawn_io(&s->qemu, qemu->argv,
+                    VM_SPAWN_APPEND_LOG | (s->req->detached ? VM_SPAWN_QUIET_STDIN : 0), &console);
+    int e = errno;
+    for (unsigned i = 0; i < nfds; i++)
+        close(fds[i]);
+    if (rc < 0) {
+        set_cause(o, "cannot run %s: %s", qemu->argv[0], strerror(e));
         return -1;
     }
     if (c->gdb)
@@ -476,7 +500,8 @@ static void finish(struct run_state *s, const struct outcome *o)
     listeners_close(s->listen_fd, r->cfg.npublish);
     if (s->console_fd >= 0)
         close(s->console_fd);
-    if (r->detached && s->any_spawned) {
+    bool kept = r->detached && s->any_spawned;
+    if (kept) {
         r->meta->ended = (long)time(NULL);
         r->meta->status = o->status;
         snprintf(r->meta->cause, sizeof(r->meta->cause), "%s", o->cause);
@@ -485,6 +510,8 @@ static void finish(struct run_state *s, const struct outcome *o)
     } else {
         rundir_remove(r->run_dir);
     }
+    identity_release(r->run_dir, kept, &(struct instance_id){r->cfg.uid, r->cfg.gid}, r->id_fd);
+    r->id_fd = -1;
     cid_unlock(r->base, r->cfg.cid, r->cid_fd);
     r->cid_fd = -1;
 }

@@ -19,6 +19,7 @@ struct run_request {
     struct launch_config cfg;   /* run_dir is set by the caller */
     const char *base;           /* runtime base (CID locks, run directories) */
     int cid_fd;                 /* the CID lock, held for the instance's life */
+    int id_fd;                  /* with cfg.own_id: the identity's lock (identity.h), or -1 */
     const char *run_dir;        /* already created */
     struct instance_meta *meta; /* written at start; updated on restarts and at the end */
     bool detached;              /* report startup on status_fd, console to a file */

@@ -4,4 +4,5 @@
 PROXY_LIB_SRCS := host/proxy/relay.c
 HOSTPROGS += miura-proxy
 miura-proxy_SRCS := $(PROXY_LIB_SRCS) host/proxy/main.c
-miura-proxy_HOSTLIBS := hostcommon
+miura-proxy_HOSTLIBS := hostconfine hostcommon
+miura-proxy_LIBS := $(CONFINE_LIBS)

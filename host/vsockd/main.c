@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/confine.h"
 #include "common/control.h"
 #include "common/log.h"
 #include "common/number.h"
@@ -50,6 +51,12 @@ static const char usage[] =
     "                        data for a slow host peer (docs/vsockd.md)\n"
     "      --control PATH    control socket: a client writes \"stats\\n\" and reads\n"
     "                        \"key value\" lines (connections, queue, counters)\n"
+    "      --user UID:GID|NAME  once the sockets are open, run as this user (needs\n"
+    "                        root; the sockets are handed to it)\n"
+    "      --unconfined      do not confine the process (debugging, benchmarks); by\n"
+    "                        default, once its sockets are open, it keeps only their\n"
+    "                        directories in view, no network but its sockets, no\n"
+    "                        capabilities, and a seccomp allow-list (docs/security.md)\n"
     "  -v, --verbose         log one line per connection event (-vv: more)\n"
     "  -h, --help            this text\n"
     "\n"
@@ -75,8 +82,44 @@ static struct vsock_dev dev;
 static struct watch vu_listen_w, vu_conn_w, uds_w, timer_w, signal_w;
 static struct control ctl = {.listen_w = {.fd = -1}};
 
+/*
+ * What miura-vsockd calls once confined beyond confine_base_rules (found with
+ * strace under the e2e suites); anything else ends it by SIGSYS. Guest memory
+ * is mapped by the base rules' mmap (shared, never executable).
+ */
+static const struct confine_rule vsockd_syscalls[] = {
+    CONFINE_ALLOW(recvmsg),         /* vhost-user messages and their fds (SCM_RIGHTS) */
+    CONFINE_ALLOW(timerfd_settime), /* the one-shot timer of connection deadlines */
+};
+
+static int confine(void)
+{
+    const char *paths[] = {opt.socket_path, opt.c.uds_path, opt.c.control_path};
+    struct confine_spec spec = {
+        .paths = paths, /* unlinked at exit; PATH_P next to --uds */
+        .npaths = 3,
+        .owned = paths,
+        .nowned = 3,
+        .rules = vsockd_syscalls,
+        .nrules = sizeof(vsockd_syscalls) / sizeof(vsockd_syscalls[0]),
+        /* The heap: each connection's buffer at most, and room for the rest. */
+        .data_bytes = (uint64_t)opt.c.max_conns * (CONN_BUF_ALLOC + 4096) + (64u << 20),
+    };
+    return confine_from_options(&opt.c, &spec);
+}
+
+/*
+ * Defined only in the test-only build miura-vsockd-forbidden
+ * (tests/vsockd/forbidden.c): called on each control request, it makes a
+ * system call the allow-list forbids (tests/e2e/security.sh). Not linked
+ * into miura-vsockd.
+ */
+void vsockd_test_on_control(void) __attribute__((weak));
+
 static size_t stats_text(char *buf, size_t len)
 {
+    if (vsockd_test_on_control)
+        vsockd_test_on_control();
     return device_stats_text(&dev, buf, len);
 }
 
@@ -258,6 +301,11 @@ static int setup(void)
     if (opt.c.control_path && control_open(&ctl, opt.c.control_path, WATCH_CTL_LISTEN,
                                            WATCH_CTL_CLIENT, stats_text, err, sizeof(err)) < 0)
         goto fail;
+    /* The --uds queue length comes from sock_diag, asked in this network namespace. */
+    if (opt.c.uds_path && listen_queued_open() < 0) {
+        snprintf(err, sizeof(err), "sock_diag socket: %s", strerror(errno));
+        goto fail;
+    }
     return 0;
 fail:
     fprintf(stderr, "miura-vsockd: %s\n", err);
@@ -334,6 +382,10 @@ int main(int argc, char **argv)
     device_init(&dev, opt.cid, opt.c.max_conns, &host_ops);
     if (setup() < 0)
         return 1;
+    if (confine() < 0) {
+        cleanup();
+        return 1;
+    }
     log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports", opt.socket_path,
               (unsigned long long)opt.cid, opt.c.uds_path ? ", uds " : "",
               opt.c.uds_path ? opt.c.uds_path : "", opt.c.npublish + opt.ninherited);

@@ -6,7 +6,15 @@ VSOCKD_LIB_SRCS := host/vsockd/vring.c host/vsockd/vhost_user.c host/vsockd/conn
 	host/vsockd/device.c host/vsockd/endpoint.c host/vsockd/retry.c
 HOSTPROGS += miura-vsockd
 miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
-miura-vsockd_HOSTLIBS := hostcommon
+miura-vsockd_HOSTLIBS := hostconfine hostcommon
+miura-vsockd_LIBS := $(CONFINE_LIBS)
+
+# Test-only: miura-vsockd that makes a forbidden system call on a control
+# request (tests/e2e/security.sh: the launcher reports the SIGSYS end).
+HOSTPROGS += miura-vsockd-forbidden
+miura-vsockd-forbidden_SRCS := $(miura-vsockd_SRCS) tests/vsockd/forbidden.c
+miura-vsockd-forbidden_HOSTLIBS := hostconfine hostcommon
+miura-vsockd-forbidden_LIBS := $(CONFINE_LIBS)
 
 # The end-to-end test driver: a vhost-user frontend and fake guest (tests/vsockd/).
 HOSTPROGS += vsockd-driver

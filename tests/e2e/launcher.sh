@@ -22,6 +22,7 @@ QEMU_PATH=$(command -v "$QEMU")
 work=$(mktemp -d /tmp/miura-launcher.XXXXXX)
 RT=$work/rt # the launcher's runtime base: CID locks and run directories
 export MIURA_RUNTIME_DIR=$RT MIURA_VSOCKD=$VSOCKD MIURA_VIRTIOFSD=$VIRTIOFSD
+unset MIURA_ID_RANGE # the default range (docs/security.md)
 bg=()
 trap miura_cleanup EXIT
 mkdir -p "$work/share"
@@ -96,10 +97,14 @@ run_miura "$work/dry" 10 run --dry-run --accel tcg --share "$work/share" --publi
     --publish 0.0.0.0:18081:81 --cid 7 --mem 256M --cpus 2 --append "a=1 b='2'" "$hello"
 d=$RT/hello-7
 cat >"$work/dry.want" <<EOF
-$VIRTIOFSD --socket-path=$d/fs.sock -o source=$work/share -o cache=auto
-$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --publish-fd 3:80 --publish-fd 4:81
-$QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,path=$d/fs.sock -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,path=$d/vhost.sock -device vhost-user-vsock-device,chardev=vs0 -kernel $hello -append 'fs=share a=1 b='\\''2'\\'''
+$VIRTIOFSD --socket-path=$d/fs.sock -o source=$work/share -o cache=auto -o sandbox=namespace
+$VSOCKD --socket $d/vhost.sock --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --user ID:ID --publish-fd 3:80 --publish-fd 4:81
+$QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,fd=5 -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,fd=4 -device vhost-user-vsock-device,chardev=vs0 -kernel /proc/self/fd/3 -append 'fs=share a=1 b='\\''2'\\'''
 EOF
+# As root each instance has its own uid and gid (docs/security.md): which
+# ones depends on the other instances on the host, so the line says ID:ID.
+id_of_dry=$(grep -o -- '--user [0-9]*:[0-9]*' "$work/dry" | cut -d' ' -f2)
+sed -i 's/--user [0-9]*:[0-9]*/--user ID:ID/' "$work/dry"
 if [ $RC -eq 0 ] && diff -u "$work/dry.want" "$work/dry" >"$work/dry.diff"; then
     pass dry-run-lines
 else
@@ -109,6 +114,13 @@ fi
 eval "set -- $(tail -1 "$work/dry")"
 [ "${!#}" = "fs=share a=1 b='2'" ] && pass dry-run-quoting || fail dry-run-quoting "last word '${!#}'"
 expect_clean dry-run-starts-nothing
+# The default range (MIURA_ID_RANGE unset, no subordinate ids of miura): uid = gid.
+id_uid=${id_of_dry%%:*}
+if [ -n "$id_of_dry" ] && [ "$id_uid" = "${id_of_dry#*:}" ] && [ "$id_uid" -ge 1879048192 ]; then
+    pass dry-run-identity
+else
+    fail dry-run-identity "--user '$id_of_dry'"
+fi
 run_miura "$work/dry-auto" 10 run --dry-run "$hello"
 want=$("$ROOT/tools/qemu-accel.sh")
 if grep -q -- "-accel $want " "$work/dry-auto" && grep -qE "^miura: accel $want: /dev/kvm " "$work/dry-auto.err"; then
@@ -116,7 +128,7 @@ if grep -q -- "-accel $want " "$work/dry-auto" && grep -qE "^miura: accel $want:
 else
     fail accel-auto-says-why "want $want; $(cat "$work/dry-auto.err") $(grep -o -- '-accel [a-z]*' "$work/dry-auto")"
 fi
-grep -q -- "-chardev socket,id=vs0,path=$RT/hello-3/vhost.sock" "$work/dry-auto" &&
+grep -q -- "--socket $RT/hello-3/vhost.sock " "$work/dry-auto" &&
     pass dry-run-default-cid || fail dry-run-default-cid "$(tail -1 "$work/dry-auto")"
 
 # ---- real runs
@@ -357,6 +369,9 @@ while True:
 EOF2
 printf '#!/bin/sh\nexec sleep 60\n' >"$work/fake-qemu"
 chmod +x "$work/fake-vsockd" "$work/fake-qemu"
+# As root "QEMU" runs as the instance's own uid (docs/security.md): it must
+# be able to reach its program.
+chmod 711 "$work"
 fp1=$(free_port 2)
 fp2=$((fp1 + 1))
 MIURA_VSOCKD=$work/fake-vsockd MIURA_QEMU=$work/fake-qemu timeout -k 2 90 "$MIURA" run --detach \

@@ -352,6 +352,35 @@ TEST(publish_options)
     CHECK_EQ(opt_number("connect-timeout", "1x", 1, 10, "ms", &v), -1);
 }
 
+TEST(user_option)
+{
+    struct run_user u = {0};
+    log_prog = "test";
+    CHECK_EQ(opt_user("1000:1001", &u), 0);
+    CHECK(u.set);
+    CHECK_EQ(u.uid, 1000);
+    CHECK_EQ(u.gid, 1001);
+    CHECK_EQ(opt_user("nobody", &u), 0); /* Debian's: 65534, group nogroup */
+    CHECK_EQ(u.uid, 65534);
+    CHECK_EQ(u.gid, 65534);
+    const char *bad[] = {"0:1",
+                         "1:0",
+                         ":5",
+                         "5:",
+                         "1:2:3",
+                         "-1:5",
+                         "4294967295:1",
+                         "x:1",
+                         "root",
+                         "",
+                         "no-such-user-here"};
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        u = (struct run_user){0};
+        if (opt_user(bad[i], &u) != -1 || u.set)
+            test_fail(__FILE__, __LINE__, "--user '%s' accepted", bad[i]);
+    }
+}
+
 TEST(unix_listener_replaces_only_sockets)
 {
     char dir[] = "/tmp/hostcommon.XXXXXX", path[128], err[160];

@@ -220,7 +220,9 @@ TEST(plan_minimal)
     CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M microvm,acpi=off,memory-backend=mem -accel tcg "
                     "-cpu max -m 128M -smp 1 -global virtio-mmio.force-legacy=false -object "
                     "memory-backend-memfd,id=mem,size=128M,share=on -nodefaults -no-user-config "
-                    "-display none -no-reboot -name hello-3 -serial stdio -device "
+                    "-display none -no-reboot -name hello-3 -sandbox "
+                    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
+                    "-serial stdio -device "
                     "isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
                     "socket,id=vs0,path=/run/miura/hello-3/vhost.sock -device "
                     "vhost-user-vsock-device,chardev=vs0 -kernel /img/hello.elf -append ''");
@@ -255,7 +257,7 @@ TEST(plan_full)
     CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
     CHECK(formatted(&v, line, sizeof(line)) == 0);
     CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs.sock -o source=/srv/www -o "
-                    "cache=auto");
+                    "cache=auto -o sandbox=namespace");
     CHECK(formatted(&s, line, sizeof(line)) == 0);
     CHECK_STR(line, "/bin/miura-vsockd --socket /r/vhost.sock --cid 42 --uds /r/vsock.sock "
                     "--control /r/vsockd.ctl --publish-fd 3:80 --publish-fd 4:22");
@@ -276,6 +278,42 @@ TEST(plan_full)
     CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
     CHECK(formatted(&s, line, sizeof(line)) == 0);
     CHECK(strstr(line, " --publish 127.0.0.1:8080:80 --publish 0.0.0.0:2222:22") != NULL);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+}
+
+/* docs/security.md: the identity reaches miura-vsockd; --unconfined drops both filters. */
+TEST(plan_confinement)
+{
+    struct launch_config c = base_config();
+    struct argv_list v, s, q;
+    const char *err;
+    char line[4096];
+    c.share_dir = "/srv/www";
+    c.own_id = true;
+    c.uid = 1879048195;
+    c.gid = 1879048196;
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&s, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " --user 1879048195:1879048196") != NULL);
+    CHECK(strstr(line, "--unconfined") == NULL);
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " -sandbox " PLAN_QEMU_SANDBOX " ") != NULL);
+    CHECK(strstr(line, "-runas") == NULL); /* QEMU starts as the identity (vm_confine) */
+    CHECK(formatted(&v, line, sizeof(line)) == 0);
+    /* virtiofsd keeps its own sandbox: nothing here may weaken it */
+    CHECK(strstr(line, " -o sandbox=namespace") != NULL);
+    CHECK(strstr(line, "chroot") == NULL && strstr(line, "modcaps") == NULL);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+    c.unconfined = true;
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&s, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " --unconfined") != NULL && strstr(line, "--user") == NULL);
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK(strstr(line, "-sandbox") == NULL);
     plan_free(&v);
     plan_free(&s);
     plan_free(&q);
@@ -305,7 +343,7 @@ TEST(plan_extra_shares)
     CHECK(plan_build_extra(&c, 1, &e, &err) == 0);
     CHECK(formatted(&e, line, sizeof(line)) == 0);
     CHECK_STR(line, "/usr/lib/qemu/virtiofsd --socket-path=/r/fs-m2.sock -o source=/host/b -o "
-                    "cache=auto");
+                    "cache=auto -o sandbox=namespace");
     plan_free(&e);
     CHECK(plan_build_extra(&c, 2, &e, &err) < 0); /* no such share */
     CHECK_EQ(e.argc, 0);
