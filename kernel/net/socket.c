@@ -507,8 +507,9 @@ static int sock_close(struct fd_object *o)
 static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
 {
     uint64_t f = net_lock();
-    short m = (short)(vsock_poll_mask(sock_of(o)) & (events | POLLERR | POLLHUP));
-    *wq = net_waitq_of(&vsock_poll_wq); /* every socket event wakes it */
+    struct vsock_sock *s = sock_of(o);
+    short m = (short)(vsock_poll_mask(s) & (events | POLLERR | POLLHUP));
+    *wq = net_waitq_of(&s->wq); /* woken by every change of this socket */
     net_unlock(f);
     return m;
 }

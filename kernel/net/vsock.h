@@ -139,9 +139,6 @@ short vsock_poll_mask(struct vsock_sock *s);
  * deadline, 0 if none. */
 uint64_t vsock_net_timers(uint64_t now);
 
-/* Every wait for socket readiness across sockets (poll) sleeps here. */
-extern struct net_waitq vsock_poll_wq;
-
 /* ---- shared by vsock_conn.c and vsock_proto.c */
 struct vsock_sock *vsock_conn_find(uint32_t local_port, uint32_t peer_cid, uint32_t peer_port);
 void vsock_conn_hash(struct vsock_sock *s);  /* takes a reference */

@@ -24,7 +24,6 @@
 
 struct vsock_net_stats vsock_net_stats;
 struct vsock_transport *vsock_net_transport;
-struct net_waitq vsock_poll_wq;
 uint32_t vsock_net_initial_cnt;
 uint32_t vsock_net_next_ephemeral = VSOCK_EPHEMERAL_FIRST;
 
@@ -49,7 +48,6 @@ static void tables_init(void)
     for (unsigned i = 0; i < BIND_BUCKETS; i++)
         list_init(&bind_table[i]);
     list_init(&timers);
-    net_waitq_init(&vsock_poll_wq);
     tables_ready = true;
 }
 
@@ -191,8 +189,7 @@ void vsock_sock_put(struct vsock_sock *s)
 
 void vsock_wake(struct vsock_sock *s)
 {
-    net_wake_all(&s->wq);
-    net_wake_all(&vsock_poll_wq);
+    net_wake_all(&s->wq); /* its readers, writers and pollers */
 }
 
 /* ---- timers */

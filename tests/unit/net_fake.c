@@ -30,16 +30,20 @@ void net_unlock(uint64_t flags)
     fake.lock_depth--;
 }
 
-int net_wait(struct net_waitq *wq, uint64_t deadline)
+/* A sleep on n queues: the hook runs as the rest of the guest would while
+ * the thread sleeps; woken if it woke any of them. */
+static int wait_any(struct net_waitq *const *wqs, unsigned n, uint64_t deadline)
 {
     if (!fake.lock_depth)
         abort(); /* waits happen with the lock held */
     fake.waits++;
-    wq->wq.wakes = 0;
+    for (unsigned i = 0; i < n; i++)
+        wqs[i]->wq.wakes = 0;
     if (fake.wait_hook)
-        fake.wait_hook(wq, deadline);
-    if (wq->wq.wakes)
-        return 0;
+        fake.wait_hook(n ? wqs[0] : NULL, deadline);
+    for (unsigned i = 0; i < n; i++)
+        if (wqs[i]->wq.wakes)
+            return 0;
     if (deadline) {
         if (fake.now < deadline)
             fake.now = deadline;
@@ -47,6 +51,11 @@ int net_wait(struct net_waitq *wq, uint64_t deadline)
     }
     fake.stuck++; /* a real thread would sleep forever here */
     return -ETIMEDOUT;
+}
+
+int net_wait(struct net_waitq *wq, uint64_t deadline)
+{
+    return wait_any(&wq, 1, deadline);
 }
 
 void net_wake_all(struct net_waitq *wq)
@@ -77,10 +86,16 @@ void fd_unlock(uint64_t flags)
     net_unlock(flags);
 }
 
-int fd_wait(struct waitq *wq, uint64_t deadline_ns)
+int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                uint64_t deadline_ns)
 {
-    static struct net_waitq nobody_wakes;
-    return net_wait(wq ? container_of(wq, struct net_waitq, wq) : &nobody_wakes, deadline_ns);
+    struct net_waitq *nwq[64];
+    (void)entries;
+    if (n > 64)
+        abort(); /* more than the tests poll */
+    for (unsigned i = 0; i < n; i++)
+        nwq[i] = container_of(wqs[i], struct net_waitq, wq);
+    return wait_any(nwq, n, deadline_ns);
 }
 
 uint64_t fd_clock_ns(void)

@@ -711,10 +711,11 @@ TEST(accept_blocks_until_a_request_or_eagain)
     CHECK(fake_teardown());
 }
 
+static struct net_waitq *poll_expect; /* the queue poll must sleep on */
 static void poll_hook(struct net_waitq *wq, uint64_t deadline)
 {
     (void)deadline;
-    if (wq != &vsock_poll_wq)
+    if (wq != poll_expect)
         abort();
     fake.wait_hook = NULL;
     peer_send("wake", 4);
@@ -739,6 +740,7 @@ TEST(poll_reports_readiness_of_sockets_and_files)
     CHECK_EQ(p[0].revents, POLLIN);
     /* poll sleeps until a packet makes a socket ready */
     fake.wait_hook = poll_hook;
+    poll_expect = &fake_sock(fd)->wq; /* the socket's own queue */
     struct pollfd q = {.fd = fd, .events = POLLIN};
     CHECK_EQ(miura_poll(&q, 1, -1), 1);
     CHECK_EQ(q.revents, POLLIN);
