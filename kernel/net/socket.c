@@ -200,6 +200,17 @@ static ssize_t do_recv(struct vsock_sock *s, uint8_t *buf, size_t n, int flags)
     }
 }
 
+/* What a send that stops on err returns: the bytes it sent (err, if it is
+ * the connection's pending one, stays for the next call), else err. */
+static int64_t sent_or_error(struct vsock_sock *s, size_t done, int64_t err)
+{
+    if (done)
+        return (int64_t)done;
+    if (err == -s->err)
+        s->err = 0;
+    return err;
+}
+
 static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int flags)
 {
     bool nonblock = (s->fdo.flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -208,8 +219,10 @@ static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int f
     for (;;) {
         size_t want = n - done > UINT32_MAX ? UINT32_MAX : n - done;
         int64_t r = vsock_send_some(s, buf + done, (uint32_t)want);
+        if (r == -ENOMEM && s->tx_inflight)
+            r = 0; /* memory comes back with the packets in flight */
         if (r < 0)
-            return done ? (ssize_t)done : r;
+            return sent_or_error(s, done, r);
         done += (size_t)r;
         if (done == n)
             return (ssize_t)done;
