@@ -115,6 +115,7 @@ struct vsock_net_stats {
     uint64_t ctrl_deferred;   /* control packets that waited for the pool */
     uint64_t rst_dropped;     /* RST replies (no connection) dropped: the pool was empty */
     uint64_t tx_copied;       /* payload bytes send() copied into packets */
+    uint64_t tx_zero_copy;    /* payload bytes sendfile() read straight into packets */
 };
 extern struct vsock_net_stats vsock_net_stats;
 

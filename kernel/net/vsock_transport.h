@@ -45,8 +45,9 @@ struct vsock_rx_buf {
 /*
  * A packet to send. Header and payload are one piece of memory, the payload
  * right behind the header, so that the device reads them as one buffer:
- * net allocates a data packet once (its payload copied in by send()) and
- * takes control packets from a pool. hdr.len is the payload's length.
+ * net allocates a data packet once (its payload copied in by send(), or read
+ * into it by the FUSE client for sendfile) and takes control packets from a
+ * pool. hdr.len is the payload's length.
  */
 struct vsock_pkt {
     struct list link;     /* the transport's while it holds the packet */
