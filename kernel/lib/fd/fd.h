@@ -73,6 +73,7 @@ struct fd_object {
  * read and write take a position, as pread and pwrite do: at is NULL for
  * the descriptor's own position (read, write: it moves), else the offset
  * (the position stays). A kind without positions gives -ESPIPE for one.
+ * read gives at most n bytes (sendfile relies on it).
  */
 typedef int64_t fd_read_op(struct fd_object *o, void *buf, size_t n, const int64_t *at);
 typedef int64_t fd_write_op(struct fd_object *o, const void *buf, size_t n, const int64_t *at);
