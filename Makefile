@@ -119,10 +119,29 @@ $(B)/unit/%.o: %.c $(B)/unit/.flags
 # first link's functions (placed after .rodata, so text addresses do not move)
 # for crash backtraces with names. The stripped image also drops its section
 # headers (tools/trim-elf.sh): only the program headers are loaded.
+#
+# An image names its virtio transports (the <component>_TRANSPORT of its
+# components: mmio 1, pci 2) in an ELF note, name "Miura", type 1, a 32-bit
+# mask, which the launcher reads to match --machine. Images whose only
+# transport is virtio-mmio carry no note (a missing note means mmio only), so
+# the default web server keeps its size.
+comma := ,
+transport_bits = $(words $(filter mmio,$(1)) $(filter pci,$(1)) $(filter pci,$(1)))
 define APP_RULES
 $(1)_ALLCOMP := $$(call deps_of,$$($(1)_COMPONENTS))
-$(1)_OBJS    := $$(sort $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_SRCS))))
-$(B)/apps/$(1)/$(1).pass1.elf: $$($(1)_OBJS) kernel/arch/x86_64/link.ld
+$(1)_TRANSPORTS := $$(sort $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_TRANSPORT)))
+$(1)_NOTE    := $$(if $$(filter-out mmio,$$($(1)_TRANSPORTS)),y,$$(if $$($(1)_TRANSPORTS),,y))
+$(1)_NOTE    := $$(if $$($(1)_NOTE),$(B)/apps/$(1)/transports.o)
+$(1)_OBJS    := $$(sort $$(call guest_obj,$$($(1)_SRCS) $$(foreach c,$$($(1)_ALLCOMP),$$($$(c)_SRCS)))) $$($(1)_NOTE)
+$(B)/apps/$(1)/transports.S: FORCE
+	$$(call flags_stamp,.section .note.miura$$(comma) "a"; .balign 4; .long 6$$(comma) 4$$(comma) 1; \
+		.asciz "Miura"; .balign 4; .long $$(call transport_bits,$$($(1)_TRANSPORTS)))
+$(B)/apps/$(1)/transports.o: $(B)/apps/$(1)/transports.S
+	$$(Q)$$(CC) $$(GUEST_ASFLAGS) -c $$< -o $$@
+# The object list as a stamp: an image whose list changed is linked again.
+$(B)/apps/$(1)/objs.list: FORCE
+	$$(call flags_stamp,$$($(1)_OBJS))
+$(B)/apps/$(1)/$(1).pass1.elf: $$($(1)_OBJS) $(B)/apps/$(1)/objs.list kernel/arch/x86_64/link.ld
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -o $$@ $$($(1)_OBJS)

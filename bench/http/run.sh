@@ -6,7 +6,9 @@
 # Reports requests/s, MiB/s and p99 latency for a 1 KiB and a 1 MiB file,
 # keep-alive and not; ab -c1 mean latency; time from `miura run` to the first
 # response; the image size; the smallest --mem that serves 100 connections.
-# Usage: bench/http/run.sh   (DURATION=5 RUNS=3 by default)
+# The web server runs twice: on QEMU microvm (virtio-mmio, image webserver)
+# and on q35 (virtio-pci, image webserver_pci; Miura-q35), one after the other.
+# Usage: bench/http/run.sh   (DURATION=5 RUNS=3 by default; Q35=0 leaves q35 out)
 set -eu
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -38,9 +40,13 @@ P_MIURA=$base P_NGINX=$((base + 1)) P_LINUX=$((base + 2))
 # ---- servers. Each VM is measured alone (an idle Linux guest still costs
 # CPU under TCG): Miura and nginx first, then Miura is stopped and the Linux
 # peer started. nginx, idle, costs nothing meanwhile.
-start_miura() {
-    "$MIURA" run --detach --name bench --mem 128M --share "$site" --publish "127.0.0.1:$P_MIURA:80" \
-        --append log=0 build/apps/webserver/webserver.elf >/dev/null
+image_for() { # machine
+    if [ "$1" = microvm ]; then echo build/apps/webserver/webserver.elf; else echo build/apps/webserver_pci/webserver_pci.elf; fi
+}
+start_miura() { # [machine]
+    local m=${1:-microvm}
+    "$MIURA" run --detach --name bench --machine "$m" --mem 128M --share "$site" \
+        --publish "127.0.0.1:$P_MIURA:80" --append log=0 "$(image_for "$m")" >/dev/null
 }
 start_nginx "$work/nginx" "$P_NGINX" "$site" 1k.bin
 
@@ -72,6 +78,14 @@ start_miura
 measure Miura "$P_MIURA"
 measure nginx "$P_NGINX"
 "$MIURA" stop bench >/dev/null
+machines=(microvm)
+if [ "${Q35:-1}" = 1 ]; then
+    start_miura q35
+    measure Miura-q35 "$P_MIURA"
+    "$MIURA" stop bench >/dev/null
+    servers=(Miura Miura-q35 nginx)
+    machines+=(q35)
+fi
 if [ -x bench/linux-peer/run.sh ] && [ "${LINUX_PEER:-1}" = 1 ]; then
     bash bench/linux-peer/run.sh http "$site" "$P_LINUX" >"$work/peer.log" 2>&1 &
     peer_pid=$!
@@ -102,19 +116,24 @@ done
 
 # ---- start-up: from `miura run` until it prints "serving" (it does once the
 # published port has answered a real HTTP request)
-: >"$work/start"
+for m in "${machines[@]}"; do : >"$work/start-$m"; done
 for _ in 1 2 3 4 5; do
-    a=$(date +%s%N)
-    "$MIURA" run --name bench --share "$site" --publish "127.0.0.1:$P_MIURA:80" --append log=0 \
-        build/apps/webserver/webserver.elf 2>/dev/null | while IFS= read -r line; do
-        if [[ $line == serving* ]]; then
-            echo $((($(date +%s%N) - a) / 1000000)) >>"$work/start"
-            "$MIURA" stop bench >/dev/null
-        fi
+    for m in "${machines[@]}"; do # interleaved: machine noise hits both alike
+        a=$(date +%s%N)
+        "$MIURA" run --name bench --machine "$m" --share "$site" --publish "127.0.0.1:$P_MIURA:80" \
+            --append log=0 "$(image_for "$m")" 2>/dev/null | while IFS= read -r line; do
+            if [[ $line == serving* ]]; then
+                echo $((($(date +%s%N) - a) / 1000000)) >>"$work/start-$m"
+                "$MIURA" stop bench >/dev/null
+            fi
+        done
     done
 done
-echo "  miura run -> first response served: $(median <"$work/start") ms (median of 5)"
-echo "  webserver image, stripped: $(stat -c %s build/apps/webserver/webserver) B"
+for m in "${machines[@]}"; do
+    echo "  miura run --machine $m -> first response served: $(median <"$work/start-$m") ms (median of 5)"
+done
+echo "  webserver image (virtio-mmio), stripped: $(stat -c %s build/apps/webserver/webserver) B"
+echo "  webserver_pci image (virtio-pci), stripped: $(stat -c %s build/apps/webserver_pci/webserver_pci) B"
 
 # ---- the smallest --mem that serves 100 connections at once without a
 # failure: wrk holds 100 keep-alive connections open for 3 s (the appliance's

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define MIURA_NOTE_TRANSPORTS    1
 
 /* Whether [off, off + size) lies inside a buffer of len bytes. */
 static int in_bounds(uint64_t off, uint64_t size, size_t len)
@@ -13,9 +14,11 @@ static int in_bounds(uint64_t off, uint64_t size, size_t len)
     return off <= len && size <= len - off;
 }
 
-/* Looks for the PVH note among the notes in buf[off, off + size). */
-static int find_pvh_note(const unsigned char *buf, uint64_t off, uint64_t size, uint32_t *entry)
+/* Looks for the PVH note (returns 0 if found) and the transports note among
+ * the notes in buf[off, off + size). */
+static int find_notes(const unsigned char *buf, uint64_t off, uint64_t size, struct pvh_image *img)
 {
+    int found = -1;
     uint64_t end = off + size;
     while (end - off >= 12) {
         uint32_t namesz, descsz, type;
@@ -28,13 +31,16 @@ static int find_pvh_note(const unsigned char *buf, uint64_t off, uint64_t size, 
         if (next > end)
             return -1; /* a note runs past its segment */
         if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && memcmp(buf + name, "Xen", 4) == 0 &&
-            descsz >= 4) {
-            memcpy(entry, buf + desc, 4);
-            return 0;
+            descsz >= 4 && found < 0) {
+            memcpy(&img->entry, buf + desc, 4);
+            found = 0;
+        } else if (type == MIURA_NOTE_TRANSPORTS && namesz == 6 &&
+                   memcmp(buf + name, "Miura", 6) == 0 && descsz == 4) {
+            memcpy(&img->transports, buf + desc, 4);
         }
         off = next;
     }
-    return -1;
+    return found;
 }
 
 int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img, const char **why)
@@ -42,6 +48,7 @@ int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img,
     Elf64_Ehdr eh;
     int found_note = 0, found_load = 0;
     memset(img, 0, sizeof(*img));
+    img->transports = PVH_TRANSPORT_MMIO; /* unless a note says otherwise */
     if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0) {
         *why = "not an ELF file";
         return -1;
@@ -77,7 +84,7 @@ int pvh_image_check(const unsigned char *buf, size_t len, struct pvh_image *img,
             found_load = 1;
         } else if (ph.p_type == PT_NOTE && !found_note &&
                    in_bounds(ph.p_offset, ph.p_filesz, len)) {
-            found_note = find_pvh_note(buf, ph.p_offset, ph.p_filesz, &img->entry) == 0;
+            found_note = find_notes(buf, ph.p_offset, ph.p_filesz, img) == 0;
         }
     }
     if (!found_note) {

@@ -11,9 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The virtio transports an image links, from its "Miura" note (type 1, a
+ * 32-bit mask). Images without the note link virtio-mmio only (the build
+ * leaves the note out of those: see the Makefile).
+ */
+#define PVH_TRANSPORT_MMIO 1u
+#define PVH_TRANSPORT_PCI  2u
+
 struct pvh_image {
-    uint32_t entry;    /* the 32-bit PVH entry address */
-    uint64_t load_end; /* highest physical address a PT_LOAD segment occupies (+1) */
+    uint32_t entry;      /* the 32-bit PVH entry address */
+    uint64_t load_end;   /* highest physical address a PT_LOAD segment occupies (+1) */
+    uint32_t transports; /* PVH_TRANSPORT_* bits */
 };
 
 /*

@@ -202,6 +202,24 @@ int parse_accel(const char *s, enum accel *a)
     return 0;
 }
 
+static const char *const machine_names[] = {"microvm", "q35", "pc"};
+
+int parse_machine(const char *s, enum machine *m)
+{
+    for (unsigned i = 0; i < sizeof(machine_names) / sizeof(machine_names[0]); i++) {
+        if (strcmp(s, machine_names[i]) == 0) {
+            *m = (enum machine)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *machine_name(enum machine m)
+{
+    return (unsigned)m < sizeof(machine_names) / sizeof(machine_names[0]) ? machine_names[m] : "?";
+}
+
 enum accel accel_auto(bool kvm_usable, bool hw_virt_flag, bool pvm_loaded, const char **why)
 {
     if (!kvm_usable) {

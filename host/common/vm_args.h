@@ -98,6 +98,14 @@ enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 int parse_accel(const char *s, enum accel *a);
 
 /*
+ * The QEMU machine (--machine): microvm (virtio-mmio, the default), q35 or
+ * pc (virtio-pci, ACPI). machine_name gives the word back.
+ */
+enum machine { MACHINE_MICROVM, MACHINE_Q35, MACHINE_PC };
+int parse_machine(const char *s, enum machine *m);
+const char *machine_name(enum machine m);
+
+/*
  * What --accel auto picks from what the host offers: KVM only when /dev/kvm is
  * usable, the CPU has vmx or svm, and no software hypervisor module (kvm_pvm)
  * is loaded. Returns ACCEL_KVM or ACCEL_TCG and sets *why to a constant phrase.

@@ -2,6 +2,8 @@
 /* The command lines of an instance; see vm_plan.h. */
 #include "common/vm_plan.h"
 
+#include "common/pvh_image.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -175,10 +177,14 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         }
     }
 
-    bool kvm = c->accel == ACCEL_KVM;
+    bool kvm = c->accel == ACCEL_KVM, pci = c->machine != MACHINE_MICROVM;
+    const char *bus = pci ? "pci" : "device"; /* vhost-user-*-pci or -device (mmio) */
     add(qemu, "%s", c->qemu_path);
     add(qemu, "-M");
-    add(qemu, "microvm,acpi=off,memory-backend=mem");
+    if (pci)
+        add(qemu, "%s,memory-backend=mem", machine_name(c->machine));
+    else
+        add(qemu, "microvm,acpi=off,memory-backend=mem");
     add(qemu, "-accel");
     add(qemu, "%s", kvm ? "kvm" : "tcg");
     add(qemu, "-cpu");
@@ -187,8 +193,10 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(qemu, "%uM", c->mem_mib);
     add(qemu, "-smp");
     add(qemu, "%u", c->cpus);
-    add(qemu, "-global");
-    add(qemu, "virtio-mmio.force-legacy=false");
+    if (!pci) {
+        add(qemu, "-global");
+        add(qemu, "virtio-mmio.force-legacy=false");
+    }
     add(qemu, "-object");
     add(qemu, "memory-backend-memfd,id=mem,size=%uM,share=on", c->mem_mib);
     add(qemu, "-nodefaults");
@@ -222,7 +230,7 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         else
             add(qemu, "socket,id=fs0,path=%s", esc);
         add(qemu, "-device");
-        add(qemu, "vhost-user-fs-device,chardev=fs0,tag=share");
+        add(qemu, "vhost-user-fs-%s,chardev=fs0,tag=share", bus);
         for (unsigned i = 0; i < c->nextra; i++) {
             char sock[PLAN_ARG_MAX];
             if (extra_socket(c, i, sock, sizeof(sock)) || qemu_escape(sock, esc, sizeof(esc)) < 0) {
@@ -235,7 +243,7 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
             else
                 add(qemu, "socket,id=fs%u,path=%s", i + 1, esc);
             add(qemu, "-device");
-            add(qemu, "vhost-user-fs-device,chardev=fs%u,tag=%s", i + 1, c->extra[i].tag);
+            add(qemu, "vhost-user-fs-%s,chardev=fs%u,tag=%s", bus, i + 1, c->extra[i].tag);
         }
     }
     qemu_escape(vhost_sock, esc, sizeof(esc));
@@ -245,7 +253,7 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     else
         add(qemu, "socket,id=vs0,path=%s", esc);
     add(qemu, "-device");
-    add(qemu, "vhost-user-vsock-device,chardev=vs0");
+    add(qemu, "vhost-user-vsock-%s,chardev=vs0", bus);
     if (c->gdb) {
         add(qemu, "-gdb");
         add(qemu, "tcp:%s:%u", c->gdb_spec.addr, c->gdb_spec.port);
@@ -274,6 +282,14 @@ fail:
         plan_free(qemu);
     virtiofsd->argc = vsockd->argc = qemu->argc = 0;
     return -1;
+}
+
+const char *plan_missing_transport(uint32_t transports, enum machine m)
+{
+    uint32_t need = m == MACHINE_MICROVM ? PVH_TRANSPORT_MMIO : PVH_TRANSPORT_PCI;
+    if (transports == 0 || (transports & need))
+        return NULL;
+    return need == PVH_TRANSPORT_PCI ? "virtio-pci" : "virtio-mmio";
 }
 
 int plan_format(const struct argv_list *a, char *out, size_t len)

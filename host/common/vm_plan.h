@@ -48,7 +48,8 @@ struct launch_config {
     const char *qemu_path;    /* resolved binaries */
     const char *virtiofsd_path;
     const char *vsockd_path;
-    enum accel accel; /* ACCEL_KVM or ACCEL_TCG (resolved) */
+    enum accel accel;     /* ACCEL_KVM or ACCEL_TCG (resolved) */
+    enum machine machine; /* microvm: virtio-mmio devices; q35, pc: virtio-pci */
     uint32_t mem_mib;
     uint32_t cpus;
     uint32_t cid;
@@ -116,6 +117,14 @@ int plan_build_extra(const struct launch_config *c, unsigned i, struct argv_list
  * text. -1 if it does not fit or a guest path has a '"'.
  */
 int plan_kernel_cmdline(const struct launch_config *c, char *out, size_t len);
+
+/*
+ * Whether an image whose transports are `transports` (PVH_TRANSPORT_* bits,
+ * common/pvh_image.h) can reach its devices on machine m: NULL if so, else
+ * the transport it lacks ("virtio-mmio" or "virtio-pci"). An image with no
+ * transport at all (no devices) runs anywhere.
+ */
+const char *plan_missing_transport(uint32_t transports, enum machine m);
 
 /* One shell-quoted line for a command (for --dry-run); returns -1 if it does not fit. */
 int plan_format(const struct argv_list *a, char *out, size_t len);

@@ -25,6 +25,7 @@
 
 #include "common/cidlock.h"
 #include "common/vm_args.h"
+#include "common/pvh_image.h"
 #include "common/vm_plan.h"
 #include "common/vm_programs.h"
 #include "launcher/identity.h"
@@ -55,7 +56,7 @@ static const char usage_main[] =
 static const char usage_run[] =
     "usage: miura run [options] IMAGE\n"
     "\n"
-    "Starts virtiofsd (with --share), miura-vsockd and QEMU microvm for IMAGE,\n"
+    "Starts virtiofsd (with --share), miura-vsockd and QEMU for IMAGE,\n"
     "prints the console, and exits with the guest's status.\n"
     "\n"
     "  -s, --share DIR         share DIR with the guest over virtio-fs (tag \"share\";\n"
@@ -68,6 +69,8 @@ static const char usage_run[] =
     "      --cpus N            guest CPUs (default 1)\n"
     "  -n, --name NAME         instance name (default: IMAGE-CID)\n"
     "      --accel kvm|tcg|auto  (default auto: KVM only on real hardware virtualisation)\n"
+    "      --machine microvm|q35|pc  QEMU machine (default microvm: virtio-mmio devices;\n"
+    "                          q35 and pc: virtio-pci, for images with that transport)\n"
     "  -a, --append TEXT       extra kernel command line arguments (repeatable)\n"
     "  -d, --detach            run in the background (console in the run directory;\n"
     "                          kept after the end for miura logs and miura ps -a)\n"
@@ -119,7 +122,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         OPT_STOP_TIMEOUT,
         OPT_GDB,
         OPT_GDB_WAIT,
-        OPT_UNCONFINED
+        OPT_UNCONFINED,
+        OPT_MACHINE
     };
     static const struct option longopts[] = {
         {"share", required_argument, 0, 's'},
@@ -129,6 +133,7 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         {"cpus", required_argument, 0, OPT_CPUS},
         {"name", required_argument, 0, 'n'},
         {"accel", required_argument, 0, OPT_ACCEL},
+        {"machine", required_argument, 0, OPT_MACHINE},
         {"append", required_argument, 0, 'a'},
         {"detach", no_argument, 0, 'd'},
         {"dry-run", no_argument, 0, OPT_DRY_RUN},
@@ -195,6 +200,11 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         case OPT_ACCEL:
             if (parse_accel(optarg, &c->accel))
                 return usage_error(usage_run, "bad --accel '%s': want kvm, tcg or auto", optarg);
+            break;
+        case OPT_MACHINE:
+            if (parse_machine(optarg, &c->machine))
+                return usage_error(usage_run, "bad --machine '%s': want microvm, q35 or pc",
+                                   optarg);
             break;
         case 'a': {
             size_t n = strlen(o->append);
@@ -305,6 +315,39 @@ static int resolve(struct run_options *o, char *image, char *share, char *qemu, 
     }
     if (o->share && !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "miura: --share %s: not a directory\n", o->share);
+        return -1;
+    }
+    return 0;
+}
+
+/* A PVH image must have the transport --machine needs (its transports note);
+ * anything else is left to QEMU to refuse, with its own message. */
+static int check_image(const char *image, enum machine machine)
+{
+    struct pvh_image img;
+    struct stat st;
+    const char *why = "cannot be read, or is over 64 MiB";
+    size_t len = 0;
+    ssize_t n = 1;
+    unsigned char *buf = NULL;
+    int fd = open(image, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (64 << 20))
+        buf = malloc((size_t)st.st_size + 1);
+    while (buf && len < (size_t)st.st_size &&
+           (n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+        len += (size_t)n;
+    int rc = buf && n > 0 ? pvh_image_check(buf, len, &img, &why) : -1;
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        return 0; /* not a PVH image (why): QEMU says so, as before --machine */
+    const char *missing = plan_missing_transport(img.transports, machine);
+    if (missing) {
+        fprintf(stderr, "miura: image %s has no %s transport, which --machine %s needs (%s)\n",
+                image, missing, machine_name(machine),
+                machine == MACHINE_MICROVM ? "run it with --machine q35 or pc"
+                                           : "use an image with virtio_pci, e.g. webserver_pci");
         return -1;
     }
     return 0;
@@ -435,7 +478,7 @@ static int cmd_run(int argc, char **argv)
     snprintf(qemu, sizeof(qemu), "qemu-system-x86_64");
     snprintf(vfs, sizeof(vfs), "/usr/lib/qemu/virtiofsd");
     snprintf(vsd, sizeof(vsd), "miura-vsockd");
-    if (resolve(&o, image, share, qemu, vfs, vsd) < 0)
+    if (resolve(&o, image, share, qemu, vfs, vsd) < 0 || check_image(image, c->machine) < 0)
         return EXIT_LAUNCHER_FAILED;
     if (runtime_base(base, sizeof(base)) < 0) {
         fprintf(stderr, "miura: runtime directory %s: %s\n", base, strerror(errno));

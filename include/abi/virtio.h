@@ -129,6 +129,53 @@ _Static_assert(sizeof(struct virtq_used) == 4, "virtq_used header is 4 bytes");
 #define VIRTIO_MMIO_INT_VRING  1u /* a used buffer notification */
 #define VIRTIO_MMIO_INT_CONFIG 2u /* configuration change */
 
+/* ---- §4.1 virtio over PCI (modern: virtio 1.x, no legacy I/O BAR) */
+#define VIRTIO_PCI_VENDOR           0x1af4
+#define VIRTIO_PCI_DEVICE_FIRST     0x1000 /* 0x1000-0x103f: transitional */
+#define VIRTIO_PCI_DEVICE_MODERN    0x1040 /* 0x1040 + virtio device id */
+#define VIRTIO_PCI_DEVICE_LAST      0x107f
+#define VIRTIO_PCI_TRANSITIONAL_END 0x103f
+
+/* §4.1.4 struct virtio_pci_cap: a vendor-specific capability (id 9). */
+#define VIRTIO_PCI_CAP_CFG_TYPE   3 /* byte offsets within the capability */
+#define VIRTIO_PCI_CAP_BAR        4
+#define VIRTIO_PCI_CAP_OFFSET     8
+#define VIRTIO_PCI_CAP_LENGTH     12
+#define VIRTIO_PCI_CAP_NOTIFY_MUL 16 /* notify capability only */
+#define VIRTIO_PCI_CAP_LEN        16
+#define VIRTIO_PCI_NOTIFY_CAP_LEN 20
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG    3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+
+/* §4.1.4.3 common configuration structure (offsets, widths in comments) */
+#define VIRTIO_PCI_COMMON_DFSELECT  0x00 /* 32 */
+#define VIRTIO_PCI_COMMON_DF        0x04 /* 32 */
+#define VIRTIO_PCI_COMMON_GFSELECT  0x08 /* 32 */
+#define VIRTIO_PCI_COMMON_GF        0x0c /* 32 */
+#define VIRTIO_PCI_COMMON_MSIX      0x10 /* 16: config_msix_vector */
+#define VIRTIO_PCI_COMMON_NUMQ      0x12 /* 16 */
+#define VIRTIO_PCI_COMMON_STATUS    0x14 /* 8 */
+#define VIRTIO_PCI_COMMON_CFGGEN    0x15 /* 8 */
+#define VIRTIO_PCI_COMMON_Q_SELECT  0x16 /* 16 */
+#define VIRTIO_PCI_COMMON_Q_SIZE    0x18 /* 16 */
+#define VIRTIO_PCI_COMMON_Q_MSIX    0x1a /* 16 */
+#define VIRTIO_PCI_COMMON_Q_ENABLE  0x1c /* 16 */
+#define VIRTIO_PCI_COMMON_Q_NOFF    0x1e /* 16 */
+#define VIRTIO_PCI_COMMON_Q_DESCLO  0x20 /* 64, as two 32-bit halves */
+#define VIRTIO_PCI_COMMON_Q_DESCHI  0x24
+#define VIRTIO_PCI_COMMON_Q_AVAILLO 0x28
+#define VIRTIO_PCI_COMMON_Q_AVAILHI 0x2c
+#define VIRTIO_PCI_COMMON_Q_USEDLO  0x30
+#define VIRTIO_PCI_COMMON_Q_USEDHI  0x34
+#define VIRTIO_PCI_COMMON_LEN       0x38 /* the virtio 1.0 structure */
+#define VIRTIO_MSI_NO_VECTOR        0xffff
+
+/* §4.1.4.5 ISR status bits (read to acknowledge; INTx only) */
+#define VIRTIO_PCI_ISR_QUEUE  1u
+#define VIRTIO_PCI_ISR_CONFIG 2u
+
 /* ---- §5.11.4 virtio-fs device configuration layout */
 #define VIRTIO_FS_TAG_LEN        36 /* UTF-8, NUL-padded, not NUL-terminated if 36 long */
 #define VIRTIO_FS_F_NOTIFICATION 0

@@ -45,7 +45,7 @@ start_virtiofsd() { # socket, dir, [wrapper...]
 fs_qemu_args() { # socket
     printf '%s\n' -global virtio-mmio.force-legacy=false \
         -object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem \
-        -chardev "socket,id=fs0,path=$1" -device vhost-user-fs-device,chardev=fs0,tag=share
+        -chardev "socket,id=fs0,path=$1" -device vhost-user-fs-$VIRTIO_BUS,chardev=fs0,tag=share$VIRTIO_OPTS
 }
 
 # ---- the read-write share

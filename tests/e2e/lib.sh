@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Helpers for end-to-end tests: boot an appliance in QEMU microvm and check
-# what it did from outside. Source it; set SUITE first.
+# Helpers for end-to-end tests: boot an appliance in QEMU and check what it
+# did from outside. Source it; set SUITE first.
+#   MACHINE=microvm|q35|pc (default microvm): the QEMU machine; on q35 and pc
+#     devices are virtio-pci (VIRTIO_BUS=pci: vhost-user-fs-$VIRTIO_BUS),
+#     SUITE becomes SUITE@MACHINE and logs go to build/e2e/MACHINE.
+#   VIRTIO_OPTS: appended to the suites' own virtio devices (",vectors=0":
+#     virtio-pci devices without MSI-X, so the guest takes INTx).
 #   boot_image IMAGE OUT [APPEND] [TIMEOUT] [extra qemu args...]
 #     runs QEMU under `timeout -k`, serial console to OUT; sets RC (QEMU's
 #     exit code) and STATUS (the guest's exit status, or "timeout").
@@ -14,12 +19,20 @@ QEMU=${QEMU:-qemu-system-x86_64}
 OUTDIR=${OUTDIR:-$ROOT/build/e2e}
 mkdir -p "$OUTDIR"
 FAILED=0
+MACHINE=${MACHINE:-microvm}
+case $MACHINE in
+microvm) MACHINE_ARG=microvm,acpi=off VIRTIO_BUS=device ;;
+q35 | pc) MACHINE_ARG=$MACHINE VIRTIO_BUS=pci SUITE=${SUITE:-e2e}@$MACHINE ;;
+*) echo "not ok - ${SUITE:-e2e}/setup: MACHINE=$MACHINE (want microvm, q35 or pc)" && exit 1 ;;
+esac
+VIRTIO_OPTS=${VIRTIO_OPTS:-}
+[ "$MACHINE" = microvm ] || { OUTDIR=$OUTDIR/$MACHINE && mkdir -p "$OUTDIR"; }
 command -v "$QEMU" >/dev/null || { echo "not ok - ${SUITE:-e2e}/setup: $QEMU not found (apt-get install qemu-system-x86)"; exit 1; }
 
 qemu_base_args() { # IMAGE APPEND
     local cpu=max
     [ "$ACCEL" = kvm ] && cpu=host,-arch-capabilities
-    printf '%s\n' -M microvm,acpi=off -accel "$ACCEL" -cpu "$cpu" -m "${MEM:-128M}" \
+    printf '%s\n' -M "$MACHINE_ARG" -accel "$ACCEL" -cpu "$cpu" -m "${MEM:-128M}" \
         -smp "${CPUS:-1}" -nodefaults -no-user-config -display none -no-reboot \
         -kernel "$1" -append "$2"
     [ -n "${NO_EXIT_DEVICE:-}" ] || printf '%s\n' -device isa-debug-exit,iobase=0xf4,iosize=4

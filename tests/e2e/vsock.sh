@@ -44,7 +44,7 @@ rm -f "$out"
 mapfile -t args < <(MEM=256M qemu_base_args "$img" "connect=7000")
 args+=(-global virtio-mmio.force-legacy=false
     -object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem
-    -chardev "socket,id=vs0,path=$work/vhost.sock" -device vhost-user-vsock-device,chardev=vs0)
+    -chardev "socket,id=vs0,path=$work/vhost.sock" -device vhost-user-vsock-$VIRTIO_BUS,chardev=vs0$VIRTIO_OPTS)
 timeout -k 2 900 "$QEMU" "${args[@]}" -serial "file:$out" </dev/null >"$out.qemu" 2>&1 &
 qpid=$!
 pids+=($qpid)

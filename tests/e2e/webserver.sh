@@ -8,7 +8,9 @@
 SUITE=webserver
 source "$(dirname "$0")/lib.sh"
 MIURA=$ROOT/build/bin/miura
-img=$(need_image webserver)
+# On q35 and pc (MACHINE, lib.sh): the virtio-pci image; listings' image has both transports.
+img=$(need_image "$([ "$MACHINE" = microvm ] && echo webserver || echo webserver_pci)")
+M=(--machine "$MACHINE")
 for t in "$MIURA" "$ROOT/build/bin/miura-vsockd"; do [ -x "$t" ] || { fail setup "$t missing (run make)"; finish; }; done
 for t in curl wget ab; do command -v $t >/dev/null || { fail setup "$t missing (apt-get install curl wget apache2-utils)"; finish; }; done
 
@@ -48,7 +50,7 @@ run_on() {
     local var=$1 name=$2 rc
     shift 2
     for _ in $(seq "$PORT_TRIES"); do
-        out=$(timeout -k 2 120 "$MIURA" run --detach --name "$name" \
+        out=$(timeout -k 2 120 "$MIURA" run "${M[@]}" --detach --name "$name" \
             --publish "127.0.0.1:${!var}:80" "$@" 2>&1)
         rc=$?
         [ $rc -ne 0 ] && [[ $out == *"Address already in use"* ]] || return $rc

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "common/vm_args.h"
+#include "common/pvh_image.h"
 #include "common/vm_plan.h"
 #include "launcher/listeners.h"
 #include "launcher/stats.h"
@@ -444,6 +445,57 @@ TEST(inflight_connections)
     CHECK_EQ(tcp_inflight_parse(text, two, 2), 3);
     CHECK_EQ(tcp_inflight_parse(text, none, 1), 0);
     CHECK_EQ(tcp_inflight_parse("", one, 1), 0);
+}
+
+TEST(machines)
+{
+    enum machine m;
+    CHECK(parse_machine("microvm", &m) == 0 && m == MACHINE_MICROVM);
+    CHECK(parse_machine("q35", &m) == 0 && m == MACHINE_Q35);
+    CHECK(parse_machine("pc", &m) == 0 && m == MACHINE_PC);
+    CHECK(parse_machine("Q35", &m) < 0);
+    CHECK(parse_machine("pc-q35-7.2", &m) < 0);
+    CHECK(parse_machine("", &m) < 0);
+    CHECK_STR(machine_name(MACHINE_Q35), "q35");
+    CHECK(plan_missing_transport(PVH_TRANSPORT_MMIO, MACHINE_MICROVM) == NULL);
+    CHECK_STR(plan_missing_transport(PVH_TRANSPORT_MMIO, MACHINE_Q35), "virtio-pci");
+    CHECK_STR(plan_missing_transport(PVH_TRANSPORT_PCI, MACHINE_MICROVM), "virtio-mmio");
+    CHECK(plan_missing_transport(PVH_TRANSPORT_PCI, MACHINE_PC) == NULL);
+    CHECK(plan_missing_transport(PVH_TRANSPORT_MMIO | PVH_TRANSPORT_PCI, MACHINE_PC) == NULL);
+    CHECK(plan_missing_transport(0, MACHINE_Q35) == NULL); /* no devices: runs anywhere */
+}
+
+TEST(plan_pci_machines)
+{
+    struct launch_config c = base_config();
+    struct argv_list v, s, q;
+    const char *err;
+    char line[4096];
+    c.share_dir = "/srv/www";
+    c.run_dir = "/r";
+    c.machine = MACHINE_Q35;
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M q35,memory-backend=mem -accel tcg -cpu max "
+                    "-m 128M -smp 1 -object memory-backend-memfd,id=mem,size=128M,share=on "
+                    "-nodefaults -no-user-config -display none -no-reboot -name hello-3 -serial "
+                    "stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
+                    "socket,id=fs0,path=/r/fs.sock -device "
+                    "vhost-user-fs-pci,chardev=fs0,tag=share -chardev "
+                    "socket,id=vs0,path=/r/vhost.sock -device vhost-user-vsock-pci,chardev=vs0 "
+                    "-kernel /img/hello.elf -append fs=share");
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+    c.machine = MACHINE_PC;
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&q, line, sizeof(line)) == 0);
+    CHECK(strstr(line, " -M pc,memory-backend=mem ") != NULL);
+    CHECK(strstr(line, "force-legacy") == NULL); /* a virtio-mmio setting */
+    CHECK(strstr(line, "vhost-user-fs-pci,chardev=fs0,tag=share") != NULL);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
 }
 
 TEST(plan_too_long)

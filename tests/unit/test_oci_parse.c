@@ -356,3 +356,32 @@ TEST(pvh_image)
     CHECK_EQ(pvh_image_check(buf, 100, &img, &why), -1); /* headers cut off */
     CHECK(strstr(why, "program headers are malformed") != NULL);
 }
+
+/* The transports note (Makefile: name "Miura", type 1, a 32-bit mask) after the PVH note. */
+TEST(pvh_image_transports)
+{
+    unsigned char buf[512];
+    struct pvh_image img;
+    const char *why = "";
+    size_t len = make_elf(buf, true, EM_X86_64, ET_EXEC);
+    CHECK_EQ(pvh_image_check(buf, len, &img, &why), 0);
+    CHECK_EQ(img.transports, PVH_TRANSPORT_MMIO); /* no note: virtio-mmio only */
+    Elf64_Phdr note;
+    memcpy(&note, buf + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), sizeof(note));
+    uint32_t n[3] = {6, 4, 1}, mask = PVH_TRANSPORT_MMIO | PVH_TRANSPORT_PCI;
+    memcpy(buf + len, n, 12);
+    memcpy(buf + len + 12, "Miura\0\0", 8);
+    memcpy(buf + len + 20, &mask, 4);
+    note.p_filesz += 24;
+    memcpy(buf + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), &note, sizeof(note));
+    CHECK_EQ(pvh_image_check(buf, len + 24, &img, &why), 0);
+    CHECK_EQ(img.transports, PVH_TRANSPORT_MMIO | PVH_TRANSPORT_PCI);
+    CHECK_EQ(img.entry, 0x100000);
+    n[1] = 8; /* a descriptor of the wrong size is not the note */
+    memcpy(buf + len, n, 12);
+    note.p_filesz += 4;
+    memcpy(buf + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), &note, sizeof(note));
+    CHECK_EQ(pvh_image_check(buf, len + 28, &img, &why), 0);
+    CHECK_EQ(img.transports, PVH_TRANSPORT_MMIO);
+    CHECK_EQ(pvh_image_check(buf, len + 20, &img, &why), -1); /* the note runs past the file */
+}

@@ -29,6 +29,7 @@ extern struct mem_region boot_ram[MAX_MEM_REGIONS]; /* usable RAM, sorted, merge
 extern unsigned boot_ram_count;
 extern uint64_t boot_tsc; /* TSC at the PVH entry's first instruction */
 extern char boot_cmdline[];
+extern uint64_t boot_rsdp; /* ACPI RSDP from the start info; 0 without ACPI */
 /* The command line as words: boot_argv[0] is "miura", then one per word
  * (at most BOOT_MAX_ARGS), then NULL: main's argv. */
 #define BOOT_MAX_ARGS 64
@@ -61,6 +62,23 @@ int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg);
 /* Undoes a successful irq_route: masks the pin and forgets its handler. */
 void irq_unroute(unsigned gsi);
 void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg);
+/*
+ * Message-signalled interrupts (MSI, MSI-X): takes a free device vector,
+ * routes it to fn(arg) (interrupt context, as for irq_route) and fills msg
+ * with what the device must write to raise it on the local APIC whose ID is
+ * dest_apic (fixed delivery, edge-triggered). Returns the vector, -EINVAL
+ * (dest_apic beyond xAPIC's 8-bit IDs) or -EBUSY (none free: the vectors
+ * IRQ_VECTOR_BASE.. that no IOAPIC pin uses are shared by all devices).
+ * irq_msi_free(vector) forgets the handler; mask the device's entry first.
+ */
+#define MSI_ADDRESS_BASE 0xfee00000u
+#define MSI_MAX_APIC_ID  0xffu
+struct msi_message {
+    uint64_t address;
+    uint32_t data;
+};
+int irq_msi_alloc(unsigned dest_apic, irq_handler_fn fn, void *arg, struct msi_message *msg);
+void irq_msi_free(unsigned vector);
 /* Crash report and power-off for an unhandled trap. */
 _Noreturn void trap_crash(const struct trap_frame *f, const char *why);
 void backtrace_print(uint64_t rbp, uint64_t rip);
@@ -74,6 +92,19 @@ void paging_init(void);
 /* Makes the page at addr not present (guard) or present again (RW, NX). */
 int paging_set_guard(uintptr_t addr, bool guard);
 bool paging_is_mapped(uintptr_t addr);
+/*
+ * Identity-maps [base, base+len), outside RAM, for a driver: PAGING_MMIO for
+ * device registers (read-write, uncached, never executable), PAGING_FIRMWARE
+ * for firmware tables (read-only, never executable). Pages already mapped
+ * stay as they are if they fit (any mapping can be read; registers need the
+ * uncached window). Returns 0, -EINVAL (empty, wrapping, touching page 0,
+ * beyond PAGING_MAP_LIMIT, or registers over RAM) or -ENOMEM (page tables);
+ * on an error, what was mapped before it stays mapped.
+ */
+#define PAGING_MMIO      0
+#define PAGING_FIRMWARE  1
+#define PAGING_MAP_LIMIT (1ull << 47) /* the lower canonical half: identity-mappable */
+int paging_map(uint64_t base, uint64_t len, int kind);
 
 /* ---- interrupt controllers (lapic.c, ioapic.c) */
 void lapic_init(void);
@@ -82,6 +113,7 @@ unsigned lapic_id(void);
 void ioapic_init(void);
 int ioapic_route(unsigned gsi, unsigned vector, bool level, unsigned dest_apic);
 void ioapic_mask(unsigned gsi);
+bool ioapic_has_gsi(unsigned gsi); /* some IOAPIC has this pin */
 
 /* ---- time (tsc.c, clock.c, rtc.c; timer in lapic.c) */
 void time_init(void);

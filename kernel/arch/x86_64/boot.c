@@ -30,6 +30,7 @@ struct hvm_start_info {
 struct mem_region boot_ram[MAX_MEM_REGIONS];
 unsigned boot_ram_count;
 char boot_cmdline[CMDLINE_MAX];
+uint64_t boot_rsdp;
 static char cmdline_words_buf[CMDLINE_MAX];
 char *boot_argv[BOOT_MAX_ARGS + 2];
 int boot_argc;
@@ -40,6 +41,7 @@ static void copy_start_info(uint32_t paddr)
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)paddr;
     if (paddr == 0 || si->magic != HVM_START_MAGIC)
         panic("boot: no PVH start_info (magic %#x)", paddr ? si->magic : 0);
+    boot_rsdp = si->rsdp_paddr;
     if (si->cmdline_paddr) {
         const char *src = (const char *)(uintptr_t)si->cmdline_paddr;
         size_t n = strnlen(src, CMDLINE_MAX - 1);

@@ -25,6 +25,19 @@ static inline uint8_t inb(uint16_t port)
     return v;
 }
 
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
 static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
@@ -118,10 +131,25 @@ static inline void mmio_write32(uintptr_t addr, uint32_t v)
 {
     *(volatile uint32_t *)addr = v;
 }
+static inline uint16_t mmio_read16(uintptr_t addr)
+{
+    return *(volatile uint16_t *)addr;
+}
+static inline void mmio_write16(uintptr_t addr, uint16_t v)
+{
+    *(volatile uint16_t *)addr = v;
+}
+static inline void mmio_write8(uintptr_t addr, uint8_t v)
+{
+    *(volatile uint8_t *)addr = v;
+}
 #else
 uint32_t mmio_read32(uintptr_t addr);
 uint8_t mmio_read8(uintptr_t addr);
 void mmio_write32(uintptr_t addr, uint32_t v);
+uint16_t mmio_read16(uintptr_t addr);
+void mmio_write16(uintptr_t addr, uint16_t v);
+void mmio_write8(uintptr_t addr, uint8_t v);
 #endif
 
 static inline void cpu_relax(void)

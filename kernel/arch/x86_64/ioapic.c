@@ -59,6 +59,14 @@ void ioapic_init(void)
         printf("ioapic: none found; device interrupts unavailable\n");
 }
 
+bool ioapic_has_gsi(unsigned gsi)
+{
+    for (unsigned i = 0; i < ioapic_count; i++)
+        if (gsi >= ioapics[i].gsi_base && gsi < ioapics[i].gsi_base + ioapics[i].pins)
+            return true;
+    return false;
+}
+
 /* Writes gsi's redirection entry: -EINVAL if no IOAPIC has that pin. */
 static int redirect(unsigned gsi, uint32_t low, uint32_t high)
 {

@@ -9,8 +9,11 @@
  * split into 4 KiB pages so that text is read-only and executable, rodata
  * read-only, data and bss no-execute; page 0 stays absent (NULL dereferences
  * fault) and so does the guard page below the boot stack. RAM above 4 GiB is
- * mapped with page-table pages taken from the page allocator.
+ * mapped with page-table pages taken from the page allocator. Later,
+ * paging_map adds what drivers find: PCI configuration space and BARs
+ * (uncached) and firmware tables (read-only), anywhere below 2^47.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -220,4 +223,76 @@ void paging_init(void)
     }
     write_cr3(read_cr3());
     add_ram(4 * GIB, ~0ull);
+}
+
+/* The table an entry points at, made (zeroed, from the page allocator) when
+ * the entry is empty; NULL if it maps a large page or memory ran out. */
+static uint64_t *table_of(uint64_t *entry)
+{
+    if (!(*entry & PTE_P)) {
+        uint64_t *t = table_alloc();
+        if (!t)
+            return NULL;
+        *entry = (uint64_t)t | PTE_P | PTE_W;
+    }
+    return (*entry & PTE_PS) ? NULL : (uint64_t *)(*entry & PTE_ADDR);
+}
+
+/* May a page already mapped as `have` serve as `kind`? Firmware tables only
+ * need to be readable; device registers must already be uncached (the MMIO
+ * window), never RAM. */
+static bool mapping_fits(uint64_t have, int kind)
+{
+    return kind == PAGING_FIRMWARE || (have & PTE_PCD);
+}
+
+int paging_map(uint64_t base, uint64_t len, int kind)
+{
+    uint64_t end = base + len;
+    uint64_t attrs = PTE_P | nx_bit | (kind == PAGING_MMIO ? PTE_W | PTE_PCD | PTE_PWT : 0);
+    if (len == 0 || end < base || end > PAGING_MAP_LIMIT || base < PAGE_SIZE)
+        return -EINVAL;
+    for (unsigned i = 0; kind == PAGING_MMIO && i < boot_ram_count; i++)
+        if (base < boot_ram[i].base + boot_ram[i].len && boot_ram[i].base < end)
+            return -EINVAL; /* a device claiming RAM */
+    int rc = 0;
+    uint64_t flags = irq_save();
+    for (uint64_t a = base & ~(uint64_t)(PAGE_SIZE - 1); a < end;) {
+        uint64_t *pdpt = table_of(&pvh_boot_pml4[a >> 39]);
+        uint64_t *pd = pdpt ? table_of(&pdpt[(a >> 30) & 511]) : NULL;
+        if (!pd) {
+            rc = -ENOMEM;
+            break;
+        }
+        uint64_t *pde = &pd[(a >> 21) & 511];
+        if ((*pde & (PTE_P | PTE_PS)) == (PTE_P | PTE_PS)) { /* a 2 MiB page is there */
+            if (!mapping_fits(*pde, kind)) {
+                rc = -EINVAL;
+                break;
+            }
+            a = (a | (MIB2 - 1)) + 1;
+            continue;
+        }
+        if (!(*pde & PTE_P) && !(a & (MIB2 - 1)) && end - a >= MIB2) {
+            *pde = a | attrs | PTE_PS;
+            a += MIB2;
+            continue;
+        }
+        uint64_t *pt = table_of(pde);
+        if (!pt) {
+            rc = -ENOMEM;
+            break;
+        }
+        uint64_t *pte = &pt[(a >> 12) & 511];
+        if ((*pte & PTE_P) && !mapping_fits(*pte, kind)) {
+            rc = -EINVAL;
+            break;
+        }
+        if (!(*pte & PTE_P))
+            *pte = a | attrs;
+        a += PAGE_SIZE;
+    }
+    write_cr3(read_cr3());
+    irq_restore(flags);
+    return rc;
 }

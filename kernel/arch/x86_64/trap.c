@@ -90,6 +90,28 @@ void irq_unroute(unsigned gsi)
     irq_set_vector_handler(IRQ_VECTOR_BASE + gsi, NULL, NULL);
 }
 
+/* Device vectors are shared: IOAPIC pin g has IRQ_VECTOR_BASE + g, and
+ * message-signalled interrupts take the free ones no pin has, from the top. */
+int irq_msi_alloc(unsigned dest_apic, irq_handler_fn fn, void *arg, struct msi_message *msg)
+{
+    if (dest_apic > MSI_MAX_APIC_ID)
+        return -EINVAL;
+    for (unsigned v = ISR_LOW_LAST; v >= IRQ_VECTOR_BASE; v--) {
+        if (handlers[v].fn || ioapic_has_gsi(v - IRQ_VECTOR_BASE))
+            continue;
+        irq_set_vector_handler(v, fn, arg);
+        msg->address = MSI_ADDRESS_BASE | (uint64_t)dest_apic << 12;
+        msg->data = v; /* fixed delivery, edge-triggered */
+        return (int)v;
+    }
+    return -EBUSY;
+}
+
+void irq_msi_free(unsigned vector)
+{
+    irq_set_vector_handler(vector, NULL, NULL);
+}
+
 /* Names of exceptions 0-21, NUL-separated (one string, not a table of
  * pointers: 192 B less image); vectors past the list are "exception". */
 static const char exception_names[] = "divide error\0"

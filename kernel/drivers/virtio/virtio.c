@@ -102,12 +102,16 @@ void virtio_queue_destroy(struct virtqueue *vq)
     page_free(vq->desc, (vq_ring_bytes(vq->size) + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
+void virtio_device_event(struct virtio_device *dev, uint32_t cause)
+{
+    if (cause && dev->driver)
+        dev->driver->interrupt(dev, cause);
+}
+
 void virtio_device_interrupt(void *arg)
 {
     struct virtio_device *dev = arg;
-    uint32_t cause = dev->ops->interrupt_ack(dev);
-    if (cause && dev->driver)
-        dev->driver->interrupt(dev, cause);
+    virtio_device_event(dev, dev->ops->interrupt_ack(dev));
 }
 
 int virtio_irq_enable(struct virtio_device *dev)

@@ -2,7 +2,7 @@
 /*
  * The virtio device interface (DESIGN §2: transport separate from device).
  *
- * A transport (virtio-mmio today, virtio-pci next) finds devices, wraps each
+ * A transport (virtio-mmio, virtio-pci) finds devices, wraps each
  * in a struct virtio_device with its struct virtio_transport_ops, and hands
  * it to virtio_device_attach(). Device drivers (fs, vsock) register a struct
  * virtio_driver with MIURA_DRIVER(virtio, var) and only ever use the
@@ -104,8 +104,12 @@ void virtio_queue_kick(struct virtio_device *dev, unsigned index, struct virtque
 /* Reads dev's config space: see virtio_transport_ops.read_config. */
 int virtio_read_config(struct virtio_device *dev, unsigned offset, void *buf, unsigned len);
 
-/* For transports: the interrupt handler to route (arg is the device). */
+/* For transports: the interrupt handler to route (arg is the device); it
+ * asks the transport's interrupt_ack why, then tells the driver. */
 void virtio_device_interrupt(void *dev);
+/* For transports that know the cause without asking (one MSI-X vector per
+ * cause): tells dev's driver, if it has one, in interrupt context. */
+void virtio_device_event(struct virtio_device *dev, uint32_t cause);
 
 static inline bool virtio_has_feature(const struct virtio_device *dev, unsigned bit)
 {

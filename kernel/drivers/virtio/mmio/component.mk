@@ -4,3 +4,4 @@
 COMPONENTS += virtio_mmio
 virtio_mmio_SRCS := kernel/drivers/virtio/mmio/mmio.c
 virtio_mmio_DEPS := virtio arch lib mm
+virtio_mmio_TRANSPORT := mmio
