@@ -478,8 +478,9 @@ TEST(plan_pci_machines)
     CHECK(formatted(&q, line, sizeof(line)) == 0);
     CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M q35,memory-backend=mem -accel tcg -cpu max "
                     "-m 128M -smp 1 -object memory-backend-memfd,id=mem,size=128M,share=on "
-                    "-nodefaults -no-user-config -display none -no-reboot -name hello-3 -serial "
-                    "stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
+                    "-nodefaults -no-user-config -display none -no-reboot -name hello-3 -sandbox "
+                    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
+                    "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
                     "socket,id=fs0,path=/r/fs.sock -device "
                     "vhost-user-fs-pci,chardev=fs0,tag=share -chardev "
                     "socket,id=vs0,path=/r/vhost.sock -device vhost-user-vsock-pci,chardev=vs0 "
