@@ -35,8 +35,9 @@ endif
 # does not use), -mpreferred-stack-boundary=3 (128: 8-byte stack alignment, as
 # Linux builds its kernel; no SSE state is ever spilled), -fno-shrink-wrap (224:
 # every function sets up its frame on entry, which also keeps the frame-pointer
-# backtrace whole on early-exit paths).
-GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap
+# backtrace whole on early-exit paths), -fipa-pta (120 after the zero-copy
+# work: points-to analysis across the whole image drops dead loads and stores).
+GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap -fipa-pta
 CC       := gcc
 OBJCOPY  := objcopy
 STRIP    := strip

@@ -15,8 +15,10 @@
  * driver queues without bound; TXQ is asserted never to fill), h2g the rx
  * virtqueue (vsockd sends only into a posted rx buffer: RXBUFS of them).
  *
- * Sizes are in units of 64 KiB, which makes every C threshold whole:
- * buf_alloc 256 KiB (guest SO_RCVBUF set so; vsockd CONN_BUF_ALLOC) = 4,
+ * Sizes are in units (64 KiB against vsockd, 32 KiB against the guest: its
+ * largest data packet is VSOCK_TX_PKT_MAX, a little under 64 KiB), which
+ * makes every C threshold whole: buf_alloc (vsockd CONN_BUF_ALLOC 256 KiB,
+ * the guest's SO_RCVBUF set to 128 KiB) = 4,
  * packets (VSOCK_TX_PKT_MAX, VSOCK_MAX_PKT) = 1, guest SO_SNDBUF = 1, the
  * guest's credit threshold (buf_alloc / 4) and vsockd's CONN_LOW_WATER = 1.
  * The u32 counters (rx_cnt, fwd_cnt, tx_cnt) count modulo CM and start at

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -29,9 +30,8 @@
 #include "miura/miura.h"
 
 #define CONN_STACK      (8 * 1024)
-#define BUF_INITIAL     2048         /* grows up to http_limits_buffer_size() for big heads */
-#define OUT_SIZE        2048         /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
-#define CHUNK           (128 * 1024) /* per file send; fewer FUSE READs for big files */
+#define BUF_INITIAL     2048 /* grows up to http_limits_buffer_size() for big heads */
+#define OUT_SIZE        2048 /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
 #define ROOT_MAX        256
 #define FCACHE_SLOTS    32          /* files kept open or in memory */
 #define FCACHE_FILE_MAX (64 * 1024) /* the largest file whose content is kept */
@@ -146,40 +146,26 @@ static int file_info(const char *full, struct http_file_info *info, struct file_
     return 0;
 }
 
+static uint64_t file_bytes_copied; /* by the guest CPU: stats= shows it */
+
 /* Sends [offset, offset + length) of the file: from memory when the cache
- * holds its content, else read in chunks (never the whole file in memory).
- * A chunk is 128 KiB (fewer FUSE READs), or as much as the heap can give in
- * one piece, down to `spare` (the connection's own response buffer, free
- * once the head is out): with many large responses at once, memory runs
- * short, and a response whose head is out must not be cut for that.
- * Returns 0, or -1 if the connection must be dropped. */
-static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length,
-                           char *spare, size_t spare_size)
+ * holds its content (send copies it), else with sendfile, which moves it
+ * from the FUSE reply to the device without a copy. Returns 0, or -1 if the
+ * connection must be dropped. */
+static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64_t length)
 {
-    if (f->data)
+    off_t off = (off_t)offset;
+    if (f->data) {
+        file_bytes_copied += length;
         return send_all(sock, f->data + offset, (size_t)length);
-    size_t size = length < CHUNK ? (size_t)length + 1 : CHUNK;
-    char *chunk;
-    while (!(chunk = malloc(size)) && size > spare_size)
-        size /= 2;
-    char *buf = chunk ? chunk : spare;
-    if (!chunk)
-        size = spare_size;
-    int rc = 0;
-    while (rc == 0 && length > 0) {
-        size_t want = length < size ? (size_t)length : size;
-        ssize_t n = pread(f->fd, buf, want, (off_t)offset);
-        if (n <= 0) {
-            rc = -1; /* shrank under us: the promised length cannot be kept */
-            break;
-        }
-        if (send_all(sock, buf, (size_t)n) < 0)
-            rc = -1;
-        offset += (uint64_t)n;
+    }
+    while (length > 0) {
+        ssize_t n = sendfile(sock, f->fd, &off, (size_t)length);
+        if (n <= 0)
+            return -1; /* shrank under us: the promised length cannot be kept */
         length -= (uint64_t)n;
     }
-    free(chunk);
-    return rc;
+    return 0;
 }
 
 static void log_request(const struct http_request *req, const struct http_response *resp)
@@ -247,11 +233,11 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     if (f && f->data && resp.out_len + resp.file_length <= out_size) {
         /* a small cached file: head and body in one send (one packet) */
         memcpy(out + resp.out_len, f->data + resp.file_offset, (size_t)resp.file_length);
+        file_bytes_copied += 2 * resp.file_length; /* here, and by send */
         ok = send_all(sock, out, resp.out_len + (size_t)resp.file_length) == 0;
     } else {
         ok = send_all(sock, out, resp.out_len) == 0 &&
-             (!f ||
-              send_file_range(sock, f, resp.file_offset, resp.file_length, out, out_size) == 0);
+             (!f || send_file_range(sock, f, resp.file_offset, resp.file_length) == 0);
     }
     if (f)
         fc_put(f);
@@ -315,11 +301,12 @@ static void *stats_thread(void *arg)
         fc_stats(&fs);
         printf("webserver: stats: %u connections (peak %u, %u dropped, %u idle closed for "
                "memory), %llu of %llu KiB free (lowest %llu), cache %u files %zu KiB, %llu "
-               "hits %llu misses\n",
+               "hits %llu misses, %llu bytes of files copied\n",
                open_connections, peak_connections, dropped_for_memory, reclaimed_idle,
                (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
                (unsigned long long)(m.min_free_bytes >> 10), fs.entries, fs.bytes >> 10,
-               (unsigned long long)fs.hits, (unsigned long long)fs.misses);
+               (unsigned long long)fs.hits, (unsigned long long)fs.misses,
+               (unsigned long long)file_bytes_copied);
     }
     return NULL;
 }

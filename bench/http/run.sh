@@ -8,6 +8,10 @@
 # response; the image size; the smallest --mem that serves 100 connections.
 # The web server runs twice: on QEMU microvm (virtio-mmio, image webserver)
 # and on q35 (virtio-pci, image webserver_pci; Miura-q35), one after the other.
+# BEFORE=DIR adds, side by side, the microvm web server of another built
+# checkout (its build/ image and miura-vsockd: the code before a change).
+# After the wrk runs, miura-vsockd's counters give kicks and interrupts per
+# request for `ab -k -c32` (for a BEFORE build too, if its vsockd counts).
 # Usage: bench/http/run.sh   (DURATION=5 RUNS=3 by default; Q35=0 leaves q35 out)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -43,11 +47,18 @@ P_MIURA=$base P_NGINX=$((base + 1)) P_LINUX=$((base + 2))
 image_for() { # machine
     if [ "$1" = microvm ]; then echo build/apps/webserver/webserver.elf; else echo build/apps/webserver_pci/webserver_pci.elf; fi
 }
-start_miura() { # [machine]
-    local m=${1:-microvm}
-    "$MIURA" run --detach --name bench --machine "$m" --mem 128M --share "$site" \
-        --publish "127.0.0.1:$P_MIURA:80" --append log=0 "$(image_for "$m")" >/dev/null
+start_miura() { # [machine [checkout]]
+    local m=${1:-microvm} tree=${2:-$PWD}
+    MIURA_VSOCKD=$tree/build/bin/miura-vsockd "$MIURA" run --detach --name bench --machine "$m" \
+        --mem 128M --share "$site" --publish "127.0.0.1:$P_MIURA:80" --append log=0 \
+        "$tree/$(image_for "$m")" >/dev/null
 }
+if [ -n "${BEFORE:-}" ]; then
+    BEFORE=$(cd "$BEFORE" && pwd)
+    for f in build/bin/miura-vsockd "$(image_for microvm)"; do
+        [ -e "$BEFORE/$f" ] || { echo "bench/http: BEFORE=$BEFORE has no $f (run make there)" >&2; exit 1; }
+    done
+fi
 start_nginx "$work/nginx" "$P_NGINX" "$site" 1k.bin
 
 wrk_one() { # port, path, extra args → "req/s MiB/s p99_ms"
@@ -73,17 +84,43 @@ measure() { # name port: every wrk test (median of RUNS), then ab -c1
     abmean[$name]=$(ab -q -n 1000 -c 1 "http://127.0.0.1:$port/1k.bin" 2>/dev/null | awk '/Time per request:.*\(mean\)$/ {print $4; exit}')
 }
 
+# kicks (guest -> vsockd) and interrupts (vsockd -> guest) per request of
+# `ab -k -c32 -n N`, from miura-vsockd's counters ("-" if it has none)
+declare -A notify
+count_notify() { # name
+    local n=20000 a b
+    a=$("$MIURA" stats bench 2>/dev/null | tr '\n' ' ')
+    ab -q -k -c 32 -n $n "http://127.0.0.1:$P_MIURA/1k.bin" >/dev/null 2>&1
+    b=$("$MIURA" stats bench 2>/dev/null | tr '\n' ' ')
+    notify[$1]=$(awk -v a="$a" -v b="$b" -v n=$n 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        for (i = 1; i < length(x); i += 2) before[x[i]] = x[i + 1]
+        for (i = 1; i < length(y); i += 2) after[y[i]] = y[i + 1]
+        if (!("tx_kicks" in after)) { print "- - - -"; exit }
+        printf "%.2f %.2f %.2f %.2f\n", (after["tx_kicks"] - before["tx_kicks"]) / n,
+            (after["rx_kicks"] - before["rx_kicks"]) / n, (after["rx_calls"] - before["rx_calls"]) / n,
+            (after["tx_calls"] - before["tx_calls"]) / n }')
+}
+
 servers=(Miura nginx)
 start_miura
 measure Miura "$P_MIURA"
+count_notify Miura
 measure nginx "$P_NGINX"
 "$MIURA" stop bench >/dev/null
+if [ -n "${BEFORE:-}" ]; then
+    start_miura microvm "$BEFORE"
+    measure Miura-before "$P_MIURA"
+    count_notify Miura-before
+    "$MIURA" stop bench >/dev/null
+    servers=(Miura Miura-before nginx)
+fi
 machines=(microvm)
 if [ "${Q35:-1}" = 1 ]; then
     start_miura q35
     measure Miura-q35 "$P_MIURA"
     "$MIURA" stop bench >/dev/null
-    servers=(Miura Miura-q35 nginx)
+    servers=("${servers[@]:0:${#servers[@]}-1}" Miura-q35 nginx)
     machines+=(q35)
 fi
 if [ -x bench/linux-peer/run.sh ] && [ "${LINUX_PEER:-1}" = 1 ]; then
@@ -112,6 +149,10 @@ done
 echo "  ab -n 1000 -c 1 (1 KiB, a new connection per request), mean latency:"
 for name in "${servers[@]}"; do
     printf '  %-16s %10s ms\n' "$name" "${abmean[$name]}"
+done
+echo "  per request of ab -k -c32 (1 KiB): tx kicks, rx kicks, rx interrupts, tx interrupts:"
+for name in "${!notify[@]}"; do
+    printf '  %-16s %s\n' "$name" "${notify[$name]}"
 done
 
 # ---- start-up: from `miura run` until it prints "serving" (it does once the

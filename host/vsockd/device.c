@@ -70,7 +70,9 @@ static void dev_reset(void *ctx)
 }
 
 const struct vu_device_ops vsock_vu_ops = {
-    .features = 0,
+    /* EVENT_IDX: the guest interrupts us only when we wait, we it only when
+     * it sleeps (virtio 1.2 §2.7.10). */
+    .features = 1ull << VIRTIO_F_RING_EVENT_IDX,
     .get_config = get_config,
     .kick_unwatch = kick_unwatch,
     .queue_changed = queue_changed,
@@ -176,6 +178,8 @@ static void process_tx(struct vsock_dev *d)
             queue_broken(d, VQ_TX);
             return;
         }
+        if (r == 0 && vq_want_kick(vq))
+            continue; /* chains came in while we asked for a kick */
         if (r == 0)
             return;
         device_handle_tx_chain(d, &chain);
@@ -227,6 +231,8 @@ static void pump_rx(struct vsock_dev *d)
             queue_broken(d, VQ_RX);
             break;
         }
+        if (r == 0 && vq_want_kick(vq))
+            continue; /* out of buffers: the guest kicks when it adds some */
         if (r == 0)
             break;
         if (chain.n_out > 0 || chain.in_len < VSOCK_HDR_SIZE) {
@@ -263,8 +269,12 @@ static void pump_rx(struct vsock_dev *d)
 void device_kick(struct vsock_dev *d, unsigned index)
 {
     uint64_t v;
-    if (d->kick[index].fd >= 0 && read(d->kick[index].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        log_debug("reading kick fd %u: %s", index, strerror(errno));
+    if (d->kick[index].fd >= 0) {
+        if (read(d->kick[index].fd, &v, sizeof(v)) == sizeof(v))
+            d->vu.vq[index].kicks += v; /* the eventfd counts the guest's notifies */
+        else if (errno != EAGAIN)
+            log_debug("reading kick fd %u: %s", index, strerror(errno));
+    }
     if (index == VQ_TX)
         d->tx_kicked = true;
 }
@@ -324,5 +334,9 @@ size_t device_stats_text(struct vsock_dev *d, char *buf, size_t len)
     control_kv(buf, len, &off, "guest_connects", st->guest_connects);
     control_kv(buf, len, &off, "guest_refused", st->guest_refused);
     control_kv(buf, len, &off, "bad_packets", d->bad_packets);
+    control_kv(buf, len, &off, "rx_kicks", d->vu.vq[VQ_RX].kicks);
+    control_kv(buf, len, &off, "tx_kicks", d->vu.vq[VQ_TX].kicks);
+    control_kv(buf, len, &off, "rx_calls", d->vu.vq[VQ_RX].calls);
+    control_kv(buf, len, &off, "tx_calls", d->vu.vq[VQ_TX].calls);
     return off;
 }

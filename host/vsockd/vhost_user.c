@@ -165,6 +165,8 @@ static int handle_set_features(struct vu_backend *b, struct vu_req *r)
         return fail(b, "SET_FEATURES: %#llx not offered",
                     (unsigned long long)(f & ~offered_features(b)));
     b->features = f;
+    for (unsigned i = 0; i < VU_NUM_QUEUES; i++)
+        b->vq[i].event_idx = (f >> VIRTIO_F_RING_EVENT_IDX) & 1;
     return 0;
 }
 
@@ -312,6 +314,7 @@ static int handle_set_vring_base(struct vu_backend *b, struct vu_req *r)
     b->vq[s.index].last_avail = (uint16_t)s.num;
     b->vq[s.index].used_idx = (uint16_t)s.num;
     b->vq[s.index].broken = false; /* the frontend sets the ring up afresh */
+    b->vq[s.index].signalled_valid = false;
     return 0;
 }
 

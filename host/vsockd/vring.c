@@ -181,6 +181,23 @@ void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
     vq->need_call = true;
 }
 
+/* §2.7.10: the used_event / avail_event fields, after the other side's ring. */
+static uint16_t *used_event(const struct virtqueue *vq)
+{
+    return &vq->avail->ring[vq->num];
+}
+
+static uint16_t *avail_event(const struct virtqueue *vq)
+{
+    return (uint16_t *)&vq->used->ring[vq->num];
+}
+
+/* §2.7.10: true if event lies in [old, new) (the guest asked between them). */
+static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
 void vq_notify(struct virtqueue *vq)
 {
     if (!vq->need_call || !vq->desc)
@@ -188,14 +205,36 @@ void vq_notify(struct virtqueue *vq)
     vq->need_call = false;
     if (vq->call_fd < 0)
         return;
-    /* Full fence: our used idx store before the read of the guest's flags. */
+    /* Full fence: our used idx store before the read of the guest's flags or
+     * used_event, else a guest going to sleep could be missed. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT)
+    if (vq->event_idx) {
+        uint16_t event = __atomic_load_n(used_event(vq), __ATOMIC_RELAXED);
+        uint16_t old = vq->signalled_used;
+        bool valid = vq->signalled_valid;
+        vq->signalled_used = vq->used_idx;
+        vq->signalled_valid = true;
+        if (valid && !need_event(event, vq->used_idx, old))
+            return;
+    } else if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT) {
         return;
+    }
     uint64_t one = 1;
+    vq->calls++;
     if (write(vq->call_fd, &one, sizeof(one)) < 0) {
         /* EAGAIN: counter saturated, the guest is being notified anyway */
     }
+}
+
+bool vq_want_kick(struct virtqueue *vq)
+{
+    if (!vq->event_idx || !vq_ready(vq))
+        return false;
+    __atomic_store_n(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+    /* Full fence: avail_event is visible before we look at avail->idx again;
+     * a chain the guest adds after that look sees it and kicks. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return vq_avail_count(vq) != 0;
 }
 
 /* Copies between a flat buffer and the part of iov[] from `skip`, either way. */

@@ -58,6 +58,10 @@ struct virtqueue {
     bool enabled;                 /* SET_VRING_ENABLE */
     bool broken;                  /* the guest violated the ring protocol */
     bool need_call;               /* used entries written since the last call */
+    bool event_idx;               /* VIRTIO_F_RING_EVENT_IDX negotiated (§2.7.10) */
+    bool signalled_valid;         /* signalled_used holds the used idx of a call */
+    uint16_t signalled_used;      /* used idx when the guest was last called */
+    uint64_t kicks, calls;        /* notifications from and interrupts to the guest */
 };
 
 /* One descriptor chain, as checked host iovecs. */
@@ -88,8 +92,15 @@ int vq_walk(const struct virtqueue *vq, const struct vu_mem *mem, uint16_t head,
             struct vq_chain *chain);
 /* Returns a chain to the guest with `len` bytes written into it. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
-/* Signals the call eventfd if entries were pushed and the guest wants it. */
+/* Signals the call eventfd if entries were pushed and the guest wants it:
+ * without EVENT_IDX unless it set VIRTQ_AVAIL_F_NO_INTERRUPT, with it only
+ * when the used index crossed the guest's used_event since the last call. */
 void vq_notify(struct virtqueue *vq);
+/* About to wait for a kick: with EVENT_IDX, asks the guest to kick when it
+ * makes its next chain available (avail_event), which it otherwise does not
+ * do; returns true if chains arrived meanwhile (take them first: no kick
+ * will come for those). Without EVENT_IDX the guest always kicks: false. */
+bool vq_want_kick(struct virtqueue *vq);
 /* Number of chains the guest has made available and we have not taken. */
 unsigned vq_avail_count(const struct virtqueue *vq);
 

@@ -4,7 +4,8 @@
  * counterpart and turns a negative errno into errno and -1 (NULL for
  * opendir/readdir). Open files get their descriptors from the descriptor
  * layer (lib/fd), which also dispatches close, read, write and fstat to the
- * file ops below (a file has no poll op: it is always ready). The public contract is
+ * file ops below (a file has no poll op: it is always ready); sendfile()
+ * hands a file's read to the out descriptor's kind. The public contract is
  * docs/filesystem.md.
  */
 #include <dirent.h>
@@ -112,6 +113,31 @@ ssize_t LIBC_NAME(pwrite)(int fd, const void *buf, size_t n, off_t off)
     int rc = file_at(fd, -ESPIPE, &f);
 
     return posix_result(rc < 0 ? rc : file_write((struct fd_object *)f, buf, n, &at));
+}
+
+/* The out descriptor's kind (a socket) reads the file with file_read, which
+ * a FUSE READ serves straight into its buffer; the file is held meanwhile. */
+ssize_t LIBC_NAME(sendfile)(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    struct fd_object *out = fd_lookup(out_fd);
+    struct vfs_file *f = NULL;
+    int64_t pos = offset ? *offset : 0;
+    int64_t rc = file_at(in_fd, -EINVAL, &f);
+
+    if (rc == 0 && (!out || (out->flags & O_ACCMODE) == O_RDONLY ||
+                    (((struct fd_object *)f)->flags & O_ACCMODE) == O_WRONLY))
+        rc = -EBADF;
+    else if (rc == 0 && pos < 0)
+        rc = -EINVAL;
+    if (rc < 0)
+        return posix_result(rc);
+    vfs_file_ref(f, 1);
+    rc = fd_sendfile(out, (struct fd_object *)f, file_read, offset ? &pos : NULL,
+                     count < FD_MAX_RW ? count : FD_MAX_RW);
+    vfs_file_ref(f, -1);
+    if (offset)
+        *offset = pos;
+    return posix_result(rc);
 }
 
 off_t LIBC_NAME(lseek)(int fd, off_t off, int whence)

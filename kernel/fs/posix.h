@@ -28,6 +28,7 @@ int miura_open(const char *path, int flags, ...);
 int miura_creat(const char *path, mode_t mode);
 ssize_t miura_pread(int fd, void *buf, size_t n, off_t off);
 ssize_t miura_pwrite(int fd, const void *buf, size_t n, off_t off);
+ssize_t miura_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
 off_t miura_lseek(int fd, off_t off, int whence);
 int miura_fsync(int fd);
 int miura_fdatasync(int fd);

@@ -118,6 +118,10 @@ int vfs_close(struct vfs_file *f);
  * writes there. Counts above FD_MAX_RW are shortened. */
 int64_t vfs_read(struct vfs_file *f, void *buf, size_t n, const int64_t *at);
 int64_t vfs_write(struct vfs_file *f, const void *buf, size_t n, const int64_t *at);
+/* Takes (delta 1) or drops (delta -1) a reference for a caller that uses f
+ * across blocking without holding its descriptor (sendfile). Dropping the
+ * last one releases the file (blocks). */
+void vfs_file_ref(struct vfs_file *f, int delta);
 /* SEEK_END uses the (cached) size. A directory only rewinds (0, SEEK_SET). */
 int64_t vfs_lseek(struct vfs_file *f, int64_t off, int whence);
 int vfs_fsync(struct vfs_file *f);

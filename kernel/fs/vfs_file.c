@@ -64,6 +64,14 @@ static void op_done(struct vfs_file *f)
     vfs_forget_flush();
 }
 
+void vfs_file_ref(struct vfs_file *f, int delta)
+{
+    if (delta > 0)
+        file_get(f);
+    else
+        op_done(f);
+}
+
 /* ------------------------------------------------------------------ open */
 
 /* The flags an OPEN/CREATE carries: what the server has to know. */

@@ -200,6 +200,17 @@ static ssize_t do_recv(struct vsock_sock *s, uint8_t *buf, size_t n, int flags)
     }
 }
 
+/* What a send that stops on err returns: the bytes it sent (err, if it is
+ * the connection's pending one, stays for the next call), else err. */
+static int64_t sent_or_error(struct vsock_sock *s, size_t done, int64_t err)
+{
+    if (done)
+        return (int64_t)done;
+    if (err == -s->err)
+        s->err = 0;
+    return err;
+}
+
 static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int flags)
 {
     bool nonblock = (s->fdo.flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -208,8 +219,10 @@ static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int f
     for (;;) {
         size_t want = n - done > UINT32_MAX ? UINT32_MAX : n - done;
         int64_t r = vsock_send_some(s, buf + done, (uint32_t)want);
+        if (r == -ENOMEM && s->tx_inflight)
+            r = 0; /* memory comes back with the packets in flight */
         if (r < 0)
-            return done ? (ssize_t)done : r;
+            return sent_or_error(s, done, r);
         done += (size_t)r;
         if (done == n)
             return (ssize_t)done;
@@ -507,12 +520,88 @@ static int sock_close(struct fd_object *o)
 static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
 {
     uint64_t f = net_lock();
-    short m = (short)(vsock_poll_mask(sock_of(o)) & (events | POLLERR | POLLHUP));
-    *wq = net_waitq_of(&vsock_poll_wq); /* every socket event wakes it */
+    struct vsock_sock *s = sock_of(o);
+    short m = (short)(vsock_poll_mask(s) & (events | POLLERR | POLLHUP));
+    *wq = net_waitq_of(&s->wq); /* woken by every change of this socket */
     net_unlock(f);
     return m;
 }
 FD_OP(poll, sock_kind, sock_poll);
+
+/*
+ * sendfile() to a socket: each packet's payload is read by in's read op
+ * (the FUSE client, for a file) straight into the packet the device will
+ * read, so the guest copies none of it. Credit and SO_SNDBUF room are
+ * reserved before the read and the packet goes out whatever the read gave,
+ * so the file position never runs ahead of what was sent; a short read is
+ * the end of the file. *f is the net lock's: it is let go while the read
+ * blocks, and the connection is looked at again after it.
+ */
+static int64_t do_sendfile(struct vsock_sock *s, struct fd_object *in, fd_read_op *read,
+                           int64_t *pos, size_t n, uint64_t *f)
+{
+    bool nonblock = (s->fdo.flags & O_NONBLOCK) != 0;
+    uint64_t deadline = deadline_after(s->sndtimeo);
+    size_t done = 0;
+    while (done < n) {
+        int64_t room = vsock_send_room(s), r;
+        uint32_t want, cap;
+        struct vsock_pkt *p = NULL;
+        if (room > 0) {
+            want = n - done < (size_t)room ? (uint32_t)(n - done) : (uint32_t)room;
+            p = vsock_pkt_alloc(want, &cap);
+            if (!p && !s->tx_inflight)
+                room = -ENOMEM; /* nothing in flight would give memory back */
+        } else if (room == 0 && !vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt)) {
+            vsock_request_credit(s);
+        }
+        if (room < 0)
+            return sent_or_error(s, done, room);
+        if (!p) { /* no room, or no memory until packets in flight come back */
+            if (nonblock)
+                return done ? (int64_t)done : -EAGAIN;
+            if (net_wait(&s->wq, deadline) == -ETIMEDOUT)
+                return done ? (int64_t)done : -EAGAIN;
+            continue;
+        }
+        vsock_tx_reserve(s, cap);
+        net_unlock(*f);
+        r = read(in, p->data, cap, pos); /* blocks: FUSE READ into the packet */
+        *f = net_lock();
+        /* r <= cap: a read op gives at most what it was asked (fd.h) */
+        if (r > 0 && (room = vsock_send_room(s)) < 0) /* reset, shut down meanwhile */
+            r = room;
+        if (r <= 0) {
+            vsock_tx_unreserve(s, cap);
+            vsock_pkt_free(p);
+            return sent_or_error(s, done, r); /* r == 0: the end of the file */
+        }
+        vsock_tx_unreserve(s, cap - (uint32_t)r);
+        vsock_net_stats.tx_zero_copy += (uint64_t)r;
+        int rc = vsock_send_pkt(s, p, (uint32_t)r);
+        if (rc < 0)
+            return sent_or_error(s, done, rc);
+        done += (size_t)r;
+        if (pos)
+            *pos += r;
+        if ((uint32_t)r < cap)
+            break; /* a short read: the end of the file */
+    }
+    return (int64_t)done;
+}
+
+static int64_t sock_sendfile(struct fd_object *o, struct fd_object *in, fd_read_op *read,
+                             int64_t *pos, size_t n)
+{
+    uint64_t f = net_lock();
+    struct vsock_sock *s = sock_of(o);
+    vsock_sock_hold(s);
+    int64_t rc = do_sendfile(s, in, read, pos, n, &f);
+    vsock_sock_put(s);
+    net_unlock(f);
+    return rc;
+}
+FD_OP(sendfile, sock_kind, sock_sendfile);
 
 #ifdef MIURA_HOST_TEST
 /* Tests look at a socket's protocol state through its fd. */

@@ -14,6 +14,7 @@
 #define MIURA_NET_VSOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/fd/fd.h"
@@ -21,12 +22,17 @@
 #include "net/net_port.h"
 #include "net/vsock_transport.h"
 
-#define VSOCK_BUF_DEFAULT     (64u * 1024)   /* buf_alloc and SO_SNDBUF default */
-#define VSOCK_BUF_MIN         (4u * 1024)    /* SO_RCVBUF / SO_SNDBUF clamp */
-#define VSOCK_BUF_MAX         (1024u * 1024) /* SO_RCVBUF / SO_SNDBUF clamp */
-#define VSOCK_TX_PKT_MAX      (64u * 1024)   /* payload bytes per sent packet */
-#define VSOCK_COALESCE_MAX    512u           /* rx payloads up to this are copied into the tail */
-#define VSOCK_COPY_MAX        1536u          /* a first payload up to this is copied off its page */
+#define VSOCK_BUF_DEFAULT    (64u * 1024)   /* buf_alloc default */
+#define VSOCK_SNDBUF_DEFAULT (256u * 1024)  /* SO_SNDBUF default: the credit vsockd gives */
+#define VSOCK_BUF_MIN        (4u * 1024)    /* SO_RCVBUF / SO_SNDBUF clamp */
+#define VSOCK_BUF_MAX        (1024u * 1024) /* SO_RCVBUF / SO_SNDBUF clamp */
+#define VSOCK_PKT_ALLOC      (64u * 1024)   /* largest packet allocation: 16 pages */
+#define VSOCK_PKT_ALLOC_MIN  1024u          /* payload: halved down to this when memory is short */
+/* payload bytes per sent packet: what fits in one allocation behind the header */
+#define VSOCK_TX_PKT_MAX      (VSOCK_PKT_ALLOC - (uint32_t)offsetof(struct vsock_pkt, data))
+#define VSOCK_CTRL_POOL       64    /* control packets, preallocated */
+#define VSOCK_COALESCE_MAX    512u  /* rx payloads up to this are copied into the tail */
+#define VSOCK_COPY_MAX        1536u /* a first payload up to this is copied off its page */
 #define VSOCK_CLOSE_TIMEOUT   (2000000000ull) /* ns to wait for the peer's RST after close */
 #define VSOCK_CONNECT_TIMEOUT (2000000000ull) /* ns to wait for RESPONSE */
 #define VSOCK_BACKLOG_MAX     4096
@@ -76,6 +82,13 @@ struct vsock_sock {
     uint32_t tx_inflight;                  /* payload bytes the device has not consumed yet */
     uint32_t sndbuf;                       /* SO_SNDBUF: bound on tx_inflight */
     bool credit_requested;                 /* CREDIT_REQUEST sent, no update since */
+    /* control packets that found the pool empty: sent, in this order
+     * (REQUEST, RESPONSE, CREDIT_REQUEST, CREDIT_UPDATE, SHUTDOWN, RST),
+     * as pool packets come back; data waits behind them */
+    uint8_t ctrl_pending; /* 1 << VSOCK_OP_* */
+#define VSOCK_CTRL_BEFORE_DATA ((1u << VSOCK_OP_REQUEST) | (1u << VSOCK_OP_RESPONSE))
+    uint8_t ctrl_shut;     /* flags of the pending SHUTDOWN */
+    struct list ctrl_link; /* on the list of sockets waiting for the pool */
     /* listener */
     uint32_t backlog, pending; /* accept queue bound and length */
     struct list accept_q;      /* children, in arrival order */
@@ -100,6 +113,11 @@ struct vsock_net_stats {
     uint64_t socks;           /* struct vsock_sock alive */
     uint64_t mem_bytes;       /* bytes net has allocated (socks, tx packets) */
     uint64_t rx_bufs_held;    /* rx buffers loaned to net right now */
+    uint64_t ctrl_in_use;     /* pool packets out (sending, or with the device) */
+    uint64_t ctrl_deferred;   /* control packets that waited for the pool */
+    uint64_t rst_dropped;     /* RST replies (no connection) dropped: the pool was empty */
+    uint64_t tx_copied;       /* payload bytes send() copied into packets */
+    uint64_t tx_zero_copy;    /* payload bytes sendfile() read straight into packets */
 };
 extern struct vsock_net_stats vsock_net_stats;
 
@@ -124,8 +142,28 @@ struct vsock_sock *vsock_accept_pop(struct vsock_sock *listener);
  * emptied buffers back and sends a credit update when the window runs low.
  * Returns the byte count (0 if nothing is queued). */
 uint32_t vsock_recv_copy(struct vsock_sock *s, uint8_t *buf, uint32_t n, bool peek);
-/* Sends up to n bytes now (within credit and SO_SNDBUF). Returns the count
- * (0 if none can go now) or -errno (EPIPE, ECONNRESET, ENOTCONN, EIO...). */
+/* Payload bytes a data packet may carry now (credit, SO_SNDBUF room, no
+ * RESPONSE waiting for the pool), at most VSOCK_TX_PKT_MAX: > 0, 0 if none
+ * can go now, or -errno (EPIPE, ENOTCONN..., or the pending error, which
+ * stays pending: the caller clears it when it reports it). */
+int64_t vsock_send_room(struct vsock_sock *s);
+/* Takes n bytes (at most what vsock_send_room gave) of credit and SO_SNDBUF
+ * room for a packet that is being filled; unreserve gives back what was not
+ * sent. Nobody else can take that room meanwhile. */
+void vsock_tx_reserve(struct vsock_sock *s, uint32_t n);
+void vsock_tx_unreserve(struct vsock_sock *s, uint32_t n);
+/* A data packet for up to n payload bytes (n <= VSOCK_TX_PKT_MAX), or NULL
+ * without memory; *cap gets what it holds (n, or less when memory is short:
+ * it halves the payload, down to 1 KiB). */
+struct vsock_pkt *vsock_pkt_alloc(uint32_t n, uint32_t *cap);
+void vsock_pkt_free(struct vsock_pkt *p);
+/* Sends p with len payload bytes, reserved before (0 < len <= p's
+ * capacity); p is net's until the transport gives it back. 0, or -errno:
+ * then p is freed and the reservation given back. */
+int vsock_send_pkt(struct vsock_sock *s, struct vsock_pkt *p, uint32_t len);
+/* Sends up to n bytes now (within credit and SO_SNDBUF), copied into one
+ * packet. Returns the count (0 if none can go now) or -errno (as
+ * vsock_send_room: a pending error stays pending). */
 int64_t vsock_send_some(struct vsock_sock *s, const uint8_t *buf, uint32_t n);
 /* Asks the peer for credit (once until it answers). */
 void vsock_request_credit(struct vsock_sock *s);
@@ -140,9 +178,6 @@ short vsock_poll_mask(struct vsock_sock *s);
 /* Runs the timers due at now (close and connect timeouts). Returns the next
  * deadline, 0 if none. */
 uint64_t vsock_net_timers(uint64_t now);
-
-/* Every wait for socket readiness across sockets (poll) sleeps here. */
-extern struct net_waitq vsock_poll_wq;
 
 /* ---- shared by vsock_conn.c and vsock_proto.c */
 struct vsock_sock *vsock_conn_find(uint32_t local_port, uint32_t peer_cid, uint32_t peer_port);
@@ -159,9 +194,13 @@ void vsock_rx_discard(struct vsock_sock *s);
 void vsock_conn_reset_all(void);
 /* Queues a received RW payload (coalescing small ones); takes buf. */
 void vsock_rx_queue(struct vsock_sock *s, struct vsock_rx_buf *buf);
-/* Sends a control packet (no payload) on s. */
+/* Sends a control packet (no payload) on s, from the pool; when the pool is
+ * empty it goes out as soon as one comes back. 0, or -errno (no transport,
+ * device broken). */
 int vsock_send_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags);
-void vsock_tx_done_locked(void *cookie);
+void vsock_tx_done_locked(struct vsock_pkt *p);
+/* Forgets the control packets s owes (a reset transport, a new connection). */
+void vsock_ctrl_forget(struct vsock_sock *s);
 /* Answers a packet that has no connection with RST (never an RST). */
 void vsock_send_rst_reply(const struct vsock_hdr *h);
 

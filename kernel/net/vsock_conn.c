@@ -9,8 +9,17 @@
  * accepted connections share their listener's port and are not in it).
  *
  * Lifetime: a struct vsock_sock is freed when its last reference goes: the
- * fd, the connection table, a listener's accept queue, each tx packet the
- * device still reads from, and every socket call in progress hold one.
+ * fd, the connection table, a listener's accept queue, each data packet the
+ * device still reads from, the wait for a control packet, and every socket
+ * call in progress hold one.
+ *
+ * Packets: a data packet is one allocation, header and payload together
+ * (struct vsock_pkt), freed when the device hands it back. Control packets
+ * come from a pool allocated with the image, so they never fail for lack of
+ * memory: a socket that finds the pool empty notes what it owes
+ * (ctrl_pending) and waits on a list; every pool packet that comes back
+ * sends the next owed one. Data never overtakes a control packet of its
+ * connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +33,6 @@
 
 struct vsock_net_stats vsock_net_stats;
 struct vsock_transport *vsock_net_transport;
-struct net_waitq vsock_poll_wq;
 uint32_t vsock_net_initial_cnt;
 uint32_t vsock_net_next_ephemeral = VSOCK_EPHEMERAL_FIRST;
 
@@ -33,12 +41,11 @@ static struct list bind_table[BIND_BUCKETS];
 static struct list timers; /* connecting and closing sockets */
 static bool tables_ready;
 
-/* A payload handed to the transport; the cookie of its send(). */
-struct vsock_tx_pkt {
-    struct vsock_sock *s;
-    uint32_t len;
-    uint8_t data[];
-};
+/* The control packet pool (bytes, since an array of structs with a
+ * flexible member is not C), its free list and the sockets waiting for it. */
+static uint8_t ctrl_mem[VSOCK_CTRL_POOL * sizeof(struct vsock_pkt)]
+    __attribute__((aligned(_Alignof(struct vsock_pkt))));
+static struct list ctrl_free, ctrl_waiters;
 
 static void tables_init(void)
 {
@@ -49,7 +56,10 @@ static void tables_init(void)
     for (unsigned i = 0; i < BIND_BUCKETS; i++)
         list_init(&bind_table[i]);
     list_init(&timers);
-    net_waitq_init(&vsock_poll_wq);
+    list_init(&ctrl_free);
+    list_init(&ctrl_waiters);
+    for (unsigned i = 0; i < VSOCK_CTRL_POOL; i++)
+        list_push_back(&ctrl_free, &((struct vsock_pkt *)ctrl_mem)[i].link);
     tables_ready = true;
 }
 
@@ -122,8 +132,9 @@ struct vsock_sock *vsock_sock_new(void)
     list_init(&s->timer_link);
     list_init(&s->rxq);
     list_init(&s->accept_q);
+    list_init(&s->ctrl_link);
     s->buf_alloc = VSOCK_BUF_DEFAULT;
-    s->sndbuf = VSOCK_BUF_DEFAULT;
+    s->sndbuf = VSOCK_SNDBUF_DEFAULT;
     net_waitq_init(&s->wq);
     vsock_net_stats.socks++;
     vsock_net_stats.mem_bytes += sizeof(*s);
@@ -146,11 +157,13 @@ static void rx_release(struct vsock_rx_buf *b)
     vsock_net_transport->rx_release(vsock_net_transport, b);
 }
 
-/* A small payload arriving on an empty queue is copied into a heap buffer
- * sized for it (with room for small packets after it), and the device's page
- * goes back at once: a connection waiting with a short request unread (an
- * HTTP request in the accept backlog, say) then holds a few hundred bytes,
- * not a page. Without memory the page is kept, as before. */
+/* A small payload for a connection nobody has accepted yet is copied into a
+ * heap buffer sized for it (with room for small packets after it), and the
+ * device's page goes back at once: a burst of clients waiting in the accept
+ * queue with short requests (HTTP heads) then holds a few hundred bytes
+ * each, not a page. An accepted connection keeps the page: its reader copies
+ * the payload out once, straight to the caller. Without memory the page is
+ * kept. */
 static struct vsock_rx_buf *rx_copy(struct vsock_rx_buf *buf)
 {
     uint32_t len = buf->hdr.len, cap = (len + 63u) & ~63u;
@@ -191,8 +204,7 @@ void vsock_sock_put(struct vsock_sock *s)
 
 void vsock_wake(struct vsock_sock *s)
 {
-    net_wake_all(&s->wq);
-    net_wake_all(&vsock_poll_wq);
+    net_wake_all(&s->wq); /* its readers, writers and pollers */
 }
 
 /* ---- timers */
@@ -282,13 +294,12 @@ int vsock_port_alloc(uint32_t peer_cid, uint32_t peer_port)
 
 /* ---- sending */
 
-static int send_hdr(struct vsock_sock *s, uint16_t op, uint32_t flags, const void *payload,
-                    uint32_t len, void *cookie)
+/* Fills p's header for s (our credit goes with it) and hands p to the
+ * transport: 0, or -errno with p still net's. */
+static int post(struct vsock_transport *t, struct vsock_sock *s, struct vsock_pkt *p, uint16_t op,
+                uint32_t flags, uint32_t len)
 {
-    struct vsock_transport *t = vsock_net_transport;
-    if (!t)
-        return -ENETDOWN;
-    struct vsock_hdr h = {
+    p->hdr = (struct vsock_hdr){
         .src_cid = t->guest_cid,
         .dst_cid = s->peer_cid,
         .src_port = s->local_port,
@@ -309,20 +320,117 @@ static int send_hdr(struct vsock_sock *s, uint16_t op, uint32_t flags, const voi
         vsock_net_stats.credit_updates++;
     if (op == VSOCK_OP_RST)
         vsock_net_stats.rst_sent++;
-    return t->send(t, &h, payload, len, cookie);
+    return t->send(t, p);
+}
+
+static struct vsock_pkt *ctrl_get(void)
+{
+    tables_init();
+    struct list *n = list_pop_front(&ctrl_free);
+    if (!n)
+        return NULL;
+    vsock_net_stats.ctrl_in_use++;
+    return list_entry(n, struct vsock_pkt, link);
+}
+
+static void ctrl_put(struct vsock_pkt *p)
+{
+    vsock_net_stats.ctrl_in_use--;
+    list_push_front(&ctrl_free, &p->link);
+}
+
+/* Sends a control packet from the pool (owner NULL) on s: 0 or -errno (p
+ * back in the pool). */
+static int ctrl_post(struct vsock_transport *t, struct vsock_sock *s, struct vsock_pkt *p,
+                     uint16_t op, uint32_t flags)
+{
+    p->owner = NULL;
+    int rc = post(t, s, p, op, flags, 0);
+    if (rc < 0)
+        ctrl_put(p);
+    return rc;
+}
+
+/* The order in which owed control packets go out. */
+static const uint8_t ctrl_order[] = {VSOCK_OP_REQUEST,        VSOCK_OP_RESPONSE,
+                                     VSOCK_OP_CREDIT_REQUEST, VSOCK_OP_CREDIT_UPDATE,
+                                     VSOCK_OP_SHUTDOWN,       VSOCK_OP_RST};
+
+/* Pool packets came back: the sockets waiting for them send what they owe,
+ * oldest first, as far as the pool goes. */
+static void ctrl_flush(void)
+{
+    static bool flushing; /* a send may hand a packet back at once: no recursion */
+    struct vsock_transport *t = vsock_net_transport;
+    if (flushing)
+        return;
+    flushing = true;
+    while (!list_empty(&ctrl_waiters) && !list_empty(&ctrl_free)) {
+        struct vsock_sock *s = list_entry(ctrl_waiters.next, struct vsock_sock, ctrl_link);
+        for (unsigned i = 0; i < sizeof(ctrl_order) && s->ctrl_pending; i++) {
+            uint8_t op = ctrl_order[i];
+            struct vsock_pkt *p;
+            if (!(s->ctrl_pending & (1u << op)))
+                continue;
+            if (!(p = ctrl_get()))
+                goto out;
+            s->ctrl_pending &= (uint8_t) ~(1u << op);
+            if (t)
+                (void)ctrl_post(t, s, p, op, op == VSOCK_OP_SHUTDOWN ? s->ctrl_shut : 0);
+            else
+                ctrl_put(p);
+        }
+        s->ctrl_shut = 0;
+        list_remove(&s->ctrl_link);
+        vsock_wake(s); /* data held back behind them may go */
+        vsock_sock_put(s);
+    }
+out:
+    flushing = false;
+}
+
+void vsock_ctrl_forget(struct vsock_sock *s)
+{
+    if (list_empty(&s->ctrl_link))
+        return;
+    s->ctrl_pending = 0;
+    list_remove(&s->ctrl_link);
+    vsock_sock_put(s);
 }
 
 int vsock_send_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags)
 {
-    return send_hdr(s, op, flags, NULL, 0, NULL);
+    struct vsock_transport *t = vsock_net_transport;
+    struct vsock_pkt *p;
+    if (!t)
+        return -ENETDOWN;
+    /* Behind what it owes already, or the pool is empty: owed. */
+    if (s->ctrl_pending || !(p = ctrl_get())) {
+        if (!s->ctrl_pending) {
+            vsock_sock_hold(s);
+            list_push_back(&ctrl_waiters, &s->ctrl_link);
+        }
+        s->ctrl_pending |= (uint8_t)(1u << op);
+        if (op == VSOCK_OP_SHUTDOWN)
+            s->ctrl_shut |= (uint8_t)flags;
+        vsock_net_stats.ctrl_deferred++;
+        return 0;
+    }
+    return ctrl_post(t, s, p, op, flags);
 }
 
 void vsock_send_rst_reply(const struct vsock_hdr *in)
 {
     struct vsock_transport *t = vsock_net_transport;
+    struct vsock_pkt *p;
     if (!t || in->op == VSOCK_OP_RST)
         return;
-    struct vsock_hdr h = {
+    if (!(p = ctrl_get())) {
+        vsock_net_stats.rst_dropped++; /* the peer's timeout ends it instead */
+        return;
+    }
+    p->owner = NULL;
+    p->hdr = (struct vsock_hdr){
         .src_cid = in->dst_cid,
         .dst_cid = in->src_cid,
         .src_port = in->dst_port,
@@ -331,67 +439,107 @@ void vsock_send_rst_reply(const struct vsock_hdr *in)
         .op = VSOCK_OP_RST,
     };
     vsock_net_stats.rst_sent++;
-    (void)t->send(t, &h, NULL, 0, NULL);
+    if (t->send(t, p) < 0)
+        ctrl_put(p);
+}
+
+int64_t vsock_send_room(struct vsock_sock *s)
+{
+    if (s->err)
+        return -s->err;
+    if ((s->local_shut & VSOCK_SHUTDOWN_SEND) || (s->peer_shut & VSOCK_SHUTDOWN_RCV) ||
+        s->state == VSOCK_CLOSED)
+        return -EPIPE;
+    if (s->state != VSOCK_ESTABLISHED)
+        return -ENOTCONN;
+    if (s->ctrl_pending & VSOCK_CTRL_BEFORE_DATA)
+        return 0; /* behind the RESPONSE that waits for the pool */
+    uint32_t room = vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt);
+    uint32_t buf = s->sndbuf > s->tx_inflight ? s->sndbuf - s->tx_inflight : 0;
+    if (room > buf)
+        room = buf;
+    return room > VSOCK_TX_PKT_MAX ? VSOCK_TX_PKT_MAX : room;
+}
+
+#define PKT_HEAD offsetof(struct vsock_pkt, data)
+
+struct vsock_pkt *vsock_pkt_alloc(uint32_t n, uint32_t *cap)
+{
+    /* A big packet needs contiguous pages; when the heap has none (many big
+     * responses at once), a smaller packet goes rather than none. */
+    struct vsock_pkt *p;
+    while (!(p = malloc(PKT_HEAD + n)) && n > VSOCK_PKT_ALLOC_MIN)
+        n /= 2;
+    if (p) {
+        vsock_net_stats.mem_bytes += PKT_HEAD + n;
+        p->cap = *cap = n;
+    }
+    return p;
+}
+
+void vsock_pkt_free(struct vsock_pkt *p)
+{
+    vsock_net_stats.mem_bytes -= PKT_HEAD + p->cap;
+    free(p);
+}
+
+void vsock_tx_reserve(struct vsock_sock *s, uint32_t n)
+{
+    s->tx_inflight += n;
+    s->tx_cnt += n;
+}
+
+void vsock_tx_unreserve(struct vsock_sock *s, uint32_t n)
+{
+    s->tx_inflight -= n;
+    s->tx_cnt -= n;
+    if (n)
+        vsock_wake(s); /* room for other writers */
+}
+
+int vsock_send_pkt(struct vsock_sock *s, struct vsock_pkt *p, uint32_t len)
+{
+    struct vsock_transport *t = vsock_net_transport;
+    int rc = -ENETDOWN;
+    p->owner = s;
+    vsock_sock_hold(s); /* the packet's, until tx_done */
+    if (!t || (rc = post(t, s, p, VSOCK_OP_RW, 0, len)) < 0) {
+        vsock_tx_unreserve(s, len);
+        vsock_pkt_free(p);
+        vsock_sock_put(s);
+    }
+    return rc < 0 ? rc : 0;
 }
 
 int64_t vsock_send_some(struct vsock_sock *s, const uint8_t *buf, uint32_t n)
 {
-    if (s->err) {
-        int e = s->err;
-        s->err = 0;
-        return -e;
-    }
-    if (s->local_shut & VSOCK_SHUTDOWN_SEND)
-        return -EPIPE;
-    if (s->state == VSOCK_CLOSED)
-        return -EPIPE;
-    if (s->state != VSOCK_ESTABLISHED)
-        return -ENOTCONN;
-    if (s->peer_shut & VSOCK_SHUTDOWN_RCV)
-        return -EPIPE;
-    uint32_t chunk = vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt);
-    uint32_t room = s->sndbuf > s->tx_inflight ? s->sndbuf - s->tx_inflight : 0;
-    if (chunk > room)
-        chunk = room;
-    if (chunk > VSOCK_TX_PKT_MAX)
-        chunk = VSOCK_TX_PKT_MAX;
-    if (chunk > n)
-        chunk = n;
-    if (!chunk)
-        return 0;
-    /* The one copy of send: into memory the device reads until tx_done. A
-     * big packet needs contiguous pages; when the heap has none (many big
-     * responses at once), a smaller packet goes rather than a failed send. */
-    struct vsock_tx_pkt *p;
-    while (!(p = malloc(sizeof(*p) + chunk)) && chunk > 1024)
-        chunk /= 2;
+    int64_t room = vsock_send_room(s);
+    uint32_t cap;
+    if (room <= 0)
+        return room;
+    if (n > room)
+        n = (uint32_t)room;
+    struct vsock_pkt *p = vsock_pkt_alloc(n, &cap);
     if (!p)
         return -ENOMEM;
-    p->s = s;
-    p->len = chunk;
-    memcpy(p->data, buf, chunk);
-    vsock_sock_hold(s);
-    vsock_net_stats.mem_bytes += sizeof(*p) + chunk;
-    s->tx_inflight += chunk;
-    s->tx_cnt += chunk;
-    int rc = send_hdr(s, VSOCK_OP_RW, 0, p->data, chunk, p);
-    if (rc < 0) {
-        s->tx_inflight -= chunk;
-        vsock_net_stats.mem_bytes -= sizeof(*p) + chunk;
-        free(p);
-        vsock_sock_put(s);
-        return rc;
-    }
-    return chunk;
+    /* The one copy of send: into the packet the device reads. */
+    memcpy(p->data, buf, cap);
+    vsock_net_stats.tx_copied += cap;
+    vsock_tx_reserve(s, cap);
+    int rc = vsock_send_pkt(s, p, cap);
+    return rc < 0 ? (int64_t)rc : (int64_t)cap;
 }
 
-void vsock_tx_done_locked(void *cookie)
+void vsock_tx_done_locked(struct vsock_pkt *p)
 {
-    struct vsock_tx_pkt *p = cookie;
-    struct vsock_sock *s = p->s;
-    s->tx_inflight -= p->len;
-    vsock_net_stats.mem_bytes -= sizeof(*p) + p->len;
-    free(p);
+    if (!p->owner) { /* from the pool */
+        ctrl_put(p);
+        ctrl_flush();
+        return;
+    }
+    struct vsock_sock *s = p->owner;
+    s->tx_inflight -= p->hdr.len;
+    vsock_pkt_free(p);
     vsock_wake(s);
     vsock_sock_put(s);
 }
@@ -423,7 +571,7 @@ void vsock_rx_queue(struct vsock_sock *s, struct vsock_rx_buf *buf)
             return;
         }
     }
-    if (list_empty(&s->rxq) && len <= VSOCK_COPY_MAX && !buf->net_copy)
+    if (s->listener && list_empty(&s->rxq) && len <= VSOCK_COPY_MAX && !buf->net_copy)
         buf = rx_copy(buf);
     buf->off = 0;
     list_push_back(&s->rxq, &buf->link);
@@ -487,6 +635,7 @@ void vsock_conn_reset_all(void)
         while (!list_empty(&conn_table[i])) {
             struct vsock_sock *s = list_entry(conn_table[i].next, struct vsock_sock, hash_link);
             vsock_rx_discard(s);
+            vsock_ctrl_forget(s); /* the peer forgot the connection */
             s->err = ECONNRESET;
             s->peer_shut = VSOCK_SHUTDOWN_BOTH;
             vsock_conn_close(s);

@@ -288,12 +288,11 @@ void vsock_net_receive(struct vsock_transport *t, struct vsock_rx_buf *buf)
     net_unlock(f);
 }
 
-void vsock_net_tx_done(struct vsock_transport *t, void *cookie)
+void vsock_net_tx_done(struct vsock_transport *t, struct vsock_pkt *p)
 {
     (void)t;
     uint64_t f = net_lock();
-    if (cookie)
-        vsock_tx_done_locked(cookie);
+    vsock_tx_done_locked(p);
     net_unlock(f);
 }
 
@@ -331,6 +330,7 @@ int vsock_connect_start(struct vsock_sock *s, uint32_t cid, uint32_t port)
         return -EISCONN;
     case VSOCK_CLOSED: /* a failed or finished connection: start over */
         vsock_rx_discard(s);
+        vsock_ctrl_forget(s);
         s->err = 0;
         s->local_shut = s->peer_shut = 0;
         s->state = VSOCK_UNBOUND;
@@ -472,7 +472,7 @@ short vsock_poll_mask(struct vsock_sock *s)
             m |= POLLHUP;
         if ((s->local_shut & VSOCK_SHUTDOWN_SEND) || (s->peer_shut & VSOCK_SHUTDOWN_RCV) ||
             (vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt) &&
-             s->tx_inflight < s->sndbuf))
+             s->tx_inflight < s->sndbuf && !(s->ctrl_pending & VSOCK_CTRL_BEFORE_DATA)))
             m |= POLLOUT; /* a send would not block (it may fail with EPIPE) */
         break;
     case VSOCK_CLOSED:

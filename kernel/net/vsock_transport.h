@@ -6,7 +6,7 @@
  *
  * Contract:
  * - Every entry point is called in thread context, never from an interrupt
- *   handler. They may send packets (and so block in send()).
+ *   handler. They may send packets.
  * - What the device wrote is checked in one place, net's packet_valid(): the
  *   driver passes the header (copied out of device-shared memory once, so
  *   it cannot change after the check) and the byte count from the used ring
@@ -17,8 +17,11 @@
  *   carries nothing net keeps). While loaned, net may use `link` and `off`,
  *   and may write into data[hdr.len .. cap) and update hdr.len (it appends
  *   small packets to the tail buffer of a connection).
- * - A payload given to send() stays untouched until vsock_net_tx_done(cookie)
- *   (only packets with len > 0 complete this way).
+ * - A packet given to send() belongs to the transport until it hands it
+ *   back with vsock_net_tx_done(t, p), once the device has read it: every
+ *   packet send() accepted, control packets too, comes back exactly once
+ *   (also after a reset or a broken queue), and never before the device is
+ *   done with it. Net frees or reuses it only then.
  */
 #ifndef MIURA_NET_VSOCK_TRANSPORT_H
 #define MIURA_NET_VSOCK_TRANSPORT_H
@@ -39,18 +42,29 @@ struct vsock_rx_buf {
     bool net_copy;        /* net's own heap copy, never the transport's (net sets it) */
 };
 
+/*
+ * A packet to send. Header and payload are one piece of memory, the payload
+ * right behind the header, so that the device reads them as one buffer:
+ * net allocates a data packet once (its payload copied in by send(), or read
+ * into it by the FUSE client for sendfile) and takes control packets from a
+ * pool. hdr.len is the payload's length.
+ */
+struct vsock_pkt {
+    struct list link;     /* the transport's while it holds the packet */
+    void *owner;          /* net's */
+    uint32_t cap;         /* net's */
+    struct vsock_hdr hdr; /* what the device reads: the header ... */
+    uint8_t data[];       /* ... and right behind it hdr.len payload bytes */
+};
+
 struct vsock_transport {
     uint64_t guest_cid;
-    /* Queues one packet: the header (copied by the transport) and len payload
-     * bytes at payload, which must stay unchanged until net's
-     * vsock_net_tx_done(cookie) is called (if len > 0). May block the calling
-     * thread while the tx queue is full (it wakes when the device completes).
-     * Returns 0, or -EIO (device broken); on error the payload is not
-     * referenced and tx_done is not called for the cookie. send() may call
-     * vsock_net_tx_done() itself (e.g. while reaping completions), but not
+    /* Queues p for the device (in order: packets are never reordered).
+     * Never blocks and never allocates. Returns 0, or -EIO (device broken):
+     * then p stays net's and does not come back through tx_done. send() may
+     * call vsock_net_tx_done() itself (while reaping completions), but not
      * the other entry points. */
-    int (*send)(struct vsock_transport *t, const struct vsock_hdr *hdr, const void *payload,
-                uint32_t len, void *cookie);
+    int (*send)(struct vsock_transport *t, struct vsock_pkt *p);
     /* Gives a loaned rx buffer back to the driver. */
     void (*rx_release)(struct vsock_transport *t, struct vsock_rx_buf *buf);
 };
@@ -59,8 +73,9 @@ struct vsock_transport {
 void vsock_net_attach(struct vsock_transport *t);
 /* A packet arrived; net owns buf until it calls t->rx_release(t, buf). */
 void vsock_net_receive(struct vsock_transport *t, struct vsock_rx_buf *buf);
-/* The device has consumed the payload sent with this cookie. */
-void vsock_net_tx_done(struct vsock_transport *t, void *cookie);
+/* The device is done with p (or never will be: a reset, a broken queue):
+ * it is net's again. */
+void vsock_net_tx_done(struct vsock_transport *t, struct vsock_pkt *p);
 /* The device's transport was reset (event queue, e.g. after migration): every
  * connection fails with ECONNRESET and gives its rx buffers back; listeners
  * stay. The guest's CID becomes new_cid. */

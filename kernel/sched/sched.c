@@ -50,12 +50,10 @@ static void timer_add(struct cpu *c, struct thread *t, uint64_t deadline)
         timer_program(c);
 }
 
+/* A blocked thread goes to the run queue. Its wait queue entries stay
+ * linked: the thread takes them off itself when it runs (waitq_wait_any). */
 static void make_ready(struct cpu *c, struct thread *t)
 {
-    if (t->waiting_on) {
-        list_remove(&t->link);
-        t->waiting_on = NULL;
-    }
     if (t->wake_at) {
         list_remove(&t->timer_link);
         t->wake_at = 0;
@@ -334,6 +332,7 @@ void thread_sleep_ns(uint64_t ns)
     t->timed_out = false;
     while (t->state == THREAD_BLOCKED)
         schedule();
+    t->timed_out = false;
     irq_restore(flags);
 }
 
@@ -354,29 +353,48 @@ void waitq_init(struct waitq *wq)
     list_init(&wq->waiters);
 }
 
-int waitq_wait(struct waitq *wq, uint64_t deadline_ns)
+int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                   uint64_t deadline_ns)
 {
     struct cpu *c = this_cpu();
     struct thread *t = c->current;
-    t->timed_out = false;
-    t->waiting_on = wq;
-    list_push_back(&wq->waiters, &t->link);
+    int rc;
+
+    /* Interrupts are off and threads are cooperative: nothing can wake the
+     * thread between joining the queues and blocking. */
+    t->woken = t->timed_out = false;
+    for (unsigned i = 0; i < n; i++) {
+        entries[i].thread = t;
+        list_push_back(&wqs[i]->waiters, &entries[i].link);
+    }
     if (deadline_ns)
         timer_add(c, t, deadline_ns);
     t->state = THREAD_BLOCKED;
     while (t->state == THREAD_BLOCKED)
         schedule();
-    return t->timed_out ? -ETIMEDOUT : 0;
+    for (unsigned i = 0; i < n; i++)
+        list_remove(&entries[i].link); /* a woken entry is unlinked already */
+    rc = t->timed_out && !t->woken ? -ETIMEDOUT : 0;
+    t->woken = t->timed_out = false;
+    return rc;
+}
+
+int waitq_wait(struct waitq *wq, uint64_t deadline_ns)
+{
+    struct waitq_entry e;
+    return waitq_wait_any(&wq, &e, 1, deadline_ns);
 }
 
 int waitq_wake_one(struct waitq *wq)
 {
     uint64_t flags = irq_save();
+    struct list *l;
     int n = 0;
-    if (!list_empty(&wq->waiters)) {
-        struct thread *t = list_entry(wq->waiters.next, struct thread, link);
-        list_remove(&t->link);
-        t->waiting_on = NULL;
+    while (!n && (l = list_pop_front(&wq->waiters))) {
+        struct thread *t = list_entry(l, struct waitq_entry, link)->thread;
+        if (t->woken || t->timed_out)
+            continue; /* woken by another queue or its deadline: leaving anyway */
+        t->woken = true;
         sched_wake(t);
         n = 1;
     }

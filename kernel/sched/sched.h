@@ -21,7 +21,7 @@
 enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_EXITED };
 
 struct waitq {
-    struct list waiters;
+    struct list waiters; /* struct waitq_entry, in arrival order */
 };
 #define WAITQ_INIT(name)          \
     {                             \
@@ -33,9 +33,9 @@ struct thread {
     struct list link;       /* run queue or wait queue */
     struct list timer_link; /* the CPU's timeout list, sorted by wake_at */
     uint64_t wake_at;       /* deadline in clock_ns, 0 = none */
-    struct waitq *waiting_on;
     enum thread_state state;
-    bool timed_out;
+    bool timed_out; /* the deadline of the current sleep passed */
+    bool woken;     /* a queue it waits on woke it (since it began waiting) */
     bool detached;
     unsigned cpu;
     int errno_value;
@@ -73,14 +73,36 @@ static inline struct cpu *this_cpu(void)
 void sched_init(void);
 _Noreturn void sched_idle_loop(void);
 
-/* Wait queues. Call with interrupts off, after checking the condition:
+/*
+ * Wait queues. A thread waits on a queue through an entry (its place in the
+ * queue's list); waitq_wait keeps one on its stack, and a thread waiting for
+ * any of several queues (poll) has one on each.
+ *
+ * Call with interrupts off, after checking the condition:
  *     uint64_t f = irq_save();
  *     while (!cond) if (waitq_wait(&wq, deadline) == -ETIMEDOUT) break;
  *     irq_restore(f);
- * deadline is in clock_ns (0 = none). Returns 0 when woken, -ETIMEDOUT. */
+ * deadline is in clock_ns (0 = none). Returns 0 when woken, -ETIMEDOUT.
+ * Spurious returns are allowed: the caller checks its condition again.
+ */
+struct waitq_entry {
+    struct list link; /* on the queue; unlinked (self) once woken */
+    struct thread *thread;
+};
 void waitq_init(struct waitq *wq);
 int waitq_wait(struct waitq *wq, uint64_t deadline_ns);
-/* Wake one / all waiters; safe from interrupt handlers. Return how many. */
+/*
+ * Sleeps until any of the n queues wakes the calling thread, or the
+ * deadline: 0 or -ETIMEDOUT. The caller gives n entries of storage (one per
+ * queue; the same queue twice is allowed) and the same rule holds: interrupts
+ * off, conditions checked first. Every entry is off its queue on return.
+ */
+int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                   uint64_t deadline_ns);
+/* Wake one / all waiters; safe from interrupt handlers. Return how many.
+ * waitq_wake_one passes over threads that something else (another queue, a
+ * deadline) already woke, so a wake is never spent on a thread that is
+ * leaving anyway. */
 int waitq_wake_one(struct waitq *wq);
 int waitq_wake_all(struct waitq *wq);
 

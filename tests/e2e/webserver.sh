@@ -203,6 +203,18 @@ glen=$(curl -s "$B4/noindex/" | wc -c)
 # answers afterwards, and every connection is gone a few seconds later.
 run_on p3 web3 --mem 3M --share "$s1" --append log=0 --append stats=1 "$img" ||
     fail overload-start "$(echo "$out" | tail -1)"
+# A 1 MiB body (not cached: over 64 KiB) goes by sendfile: the guest CPU
+# copies none of it (stats: "N bytes of files copied"); the cached k1.bin
+# below is copied, so the count then grows.
+got=$(curl -s --max-time 30 "http://127.0.0.1:$p3/m1.bin" | sha256sum | cut -d' ' -f1)
+line=
+for _ in $(seq 120); do # waits for it, 60 s at most
+    line=$(grep 'webserver: stats: 0 connections (peak 1,' "$RT/web3/console.log" | tail -1 | tr -d '\r')
+    [ -n "$line" ] && break
+    sleep 0.5
+done
+[ "$got" = "$(sha256sum <"$s1/m1.bin" | cut -d' ' -f1)" ] && [[ $line == *", 0 bytes of files copied" ]] &&
+    pass sendfile-copies-nothing || fail sendfile-copies-nothing "sha $got, stats: ${line:-none}"
 timeout 300 ab -r -q -k -n 3000 -c 300 "http://127.0.0.1:$p3/k1.bin" >"$work/ab3.out" 2>&1
 ab_rc=$?
 got=$(curl -s --max-time 10 "http://127.0.0.1:$p3/k1.bin" | sha256sum | cut -d' ' -f1)
@@ -210,11 +222,13 @@ got=$(curl -s --max-time 10 "http://127.0.0.1:$p3/k1.bin" | sha256sum | cut -d' 
     pass overload-still-serving || fail overload-still-serving "ab rc $ab_rc, then sha $got"
 settled=
 for _ in $(seq 120); do # waits for it, 60 s at most
-    line=$(grep 'webserver: stats: [0-9]* connections' "$RT/web3/console.log" | tail -1)
+    line=$(grep 'webserver: stats: [0-9]* connections' "$RT/web3/console.log" | tail -1 | tr -d '\r')
     [[ $line == "webserver: stats: 0 connections"* ]] && settled=1 && break
     sleep 0.5
 done
 [ -n "$settled" ] && pass overload-connections-freed || fail overload-connections-freed "last: $line"
+[[ $line =~ ,\ [1-9][0-9]*\ bytes\ of\ files\ copied$ ]] && pass cached-file-bytes-counted ||
+    fail cached-file-bytes-counted "k1.bin (cached) served but no copied bytes counted: $line"
 [[ $line =~ \ [1-9][0-9]*\ idle\ closed\ for\ memory ]] && pass overload-idle-reclaimed ||
     fail overload-idle-reclaimed "no idle connection was ended for memory: $line"
 grep -qE 'CRASH|panic' "$RT/web3/console.log" && fail overload-no-crash "$(grep -m1 -E 'CRASH|panic' "$RT/web3/console.log")" || pass overload-no-crash

@@ -12,6 +12,7 @@
  *   G st STATE LSHUT PSHUT RXBYTES ERR TXCNT FWDCNT PEERBUF PEERFWD BUFALLOC WINEND
  * Sizes are in units of CF_UNIT, counters in the model's modulo-CF_CM form.
  */
+#define CF_UNIT 32768u /* see conform_trace.h */
 #include <errno.h>
 #include <linux/vm_sockets.h>
 #include <stdarg.h>
@@ -111,6 +112,7 @@ struct replay {
     char why[512];
 };
 
+_Static_assert(CF_UNIT <= VSOCK_TX_PKT_MAX, "a model unit goes out as one data packet");
 static uint8_t unit_buf[CF_UNIT];
 
 static bool fail(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -235,12 +237,12 @@ static bool do_event(struct replay *r, const char *ev)
         r->fd = -1;
     } else if (strcmp(ev, "txdone") == 0) {
         unsigned i = 0;
-        while (i < fake.nsent && (fake.sent[i].done || !fake.sent[i].cookie))
+        while (i < fake.nsent && (fake.sent[i].done || !fake.sent[i].hdr.len))
             i++;
         if (i == fake.nsent)
             return fail(r, "no payload in flight to complete");
         fake.sent[i].done = true;
-        vsock_net_tx_done(&fake.t, fake.sent[i].cookie);
+        vsock_net_tx_done(&fake.t, fake.sent[i].pkt);
     } else if (strcmp(ev, "timer") == 0) {
         fake.now += VSOCK_CLOSE_TIMEOUT + 1; /* = VSOCK_CONNECT_TIMEOUT */
         uint64_t f = net_lock();

@@ -16,8 +16,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* One model unit of data or buffer space is 64 KiB in the C. */
+/* One model unit of data or buffer space in the C: 64 KiB for miura-vsockd
+ * (its fixed credit, CONN_BUF_ALLOC, is 4 units); conform_guest defines its
+ * own, 32 KiB, so that a unit goes out as one data packet (at most
+ * VSOCK_TX_PKT_MAX) and builds conform_trace.c with it
+ * (conform_trace_guest.c). */
+#ifndef CF_UNIT
 #define CF_UNIT 65536u
+#endif
 /* Counters: the model counts modulo CF_CM from CF_CINIT; the C starts at
  * CF_C0, two units below 2^32, so both wrap after two units, and the C's 0
  * (the fields of an RST to nowhere) is the model's 0. */

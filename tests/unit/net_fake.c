@@ -30,16 +30,20 @@ void net_unlock(uint64_t flags)
     fake.lock_depth--;
 }
 
-int net_wait(struct net_waitq *wq, uint64_t deadline)
+/* A sleep on n queues: the hook runs as the rest of the guest would while
+ * the thread sleeps; woken if it woke any of them. */
+static int wait_any(struct net_waitq *const *wqs, unsigned n, uint64_t deadline)
 {
     if (!fake.lock_depth)
         abort(); /* waits happen with the lock held */
     fake.waits++;
-    wq->wq.wakes = 0;
+    for (unsigned i = 0; i < n; i++)
+        wqs[i]->wq.wakes = 0;
     if (fake.wait_hook)
-        fake.wait_hook(wq, deadline);
-    if (wq->wq.wakes)
-        return 0;
+        fake.wait_hook(n ? wqs[0] : NULL, deadline);
+    for (unsigned i = 0; i < n; i++)
+        if (wqs[i]->wq.wakes)
+            return 0;
     if (deadline) {
         if (fake.now < deadline)
             fake.now = deadline;
@@ -47,6 +51,11 @@ int net_wait(struct net_waitq *wq, uint64_t deadline)
     }
     fake.stuck++; /* a real thread would sleep forever here */
     return -ETIMEDOUT;
+}
+
+int net_wait(struct net_waitq *wq, uint64_t deadline)
+{
+    return wait_any(&wq, 1, deadline);
 }
 
 void net_wake_all(struct net_waitq *wq)
@@ -77,10 +86,16 @@ void fd_unlock(uint64_t flags)
     net_unlock(flags);
 }
 
-int fd_wait(struct waitq *wq, uint64_t deadline_ns)
+int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                uint64_t deadline_ns)
 {
-    static struct net_waitq nobody_wakes;
-    return net_wait(wq ? container_of(wq, struct net_waitq, wq) : &nobody_wakes, deadline_ns);
+    struct net_waitq *nwq[64];
+    (void)entries;
+    if (n > 64)
+        abort(); /* more than the tests poll */
+    for (unsigned i = 0; i < n; i++)
+        nwq[i] = container_of(wqs[i], struct net_waitq, wq);
+    return wait_any(nwq, n, deadline_ns);
 }
 
 uint64_t fd_clock_ns(void)
@@ -97,32 +112,31 @@ void console_write(const char *s, size_t n)
 
 /* ---- transport */
 
-static int fake_send(struct vsock_transport *t, const struct vsock_hdr *hdr, const void *payload,
-                     uint32_t len, void *cookie)
+static int fake_send(struct vsock_transport *t, struct vsock_pkt *p)
 {
     (void)t;
     if (fake.fail_send)
         return -EIO;
-    if (hdr->len != len || (len && !payload))
-        abort(); /* net broke the contract */
+    uint32_t len = p->hdr.len;
     fake.total_sent++;
+    /* Control packets are done at once (the pool needs them back) unless
+     * the test holds them; payloads when auto_tx_done says so. */
+    bool done_now = len ? fake.auto_tx_done : !fake.hold_ctrl;
     if (fake.nsent < FAKE_MAX_SENT) {
-        struct fake_sent *s = &fake.sent[fake.nsent++];
-        s->hdr = *hdr;
-        s->payload = NULL;
+        struct fake_sent *r = &fake.sent[fake.nsent++];
+        r->hdr = p->hdr;
+        r->payload = NULL;
         if (len) {
-            s->payload = malloc(len);
-            memcpy(s->payload, payload, len);
+            r->payload = malloc(len);
+            memcpy(r->payload, p->data, len);
         }
-        s->cookie = len ? cookie : NULL;
-        s->done = len == 0;
-        if (len && fake.auto_tx_done) {
-            s->done = true;
-            vsock_net_tx_done(&fake.t, cookie);
-        }
-    } else if (len) {
-        vsock_net_tx_done(&fake.t, cookie); /* not recorded: complete at once */
+        r->pkt = p;
+        r->done = done_now;
+    } else {
+        done_now = true; /* not recorded: complete at once */
     }
+    if (done_now)
+        vsock_net_tx_done(&fake.t, p);
     return 0;
 }
 
@@ -202,12 +216,23 @@ unsigned fake_count_op(unsigned from, uint16_t op)
     return n;
 }
 
+/* The device reads a packet it holds: it must be exactly as it was sent
+ * (net may not free, reuse or change it before tx_done; ASan reports a
+ * freed one). */
+static void device_reads(const struct fake_sent *r)
+{
+    if (memcmp(&r->pkt->hdr, &r->hdr, sizeof(r->hdr)) != 0 ||
+        (r->hdr.len && memcmp(r->pkt->data, r->payload, r->hdr.len) != 0))
+        abort();
+}
+
 void fake_complete_tx(void)
 {
     for (unsigned i = 0; i < fake.nsent; i++) {
         if (!fake.sent[i].done) {
+            device_reads(&fake.sent[i]);
             fake.sent[i].done = true;
-            vsock_net_tx_done(&fake.t, fake.sent[i].cookie);
+            vsock_net_tx_done(&fake.t, fake.sent[i].pkt);
         }
     }
 }
@@ -216,6 +241,7 @@ bool fake_teardown(void)
 {
     fake.wait_hook = NULL;
     fake.fail_send = false;
+    fake.hold_ctrl = false;
     for (int fd = FD_CONSOLES; fd < FD_MAX; fd++)
         (void)fd_close(fd);
     fake.now += 10 * VSOCK_CLOSE_TIMEOUT;
@@ -224,8 +250,8 @@ bool fake_teardown(void)
     net_unlock(f);
     fake_complete_tx();
     return vsock_net_stats.socks == 0 && vsock_net_stats.rx_bufs_held == 0 &&
-           vsock_net_stats.mem_bytes == 0 && fake.rx_injected == fake.rx_released &&
-           fake.lock_depth == 0;
+           vsock_net_stats.mem_bytes == 0 && vsock_net_stats.ctrl_in_use == 0 &&
+           fake.rx_injected == fake.rx_released && fake.lock_depth == 0;
 }
 
 /* ---- socket helpers */

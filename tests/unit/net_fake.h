@@ -19,9 +19,9 @@
 
 struct fake_sent {
     struct vsock_hdr hdr;
-    uint8_t *payload; /* copy taken at send time (NULL when len == 0) */
-    void *cookie;
-    bool done; /* tx_done was called for it */
+    uint8_t *payload;      /* copy taken at send time (NULL when len == 0) */
+    struct vsock_pkt *pkt; /* net's packet, the fake device's until done */
+    bool done;             /* tx_done was called for it */
 };
 
 struct fake_net {
@@ -30,6 +30,7 @@ struct fake_net {
     unsigned nsent; /* packets recorded (stops at FAKE_MAX_SENT, counts on) */
     unsigned total_sent;
     bool auto_tx_done; /* complete each payload inside send() */
+    bool hold_ctrl;    /* keep control packets until fake_complete_tx */
     bool fail_send;    /* send() returns -EIO */
     uint64_t rx_injected, rx_released;
     uint64_t now; /* the fake clock, ns */
@@ -59,7 +60,7 @@ void fake_inject_raw(const struct vsock_hdr *h, const void *payload, uint32_t pa
 const struct fake_sent *fake_last(void);
 /* Packets sent with this op since index `from`. */
 unsigned fake_count_op(unsigned from, uint16_t op);
-/* Calls vsock_net_tx_done for every payload not yet completed. */
+/* Calls vsock_net_tx_done for every packet not yet completed. */
 void fake_complete_tx(void);
 /* Closes every socket fd, runs every timer, completes tx; returns true if
  * net holds nothing afterwards (no sockets, buffers or memory). */

@@ -594,3 +594,96 @@ TEST(console_descriptors)
     CHECK_EQ(miura_write(2, "!", 1), 1);
     CHECK_CLEAN(fs);
 }
+
+/* ---- sendfile: the file's side. A fake out kind stands for a socket: its
+ * sendfile op reads the file into its own buffer in 4 KiB pieces. */
+
+static uint8_t sink[64 * 1024];
+static size_t sink_len;
+static int sink_close_in = -1; /* the op closes this descriptor before reading */
+static int sink_close(struct fd_object *o)
+{
+    (void)o;
+    return 0;
+}
+static const struct fd_kind sink_kind = {sink_close, S_IFSOCK};
+static struct fd_object sink_obj = {&sink_kind, O_RDWR};
+
+static int64_t sink_sendfile(struct fd_object *o, struct fd_object *in, fd_read_op *read,
+                             int64_t *pos, size_t n)
+{
+    size_t done = 0;
+    (void)o;
+    if (sink_close_in >= 0)
+        (void)miura_close(sink_close_in); /* another thread closes the file meanwhile */
+    while (done < n && sink_len < sizeof(sink)) {
+        size_t want = n - done < 4096 ? n - done : 4096;
+        int64_t r = read(in, sink + sink_len, want, pos);
+        if (r <= 0)
+            return done ? (int64_t)done : r;
+        sink_len += (size_t)r;
+        done += (size_t)r;
+        if (pos)
+            *pos += r;
+        if ((size_t)r < want)
+            break;
+    }
+    return (int64_t)done;
+}
+FD_OP(sendfile, sink_kind, sink_sendfile);
+
+TEST(sendfile_reads_the_file_for_the_out_kind)
+{
+    struct fake_fs *fs = harness_fake();
+    enum { SIZE = 10000 };
+    static uint8_t data[SIZE];
+    off_t off;
+    int in, out, wr;
+
+    pattern(data, SIZE, 3);
+    fake_file(fs, "/f", 0644, data, SIZE);
+    CHECK_EQ(vfs_mount("/", &fs->conn), 0);
+    in = miura_open("/f", O_RDONLY);
+    out = fd_install(&sink_obj);
+    CHECK(in >= 3 && out >= 3);
+    /* with an offset: read from there, the offset moves, the position not */
+    sink_len = 0;
+    off = 1000;
+    CHECK_EQ(miura_sendfile(out, in, &off, 5000), 5000);
+    CHECK_EQ(off, 6000);
+    CHECK_EQ(miura_lseek(in, 0, SEEK_CUR), 0);
+    CHECK(sink_len == 5000 && memcmp(sink, data + 1000, 5000) == 0);
+    /* without: from the position, which moves; short at the end */
+    CHECK_EQ(miura_lseek(in, 9000, SEEK_SET), 9000);
+    sink_len = 0;
+    CHECK_EQ(miura_sendfile(out, in, NULL, 5000), 1000);
+    CHECK_EQ(miura_lseek(in, 0, SEEK_CUR), SIZE);
+    CHECK(memcmp(sink, data + 9000, 1000) == 0);
+    CHECK_EQ(miura_sendfile(out, in, NULL, 5000), 0);
+    /* the arguments */
+    off = -1;
+    CHECK_ERR(miura_sendfile(out, in, &off, 10), EINVAL);
+    off = 0;
+    CHECK_ERR(miura_sendfile(out, 99, &off, 10), EBADF);
+    CHECK_ERR(miura_sendfile(99, in, &off, 10), EBADF);
+    CHECK_ERR(miura_sendfile(out, out, &off, 10), EINVAL); /* in is not a file */
+    CHECK_ERR(miura_sendfile(1, in, &off, 10), EINVAL);    /* out has no sendfile op */
+    wr = miura_open("/f", O_WRONLY);
+    CHECK_ERR(miura_sendfile(out, wr, &off, 10), EBADF); /* not open for reading */
+    CHECK_EQ(miura_close(wr), 0);
+    sink_obj.flags = O_RDONLY;
+    CHECK_ERR(miura_sendfile(out, in, &off, 10), EBADF); /* not open for writing */
+    sink_obj.flags = O_RDWR;
+    /* the file is held for the call: closed meanwhile, it is read to the end
+     * and released once, after the call */
+    sink_len = 0;
+    sink_close_in = in;
+    unsigned releases = fs->ops[FUSE_RELEASE];
+    CHECK_EQ(miura_sendfile(out, in, &off, SIZE), SIZE);
+    sink_close_in = -1;
+    CHECK(memcmp(sink, data, SIZE) == 0);
+    CHECK_EQ(fs->ops[FUSE_RELEASE], releases + 1);
+    CHECK_ERR(miura_sendfile(out, in, &off, 10), EBADF);
+    CHECK_EQ(miura_close(out), 0);
+    CHECK_CLEAN(fs);
+}

@@ -33,7 +33,8 @@ struct waitq {
 };
 static unsigned locks, waits;
 static uint64_t now = 1000;
-static struct waitq *waited_on;
+static struct waitq *waited_on[32]; /* the queues of the last sleep */
+static unsigned waited_n;
 static void (*wait_hook)(void); /* runs as another thread while poll sleeps */
 
 uint64_t fd_lock(void)
@@ -47,12 +48,18 @@ void fd_unlock(uint64_t flags)
         abort();
 }
 
-int fd_wait(struct waitq *wq, uint64_t deadline_ns)
+int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                uint64_t deadline_ns)
 {
+    (void)entries;
     if (!locks)
         abort(); /* poll sleeps inside its section */
     waits++;
-    waited_on = wq;
+    if (n > 32)
+        abort(); /* more than the tests poll */
+    waited_n = n;
+    for (unsigned i = 0; i < n; i++)
+        waited_on[i] = wqs[i];
     if (wait_hook) {
         void (*h)(void) = wait_hook;
         wait_hook = NULL;
@@ -75,13 +82,13 @@ struct thing {
     struct fd_object fdo;
     int closed;
     short ready;
+    struct waitq wq; /* sockets: their own queue, as net's have */
 };
 
 static int thing_close(struct fd_object *o);
 static int sock_close(struct fd_object *o);
 static const struct fd_kind file_kind = {thing_close, S_IFREG},
                             sock_kind = {sock_close, S_IFSOCK | 0777};
-static struct waitq sock_wq = {1};
 
 static int64_t thing_read(struct fd_object *o, void *buf, size_t n, const int64_t *at)
 {
@@ -109,7 +116,7 @@ static int sock_close(struct fd_object *o)
 
 static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
 {
-    *wq = &sock_wq;
+    *wq = &((struct thing *)o)->wq;
     return (short)(((struct thing *)o)->ready & (events | POLLERR | POLLHUP));
 }
 FD_OP(poll, sock_kind, sock_poll);
@@ -263,18 +270,51 @@ TEST(poll_over_kinds)
     CHECK_EQ(miura_poll(&p[1], 1, -1), 1);
     CHECK_EQ(p[1].revents, POLLIN);
     CHECK_EQ(waits, 1);
-    CHECK(waited_on == &sock_wq);
+    CHECK_EQ(waited_n, 1);
+    CHECK(waited_on[0] == &s.wq);
     /* a timeout, with nothing to wake it */
     s.ready = 0;
     uint64_t t0 = now;
     CHECK_EQ(miura_poll(&p[1], 1, 30), 0);
     CHECK_EQ(now - t0, 30000000ull);
     /* no descriptors: a plain sleep on no queue */
-    waited_on = &sock_wq;
+    waited_n = 99;
     CHECK_EQ(miura_poll(NULL, 0, 5), 0);
-    CHECK(waited_on == NULL);
+    CHECK_EQ(waited_n, 0);
     CHECK_EQ(miura_poll(NULL, 1, 0), -1);
     CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(locks, 0);
+    close_all();
+}
+
+static struct thing many[12];
+static void last_becomes_readable(void)
+{
+    many[11].ready = POLLOUT;
+}
+
+TEST(poll_sleeps_on_the_queue_of_every_descriptor)
+{
+    struct pollfd p[13];
+
+    close_all();
+    for (unsigned i = 0; i < 12; i++) {
+        p[i].fd = open_thing(&many[i], &sock_kind, O_RDWR);
+        p[i].events = POLLIN | POLLOUT;
+    }
+    struct thing f;
+    p[12].fd = open_thing(&f, &file_kind, O_RDONLY);
+    p[12].events = 0; /* a file with no events asked: never ready, no queue */
+    /* more descriptors than poll keeps on its stack, each with its own queue */
+    waits = 0;
+    wait_hook = last_becomes_readable;
+    CHECK_EQ(miura_poll(p, 13, -1), 1);
+    CHECK_EQ(waits, 1);
+    CHECK_EQ(waited_n, 12);
+    for (unsigned i = 0; i < 12; i++)
+        CHECK(waited_on[i] == &many[i].wq);
+    CHECK_EQ(p[11].revents, POLLOUT);
+    CHECK_EQ(p[0].revents, 0);
     CHECK_EQ(locks, 0);
     close_all();
 }

@@ -182,9 +182,9 @@ void vsock_net_receive(struct vsock_transport *t, struct vsock_rx_buf *b)
     (void)t, (void)b;
     abort();
 }
-void vsock_net_tx_done(struct vsock_transport *t, void *cookie)
+void vsock_net_tx_done(struct vsock_transport *t, struct vsock_pkt *p)
 {
-    (void)t, (void)cookie;
+    (void)t, (void)p;
     abort();
 }
 void vsock_net_transport_reset(struct vsock_transport *t, uint64_t cid)
@@ -198,6 +198,10 @@ int waitq_wait(struct waitq *wq, uint64_t deadline)
     abort();
 }
 void thread_yield(void)
+{
+    abort();
+}
+thread_t *thread_self(void)
 {
     abort();
 }
@@ -419,7 +423,7 @@ TEST(vsock_probe_failures_leave_nothing)
         /* the first is the transport's: the device is never touched */
         CHECK_CLEAN_STATUS(0, n == 1 ? 0 : VIRTIO_STATUS_FAILED);
     }
-    CHECK(step > 3);
+    CHECK_EQ(step, 3); /* two allocations (transport, driver); rx buffers are pages */
     unsigned failures = 0;
     for (unsigned n = 1;; n++) {
         step = 100 + (int)n;

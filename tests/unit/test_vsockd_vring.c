@@ -2,6 +2,8 @@
 /* miura-vsockd descriptor walker, memory table and used ring, on fake guest memory. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "vsockd/vring.h"
@@ -200,6 +202,67 @@ TEST(used_ring_and_wraparound)
     CHECK_EQ(e[1], 11);
     vq_unpop(&f.vq);
     CHECK_EQ(f.vq.last_avail, 1);
+    free(f.mem);
+}
+
+/* Calls the guest got since the last look (its call eventfd's counter). */
+static uint64_t calls_taken(int efd)
+{
+    uint64_t v = 0;
+    return read(efd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+TEST(event_idx_calls_only_past_used_event_and_asks_for_kicks)
+{
+    struct ring_fixture f;
+    struct vq_chain c;
+    setup(&f);
+    CHECK(vq_translate(&f.vq, &f.table));
+    f.vq.event_idx = true;
+    f.vq.call_fd = eventfd(0, EFD_NONBLOCK);
+    CHECK(f.vq.call_fd >= 0);
+    uint16_t *used_event = &f.avail[2 + NUM];                           /* after the avail ring */
+    uint16_t *avail_event = (uint16_t *)(f.mem + 0x3000 + 4 + 8 * NUM); /* after used */
+    f.desc[1] = (struct virtq_desc){0x100, 64, VIRTQ_DESC_F_WRITE, 0};
+    /* The first call always goes (nothing signalled yet). */
+    publish(&f, 1);
+    CHECK_EQ(vq_pop(&f.vq, &f.table, &c), 1);
+    vq_push(&f.vq, 1, 8);
+    vq_notify(&f.vq);
+    CHECK_EQ(calls_taken(f.vq.call_fd), 1);
+    /* The guest is still busy (used_event still 0): three more, no call. */
+    for (int i = 0; i < 3; i++) {
+        publish(&f, 1);
+        CHECK_EQ(vq_pop(&f.vq, &f.table, &c), 1);
+        vq_push(&f.vq, 1, 8);
+        vq_notify(&f.vq);
+    }
+    CHECK_EQ(calls_taken(f.vq.call_fd), 0);
+    CHECK_EQ(f.vq.calls, 1);
+    /* It took all four and sleeps asking for the fifth (used_event 4): one
+     * call when that entry is used, none for the sixth. */
+    *used_event = 4;
+    for (int i = 0; i < 2; i++) {
+        publish(&f, 1);
+        CHECK_EQ(vq_pop(&f.vq, &f.table, &c), 1);
+        vq_push(&f.vq, 1, 8);
+        vq_notify(&f.vq);
+        CHECK_EQ(calls_taken(f.vq.call_fd), i == 0 ? 1 : 0);
+    }
+    /* Kicks: the device asks for one at the next chain when it goes idle, and
+     * learns of a chain that slipped in meanwhile. */
+    CHECK(!vq_want_kick(&f.vq));
+    CHECK_EQ(*avail_event, 6);
+    publish(&f, 1);
+    CHECK(vq_want_kick(&f.vq));
+    /* Without EVENT_IDX: a call per batch unless NO_INTERRUPT, no kick asked. */
+    f.vq.event_idx = false;
+    CHECK(!vq_want_kick(&f.vq));
+    CHECK_EQ(vq_pop(&f.vq, &f.table, &c), 1);
+    vq_push(&f.vq, 1, 8);
+    vq_notify(&f.vq);
+    CHECK_EQ(calls_taken(f.vq.call_fd), 1);
+    close(f.vq.call_fd);
     free(f.mem);
 }
 

@@ -36,6 +36,8 @@
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
 #define KVM_SAMPLE_TICKS         (1ull << 31) /* resample after ~1 s (2^31 ticks) */
 
+bool cpu_on_kvm;
+
 /* The pvclock ABI shared by KVM and Xen: the hypervisor makes `version` odd
  * while it updates a structure. */
 struct pvclock_vcpu_time_info {
@@ -175,6 +177,7 @@ void time_init(void)
      * they move to 0x40000100 and are not looked for). */
     cpuid(0x40000000, 0, &max, &b, &c, &d);
     if (b == 0x4b4d564b && c == 0x564b4d56 && d == 0x4d) { /* "KVMKVMKVM\0\0\0" */
+        cpu_on_kvm = true;
         cpuid(0x40000001, 0, &a, &b, &c, &d);
         if (a & KVM_FEATURE_CLOCKSOURCE2) {
             /* KVM fills the structure in before the write returns. */

@@ -12,9 +12,14 @@
  * place in the ring meanwhile, so the buffers in use are the ring plus what
  * net holds (bounded by its credit).
  *
- * Transmit: send() puts the header in a slot of its own and the payload by
- * reference (net keeps it until vsock_net_tx_done). When the ring is full
- * the packet waits in a FIFO, so send never blocks and never reorders.
+ * Transmit: net's packet carries its payload right behind its header, so
+ * each packet is one device-readable descriptor, and it is net's again when
+ * the device hands it back (vsock_net_tx_done): the driver allocates
+ * nothing. When the ring is full the packet waits in a FIFO, so send never
+ * blocks and never reorders. A send from the service thread (answers to
+ * what it received) is published with the rest of its batch, one notify for
+ * all; a send from any other thread notifies at once (if the device asked
+ * for it: with VIRTIO_F_RING_EVENT_IDX only when it went idle).
  *
  * One service thread per device does all of it; the interrupt handler only
  * wakes that thread.
@@ -38,7 +43,6 @@
 #include "net/vsock_transport.h"
 #include "sched/sched.h"
 
-#define RX_BUF_BYTES                PAGE_SIZE /* header + payload */
 #define RX_RING_SIZE                64u
 #define TX_RING_SIZE                128u
 #define EVENT_BUFS                  4u
@@ -47,48 +51,43 @@
 #define RX_RETRY_NS                 10000000ull /* refill retry when memory ran out */
 #define CID_FIRST_GUEST             3u          /* 0-2: hypervisor, local, host */
 
-struct tx_packet {
-    struct vsock_hdr hdr; /* the device reads it from here */
-    const void *payload;
-    uint32_t len;
-    void *cookie;
-    struct list link; /* on the pending FIFO while the ring is full */
-};
-
+/* A receive buffer is one page: what the device writes (header, then
+ * payload) and, at its end, the slot that describes it. */
 struct rx_slot {
     struct vsock_rx_buf buf; /* first: net hands this pointer back */
-    uint8_t *page;           /* header at 0, payload at VSOCK_HDR_SIZE */
     struct rx_slot *next_free;
 };
+#define RX_BUF_BYTES (PAGE_SIZE - sizeof(struct rx_slot)) /* device-writable */
 
 struct virtio_vsock {
     struct virtio_device *dev;
     struct vsock_transport transport;
     struct virtqueue rx, tx, event;
     struct waitq wake; /* the service thread sleeps here */
-    struct list tx_pending;
+    thread_t *service;
+    bool tx_unkicked;       /* chains added by the service thread, not yet notified */
+    struct list tx_pending; /* struct vsock_pkt waiting for room on the ring */
     struct rx_slot *rx_free;
     uint32_t events[EVENT_BUFS];
 };
 
 /* ---- receive */
 
+static uint8_t *rx_page(struct rx_slot *s)
+{
+    return (uint8_t *)s - RX_BUF_BYTES;
+}
+
 static struct rx_slot *rx_slot_get(struct virtio_vsock *vs)
 {
     struct rx_slot *s = vs->rx_free;
+    uint8_t *page;
     if (s) {
         vs->rx_free = s->next_free;
         return s;
     }
-    s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
-    s->page = page_alloc(1);
-    if (!s->page) {
-        free(s);
-        return NULL;
-    }
-    return s;
+    page = page_alloc(1);
+    return page ? (struct rx_slot *)(page + RX_BUF_BYTES) : NULL;
 }
 
 static void rx_slot_put(struct virtio_vsock *vs, struct rx_slot *s)
@@ -105,7 +104,7 @@ static bool rx_refill(struct virtio_vsock *vs)
         struct rx_slot *s = rx_slot_get(vs);
         if (!s)
             break; /* out of memory: the ring runs with fewer buffers */
-        struct iobuf in = {s->page, RX_BUF_BYTES};
+        struct iobuf in = {rx_page(s), RX_BUF_BYTES};
         if (vq_add_chain(&vs->rx, NULL, 0, &in, 1, s) < 0) {
             rx_slot_put(vs, s);
             break;
@@ -141,11 +140,12 @@ static bool rx_drain(struct virtio_vsock *vs)
     while ((rc = vq_get_used(&vs->rx, &token, &len)) == 1) {
         struct rx_slot *s = token;
         any = true;
-        memcpy(&s->buf.hdr, s->page, VSOCK_HDR_SIZE); /* net checks it against len */
+        memcpy(&s->buf.hdr, rx_page(s), VSOCK_HDR_SIZE); /* net checks it against len */
         s->buf.written = len;
-        s->buf.data = s->page + VSOCK_HDR_SIZE;
+        s->buf.data = rx_page(s) + VSOCK_HDR_SIZE;
         s->buf.cap = RX_BUF_BYTES - VSOCK_HDR_SIZE;
         s->buf.off = 0;
+        s->buf.net_copy = false;
         list_init(&s->buf.link);
         vsock_net_receive(&vs->transport, &s->buf);
     }
@@ -161,24 +161,41 @@ static bool rx_drain(struct virtio_vsock *vs)
 
 /* ---- transmit */
 
-static bool tx_post(struct virtio_vsock *vs, struct tx_packet *p)
+static bool tx_post(struct virtio_vsock *vs, struct vsock_pkt *p)
 {
-    struct iobuf out[2] = {{&p->hdr, VSOCK_HDR_SIZE}, {(void *)p->payload, p->len}};
-    return vq_add_chain(&vs->tx, out, p->len ? 2 : 1, NULL, 0, p) == 0;
+    struct iobuf out = {&p->hdr, VSOCK_HDR_SIZE + p->hdr.len}; /* header and payload */
+    return vq_add_chain(&vs->tx, &out, 1, NULL, 0, p) == 0;
 }
 
+/* Notifies the device of new chains: at once, or from the service thread
+ * at the end of its batch. */
+static void tx_kick(struct virtio_vsock *vs, bool now)
+{
+    if (!now && thread_self() == vs->service) {
+        vs->tx_unkicked = true;
+        return;
+    }
+    vs->tx_unkicked = false;
+    virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_TX, &vs->tx);
+}
+
+/* Packets that waited for room go on the ring; on a broken queue they go
+ * back to net, since the device will never read them. */
 static void tx_flush_pending(struct virtio_vsock *vs)
 {
     bool added = false;
     while (!list_empty(&vs->tx_pending)) {
-        struct tx_packet *p = list_entry(vs->tx_pending.next, struct tx_packet, link);
-        if (vq_num_free(&vs->tx) < 2 || !tx_post(vs, p))
+        struct vsock_pkt *p = list_entry(vs->tx_pending.next, struct vsock_pkt, link);
+        if (!vq_is_broken(&vs->tx) && (vq_num_free(&vs->tx) == 0 || !tx_post(vs, p)))
             break;
         list_remove(&p->link);
-        added = true;
+        if (vq_is_broken(&vs->tx))
+            vsock_net_tx_done(&vs->transport, p);
+        else
+            added = true;
     }
     if (added)
-        virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_TX, &vs->tx);
+        tx_kick(vs, false);
 }
 
 static bool tx_drain(struct virtio_vsock *vs)
@@ -188,42 +205,26 @@ static bool tx_drain(struct virtio_vsock *vs)
     uint32_t len;
     int rc;
     while ((rc = vq_get_used(&vs->tx, &token, &len)) == 1) {
-        struct tx_packet *p = token;
         any = true;
-        if (p->len)
-            vsock_net_tx_done(&vs->transport, p->cookie);
-        free(p);
+        vsock_net_tx_done(&vs->transport, token); /* the device is done with it */
     }
     if (rc < 0) {
         printf("virtio-vsock: tx queue broken by the device\n");
-        while (vq_drain_broken(&vs->tx, &token) == 1) {
-            struct tx_packet *p = token;
-            if (p->len)
-                vsock_net_tx_done(&vs->transport, p->cookie);
-            free(p);
-        }
+        while (vq_drain_broken(&vs->tx, &token) == 1)
+            vsock_net_tx_done(&vs->transport, token);
     }
     tx_flush_pending(vs);
     return any;
 }
 
-static int vsock_send(struct vsock_transport *t, const struct vsock_hdr *hdr, const void *payload,
-                      uint32_t len, void *cookie)
+static int vsock_send(struct vsock_transport *t, struct vsock_pkt *p)
 {
     struct virtio_vsock *vs = container_of(t, struct virtio_vsock, transport);
     if (vq_is_broken(&vs->tx))
         return -EIO;
-    struct tx_packet *p = malloc(sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    p->hdr = *hdr;
-    p->hdr.len = len;
-    p->payload = payload;
-    p->len = len;
-    p->cookie = cookie;
     uint64_t flags = irq_save();
     if (list_empty(&vs->tx_pending) && tx_post(vs, p)) {
-        virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_TX, &vs->tx);
+        tx_kick(vs, false);
     } else {
         list_push_back(&vs->tx_pending, &p->link);
         waitq_wake_all(&vs->wake); /* the service thread flushes as room appears */
@@ -271,6 +272,8 @@ static void *vsock_service(void *arg)
     for (;;) {
         uint64_t flags = irq_save();
         bool work = rx_drain(vs) | tx_drain(vs) | event_drain(vs);
+        if (vs->tx_unkicked)
+            tx_kick(vs, true); /* one notify for all this batch sent */
         /* Out of memory while refilling: retry every 10 ms, since a ring
          * left empty would never interrupt us again. */
         if (!work && vq_enable_cb(&vs->rx) && vq_enable_cb(&vs->tx) && vq_enable_cb(&vs->event))
@@ -320,7 +323,7 @@ static int vsock_probe(struct virtio_device *dev)
     if (rc < 0)
         goto err_event_queue;
     /* The thread runs once this (init) thread next blocks, on this CPU. */
-    if (!thread_create(0, SERVICE_STACK, vsock_service, vs)) {
+    if (!(vs->service = thread_create(0, SERVICE_STACK, vsock_service, vs))) {
         rc = -ENOMEM;
         goto err_irq;
     }

@@ -68,11 +68,12 @@ struct fd_object {
  * The ops a kind may register. Each returns a negative errno on failure.
  * A kind without an op: read/write -EBADF (not open for it); poll: always
  * ready for reading and writing (a file); fstat: the kind's mode, one link,
- * nothing else. Later calls (sendfile: #11) add an op the same way.
+ * nothing else; sendfile: sendfile() to it fails with EINVAL.
  *
  * read and write take a position, as pread and pwrite do: at is NULL for
  * the descriptor's own position (read, write: it moves), else the offset
  * (the position stays). A kind without positions gives -ESPIPE for one.
+ * read gives at most n bytes (sendfile relies on it).
  */
 typedef int64_t fd_read_op(struct fd_object *o, void *buf, size_t n, const int64_t *at);
 typedef int64_t fd_write_op(struct fd_object *o, const void *buf, size_t n, const int64_t *at);
@@ -81,6 +82,12 @@ typedef int64_t fd_write_op(struct fd_object *o, const void *buf, size_t n, cons
  * woken whenever this readiness may change, for poll() to sleep on. */
 typedef short fd_poll_op(struct fd_object *o, short events, struct waitq **wq);
 typedef int fd_fstat_op(struct fd_object *o, struct stat *st);
+/* sendfile() to o (out): up to n bytes of in, which it reads with `read`
+ * (in's kind's read) at *pos (pos NULL: at in's position, which moves),
+ * adding to *pos what it sent. Returns the bytes sent, or a negative errno
+ * when it sent none. The caller holds in for the call. */
+typedef int64_t fd_sendfile_op(struct fd_object *o, struct fd_object *in, fd_read_op *read,
+                               int64_t *pos, size_t n);
 
 struct fd_op {
     const struct fd_kind *kind;
@@ -89,6 +96,7 @@ struct fd_op {
         fd_write_op *write;
         fd_poll_op *poll;
         fd_fstat_op *fstat;
+        fd_sendfile_op *sendfile;
     } fn;
 };
 
@@ -106,6 +114,11 @@ struct fd_object *fd_lookup(int fd);
 
 /* close() inside the kernel: 0 or a negative errno (-EBADF, or the op's). */
 int fd_close(int fd);
+
+/* For sendfile(), which the unit of in's kind defines (fs: in is a file):
+ * out's kind's sendfile op, or -EINVAL when it has none (only sockets do). */
+int64_t fd_sendfile(struct fd_object *out, struct fd_object *in, fd_read_op *read, int64_t *pos,
+                    size_t n);
 
 /*
  * The POSIX calls defined here (fd.c, poll.c): read, write, close, fstat,

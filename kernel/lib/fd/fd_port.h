@@ -2,8 +2,8 @@
 /*
  * What poll() needs from the rest of the kernel: a section in which no
  * wake-up can slip between looking at readiness and going to sleep, a
- * sleep on a wait queue with a deadline, and the clock. The guest
- * implements them over the Process unit; host tests provide fakes.
+ * sleep on several wait queues at once with a deadline, and the clock. The
+ * guest implements them over the Process unit; host tests provide fakes.
  */
 #ifndef MIURA_LIB_FD_PORT_H
 #define MIURA_LIB_FD_PORT_H
@@ -14,11 +14,16 @@ struct waitq;
 
 #ifdef MIURA_HOST_TEST
 
+struct waitq_entry {
+    void *unused; /* the fakes keep no per-queue state */
+};
 uint64_t fd_lock(void);
 void fd_unlock(uint64_t flags);
-/* Sleeps until wq is woken (never, if wq is NULL) or deadline_ns (0: no
- * deadline). 0 when woken, -ETIMEDOUT; spurious wakes are allowed. */
-int fd_wait(struct waitq *wq, uint64_t deadline_ns);
+/* Sleeps until one of the n queues is woken (n may be 0: none can) or
+ * deadline_ns (0: no deadline), using entries[0..n) as its places on them.
+ * 0 when woken, -ETIMEDOUT; spurious wakes are allowed. */
+int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                uint64_t deadline_ns);
 uint64_t fd_clock_ns(void);
 
 #else
@@ -36,10 +41,10 @@ static inline void fd_unlock(uint64_t flags)
 {
     irq_restore(flags);
 }
-static inline int fd_wait(struct waitq *wq, uint64_t deadline_ns)
+static inline int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                              uint64_t deadline_ns)
 {
-    static struct waitq nobody_wakes = WAITQ_INIT(nobody_wakes);
-    return waitq_wait(wq ? wq : &nobody_wakes, deadline_ns);
+    return waitq_wait_any(wqs, entries, n, deadline_ns);
 }
 static inline uint64_t fd_clock_ns(void)
 {
