@@ -71,7 +71,7 @@ HOSTLIBS   :=
 HOSTPROGS  :=
 UNIT_TESTS :=
 FUZZERS    :=
-include $(sort $(wildcard kernel/*/component.mk kernel/*/*/component.mk kernel/*/*/*/component.mk))
+include $(sort $(wildcard kernel/*/component.mk kernel/*/*/component.mk kernel/*/*/*/component.mk lib/*/component.mk))
 include $(sort $(wildcard apps/*/app.mk))
 include $(sort $(wildcard host/*/lib.mk))
 include $(sort $(wildcard host/*/prog.mk))
