@@ -320,6 +320,11 @@ void http_respond_error(const struct http_request *req, int status, int64_t now,
 void http_respond_405(const struct http_request *req, unsigned allowed, int64_t now, char *out,
                       size_t out_size, struct http_response *resp);
 
+/* The field line "Allow: GET, HEAD\r\n" naming the methods of `allowed`
+ * (HTTP_ALLOW bits), NUL-terminated, into out[0, HTTP_ALLOW_FIELD_MAX). */
+#define HTTP_ALLOW_FIELD_MAX 48
+void http_allow_field(char *out, unsigned allowed);
+
 /* The short HTML page naming a status, written into body[0, size) with a
  * NUL; its length, or 0 if it did not fit (192 bytes always do). */
 size_t http_status_page(char *body, size_t size, int status);

@@ -226,13 +226,11 @@ void http_respond_error(const struct http_request *req, int status, int64_t now,
     respond_error_page(req, status, keep_alive, NULL, now, out, out_size, resp);
 }
 
-void http_respond_405(const struct http_request *req, unsigned allowed, int64_t now, char *out,
-                      size_t out_size, struct http_response *resp)
+void http_allow_field(char *out, unsigned allowed)
 {
-    char allow[48];
     struct http_out a;
 
-    http_out_init(&a, allow, sizeof(allow));
+    http_out_init(&a, out, HTTP_ALLOW_FIELD_MAX);
     http_out_str(&a, "Allow:");
     for (unsigned m = HTTP_METHOD_GET; m < HTTP_METHOD_OTHER; m++) {
         if (allowed & HTTP_ALLOW(m)) {
@@ -241,6 +239,14 @@ void http_respond_405(const struct http_request *req, unsigned allowed, int64_t 
         }
     }
     http_out_str(&a, "\r\n");
+}
+
+void http_respond_405(const struct http_request *req, unsigned allowed, int64_t now, char *out,
+                      size_t out_size, struct http_response *resp)
+{
+    char allow[HTTP_ALLOW_FIELD_MAX];
+
+    http_allow_field(allow, allowed);
     respond_error_page(req, 405, false, allow, now, out, out_size, resp);
 }
 
