@@ -18,4 +18,5 @@ budget() { # APP BYTES
     fi
 }
 budget webserver 65536
+budget kv 81920 # issue 17: the key-value store, at most 80 KiB
 finish
