@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Fuzz target for the key-value store's input checks (apps/kv/check.c):
+ * Fuzz target for the key-value store's input checks (examples/kv/check.c):
  * arbitrary bytes as a JSON value and as a key. Besides the sanitizers:
  * an accepted key is a safe file name; a JSON text stays accepted with
  * whitespace around it, and is refused when cut short or followed by a
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../apps/kv/check.h"
+#include "../examples/kv/check.h"
 
 #define REQUIRE(cond)         \
     do {                      \

@@ -1,3 +1,3 @@
 # SPDX-License-Identifier: BSD-2-Clause
 FUZZERS += kv_input
-kv_input_SRCS := fuzz/kv_input.c $(KV_PURE_SRCS)
+kv_input_SRCS := fuzz/kv_input.c examples/kv/check.c

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Unit tests of the key-value store's input checks (apps/kv/check.c). */
+/* Unit tests of the key-value store's input checks (examples/kv/check.c). */
 #include "test.h"
 
 #include <string.h>
 
-#include "../../apps/kv/check.h"
+#include "../../examples/kv/check.h"
 
 static bool json(const char *s)
 {
