@@ -31,6 +31,7 @@
 #include "launcher/identity.h"
 #include "launcher/instance.h"
 #include "launcher/manage.h"
+#include "launcher/new.h"
 #include "launcher/run.h"
 #include "launcher/stats.h"
 
@@ -51,6 +52,8 @@ static const char usage_main[] =
     "  stats NAME            an instance's connection counters (miura-vsockd's)\n"
     "  stop NAME             stop an instance cleanly (connections in flight finish)\n"
     "  rm NAME               remove an ended instance's run directory (its logs)\n"
+    "  new NAME [DIR]        make an appliance project from the SDK's template\n"
+    "                        (miura new --help)\n"
     "  help                  this text\n";
 
 static const char usage_run[] =
@@ -623,5 +626,7 @@ int main(int argc, char **argv)
         return cmd_stop(argc - 1, argv + 1);
     if (strcmp(argv[1], "rm") == 0)
         return cmd_rm(argc - 1, argv + 1);
+    if (strcmp(argv[1], "new") == 0)
+        return cmd_new(argc - 1, argv + 1);
     return usage_error(usage_main, "unknown command '%s'", argv[1]);
 }

@@ -23,8 +23,8 @@
  * the router) a decoded path without "..", ".", empty segments, NUL or other
  * control bytes, backslashes, encoded '/' or invalid UTF-8. The web server
  * appliance (apps/webserver) is built on this component; docs/appliances.md
- * shows a whole microservice (examples/kv). The same code builds for Linux
- * (docs/appliances.md, "Testing on Linux").
+ * shows a whole microservice (examples/kv). Layer 1 builds for Linux too
+ * (the host unit tests and fuzzers; docs/appliances.md, "Testing").
  *
  * Parser contract (layer 1), for callers that run their own loop:
  *   1. Read bytes into a buffer of at least http_limits_buffer_size() bytes.
