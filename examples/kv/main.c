@@ -15,6 +15,15 @@
  * a reader sees the old value or the new one, never a torn one. Temporary
  * files left by a crash are removed at start.
  *
+ * Values of up to CACHE_VALUE_MAX bytes are kept in memory (CACHE_SLOTS of
+ * them, least recently used out), so a GET of a cached key reads nothing
+ * from the share. The instance is the only writer of its directory (one
+ * instance per directory, docs/kv.md), so its own writes are all that can
+ * change a value: each write drops the key before it starts and puts the
+ * new value in once it is durable if no other write started or ended
+ * meanwhile, and a GET's read fills the cache only when no write started or
+ * ended while it read (write_gen).
+ *
  * Kernel command line (defaults in brackets):
  *   port=N        vsock port [80]
  *   dir=PATH      directory of the share holding the keys [/]
@@ -49,6 +58,76 @@ static struct {
 } cfg;
 
 static unsigned long tmp_counter;
+
+/* ---- the value cache (threads are cooperative and on one CPU: nothing
+ * here blocks, so each function runs whole) ---- */
+#define CACHE_SLOTS     64
+#define CACHE_VALUE_MAX 4096
+
+static struct cache_entry {
+    size_t klen, vlen;
+    uint64_t used; /* cache_clock when last read or written; 0: free */
+    char key[KV_KEY_MAX];
+    char *value;
+} cache[CACHE_SLOTS];
+static uint64_t cache_clock;
+static uint64_t write_gen; /* +1 when a write or delete starts and when it ends */
+
+static struct cache_entry *cache_find(struct http_slice key)
+{
+    for (unsigned i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].used && cache[i].klen == key.len &&
+            memcmp(cache[i].key, key.ptr, key.len) == 0)
+            return &cache[i];
+    return NULL;
+}
+
+static void cache_drop(struct http_slice key)
+{
+    struct cache_entry *e = cache_find(key);
+    if (e) {
+        free(e->value);
+        e->value = NULL;
+        e->used = 0;
+    }
+}
+
+/* Keeps a copy of value for key (replacing any), if it is small enough and
+ * memory allows; evicts the least recently used entry for room. */
+static void cache_put(struct http_slice key, const char *value, size_t len)
+{
+    cache_drop(key);
+    if (len > CACHE_VALUE_MAX)
+        return;
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return;
+    memcpy(copy, value, len);
+    struct cache_entry *e = &cache[0];
+    for (unsigned i = 1; i < CACHE_SLOTS && e->used; i++)
+        if (cache[i].used < e->used)
+            e = &cache[i];
+    free(e->value);
+    e->klen = key.len;
+    memcpy(e->key, key.ptr, key.len);
+    e->value = copy;
+    e->vlen = len;
+    e->used = ++cache_clock;
+}
+
+/* A copy of key's cached value (the caller frees it; sending may block, and
+ * a write may replace the entry meanwhile), or NULL. */
+static char *cache_get(struct http_slice key, size_t *len)
+{
+    struct cache_entry *e = cache_find(key);
+    char *copy = e ? malloc(e->vlen ? e->vlen : 1) : NULL;
+    if (!copy)
+        return NULL;
+    memcpy(copy, e->value, e->vlen);
+    *len = e->vlen;
+    e->used = ++cache_clock;
+    return copy;
+}
 
 static unsigned arg_uint(const char *key, unsigned def, unsigned min, unsigned max)
 {
@@ -188,8 +267,19 @@ static bool put_or_post(struct http_exchange *x, bool create_only)
     }
     bool existed = exists(key);
     int err = 0;
-    if (!(create_only && existed))
+    if (!(create_only && existed)) {
+        uint64_t gen = ++write_gen;
+        cache_drop(key);
         err = store(key, &x->req->body);
+        /* Cached only when no other write started or ended meanwhile: two
+         * writers' renames and their answers need not come in one order,
+         * and the cache must hold what the share holds. */
+        write_gen++;
+        if (!err && write_gen == gen + 1)
+            cache_put(key, x->req->body.ptr, x->req->body.len);
+        else
+            cache_drop(key);
+    }
     if (slot >= 0)
         creating[slot].len = 0;
     if (create_only && existed)
@@ -217,6 +307,14 @@ static bool kv_get(struct http_exchange *x)
     struct stat st;
     if (!key_of(x, &key, &keep))
         return keep;
+    size_t size;
+    char *buf = cache_get(key, &size);
+    if (buf) {
+        keep = http_reply(x, 200, NULL, "application/json", buf, size);
+        free(buf);
+        return keep;
+    }
+    uint64_t gen = write_gen;
     path_of(path, sizeof(path), key.ptr, key.len);
     int fd = open(path, O_RDONLY);
     if (fd < 0)
@@ -226,8 +324,8 @@ static bool kv_get(struct http_exchange *x)
         close(fd);
         return reply_errno(x, S_ISREG(st.st_mode) ? err : ENOENT);
     }
-    size_t size = (size_t)st.st_size;
-    char *buf = malloc(size ? size : 1);
+    size = (size_t)st.st_size;
+    buf = malloc(size ? size : 1);
     size_t got = 0;
     while (buf && got < size) {
         ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
@@ -239,8 +337,11 @@ static bool kv_get(struct http_exchange *x)
     bool keep_open;
     if (!buf || got != size)
         keep_open = reply_errno(x, buf ? EIO : ENOMEM);
-    else
+    else {
+        if (gen == write_gen) /* no write started or ended while it was read */
+            cache_put(key, buf, size);
         keep_open = http_reply(x, 200, NULL, "application/json", buf, size);
+    }
     free(buf);
     return keep_open;
 }
@@ -253,10 +354,13 @@ static bool kv_delete(struct http_exchange *x)
     if (!key_of(x, &key, &keep))
         return keep;
     path_of(path, sizeof(path), key.ptr, key.len);
-    if (unlink(path) < 0) {
-        int err = errno;
+    write_gen++;
+    cache_drop(key);
+    int rc = unlink(path), err = errno;
+    write_gen++;
+    cache_drop(key); /* a GET may have cached the value while unlink ran */
+    if (rc < 0)
         return reply_errno(x, exists(key) ? err : ENOENT);
-    }
     int dfd = open(cfg.dir[0] ? cfg.dir : "/", O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         fsync(dfd);

@@ -146,6 +146,9 @@ def race():
     ok("race-all-acknowledged", not errors and len(acked) == 120, f"errors {errors[:5]}")
     s, body, _ = req(conn(), "GET", "/kv/race")
     ok("race-value-whole", s == 200 and body in acked, f"{s} {len(body)} bytes, not a written value")
+    # the value served (from the appliance's cache) is the one the share holds
+    on_share = open(os.path.join(SHARE, "race"), "rb").read()
+    ok("race-served-is-on-share", body == on_share, f"served {body[:40]!r}, share {on_share[:40]!r}")
     st = json.load(open(STATE))
     st["race"] = body.decode()
     json.dump(st, open(STATE, "w"))
