@@ -71,7 +71,7 @@ HOSTLIBS   :=
 HOSTPROGS  :=
 UNIT_TESTS :=
 FUZZERS    :=
-include $(sort $(wildcard kernel/*/component.mk kernel/*/*/component.mk kernel/*/*/*/component.mk))
+include $(sort $(wildcard kernel/*/component.mk kernel/*/*/component.mk kernel/*/*/*/component.mk lib/*/component.mk))
 include $(sort $(wildcard apps/*/app.mk))
 include $(sort $(wildcard host/*/lib.mk))
 include $(sort $(wildcard host/*/prog.mk))
@@ -200,8 +200,12 @@ endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULES,$(f))))
 FUZZ_BINS := $(foreach f,$(FUZZERS),$(B)/fuzz/$(f))
 
+# ---- the appliance SDK (make install PREFIX=DIR, make sdk) and the examples
+# built with it out of this tree's rules (sdk/sdk.mk, docs/appliances.md)
+include sdk/sdk.mk
+
 .PHONY: all apps host unit fuzz fuzz-long test run bench format format-check clean deps
-all: apps host
+all: apps host examples
 apps: $(APP_IMAGES)
 host: $(HOST_BINS)
 unit: $(UNIT_BINS)

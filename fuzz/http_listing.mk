@@ -1,5 +1,3 @@
 # SPDX-License-Identifier: BSD-2-Clause
 FUZZERS += http_listing
-http_listing_SRCS := fuzz/http_listing.c apps/webserver/http.c apps/webserver/http_path.c \
-	apps/webserver/http_range.c apps/webserver/http_response.c apps/webserver/httpdate.c \
-	apps/webserver/mime.c
+http_listing_SRCS := fuzz/http_listing.c $(HTTP_PURE_SRCS) $(WEBSERVER_HTTP_SRCS)

@@ -97,9 +97,18 @@ static void parse_one(const uint8_t *data, size_t size, const struct http_limits
     }
     if (r == HTTP_PARSE_DONE) {
         REQUIRE(req.head_length > 0 && req.head_length <= size);
-        REQUIRE(req.method == HTTP_METHOD_GET || req.method == HTTP_METHOD_HEAD);
+        REQUIRE(req.method != HTTP_METHOD_NONE && req.content_length <= limits->max_body);
         REQUIRE(req.head_length <= http_limits_buffer_size(limits));
-        serve(data, size, &req, file_size, mtime);
+        if (HTTP_ALLOW_GET & HTTP_ALLOW(req.method)) {
+            serve(data, size, &req, file_size, mtime);
+        } else { /* as the connection loop answers for the web server */
+            static char out[4096];
+            struct http_response resp;
+            http_respond_405(&req, HTTP_ALLOW_GET, mtime, out, sizeof(out), &resp);
+            check_response(out, sizeof(out), &resp);
+            REQUIRE(resp.status == 405 && !resp.keep_alive &&
+                    strstr(out, "\r\nAllow: GET, HEAD\r\n"));
+        }
     } else if (r == HTTP_PARSE_ERROR) {
         static char out[4096];
         struct http_response resp;
@@ -112,7 +121,7 @@ static void parse_one(const uint8_t *data, size_t size, const struct http_limits
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct http_limits tiny = {32, 64, 3};
+    static const struct http_limits tiny = {32, 64, 3, 0};
     uint64_t file_size = 0, start, length;
     int64_t t;
     char date[HTTP_DATE_LEN + 1];

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The static web server appliance: HTTP/1.1 over vsock, files over virtio-fs.
 APPS += webserver
-webserver_SRCS := apps/webserver/main.c apps/webserver/filecache.c apps/webserver/http.c apps/webserver/http_path.c \
-	apps/webserver/http_range.c apps/webserver/http_response.c apps/webserver/httpdate.c \
-	apps/webserver/mime.c
-webserver_COMPONENTS := sched fs net virtio_fs virtio_vsock virtio_mmio
+# WEBSERVER_HTTP_SRCS: its HTTP files without I/O (host tests and fuzzers build them).
+WEBSERVER_HTTP_SRCS := apps/webserver/http_file.c apps/webserver/http_range.c apps/webserver/mime.c
+webserver_SRCS := apps/webserver/main.c apps/webserver/filecache.c $(WEBSERVER_HTTP_SRCS)
+webserver_COMPONENTS := sched fs net virtio_fs virtio_vsock virtio_mmio http
 
 # The same appliance with directory listings (listing=1): listing.c and the
 # directory-reading half of the Filesystem unit, kept out of the default image.
@@ -18,4 +18,4 @@ webserver_listing_COMPONENTS := $(webserver_COMPONENTS) virtio_pci
 # the default image for microvm within its size budget (docs/virtio.md).
 APPS += webserver_pci
 webserver_pci_SRCS := $(webserver_SRCS)
-webserver_pci_COMPONENTS := sched fs net virtio_fs virtio_vsock virtio_pci
+webserver_pci_COMPONENTS := sched fs net virtio_fs virtio_vsock virtio_pci http

@@ -11,7 +11,7 @@
  */
 #include "http.h"
 
-#include "http_chars.h"
+#include "miura/http_chars.h"
 
 /* 1*DIGIT at s[*i]; saturates at UINT64_MAX. Returns false if no digit. */
 static bool parse_u64(const char *s, size_t len, size_t *i, uint64_t *value)

@@ -30,8 +30,6 @@
 #include "miura/miura.h"
 
 #define CONN_STACK      (8 * 1024)
-#define BUF_INITIAL     2048 /* grows up to http_limits_buffer_size() for big heads */
-#define OUT_SIZE        2048 /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
 #define ROOT_MAX        256
 #define FCACHE_SLOTS    32          /* files kept open or in memory */
 #define FCACHE_FILE_MAX (64 * 1024) /* the largest file whose content is kept */
@@ -92,28 +90,6 @@ static void configure(void)
     cfg.root_len = n;
 }
 
-static void set_timeout(int fd, uint64_t ms)
-{
-    struct timeval tv = {(long)(ms / 1000), (long)(ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
-int send_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The answer for a file the host would not give us (errno from stat, open
  * or read): the file's own fault is 404 or 403; the host's is 503 or 500. */
 static int status_for_errno(int e)
@@ -170,11 +146,8 @@ static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64
 
 static void log_request(const struct http_request *req, const struct http_response *resp)
 {
-    if (!cfg.log)
-        return;
-    char line[256];
-    http_log_format(line, sizeof(line), req, resp->status, resp->body_bytes);
-    printf("%s\n", line);
+    if (cfg.log)
+        http_log(req, resp);
 }
 
 /* Directory listings live in listing.c, linked only into the
@@ -247,47 +220,6 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     return resp.keep_alive;
 }
 
-static unsigned open_connections, peak_connections, dropped_for_memory, reclaimed_idle;
-
-/* Connections waiting for their next request, oldest first. When memory runs
- * out, the accept loop ends some of them (as nginx reuses idle keep-alive
- * connections) rather than make new clients wait for their idle timeout. */
-struct idle_conn {
-    int sock;
-    struct idle_conn *prev, *next; /* itself when not listed */
-};
-static struct idle_conn idle_list = {-1, &idle_list, &idle_list};
-
-static void idle_enter(struct idle_conn *c)
-{
-    c->prev = idle_list.prev;
-    c->next = &idle_list;
-    idle_list.prev->next = c;
-    idle_list.prev = c;
-}
-
-static void idle_leave(struct idle_conn *c)
-{
-    c->prev->next = c->next;
-    c->next->prev = c->prev;
-    c->prev = c->next = c;
-}
-
-/* Shuts down up to n idle connections: their threads see the end of the
- * stream, exit and free their memory. Returns how many. */
-static unsigned reclaim_idle(unsigned n)
-{
-    unsigned done = 0;
-    while (done < n && idle_list.next != &idle_list) {
-        struct idle_conn *c = idle_list.next;
-        idle_leave(c);
-        shutdown(c->sock, SHUT_RDWR);
-        done++;
-    }
-    reclaimed_idle += done;
-    return done;
-}
-
 /* stats=N: every N seconds, a console line with connections and memory
  * (what bench/http reads to find the memory 100 connections take). */
 static void *stats_thread(void *arg)
@@ -297,102 +229,19 @@ static void *stats_thread(void *arg)
         thread_sleep_ms(cfg.stats_s * 1000ull);
         struct miura_mem_info m;
         struct fc_stats fs;
+        struct http_server_stats hs;
         miura_mem_info(&m);
         fc_stats(&fs);
+        http_server_stats(&hs);
         printf("webserver: stats: %u connections (peak %u, %u dropped, %u idle closed for "
                "memory), %llu of %llu KiB free (lowest %llu), cache %u files %zu KiB, %llu "
                "hits %llu misses, %llu bytes of files copied\n",
-               open_connections, peak_connections, dropped_for_memory, reclaimed_idle,
+               hs.open, hs.peak, hs.dropped, hs.reclaimed_idle,
                (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
                (unsigned long long)(m.min_free_bytes >> 10), fs.entries, fs.bytes >> 10,
                (unsigned long long)fs.hits, (unsigned long long)fs.misses,
                (unsigned long long)file_bytes_copied);
     }
-    return NULL;
-}
-
-static void *connection(void *arg)
-{
-    int sock = (int)(intptr_t)arg;
-    size_t max_cap = http_limits_buffer_size(&http_default_limits);
-    /* One page holds the request buffer (first half) and the response head
-     * buffer (second half): one exact page per connection, nothing that needs
-     * contiguous pages. A big request head moves to a larger buffer. */
-    char *page = malloc(BUF_INITIAL + OUT_SIZE);
-    char *buf = page, *out = page ? page + BUF_INITIAL : NULL;
-    size_t cap = BUF_INITIAL;
-    size_t len = 0;
-    struct http_request req;
-    struct http_response resp;
-    struct idle_conn idle = {sock, &idle, &idle};
-
-    if (!page)
-        dropped_for_memory++;
-    if (++open_connections > peak_connections)
-        peak_connections = open_connections;
-    while (page) {
-        /* Idle (nothing of the next request yet) or reading a head. */
-        uint64_t started = 0;
-        enum http_parse_status st =
-            len ? http_parse_request(buf, len, &http_default_limits, &req) : HTTP_PARSE_INCOMPLETE;
-        while (st == HTTP_PARSE_INCOMPLETE) {
-            uint64_t now = miura_clock_ns();
-            uint64_t limit_ms;
-            if (len == 0) {
-                limit_ms = cfg.idle_timeout_s * 1000ull;
-            } else {
-                if (!started)
-                    started = now;
-                uint64_t spent = (now - started) / 1000000;
-                uint64_t budget = cfg.header_timeout_s * 1000ull;
-                limit_ms = spent >= budget ? 1 : budget - spent;
-            }
-            if (len == cap && cap < max_cap) { /* a big head: grow the buffer */
-                size_t grown = cap * 4 < max_cap ? cap * 4 : max_cap;
-                char *p = buf == page ? malloc(grown) : realloc(buf, grown);
-                if (!p)
-                    goto done;
-                if (buf == page)
-                    memcpy(p, buf, len);
-                buf = p;
-                cap = grown;
-            }
-            set_timeout(sock, limit_ms);
-            if (len == 0)
-                idle_enter(&idle);
-            ssize_t n = recv(sock, buf + len, cap - len, 0);
-            if (idle.next != &idle)
-                idle_leave(&idle);
-            if (n <= 0) {
-                if (n < 0 && (errno == EAGAIN || errno == ETIMEDOUT) && len > 0) {
-                    http_respond_error(NULL, 408, miura_realtime_s(), out, OUT_SIZE, &resp);
-                    send_all(sock, out, resp.out_len);
-                    log_request(NULL, &resp);
-                }
-                goto done; /* peer closed, idle timeout, or error */
-            }
-            len += (size_t)n;
-            st = http_parse_request(buf, len, &http_default_limits, &req);
-        }
-        if (st == HTTP_PARSE_ERROR) {
-            http_respond_error(&req, req.error_status, miura_realtime_s(), out, OUT_SIZE, &resp);
-            send_all(sock, out, resp.out_len);
-            log_request(&req, &resp);
-            break;
-        }
-        bool keep = serve(sock, &req, out, OUT_SIZE);
-        /* Pipelining: what follows this head is the next request. */
-        memmove(buf, buf + req.head_length, len - req.head_length);
-        len -= req.head_length;
-        if (!keep)
-            break;
-    }
-done:
-    open_connections--;
-    if (buf != page)
-        free(buf);
-    free(page);
-    close(sock);
     return NULL;
 }
 
@@ -425,30 +274,15 @@ int main(int argc, char **argv)
         if (t)
             thread_detach(t);
     }
-    for (;;) {
-        int c = accept(ls, NULL, NULL);
-        if (c < 0) {
-            if (errno == EMFILE || errno == ENOMEM)
-                thread_sleep_ms(10); /* out of resources: back off, then retry */
-            continue;
-        }
-        /* Out of memory: end idle keep-alive connections (oldest first) and
-         * wait, up to a second, for memory, accepting no more meanwhile, so a
-         * burst queues in the backlog instead of being dropped; then drop
-         * this one. */
-        thread_t *t;
-        for (int tries = 0; !(t = thread_create(THREAD_CPU_CURRENT, CONN_STACK, connection,
-                                                (void *)(intptr_t)c)) &&
-                            tries < 100;
-             tries++) {
-            reclaim_idle(2);
-            thread_sleep_ms(10);
-        }
-        if (!t) {
-            dropped_for_memory++;
-            close(c);
-            continue;
-        }
-        thread_detach(t);
-    }
+    struct http_server_config server = {
+        .handler = serve,
+        .methods = HTTP_ALLOW_GET,
+        .idle_timeout_s = cfg.idle_timeout_s,
+        .request_timeout_s = cfg.header_timeout_s,
+        .stack_size = CONN_STACK,
+        .log = cfg.log,
+    };
+    http_serve(ls, &server);
+    printf("webserver: accept: error %d\n", errno);
+    return 1;
 }

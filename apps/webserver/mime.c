@@ -2,7 +2,7 @@
 /* Content-Type by file extension. */
 #include "http.h"
 
-#include "http_chars.h"
+#include "miura/http_chars.h"
 
 static const struct {
     const char *ext; /* lower case, without the dot */

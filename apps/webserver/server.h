@@ -8,7 +8,10 @@
 #include "http.h"
 
 /* Sends all of buf; 0, or -1 when the connection failed. */
-int send_all(int fd, const void *buf, size_t len);
+static inline int send_all(int fd, const void *buf, size_t len)
+{
+    return http_send_all(fd, buf, len);
+}
 
 /* listing=1, and dir (url_dir in the URL) has no index.html: answers with its
  * entries. 1 when answered, 0 when there is nothing to list (the caller

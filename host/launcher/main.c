@@ -32,6 +32,7 @@
 #include "launcher/identity.h"
 #include "launcher/instance.h"
 #include "launcher/manage.h"
+#include "launcher/new.h"
 #include "launcher/run.h"
 #include "launcher/stats.h"
 
@@ -56,6 +57,8 @@ static const char usage_main[] =
     "  rm NAME               remove an ended instance's run directory (its logs)\n"
     "  symbolize IMAGE [LOG] name the addresses of a console's crash reports (from\n"
     "                        IMAGE.elf, the unstripped image the build keeps)\n"
+    "  new NAME [DIR]        make an appliance project from the SDK's template\n"
+    "                        (miura new --help)\n"
     "  help                  this text\n";
 
 static const char usage_run[] =
@@ -633,5 +636,7 @@ int main(int argc, char **argv)
         return cmd_rm(argc - 1, argv + 1);
     if (strcmp(argv[1], "symbolize") == 0)
         return cmd_symbolize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "new") == 0)
+        return cmd_new(argc - 1, argv + 1);
     return usage_error(usage_main, "unknown command '%s'", argv[1]);
 }

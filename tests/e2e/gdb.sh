@@ -52,7 +52,7 @@ rc=$?
 grep -qE '^Breakpoint 1, main \(argc=[0-9]+, argv=0x[0-9a-f]+ <[a-z_]+>\) at apps/webserver/main.c:[0-9]+$' "$work/session.out" &&
     pass break-main-hit || fail break-main-hit "gdb status $rc: $(head -c 1500 "$work/session.out")"
 if grep -qE '^Breakpoint 2, http_parse_request \(buf=.*"HEAD / HTTP/1.0\\r\\n\\r\\n"' "$work/session.out" &&
-    grep -qE '^#1  0x[0-9a-f]+ in connection \(arg=.*\) at apps/webserver/main.c:[0-9]+$' "$work/session.out"; then
+    grep -qE '^#1  0x[0-9a-f]+ in connection \(arg=.*\) at lib/http/server.c:[0-9]+$' "$work/session.out"; then
     pass break-in-request-path
 else
     fail break-in-request-path "$(head -c 1500 "$work/session.out")"

@@ -9,11 +9,10 @@
  * name, so a decoded segment can never contain '/'. A ".." at the root is an
  * error rather than being dropped: such a request is an attack or a bug.
  */
-#include "http.h"
-
 #include <string.h>
 
-#include "http_chars.h"
+#include "miura/http.h"
+#include "miura/http_chars.h"
 
 /* Length of the valid UTF-8 sequence at s[0, len) (Unicode 15 table 3-7), or
  * 0 if the bytes there are not one: overlong forms, surrogates, code points
@@ -95,8 +94,8 @@ static long decode_segment(const char *t, size_t len, char *out, size_t room)
     return (long)o;
 }
 
-int http_path_normalize(const char *target, size_t len, char *out, size_t out_size,
-                        struct http_path *result)
+int http_target_path(const char *target, size_t len, char *out, size_t out_size, const char *index,
+                     struct http_path *result)
 {
     size_t i = 0, path_end, o;
     bool ends_in_slash = true; /* "/" is the root directory */
@@ -170,15 +169,56 @@ int http_path_normalize(const char *target, size_t len, char *out, size_t out_si
     if (!ends_in_slash)
         o--;
 
-    if (ends_in_slash) {
-        size_t n = sizeof(HTTP_INDEX_FILE) - 1;
+    if (ends_in_slash && index) {
+        size_t n = strlen(index);
         if (o + n + 1 > out_size)
             return 414;
-        memcpy(out + o, HTTP_INDEX_FILE, n);
+        memcpy(out + o, index, n);
         o += n;
         result->index_appended = true;
     }
+    if (o >= out_size)
+        return 414; /* a full last segment kept its '/' where the NUL goes */
     out[o] = '\0';
     result->len = o;
     return 0;
+}
+
+long http_query_param(struct http_slice query, const char *name, char *out, size_t out_size)
+{
+    size_t name_len = strlen(name), i = 0;
+
+    while (i <= query.len) {
+        size_t start = i, end, eq;
+        while (i < query.len && query.ptr[i] != '&')
+            i++;
+        end = i++;
+        eq = start;
+        while (eq < end && query.ptr[eq] != '=')
+            eq++;
+        if (eq - start != name_len || memcmp(query.ptr + start, name, name_len) != 0)
+            continue;
+        size_t o = 0;
+        for (size_t k = eq + 1; k < end; k++) {
+            unsigned char c = (unsigned char)query.ptr[k];
+            if (c == '+') {
+                c = ' ';
+            } else if (c == '%') {
+                int hi = k + 2 < end ? http_hex_value((unsigned char)query.ptr[k + 1]) : -1;
+                int lo = hi >= 0 ? http_hex_value((unsigned char)query.ptr[k + 2]) : -1;
+                if (lo < 0)
+                    return -400;
+                c = (unsigned char)(hi << 4 | lo);
+                k += 2;
+            }
+            if (c < 0x20 || c == 0x7f || o + 1 >= out_size)
+                return -400;
+            out[o++] = (char)c;
+        }
+        if (out_size == 0)
+            return -400;
+        out[o] = '\0';
+        return (long)o;
+    }
+    return -1;
 }

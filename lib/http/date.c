@@ -7,12 +7,11 @@
  * 146097 days, with years starting on March 1 so that the leap day is the last
  * day of a year.
  */
-#include "http.h"
-
 #include <stdio.h>
 #include <string.h>
 
-#include "http_chars.h"
+#include "miura/http.h"
+#include "miura/http_chars.h"
 
 static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char *const day_names_long[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Character classes of RFC 7230 and small ASCII helpers, internal to the HTTP
- * module. Locale-free and safe for any byte value (ctype.h takes int and is
+ * Character classes of RFC 7230 and small ASCII helpers that the HTTP
+ * component (miura/http.h) uses and that parsers of field values need.
+ * Locale-free and safe for any byte value (ctype.h takes int and is
  * undefined for negative char).
  */
-#ifndef MIURA_WEBSERVER_HTTP_CHARS_H
-#define MIURA_WEBSERVER_HTTP_CHARS_H
+#ifndef MIURA_HTTP_CHARS_H
+#define MIURA_HTTP_CHARS_H
 
 #include <stdbool.h>
 #include <stddef.h>

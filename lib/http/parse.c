@@ -11,16 +11,16 @@
  *     are also checked against the bytes of a still unterminated line;
  *   - for a complete line the size limit is checked before its syntax.
  */
-#include "http.h"
-
 #include <string.h>
 
-#include "http_chars.h"
+#include "miura/http.h"
+#include "miura/http_chars.h"
 
 const struct http_limits http_default_limits = {
     .max_request_line = HTTP_DEFAULT_MAX_REQUEST_LINE,
     .max_header_bytes = HTTP_DEFAULT_MAX_HEADER_BYTES,
     .max_header_fields = HTTP_DEFAULT_MAX_HEADER_FIELDS,
+    .max_body = 0,
 };
 
 size_t http_limits_buffer_size(const struct http_limits *limits)
@@ -33,6 +33,13 @@ static enum http_parse_status fail(struct http_request *req, int status)
 {
     req->error_status = status;
     return HTTP_PARSE_ERROR;
+}
+
+static const char method_names[][7] = {"GET", "HEAD", "POST", "PUT", "DELETE"};
+
+const char *http_method_name(enum http_method m)
+{
+    return m >= HTTP_METHOD_GET && m < HTTP_METHOD_OTHER ? method_names[m - HTTP_METHOD_GET] : "";
 }
 
 /* request-line = method SP request-target SP HTTP-version (RFC 7230 §3.1.1),
@@ -58,12 +65,13 @@ static int parse_request_line(const char *line, size_t len, struct http_request 
     req->target.len = i - start;
     i++;
 
-    if (req->method_name.len == 3 && memcmp(line, "GET", 3) == 0)
-        req->method = HTTP_METHOD_GET;
-    else if (req->method_name.len == 4 && memcmp(line, "HEAD", 4) == 0)
-        req->method = HTTP_METHOD_HEAD;
-    else
-        req->method = HTTP_METHOD_OTHER;
+    /* methods are case-sensitive (RFC 7231 §4.1); the enum's order */
+    req->method = HTTP_METHOD_OTHER;
+    for (unsigned m = HTTP_METHOD_GET; m < HTTP_METHOD_OTHER; m++) {
+        const char *name = method_names[m - HTTP_METHOD_GET];
+        if (strlen(name) == req->method_name.len && memcmp(line, name, req->method_name.len) == 0)
+            req->method = (enum http_method)m;
+    }
 
     /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.6) */
     if (len - i != 8 || memcmp(line + i, "HTTP/", 5) != 0 ||
@@ -73,7 +81,7 @@ static int parse_request_line(const char *line, size_t len, struct http_request 
     if (line[i + 5] != '1' || (line[i + 7] != '0' && line[i + 7] != '1'))
         return 505;
     req->version_minor = (unsigned)(line[i + 7] - '0');
-    return req->method == HTTP_METHOD_OTHER ? 405 : 0;
+    return 0;
 }
 
 /* Host = uri-host [ ":" port ] (RFC 7230 §5.4); checked only for its bytes. */
@@ -114,6 +122,7 @@ struct head_state {
     bool conn_close;
     bool conn_keep_alive;
     bool seen_content_length;
+    uint64_t max_body;
 };
 
 /* One field line without its terminator. Returns 0 or an error status. */
@@ -153,19 +162,28 @@ static int parse_field_line(const char *line, size_t len, struct http_request *r
     } else if (http_slice_ieq(line, name_len, "connection")) {
         parse_connection(value, vend, &st->conn_close, &st->conn_keep_alive);
     } else if (http_slice_ieq(line, name_len, "content-length")) {
-        bool nonzero = false;
+        uint64_t n = 0;
         if (st->seen_content_length || vend == 0)
             return 400;
         st->seen_content_length = true;
         for (size_t i = 0; i < vend; i++) {
             if (!http_is_digit((unsigned char)value[i]))
                 return 400;
-            nonzero |= value[i] != '0';
+            n = n > UINT64_MAX / 10 - 1 ? UINT64_MAX : n * 10 + (uint64_t)(value[i] - '0');
         }
-        if (nonzero)
-            return 413; /* no request bodies: see http.h */
+        if (n > st->max_body)
+            return 413;
+        req->content_length = n;
     } else if (http_slice_ieq(line, name_len, "transfer-encoding")) {
-        return 400;
+        /* no chunked bodies: 411 asks for a Content-Length; both together
+         * are how requests are smuggled (RFC 7230 §3.3.3) */
+        return st->seen_content_length ? 400 : 411;
+    } else if (http_slice_ieq(line, name_len, "expect")) {
+        if (req->version_minor == 1) { /* HTTP/1.0 ignores it (RFC 7231 §5.1.1) */
+            if (!http_slice_ieq(value, vend, "100-continue"))
+                return 417;
+            req->expect_continue = true;
+        }
     } else if (http_slice_ieq(line, name_len, "if-none-match")) {
         if (req->if_none_match_count < HTTP_MAX_LIST_FIELDS) {
             req->if_none_match[req->if_none_match_count].ptr = value;
@@ -225,12 +243,13 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
                                           struct http_request *req)
 {
     struct head_state st = {0};
-    size_t pos = 0, avail, scan, end, next, header_bytes = 0;
+    size_t pos = 0, avail, scan, end, next, header_bytes = 0, fields_start, fields_end;
     int status;
 
     memset(req, 0, sizeof(*req));
     if (!limits)
         limits = &http_default_limits;
+    st.max_body = limits->max_body;
 
     /* RFC 7230 §3.5: ignore empty lines before the request line, a few. */
     for (;;) {
@@ -264,11 +283,13 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
     pos = next;
 
     /* Header fields up to the empty line. */
+    fields_start = pos;
     for (;;) {
         size_t room = limits->max_header_bytes - header_bytes;
         avail = len - pos;
         if (avail == 0)
             return HTTP_PARSE_INCOMPLETE;
+        fields_end = pos;
         if (buf[pos] == '\n') {
             pos++;
             break;
@@ -300,6 +321,33 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
         req->keep_alive = !st.conn_close;
     else
         req->keep_alive = st.conn_keep_alive && !st.conn_close;
+    req->fields.ptr = buf + fields_start;
+    req->fields.len = fields_end - fields_start;
     req->head_length = pos;
     return HTTP_PARSE_DONE;
+}
+
+bool http_request_field(const struct http_request *req, const char *name, struct http_slice *value)
+{
+    const char *p = req->fields.ptr, *end = p + req->fields.len;
+
+    /* The lines were checked by the parse: "name:" OWS value OWS, LF-ended. */
+    while (p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = lf ? lf : end, *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon && http_slice_ieq(p, (size_t)(colon - p), name)) {
+            const char *v = colon + 1, *ve = line_end;
+            if (ve > v && ve[-1] == '\r')
+                ve--;
+            while (v < ve && http_is_ows((unsigned char)*v))
+                v++;
+            while (ve > v && http_is_ows((unsigned char)ve[-1]))
+                ve--;
+            value->ptr = v;
+            value->len = (size_t)(ve - v);
+            return true;
+        }
+        p = line_end + 1;
+    }
+    return false;
 }
