@@ -157,13 +157,15 @@ static void rx_release(struct vsock_rx_buf *b)
     vsock_net_transport->rx_release(vsock_net_transport, b);
 }
 
-/* A small payload for a connection nobody has accepted yet is copied into a
- * heap buffer sized for it (with room for small packets after it), and the
- * device's page goes back at once: a burst of clients waiting in the accept
- * queue with short requests (HTTP heads) then holds a few hundred bytes
- * each, not a page. An accepted connection keeps the page: its reader copies
- * the payload out once, straight to the caller. Without memory the page is
- * kept. */
+/* A small first payload is copied into a heap buffer sized for it (with
+ * room for small packets after it), and the device's page goes back at
+ * once: connections with a short request (an HTTP head) waiting to be
+ * accepted or read then hold a few hundred bytes each, not a page. That is
+ * what lets 100 keep-alive connections fit in 3 MiB (keeping the page for a
+ * reader already asleep on the socket was measured: they did not fit, the
+ * woken readers holding their pages until they run). A bigger payload
+ * keeps its page: its reader copies it out once, straight to the caller.
+ * Without memory the page is kept. */
 static struct vsock_rx_buf *rx_copy(struct vsock_rx_buf *buf)
 {
     uint32_t len = buf->hdr.len, cap = (len + 63u) & ~63u;
@@ -571,7 +573,7 @@ void vsock_rx_queue(struct vsock_sock *s, struct vsock_rx_buf *buf)
             return;
         }
     }
-    if (s->listener && list_empty(&s->rxq) && len <= VSOCK_COPY_MAX && !buf->net_copy)
+    if (list_empty(&s->rxq) && len <= VSOCK_COPY_MAX && !buf->net_copy)
         buf = rx_copy(buf);
     buf->off = 0;
     list_push_back(&s->rxq, &buf->link);
