@@ -48,9 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 site=$work/site
-mkdir -p "$site"
-head -c 1024 /dev/urandom >"$site/1k.bin"
-head -c $((1024 * 1024)) /dev/urandom >"$site/1m.bin"
+bench_site "$site"
 chmod -R a+rX "$work"
 status_field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # check_confined PID yes|no: the daemon is what the column says
