@@ -79,7 +79,7 @@ vsockd_alive() { # NAME
 }
 echo_ok() { # NAME BYTES: an echo through the hostile guest, checked byte for byte
     local res
-    res=$(timeout -k 2 60 "$CLIENT" --uds "$sock" --port 5000 --bytes "$2" --timeout 30 2>&1)
+    res=$(timeout -k 2 120 "$CLIENT" --uds "$sock" --port 5000 --bytes "$2" --timeout 90 2>&1)
     if [[ $res =~ ^1/1\ connections\ verified,\ $2\ bytes ]]; then
         pass "$1"
     else
@@ -87,7 +87,7 @@ echo_ok() { # NAME BYTES: an echo through the hostile guest, checked byte for by
     fi
 }
 connect() { # PORT: a host connection to the guest's PORT; prints the device's first line
-    printf 'CONNECT %s\n' "$1" | timeout -k 2 30 socat -t 10 - "UNIX-CONNECT:$sock" 2>&1 | head -1
+    printf 'CONNECT %s\n' "$1" | timeout -k 2 120 socat -t 90 - "UNIX-CONNECT:$sock" 2>&1 | head -1
 }
 count() { grep -c -- "$2" "$1" 2>/dev/null || true; } # FILE STRING
 wait_count() { # FILE STRING N: until FILE has N lines with STRING (bounded)
