@@ -200,7 +200,7 @@ r2=$(hybrid "${uid[c1]}" "${gid[c1]}" "$d2/vsock.sock")
 [[ $r1 == "OK "* && $r2 == *"Permission denied"* ]] && pass identity/own-socket-only ||
     fail identity/own-socket-only "own '$r1', other's '$r2'"
 oci kill i2 TERM && wait_until 20 is_status i2 stopped && oci delete i2 &&
-    [ ! -e "/run/miura-ids/id-${uid[i2]}.lock" ] && [ ! -e "$d2" ] && pass identity/released ||
+    ! id_lock_stale "${uid[i2]}" && [ ! -e "$d2" ] && pass identity/released ||
     fail identity/released "$(leftovers)"
 oci start c1 >/dev/null 2>"$work/cmd.err"
 rc=$?
@@ -232,7 +232,7 @@ else
 fi
 [ -d "$RT/oci-$cid" ] && pass kill-9-leaves-rundir || fail kill-9-leaves-rundir "no run directory to clear"
 oci delete k1 && expect_clean kill-9-delete-clean
-[ -n "$kuid" ] && [ "$kuid" != 0 ] && [ ! -e "/run/miura-ids/id-$kuid.lock" ] && pass kill-9-identity-released ||
+[ -n "$kuid" ] && [ "$kuid" != 0 ] && ! id_lock_stale "$kuid" && pass kill-9-identity-released ||
     fail kill-9-identity-released "uid '$kuid': $(ls /run/miura-ids)"
 
 # A created container that never starts is deleted without --force.
