@@ -3,6 +3,14 @@
 # 32768 (tools/ports.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/ports.sh"
 
+# The web server benchmarks' site: DIR (created) with 1k.bin and 1m.bin of
+# random bytes.
+bench_site() { # DIR
+    mkdir -p "$1"
+    head -c 1024 /dev/urandom >"$1/1k.bin"
+    head -c $((1024 * 1024)) /dev/urandom >"$1/1m.bin"
+}
+
 # Median of the numbers on standard input, one per line ("-" when none).
 median() {
     sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'

@@ -34,8 +34,7 @@ cleanup() {
 trap cleanup EXIT
 site=$work/site
 mkdir -p "$site" "$work/nginx"
-head -c 1024 /dev/urandom >"$site/1k.bin"
-head -c $((1024 * 1024)) /dev/urandom >"$site/1m.bin"
+bench_site "$site"
 chmod -R a+rX "$work"
 base=$(free_port 3)
 P_MIURA=$base P_NGINX=$((base + 1)) P_LINUX=$((base + 2))

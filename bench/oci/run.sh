@@ -137,14 +137,20 @@ read -r conmon sup < <(podman inspect -f '{{.State.ConmonPid}} {{.State.Pid}}' b
 launcher=$(sed -n 's/^pid //p' "$RT/bench-m/meta")
 dir_m=$RT/bench-m/ dir_o=$RT/oci-$cid/
 part() { pgrep -f "^[^ ]*$2 .*$1"; } # DIR PROGRAM-REGEX: an instance's processes of one program
-qemu_m=$(mem $(part "$dir_m" 'qemu-system[^ ]*')) qemu_o=$(mem $(part "$dir_o" 'qemu-system[^ ]*'))
+# QEMU: the launcher's or the supervisor's child (as root it runs under the
+# instance's identity with its kernel and sockets as descriptors, so its
+# command line names no path of ours).
+qemu_of() { pgrep -P "$1" -f '^[^ ]*qemu-system'; } # PARENT
+pq_m=$(qemu_of "$launcher") pq_o=$(qemu_of "$sup")
+qemu_m=$(mem $pq_m) qemu_o=$(mem $pq_o)
 vfs_m=$(mem $(part "$dir_m" virtiofsd)) vfs_o=$(mem $(part "$dir_o" virtiofsd))
 vsd_m=$(mem $(part "$dir_m" miura-vsockd)) vsd_o=$(mem $(part "$dir_o" miura-vsockd))
-all_m=($launcher $(part "$dir_m" '(qemu-system[^ ]*|virtiofsd|miura-vsockd)'))
-all_o=($conmon $sup $(part "$dir_o" '(qemu-system[^ ]*|virtiofsd|miura-vsockd)'))
+all_m=($launcher $pq_m $(part "$dir_m" '(virtiofsd|miura-vsockd)'))
+all_o=($conmon $sup $pq_o $(part "$dir_o" '(virtiofsd|miura-vsockd)'))
 mem_m=$(mem "${all_m[@]}") mem_o=$(mem "${all_o[@]}") mem_conmon=$(mem "$conmon")
 mem_launcher=$(mem "$launcher") mem_sup=$(mem "$sup")
 "$MIURA" stop bench-m >/dev/null
+"$MIURA" rm bench-m >/dev/null # its kept logs (a detached run keeps them for miura logs)
 podman rm -f -t 10 bench-o >/dev/null 2>&1
 
 t_miura=$(median <"$work/t.miura") t_oci=$(median <"$work/t.oci")
@@ -185,6 +191,7 @@ for i in $(seq "$COUNT"); do
     id=$(podman inspect -f '{{.Id}}' "bench-$i")
     cid=$(sed -n 's/.*"cid":\([0-9]*\).*/\1/p' "$STATE/$id/state.json")
     ps=($(podman inspect -f '{{.State.ConmonPid}} {{.State.Pid}}' "bench-$i") $(pgrep -f "$RT/oci-$cid/"))
+    ps+=($(qemu_of "${ps[1]}"))
     sum_pss "${ps[@]}" >>"$work/pss"
     sum_pss "${ps[0]}" >>"$work/pss_conmon"
 done
@@ -199,4 +206,5 @@ echo "    all started and answering in $t_all ms; each podman run -> first respo
 echo "    serving a page byte-exact: $served of $COUNT"
 echo "    host memory per instance (PSS, median): $(median <"$work/pss") KiB (conmon $(median <"$work/pss_conmon")); all $COUNT: $((total_kib / 1024)) MiB"
 echo "    podman stop + rm of all: $t_stop ms; left behind: $left"
+[ "$left" = 0 ] || echo "    left: $(pgrep -af "$RT/" | cut -c1-80 | tr '\n' ' ') $(find "$RT" "$STATE" -mindepth 1 | tr '\n' ' ')"
 [ "$served" = "$COUNT" ] && [ "$left" = 0 ]

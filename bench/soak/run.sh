@@ -24,6 +24,7 @@
 # Usage: bench/soak/run.sh   (SOAK_S=600 PHASE_S=60 SAMPLE_S=10 SOAK_CONNS="50 250 500 1000" SOAK_MEM=256M)
 set -eu
 cd "$(dirname "$0")/../.."
+source bench/lib.sh
 SOAK_S=${SOAK_S:-600}
 PHASE_S=${PHASE_S:-60}
 SAMPLE_S=${SAMPLE_S:-10}
@@ -53,9 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 site=$work/site
-mkdir -p "$site"
-head -c 1024 /dev/urandom >"$site/1k.bin"
-head -c $((1024 * 1024)) /dev/urandom >"$site/1m.bin"
+bench_site "$site"
 echo soak >"$site/index.html"
 for kind in keepalive close; do
     {

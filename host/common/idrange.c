@@ -203,6 +203,15 @@ int id_peek(const char *dir, const struct id_range *r, bool (*taken)(uint32_t, u
     return walk(dir, r, taken, id, NULL);
 }
 
+void id_clear_stale(const char *dir, uint32_t uid)
+{
+    char path[4096];
+    int fd;
+    if (lockfile_path(dir, ID_LOCK_PREFIX, uid, path, sizeof(path)) == 0 &&
+        lockfile_is_free(path) == 1 && lockfile_take(path, &fd) == 0)
+        lockfile_release(path, fd);
+}
+
 void id_unlock(const char *dir, const struct instance_id *id, int fd)
 {
     char path[4096];

@@ -85,4 +85,8 @@ int id_peek(const char *dir, const struct id_range *r, bool (*taken)(uint32_t, u
 /* Releases an identity taken by id_lock (unlinks its lock file, then unlocks). */
 void id_unlock(const char *dir, const struct instance_id *id, int fd);
 
+/* Removes uid's lock file if no one holds it: what a holder killed by
+ * SIGKILL leaves (harmless, the slot is free, but clutter). */
+void id_clear_stale(const char *dir, uint32_t uid);
+
 #endif

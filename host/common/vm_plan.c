@@ -107,7 +107,7 @@ static int virtiofsd_line(const struct launch_config *c, const char *dir, const 
     return 0;
 }
 
-static int extra_socket(const struct launch_config *c, unsigned i, char *out, size_t len)
+int plan_extra_socket(const struct launch_config *c, unsigned i, char *out, size_t len)
 {
     char file[PLAN_TAG_MAX + 16];
     snprintf(file, sizeof(file), "fs-%s.sock", c->extra[i].tag);
@@ -119,7 +119,7 @@ int plan_build_extra(const struct launch_config *c, unsigned i, struct argv_list
 {
     char sock[PLAN_ARG_MAX];
     memset(virtiofsd, 0, sizeof(*virtiofsd));
-    if (i >= c->nextra || extra_socket(c, i, sock, sizeof(sock))) {
+    if (i >= c->nextra || plan_extra_socket(c, i, sock, sizeof(sock))) {
         *err = "a path is too long";
         return -1;
     }
@@ -241,7 +241,8 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         add(qemu, "vhost-user-fs-%s,chardev=fs0,tag=share", bus);
         for (unsigned i = 0; i < c->nextra; i++) {
             char sock[PLAN_ARG_MAX];
-            if (extra_socket(c, i, sock, sizeof(sock)) || qemu_escape(sock, esc, sizeof(esc)) < 0) {
+            if (plan_extra_socket(c, i, sock, sizeof(sock)) ||
+                qemu_escape(sock, esc, sizeof(esc)) < 0) {
                 *err = "a path is too long";
                 goto fail;
             }

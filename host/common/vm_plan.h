@@ -117,6 +117,8 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
                struct argv_list *qemu, const char **err);
 void plan_free(struct argv_list *a);
 
+/* Extra share i's virtiofsd socket (run_dir/fs-TAG.sock): 0, or -1 if too long. */
+int plan_extra_socket(const struct launch_config *c, unsigned i, char *out, size_t len);
 /* The virtiofsd command line of extra share i (< c->nextra); as plan_build. */
 int plan_build_extra(const struct launch_config *c, unsigned i, struct argv_list *virtiofsd,
                      const char **err);

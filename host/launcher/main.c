@@ -29,7 +29,7 @@
 #include "common/pvh_image.h"
 #include "common/vm_plan.h"
 #include "common/vm_programs.h"
-#include "launcher/identity.h"
+#include "common/vm_identity.h"
 #include "launcher/instance.h"
 #include "launcher/manage.h"
 #include "launcher/new.h"
@@ -532,10 +532,12 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "miura: cannot reserve a CID in %s: %s\n", base, strerror(errno));
         return EXIT_LAUNCHER_FAILED;
     }
-    /* As root, the instance's own uid and gid (identity.h). */
+    /* As root, the instance's own uid and gid (common/vm_identity.h). */
     if (!c->unconfined && geteuid() == 0) {
         struct instance_id id;
-        if (identity_take(o.dry_run, &id, &req.id_fd) < 0) {
+        char why[600];
+        if (identity_take(o.dry_run, &id, &req.id_fd, why, sizeof(why)) < 0) {
+            fprintf(stderr, "miura: %s\n", why);
             cid_unlock(base, c->cid, req.cid_fd);
             return EXIT_LAUNCHER_FAILED;
         }

@@ -61,7 +61,7 @@
 #include "common/publish.h"
 #include "common/runtime_dir.h"
 #include "common/symbolize.h"
-#include "launcher/identity.h"
+#include "common/vm_identity.h"
 #include "launcher/listeners.h"
 #include "launcher/probe.h"
 
@@ -458,7 +458,7 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
         VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG | VM_SPAWN_APPEND_LOG;
     /* Foreground: QEMU shares our stdin/stdout (-serial stdio); detached, its
      * stdout is console.log. Its stderr goes to qemu.log. Unless --unconfined,
-     * it starts confined (identity.h). */
+     * it starts confined (common/vm_identity.h). */
     struct vm_confine conf;
     identity_qemu_confine(c, &conf);
     struct vm_spawn_io console = {.stdout_fd = s->console_fd,
@@ -499,7 +499,7 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     if (s->console_fd >= 0)
         s->console_start = lseek(s->console_fd, 0, SEEK_END);
     /* With its own identity QEMU gets its kernel and connections as descriptors. */
-    int fds[3];
+    int fds[IDENTITY_QEMU_FDS_MAX];
     unsigned nfds = 0;
     if (c->own_id && identity_qemu_fds(c, fds, &nfds, o->cause, sizeof(o->cause)) < 0)
         goto fail;

@@ -16,11 +16,11 @@
 #define EXIT_LAUNCHER_FAILED VM_EXIT_FAILED /* 125 */
 
 struct run_request {
-    struct launch_config cfg;   /* run_dir is set by the caller */
-    const char *base;           /* runtime base (CID locks, run directories) */
-    int cid_fd;                 /* the CID lock, held for the instance's life */
-    int id_fd;                  /* with cfg.own_id: the identity's lock (identity.h), or -1 */
-    const char *run_dir;        /* already created */
+    struct launch_config cfg; /* run_dir is set by the caller */
+    const char *base;         /* runtime base (CID locks, run directories) */
+    int cid_fd;               /* the CID lock, held for the instance's life */
+    int id_fd;           /* with cfg.own_id: the identity's lock (common/vm_identity.h), or -1 */
+    const char *run_dir; /* already created */
     struct instance_meta *meta; /* written at start; updated on restarts and at the end */
     bool detached;              /* report startup on status_fd, console to a file */
     int status_fd;              /* detached: write one byte when started; -1 otherwise */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/cidlock.h"
+#include "common/vm_identity.h"
 #include "common/pvh_image.h"
 #include "common/runtime_dir.h"
 #include "common/vm_programs.h"
@@ -254,6 +255,8 @@ struct reserved {
     char base[PATH_MAX];
     uint32_t cid;
     int cid_fd;
+    struct instance_id id; /* as root: the instance's own (vm_identity.h) */
+    int id_fd;             /* its lock, or -1 */
     char run_dir[PATH_MAX];
     char dir[PATH_MAX];
 };
@@ -264,6 +267,7 @@ static void release(struct reserved *rs, const struct oci_state *st)
         cgroup_remove((char(*)[PATH_MAX])st->cgroups, st->ncgroups);
     if (rs->run_dir[0])
         rundir_remove(rs->run_dir);
+    identity_release(rs->run_dir, false, &rs->id, rs->id_fd);
     if (rs->cid_fd >= 0)
         cid_unlock(rs->base, rs->cid, rs->cid_fd);
     if (rs->dir[0])
@@ -311,10 +315,10 @@ static void instance_name(const char *id, char *out, size_t len)
 static int do_create(struct create_opts *o, struct oci_spec *spec, struct reserved *rs,
                      struct oci_state *st)
 {
-    static char rootfs[PATH_MAX], image[PATH_MAX], paths[3][PATH_MAX];
+    static char rootfs[PATH_MAX], image[PATH_MAX], paths[3][PATH_MAX], kernel[PATH_MAX + 16];
     static struct oci_vm vm;
     static struct supervise_request req;
-    char cause[512], rootfs_in[PATH_MAX * 2], name[32];
+    char cause[1024], rootfs_in[PATH_MAX * 2], name[32];
     uint32_t need_mib;
     int sp[2];
     pid_t pid;
@@ -368,6 +372,26 @@ static int do_create(struct create_opts *o, struct oci_spec *spec, struct reserv
         return -1;
     req.cfg.run_dir = rs->run_dir;
     req.cfg.cid = rs->cid;
+    /* As root, the instance's own uid and gid, as under `miura run`: QEMU
+     * and miura-vsockd run as it, the run directory is root:GID 0710 and
+     * QEMU reads a copy of the image in it (vm_identity.h). virtiofsd stays
+     * root for its own sandbox (docs/security.md). */
+    if (geteuid() == 0) {
+        if (identity_take(false, &rs->id, &rs->id_fd, cause, sizeof(cause)) < 0) {
+            oci_error("%s", cause);
+            return -1;
+        }
+        snprintf(kernel, sizeof(kernel), "%s/%s", rs->run_dir, IDENTITY_KERNEL);
+        if (identity_rundir(rs->run_dir, &rs->id, image, kernel, cause, sizeof(cause)) < 0) {
+            oci_error("%s", cause);
+            return -1;
+        }
+        req.cfg.own_id = true;
+        req.cfg.uid = rs->id.uid;
+        req.cfg.gid = rs->id.gid;
+        req.cfg.image = kernel;
+    }
+    req.id_fd = rs->id_fd;
     req.spec = spec;
     req.state_dir = rs->dir;
     req.base = rs->base;
@@ -396,9 +420,12 @@ static int do_create(struct create_opts *o, struct oci_spec *spec, struct reserv
         waitpid(pid, NULL, 0);
         return -1;
     }
-    /* The supervisor holds the CID lock now; ours goes. */
+    /* The supervisor holds the CID and identity locks now; ours go. */
     close(rs->cid_fd);
     rs->cid_fd = -1;
+    if (rs->id_fd >= 0)
+        close(rs->id_fd);
+    rs->id_fd = -1;
     snprintf(st->id, sizeof(st->id), "%s", o->id);
     if (!realpath(o->bundle, st->bundle))
         snprintf(st->bundle, sizeof(st->bundle), "%s", o->bundle);
@@ -407,6 +434,7 @@ static int do_create(struct create_opts *o, struct oci_spec *spec, struct reserv
     st->pid = pid;
     st->pid_start = proc_start_time(pid);
     st->cid = rs->cid;
+    st->uid = req.cfg.own_id ? req.cfg.uid : 0;
     snprintf(st->run_dir, sizeof(st->run_dir), "%s", rs->run_dir);
     st->annotations = json_incref(spec->annotations);
     if (oci_state_write(rs->dir, st) < 0 || (o->pid_file && write_pid_file(o->pid_file, pid) < 0)) {
@@ -449,6 +477,7 @@ int cmd_create(int argc, char **argv)
         return run_runc();
     }
     rs.cid_fd = -1;
+    rs.id_fd = -1;
     if (state_dir(o.id, rs.dir, sizeof(rs.dir)) < 0 || mkdir(rs.dir, 0700) < 0) {
         if (errno == EEXIST)
             oci_error("container %s exists", o.id);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/cidlock.h"
+#include "common/idrange.h"
 #include "common/clock.h"
 #include "common/runtime_dir.h"
 #include "common/vm_parts.h"
@@ -335,12 +336,14 @@ static int cmd_delete(int argc, char **argv)
     }
     cgroup_kill(st.cgroups, st.ncgroups, SIGKILL); /* anything left in them */
     cgroup_remove(st.cgroups, st.ncgroups);
-    /* The run directory and CID lock, if the supervisor could not remove them
+    /* The run directory, CID and identity locks, if the supervisor could not remove them
      * (SIGKILL) and no other instance has taken the CID since. */
     if (runtime_base(base, sizeof(base)) == 0 && cid_lock(base, st.cid, &fd) == 0) {
         rundir_remove(st.run_dir);
         cid_unlock(base, st.cid, fd);
     }
+    if (st.uid) /* the identity's lock file, in the same case */
+        id_clear_stale(IDRANGE_LOCK_DIR, st.uid);
     snprintf(path, sizeof(path), "%s/started", dir);
     unlink(path);
     snprintf(path, sizeof(path), "%s/state.json", dir);

@@ -52,10 +52,10 @@ int oci_state_write(const char *dir, const struct oci_state *st)
         json_array_append_new(cg, json_string(st->cgroups[i]));
     json_t *ann = st->annotations ? json_incref(st->annotations) : json_object();
     json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:o, s:o}", "id", st->id, "bundle",
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:s, s:o, s:o}", "id", st->id, "bundle",
                   st->bundle, "rootfs", st->rootfs, "created", st->created, "pid", (int)st->pid,
-                  "pid_start", (json_int_t)st->pid_start, "cid", (json_int_t)st->cid, "run_dir",
-                  st->run_dir, "cgroups", cg, "annotations", ann);
+                  "pid_start", (json_int_t)st->pid_start, "cid", (json_int_t)st->cid, "uid",
+                  (json_int_t)st->uid, "run_dir", st->run_dir, "cgroups", cg, "annotations", ann);
     int rc = -1;
     snprintf(path, sizeof(path), "%s/state.json", dir);
     snprintf(tmp, sizeof(tmp), "%s/state.json.tmp", dir);
@@ -94,6 +94,7 @@ int oci_state_read(const char *dir, struct oci_state *st)
     st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
     st->pid_start = (unsigned long long)json_integer_value(json_object_get(o, "pid_start"));
     st->cid = (uint32_t)json_integer_value(json_object_get(o, "cid"));
+    st->uid = (uint32_t)json_integer_value(json_object_get(o, "uid"));
     cg = json_object_get(o, "cgroups");
     json_array_foreach(cg, i, v)
     {

@@ -37,6 +37,7 @@ struct oci_state {
     pid_t pid;                    /* the supervisor */
     unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
     uint32_t cid;
+    uint32_t uid; /* the instance's own identity (as root), 0 if none */
     char run_dir[PATH_MAX];
     unsigned ncgroups;
     char cgroups[OCI_CGROUPS_MAX][PATH_MAX]; /* leaf directories to remove at delete */

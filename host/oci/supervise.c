@@ -19,6 +19,7 @@
 
 #include "common/cidlock.h"
 #include "common/runtime_dir.h"
+#include "common/vm_identity.h"
 #include "common/vm_parts.h"
 #include "oci/cgroup.h"
 #include "oci/enter.h"
@@ -31,6 +32,11 @@ struct sup {
     const char *state_dir, *run_dir, *base;
     uint32_t cid;
     int cid_fd;
+    int id_fd;                          /* as root: the instance identity's lock, else -1 */
+    struct instance_id id;              /* (vm_identity.h) */
+    struct vm_confine confine;          /* how QEMU starts (identity_qemu_confine) */
+    int qemu_fd[IDENTITY_QEMU_FDS_MAX]; /* with an identity: its kernel and sockets */
+    unsigned nqemu_fd;
     int lfd;          /* start.sock, until `start` */
     char **qemu_argv; /* NULL-terminated */
     struct vm_part qemu, vsockd, virtiofsd[NVFS_MAX];
@@ -92,6 +98,7 @@ static void __attribute__((noreturn)) finish(struct sup *s, int status)
     int n = daemons(s, d);
     vm_stop(&s->qemu, d, n);
     rundir_remove(s->run_dir);
+    identity_release(s->run_dir, false, &s->id, s->id_fd);
     cid_unlock(s->base, s->cid, s->cid_fd);
     exit(status);
 }
@@ -127,8 +134,16 @@ static bool boot(struct sup *s, int conn)
 {
     char path[PATH_MAX + 16], reply[600];
     bool ok = false;
-    /* The console is our stdout: the container's (or its terminal). */
-    if (vm_spawn(&s->qemu, s->qemu_argv, VM_SPAWN_QUIET_STDIN) < 0) {
+    /* The console is our stdout: the container's (or its terminal). QEMU
+     * starts confined; with an identity its kernel and sockets are the
+     * descriptors opened at set-up (vm_identity.h). */
+    const struct vm_spawn_io io = {
+        .stdout_fd = -1, .pass_fds = s->qemu_fd, .npass = s->nqemu_fd, .confine = &s->confine};
+    int rc = vm_spawn_io(&s->qemu, s->qemu_argv, VM_SPAWN_QUIET_STDIN, &io);
+    for (unsigned i = 0; i < s->nqemu_fd; i++)
+        close(s->qemu_fd[i]);
+    s->nqemu_fd = 0;
+    if (rc < 0) {
         snprintf(reply, sizeof(reply), "error: cannot run %s: %s\n", s->qemu_argv[0],
                  strerror(errno));
         fprintf(stderr, PROG ": %s", reply + strlen("error: "));
@@ -256,7 +271,7 @@ static void start_daemons(struct sup *s, const struct launch_config *c)
         if (i == 0)
             snprintf(path, sizeof(path), "%s/fs.sock", s->run_dir);
         else
-            snprintf(path, sizeof(path), "%s/fs-%s.sock", s->run_dir, c->extra[i - 1].tag);
+            plan_extra_socket(c, i - 1, path, sizeof(path));
         if (vm_wait_socket(&s->virtiofsd[i], path, interrupted, s, PROG) < 0)
             finish(s, s->signal_seen ? 128 + s->signal_seen : VM_EXIT_FAILED);
     }
@@ -265,6 +280,14 @@ static void start_daemons(struct sup *s, const struct launch_config *c)
         snprintf(path, sizeof(path), "%s/%s", s->run_dir, vsockd_files[i]);
         if (vm_wait_socket(&s->vsockd, path, interrupted, s, PROG) < 0)
             finish(s, s->signal_seen ? 128 + s->signal_seen : VM_EXIT_FAILED);
+    }
+    identity_qemu_confine(c, &s->confine);
+    if (c->own_id) {
+        char err[600];
+        if (identity_qemu_fds(c, s->qemu_fd, &s->nqemu_fd, err, sizeof(err)) < 0) {
+            fprintf(stderr, PROG ": %s\n", err);
+            finish(s, VM_EXIT_FAILED);
+        }
     }
 }
 
@@ -301,6 +324,18 @@ static void enter_container(struct sup *s, struct supervise_request *r, int *con
     }
 }
 
+/* flags 0: the descriptors the exec'd supervisor takes over stay open
+ * across exec; FD_CLOEXEC: not (after it, or if it failed). */
+static void keep_over_exec(struct sup *s, int flags)
+{
+    fcntl(s->cid_fd, F_SETFD, flags);
+    fcntl(s->lfd, F_SETFD, flags);
+    if (s->id_fd >= 0)
+        fcntl(s->id_fd, F_SETFD, flags);
+    for (unsigned i = 0; i < s->nqemu_fd; i++)
+        fcntl(s->qemu_fd[i], F_SETFD, flags);
+}
+
 /*
  * Set up, the supervisor becomes a fresh image of itself ("__supervise"):
  * its children and signal mask stay, and what it touched while parsing and
@@ -309,7 +344,7 @@ static void enter_container(struct sup *s, struct supervise_request *r, int *con
  */
 static void __attribute__((noreturn)) hand_over(struct sup *s)
 {
-    char nums[4 + 2 * NVFS_MAX][24];
+    char nums[4 + 2 * NVFS_MAX][24], confine[128], fds[16 * IDENTITY_QEMU_FDS_MAX + 2];
     char *argv[16 + 4 * NVFS_MAX + PLAN_ARGV_MAX];
     int n = 0, k = 0;
     argv[n++] = PROG;
@@ -322,6 +357,16 @@ static void __attribute__((noreturn)) hand_over(struct sup *s)
     argv[n++] = NUM(s->cid_fd);
     argv[n++] = NUM(s->lfd);
     argv[n++] = NUM(s->vsockd.pid);
+    argv[n++] = NUM(s->id_fd);
+    const struct vm_confine *c = &s->confine;
+    snprintf(confine, sizeof(confine), "%d:%u:%u:%d:%u:%d", c->as_user, c->uid, c->gid,
+             c->has_extra, c->extra_gid, c->new_net);
+    argv[n++] = confine;
+    fds[0] = '\0';
+    for (unsigned i = 0, off = 0; i < s->nqemu_fd; i++)
+        off +=
+            (unsigned)snprintf(fds + off, sizeof(fds) - off, "%s%d", i ? "," : "", s->qemu_fd[i]);
+    argv[n++] = s->nqemu_fd ? fds : "-";
     for (unsigned i = 0; i < s->nvfs; i++) {
         argv[n++] = NUM(s->virtiofsd[i].pid);
         argv[n++] = s->virtiofsd[i].log;
@@ -333,15 +378,13 @@ static void __attribute__((noreturn)) hand_over(struct sup *s)
     argv[n] = NULL;
     char self[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    fcntl(s->cid_fd, F_SETFD, 0); /* these two go over exec */
-    fcntl(s->lfd, F_SETFD, 0);
-    if (len > 0) { /* by its name, so that ps shows miura-oci */
+    keep_over_exec(s, 0); /* our descriptors go over exec */
+    if (len > 0) {        /* by its name, so that ps shows miura-oci */
         self[len] = '\0';
         execv(self, argv);
     }
     execv("/proc/self/exe", argv);
-    fcntl(s->cid_fd, F_SETFD, FD_CLOEXEC);
-    fcntl(s->lfd, F_SETFD, FD_CLOEXEC);
+    keep_over_exec(s, FD_CLOEXEC);
     run(s);
 }
 
@@ -357,6 +400,8 @@ void supervise(struct supervise_request *r)
     s.base = r->base;
     s.cid = r->cfg.cid;
     s.cid_fd = r->cid_fd;
+    s.id_fd = r->id_fd;
+    s.id = (struct instance_id){r->cfg.uid, r->cfg.gid};
     s.lfd = -1;
     part_log(&s.qemu, "qemu", s.run_dir, "qemu.log");
     part_log(&s.vsockd, "miura-vsockd", s.run_dir, "vsockd.log");
@@ -408,11 +453,40 @@ static long long number(const char *s)
     return *s && !*end && v >= 0 ? v : -1;
 }
 
+/* The identity's part of the hand-over: ID_FD, "AS_USER:UID:GID:HAS_EXTRA:
+ * EXTRA_GID:NEW_NET" and QEMU's descriptors ("-" or "FD,FD,..."). */
+static int parse_identity(struct sup *s, const char *id_fd, const char *confine, const char *fds)
+{
+    struct vm_confine *c = &s->confine;
+    int as_user, has_extra, new_net, used = 0;
+    char *end;
+    long v = strtol(id_fd, &end, 10);
+    if (!*id_fd || *end || v < -1 || v > INT_MAX)
+        return -1;
+    s->id_fd = (int)v;
+    if (sscanf(confine, "%d:%u:%u:%d:%u:%d%n", &as_user, &c->uid, &c->gid, &has_extra,
+               &c->extra_gid, &new_net, &used) != 6 ||
+        confine[used])
+        return -1;
+    c->as_user = as_user;
+    c->has_extra = has_extra;
+    c->new_net = new_net;
+    s->id = (struct instance_id){c->uid, c->gid};
+    for (const char *p = fds; strcmp(fds, "-") != 0 && *p; p = *end ? end + 1 : end) {
+        v = strtol(p, &end, 10);
+        if (end == p || v < 3 || v > INT_MAX || (*end && *end != ',') ||
+            s->nqemu_fd == IDENTITY_QEMU_FDS_MAX)
+            return -1;
+        s->qemu_fd[s->nqemu_fd++] = (int)v;
+    }
+    return 0;
+}
+
 int supervise_main(int argc, char **argv)
 {
     static struct sup s;
-    int i = 9, dash;
-    if (argc < 12)
+    int i = 12, dash;
+    if (argc < 15)
         goto bad;
     s.state_dir = argv[2];
     s.run_dir = argv[3];
@@ -426,8 +500,9 @@ int supervise_main(int argc, char **argv)
     s.cid_fd = (int)cid_fd;
     s.lfd = (int)lfd;
     s.sfd = -1;
-    fcntl(s.cid_fd, F_SETFD, FD_CLOEXEC);
-    fcntl(s.lfd, F_SETFD, FD_CLOEXEC);
+    if (parse_identity(&s, argv[9], argv[10], argv[11]) < 0)
+        goto bad;
+    keep_over_exec(&s, FD_CLOEXEC);
     part_log(&s.qemu, "qemu", s.run_dir, "qemu.log");
     part_log(&s.vsockd, "miura-vsockd", s.run_dir, "vsockd.log");
     s.vsockd.pid = (pid_t)vsd;

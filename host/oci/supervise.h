@@ -8,6 +8,8 @@
  *            it), network namespace and limits, takes the terminal if there
  *            is one, starts virtiofsd (one per share) and miura-vsockd
  *            (which binds the published ports now), waits for their sockets,
+ *            and, with an identity (as root), opens QEMU's kernel copy and
+ *            connects to those sockets for it (vm_identity.h); then it
  *            listens on RUN_DIR/start.sock, and reports to `create` on the
  *            status pipe (below); then it execs itself as
  *            `miura-oci __supervise ...` (supervise_main), keeping its
@@ -15,10 +17,12 @@
  *            it for the container's life is a small loop, not the memory
  *            create used;
  *   running: on a connection to start.sock (`start`), starts QEMU with the
- *            console on its stdout, marks STATE_DIR/started, answers "ok";
+ *            console on its stdout, confined (as the identity, when there is
+ *            one), marks STATE_DIR/started, answers "ok";
  *   end:     when the guest exits, QEMU or a daemon dies, or SIGTERM,
  *            SIGINT, SIGHUP or SIGQUIT comes: stops the parts in order
- *            (vm_stop), removes the run directory and the CID lock, and
+ *            (vm_stop), removes the run directory, releases the identity and
+ *            the CID lock, and
  *            exits with the guest's status, 128 + signal, or 125 with a
  *            one-line cause on stderr. Other catchable signals are ignored.
  *
@@ -40,6 +44,7 @@ struct supervise_request {
     const char *state_dir; /* ROOT/ID */
     const char *base;      /* runtime base: the CID lock */
     int cid_fd;
+    int id_fd;                  /* with cfg.own_id: the identity's lock (vm_identity.h), else -1 */
     int status_fd;              /* the write end of the status pipe */
     const char *console_socket; /* with process.terminal */
 };

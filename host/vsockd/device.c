@@ -236,7 +236,7 @@ static void pump_rx(struct vsock_dev *d)
         if (r == 0)
             break;
         if (chain.n_out > 0 || chain.in_len < VSOCK_HDR_SIZE) {
-            vq->broken = true;
+            vq_set_broken(vq);
             queue_broken(d, VQ_RX);
             break;
         }

@@ -157,6 +157,12 @@ int vq_pop(struct virtqueue *vq, const struct vu_mem *mem, struct vq_chain *chai
     vq->last_avail++;
     return 1;
 broken:
+    vq_set_broken(vq);
+    return -1;
+}
+
+void vq_set_broken(struct virtqueue *vq)
+{
     vq->broken = true;
     if (vq->err_fd >= 0) {
         uint64_t one = 1;
@@ -164,7 +170,6 @@ broken:
             /* best effort: the queue is stopped either way */
         }
     }
-    return -1;
 }
 
 void vq_unpop(struct virtqueue *vq)

@@ -85,6 +85,9 @@ bool vq_ready(const struct virtqueue *vq);
  * broken and must not be used again until reset).
  */
 int vq_pop(struct virtqueue *vq, const struct vu_mem *mem, struct vq_chain *chain);
+/* Marks the queue broken and signals its err eventfd (vq_pop does it for
+ * what it checks; the device for what only it can, e.g. an rx chain). */
+void vq_set_broken(struct virtqueue *vq);
 /* Gives back the chain just popped (nothing was written to it). */
 void vq_unpop(struct virtqueue *vq);
 /* Walks the chain starting at `head` (exposed for tests and fuzzing). */

@@ -85,6 +85,17 @@ running() {
     st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     [[ -n $st && $st != *") Z "* && $st != *") X "* ]]
 }
+# Whether the identity lock of UID is still ours to release: its file
+# (/run/miura-ids, host-wide) exists and no one holds it. A file another
+# instance holds is not a leftover: the ids are shared with every run on
+# the host, and a released slot is the lowest free one again at once.
+id_lock_stale() { # UID
+    local fd r=1
+    { exec {fd}<"/run/miura-ids/id-$1.lock"; } 2>/dev/null || return 1
+    flock -n "$fd" && r=0
+    exec {fd}<&-
+    return $r
+}
 # The pid of the launcher of instance NAME (from its meta file under $MIURA_RUNTIME_DIR).
 launcher_pid() { sed -n 's/^pid //p' "$MIURA_RUNTIME_DIR/$1/meta" 2>/dev/null; }
 # The virtiofsd processes of instance NAME: its launcher's child and that

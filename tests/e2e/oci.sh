@@ -6,10 +6,13 @@
 # (daemons up, no guest), start (pages byte-exact, a bind mount served from
 # its own virtio-fs share), state, ps, list, kill TERM (clean stop), kill
 # KILL (everything gone at once, delete clears the rest), delete. After each:
-# no process, socket, run directory, CID lock or state left.
+# no process, socket, run directory, CID lock or state left. As root, each
+# container runs under its own identity (a second container beside the first).
 SUITE=oci
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/tools/oci_env.sh"
+command -v setpriv >/dev/null || { fail setup "setpriv missing (apt-get install util-linux)"; finish; }
+command -v socat >/dev/null || { fail setup "socat missing (apt-get install socat)"; finish; }
 
 # ---- the command line
 "$OCI" --version | grep -q '^miura-oci version ' && pass version || fail version "no version line"
@@ -117,13 +120,15 @@ else
 fi
 pid=$(cat "$work/c1.pid" 2>/dev/null)
 cid=$(state_field c1 cid)
+qemu_of c1
 if is_status c1 created && [ "$pid" = "$(state_field c1 pid)" ] && pgrep -f "$RT/oci-$cid/vhost.sock" >/dev/null &&
-    pgrep -f "$RT/oci-$cid/fs-m1.sock" >/dev/null && ! pgrep -f "^[^ ]*qemu-system[^ ]* .*$RT/oci-$cid/" >/dev/null; then
+    pgrep -f "$RT/oci-$cid/fs-m1.sock" >/dev/null && [ -z "$QEMU" ]; then
     pass created-daemons-no-guest
 else
     fail created-daemons-no-guest "status $(status_of c1), pid $pid / $(state_field c1 pid), cid $cid: $(pgrep -af "$RT/" | cut -c1-150)"
 fi
-oci start c1 >"$work/start.out" 2>&1 && is_status c1 running && pass start || fail start "$(cat "$work/start.out")"
+oci start c1 >"$work/start.out" 2>&1 && is_status c1 running && qemu_of c1 && [ -n "$QEMU" ] &&
+    pass start || fail start "$(cat "$work/start.out") (qemu '$QEMU')"
 if wait_until 60 served && cmp -s "$work/page" "$ROOT/examples/www/index.html"; then
     pass serve-rootfs
 else
@@ -137,6 +142,66 @@ wait_until 10 grep -q "GET /data/x.txt HTTP/1.1 200" "$work/c1.console" &&
 oci ps --format json c1 >"$work/ps" && [ "$(tr ',' '\n' <"$work/ps" | grep -c '[0-9]')" -ge 5 ] &&
     grep -q "^\[$pid," "$work/ps" && pass ps || fail ps "$(cat "$work/ps")"
 oci list -q | grep -qx c1 && pass list || fail list "c1 not listed"
+
+# ---- one identity per container (as root, like `miura run`: docs/security.md)
+# A second container beside c1; each one's QEMU and miura-vsockd run as its
+# own uid and gid, confined; neither identity can enter the other's run
+# directory or connect to its sockets, while each reaches its own.
+PORT2=$(free_port) || fail setup "no free port"
+b2=$work/bundle2
+mkdir -p "$b2"
+cp -r "$b/rootfs" "$b2/"
+config "$b2" '["/webserver","root=/"]' '"annotations":{"org.miura.ports":"127.0.0.1:'"$PORT2"':80"}'
+oci create --bundle "$b2" i2 >"$work/i2.console" 2>"$work/i2.err" && oci start i2 &&
+    wait_until 60 ns_get - "http://127.0.0.1:$PORT2/www/index.html" "$work/page2" &&
+    cmp -s "$work/page2" "$ROOT/examples/www/index.html" && pass identity/second-serves ||
+    fail identity/second-serves "$(cat "$work/i2.err")"
+field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; } # PID KEY
+declare -A uid gid
+for id in c1 i2; do
+    d=$RT/oci-$(state_field "$id" cid)
+    qemu_of "$id"
+    q=$QEMU
+    v=$(pgrep -f -- "miura-vsockd --socket $d/vhost.sock" | head -1)
+    read -r -a uq <<<"$(field "$q" Uid)"
+    read -r -a uv <<<"$(field "$v" Uid)"
+    if [ -n "$q" ] && [ -n "$v" ] && [ "${uq[0]:-0}" != 0 ] && [ "${uq[0]}" = "${uq[3]}" ] &&
+        [ "${uq[*]}" = "${uv[*]}" ] && [ "$(field "$q" NoNewPrivs)" = 1 ] && [ "$(field "$v" Seccomp)" = 2 ] &&
+        [ "$(field "$q" CapEff)" = 0000000000000000 ] && [ "$(field "$v" CapEff)" = 0000000000000000 ]; then
+        pass "identity/$id-confined"
+    else
+        fail "identity/$id-confined" "qemu '$q' Uid [${uq[*]}], vsockd '$v' Uid [${uv[*]}] Seccomp $(field "$v" Seccomp)"
+    fi
+    uid[$id]=${uq[0]}
+    gid[$id]=$(field "$q" Gid | cut -f1)
+    own=$(stat -c '%u %g %a' "$d")
+    [ "$own" = "0 ${gid[$id]} 710" ] && [ -e "/run/miura-ids/id-${uid[$id]}.lock" ] &&
+        pass "identity/$id-rundir" || fail "identity/$id-rundir" "$d: $own"
+done
+[ -n "${uid[c1]}" ] && [ "${uid[c1]}" != "${uid[i2]}" ] && [ "${gid[c1]}" != "${gid[i2]}" ] &&
+    pass identity/different || fail identity/different "c1 ${uid[c1]}:${gid[c1]} i2 ${uid[i2]}:${gid[i2]}"
+as_id() { # UID GID command...
+    local u=$1 g=$2
+    shift 2
+    setpriv --reuid "$u" --regid "$g" --clear-groups --no-new-privs -- "$@"
+}
+chmod 711 "$work" "$RT" # the directories above the run directories: searchable
+d1=$RT/oci-$(state_field c1 cid)
+d2=$RT/oci-$(state_field i2 cid)
+out=$(as_id "${uid[c1]}" "${gid[c1]}" ls "$d2" 2>&1)
+out2=$(as_id "${uid[i2]}" "${gid[i2]}" ls "$d1" 2>&1)
+[[ $out == *"Permission denied"* && $out2 == *"Permission denied"* ]] && pass identity/not-the-others-rundir ||
+    fail identity/not-the-others-rundir "c1: $out / i2: $out2"
+hybrid() { # UID GID SOCKET: the hybrid handshake as that identity; the reply line
+    printf 'CONNECT 80\n' | as_id "$1" "$2" timeout 5 socat -t 2 - "UNIX-CONNECT:$3" 2>&1 | head -1
+}
+r1=$(hybrid "${uid[c1]}" "${gid[c1]}" "$d1/vsock.sock")
+r2=$(hybrid "${uid[c1]}" "${gid[c1]}" "$d2/vsock.sock")
+[[ $r1 == "OK "* && $r2 == *"Permission denied"* ]] && pass identity/own-socket-only ||
+    fail identity/own-socket-only "own '$r1', other's '$r2'"
+oci kill i2 TERM && wait_until 20 is_status i2 stopped && oci delete i2 &&
+    ! id_lock_stale "${uid[i2]}" && [ ! -e "$d2" ] && pass identity/released ||
+    fail identity/released "$(leftovers)"
 oci start c1 >/dev/null 2>"$work/cmd.err"
 rc=$?
 [ $rc -eq 1 ] && grep -qx 'miura-oci: container c1 is running: only a created container starts' "$work/cmd.err" &&
@@ -148,7 +213,7 @@ rc=$?
 oci kill c1 TERM && wait_until 20 is_status c1 stopped && pass kill-term || fail kill-term "still $(status_of c1)"
 grep -qx "miura-oci: stopping on Terminated" "$work/c1.err" && pass term-clean-stop ||
     fail term-clean-stop "$(tail -2 "$work/c1.err")"
-[ -z "$(pgrep -f "$RT/")" ] && [ ! -e "$RT/oci-$cid" ] && [ ! -e "$RT/cid-$cid.lock" ] &&
+[ -z "$(pgrep -f "$RT/")$(qemus_left)" ] && [ ! -e "$RT/oci-$cid" ] && [ ! -e "$RT/cid-$cid.lock" ] &&
     pass stopped-clean || fail stopped-clean "$(leftovers)"
 oci delete c1 && [ ! -e "$STATE/c1" ] && pass delete || fail delete "state left"
 expect_clean delete-clean
@@ -157,14 +222,18 @@ expect_clean delete-clean
 oci create --bundle "$b" k1 >"$work/k1.console" 2>/dev/null && oci start k1 && wait_until 60 served ||
     fail kill-setup "k1 did not serve"
 cid=$(state_field k1 cid)
+kuid=$(state_field k1 uid)
+qemu_of k1
 oci kill k1 KILL
-if wait_until 10 eval '[ -z "$(pgrep -f "$RT/")" ]' && is_status k1 stopped; then
+if [ -n "$QEMU" ] && wait_until 10 eval '[ -z "$(pgrep -f "$RT/")$(qemus_left)" ]' && is_status k1 stopped; then
     pass kill-9
 else
     fail kill-9 "$(leftovers)"
 fi
 [ -d "$RT/oci-$cid" ] && pass kill-9-leaves-rundir || fail kill-9-leaves-rundir "no run directory to clear"
 oci delete k1 && expect_clean kill-9-delete-clean
+[ -n "$kuid" ] && [ "$kuid" != 0 ] && ! id_lock_stale "$kuid" && pass kill-9-identity-released ||
+    fail kill-9-identity-released "uid '$kuid': $(ls /run/miura-ids)"
 
 # A created container that never starts is deleted without --force.
 oci create --bundle "$b" n1 >/dev/null 2>&1 && is_status n1 created && oci delete n1 &&

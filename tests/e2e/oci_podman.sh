@@ -52,14 +52,15 @@ wait_until 10 eval 'podman logs "$NAME-1" 2>/dev/null | grep -q "GET /about.txt 
 pid=$(podman inspect -f '{{.State.Pid}}' "$NAME-1")
 cid=$(state_field "$id" cid)
 [ -n "$pid" ] && [ "$pid" = "$(state_field "$id" pid)" ] && pass engine-pid || fail engine-pid "podman $pid"
-parts=$(pgrep -f "$RT/oci-$cid/" | tr '\n' ' ')
-qemu=$(pgrep -f "^[^ ]*qemu-system[^ ]* .*$RT/oci-$cid/")
+qemu_of "$id"
+qemu=$QEMU
+parts="$(pgrep -f "$RT/oci-$cid/" | tr '\n' ' ')$qemu"
 cgroups=$(grep -o '"/sys/fs/cgroup[^"]*"' "$STATE/$id/state.json" | tr -d '"')
 in_all=yes
 for dir in $cgroups; do
     for p in $pid $parts; do grep -qx "$p" "$dir/cgroup.procs" 2>/dev/null || in_all="no ($p not in $dir)"; done
 done
-[ -n "$cgroups" ] && [ "$(wc -w <<<"$parts")" -ge 3 ] && [ "$in_all" = yes ] &&
+[ -n "$cgroups" ] && [ -n "$qemu" ] && [ "$(wc -w <<<"$parts")" -ge 4 ] && [ "$in_all" = yes ] &&
     pass all-in-cgroup || fail all-in-cgroup "parts [$parts] cgroups [$cgroups]: $in_all"
 limit=
 for dir in $cgroups; do

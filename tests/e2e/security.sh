@@ -195,7 +195,7 @@ for n in sa sb; do timeout 30 "$MIURA" stop "$n" >/dev/null 2>&1; done
 for n in sa sb; do
     own=$(stat -c '%u %g' "$RT/$n")
     u=${uid[$n]}
-    if [ "$own" = "0 0" ] && [ ! -e "/run/miura-ids/id-$u.lock" ] && [ ! -e "$RT/$n/kernel" ]; then
+    if [ "$own" = "0 0" ] && ! id_lock_stale "$u" && [ ! -e "$RT/$n/kernel" ]; then
         pass "$n/released"
     else
         fail "$n/released" "run dir $own, lock $(ls /run/miura-ids/id-"$u".lock 2>&1)"

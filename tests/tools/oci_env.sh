@@ -28,11 +28,12 @@ chmod +x "$RUNTIME"
 export MIURA_RUNTIME_DIR=$RT
 NETNS=()
 CLEANUP=() # commands run first on exit
+QEMUS=()   # QEMU processes seen (qemu_of): as root their command line names no path of RT
 
 oci_cleanup() {
     local c p
     for c in "${CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1; done
-    for p in $(pgrep -f "$RT/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    for p in $(pgrep -f "$RT/" 2>/dev/null) $(qemus_left); do kill -KILL "$p" 2>/dev/null; done
     for c in "${NETNS[@]}"; do ip netns delete "$c" 2>/dev/null; done
     # A mount left by an engine under the work directory must not stop rm.
     awk -v w="$work" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r |
@@ -64,11 +65,28 @@ ns_get() { # NS URL FILE
     [ "$("${pre[@]}" curl -s -m 5 -o "$3" -w '%{http_code}' "$2")" = 200 ]
 }
 
+# qemu_of ID: sets QEMU to the pid of container ID's QEMU (a child of its
+# supervisor; empty if none) and remembers it for leftovers. Under an
+# identity QEMU gets its kernel and sockets as descriptors, so its command
+# line names no path of ours.
+qemu_of() {
+    QEMU=$(pgrep -P "$(state_field "$1" pid)" -f '^[^ ]*qemu-system' 2>/dev/null | head -1)
+    [ -z "$QEMU" ] || QEMUS+=("$QEMU")
+}
+qemus_left() { # those of QEMUS still running
+    local p
+    for p in "${QEMUS[@]}"; do
+        [[ "$(cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ')" == *qemu-system* ]] && echo "$p"
+    done
+}
+
 # What of ours is left: processes with the run directories in their command
-# line, files under RT (run directories, CID locks) and containers in STATE.
+# line and the QEMUs seen, files under RT (run directories, CID locks) and
+# containers in STATE.
 leftovers() {
     local procs files
     procs=$(pgrep -af "$RT/" 2>/dev/null | cut -c1-100)
+    procs+=$(qemus_left | sed 's/^/qemu /' | tr '\n' ' ')
     files=$(cd "$RT" 2>/dev/null && find . -mindepth 1 | tr '\n' ' ')
     files+=$(cd "$STATE" 2>/dev/null && find . -mindepth 1 -name state.json | tr '\n' ' ')
     [ -z "$procs$files" ] || echo "processes: [$procs] files: [$files]"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* An instance's own identity; see identity.h. */
-#include "launcher/identity.h"
+/* An instance's own identity; see vm_identity.h. */
+#include "common/vm_identity.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,24 +13,24 @@
 
 #include "common/runtime_dir.h"
 
-int identity_take(bool dry, struct instance_id *id, int *fd)
+int identity_take(bool dry, struct instance_id *id, int *fd, char *err, size_t errlen)
 {
     struct id_range r;
-    char err[512];
+    char why[512];
     *fd = -1;
-    if (id_range_configured(&r, err, sizeof(err)) < 0) {
-        fprintf(stderr, "miura: instance identities: %s\n", err);
+    if (id_range_configured(&r, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "instance identities: %s", why);
         return -1;
     }
     if (!dry && mkdir_p(IDRANGE_LOCK_DIR, 0700) < 0) {
-        fprintf(stderr, "miura: %s: %s\n", IDRANGE_LOCK_DIR, strerror(errno));
+        snprintf(err, errlen, "%s: %s", IDRANGE_LOCK_DIR, strerror(errno));
         return -1;
     }
     if ((dry ? id_peek(IDRANGE_LOCK_DIR, &r, NULL, id)
              : id_lock(IDRANGE_LOCK_DIR, &r, NULL, id, fd)) < 0) {
-        fprintf(stderr, "miura: no free instance identity in uids %u..%u (%s): %s\n", r.uid,
-                r.uid + (r.count - 1), r.from,
-                errno == EBUSY ? "all in use or host accounts" : strerror(errno));
+        snprintf(err, errlen, "no free instance identity in uids %u..%u (%s): %s", r.uid,
+                 r.uid + (r.count - 1), r.from,
+                 errno == EBUSY ? "all in use or host accounts" : strerror(errno));
         return -1;
     }
     return 0;
@@ -130,6 +130,12 @@ int identity_qemu_fds(const struct launch_config *c, int *fds, unsigned *n, char
         plan_path(c, what, path, sizeof(path));
         if ((fds[(*n)++] = connect_to(path)) < 0)
             goto fail;
+        for (unsigned i = 0; i < c->nextra; i++) {
+            what = c->extra[i].tag; /* its socket, fs-TAG.sock */
+            plan_extra_socket(c, i, path, sizeof(path));
+            if ((fds[(*n)++] = connect_to(path)) < 0)
+                goto fail;
+        }
     }
     return 0;
 fail:

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * An instance's own identity (docs/security.md): when miura runs as root and
- * not --unconfined, each instance gets a uid and gid of its own
+ * An instance's own identity (docs/security.md): when miura or miura-oci
+ * runs as root (and miura not --unconfined), each instance gets a uid and
+ * gid of its own
  * (common/idrange.h), held for its whole life. Its run directory becomes
  * root:GID, mode 0710: the instance's processes can reach the sockets in it
  * (each handed to the identity) but not list it, nor replace the logs and
@@ -10,8 +11,8 @@
  * QEMU reads only that, wherever the original lies. QEMU runs as the
  * identity (vm_confine), miura-vsockd switches to it itself (--user).
  */
-#ifndef MIURA_LAUNCHER_IDENTITY_H
-#define MIURA_LAUNCHER_IDENTITY_H
+#ifndef MIURA_COMMON_VM_IDENTITY_H
+#define MIURA_COMMON_VM_IDENTITY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,10 +26,11 @@
 /*
  * Takes the lowest free identity of the configured range (dry: only says
  * which it would be). The locks are host-wide, in IDRANGE_LOCK_DIR, whatever
- * the runtime base: two bases never hand out the same ids. 0 (and *id, *fd:
- * the lock, -1 when dry), or -1 with a one-line cause on stderr.
+ * the runtime base: two bases (miura and miura-oci too) never hand out the
+ * same ids. 0 (and *id, *fd: the lock, -1 when dry), or -1 with a one-line
+ * cause in err.
  */
-int identity_take(bool dry, struct instance_id *id, int *fd);
+int identity_take(bool dry, struct instance_id *id, int *fd, char *err, size_t errlen);
 
 /*
  * Hands the run directory to id as above and copies image into it, to
@@ -40,10 +42,12 @@ int identity_rundir(const char *run_dir, const struct instance_id *id, const cha
 /*
  * QEMU's descriptors under c->own_id (vm_plan.h's PLAN_QEMU_FD_*): the
  * kernel copy opened, a connection to miura-vsockd's vhost-user socket and,
- * with a share, to virtiofsd's. fds gets them in that order (*n of them, at
- * most 3: miura has no extra shares); the caller closes them once QEMU has
- * them. 0, or -1 with a one-line cause in err (nothing left open).
+ * with a share, to virtiofsd's, then to each extra share's (miura-oci's bind
+ * mounts). fds gets them in that order (*n of them, at most
+ * IDENTITY_QEMU_FDS_MAX); the caller closes them once QEMU has them. 0, or
+ * -1 with a one-line cause in err (nothing left open).
  */
+#define IDENTITY_QEMU_FDS_MAX (3 + PLAN_EXTRA_SHARES_MAX)
 int identity_qemu_fds(const struct launch_config *c, int *fds, unsigned *n, char *err,
                       size_t errlen);
 
