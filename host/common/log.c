@@ -31,3 +31,10 @@ int log_due(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t
     l->said = 1;
     return 1;
 }
+
+void log_one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}

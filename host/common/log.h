@@ -12,6 +12,8 @@ extern const char *log_prog; /* the prefix, e.g. "miura-vsockd" (set by main) */
 extern int log_level;        /* -1 quiet (tests, fuzzing), 0 errors, 1 events, 2 debug */
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes a message one line: control characters (quoted from input) become '?'. */
+void log_one_line(char *s);
 
 #define log_error(...) log_msg(0, __VA_ARGS__)
 #define log_event(...) log_msg(1, __VA_ARGS__)

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "common/log.h"
+
 static const struct {
     const char *name;
     int resource;
@@ -42,6 +44,7 @@ static int fail(struct parse *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(p->err, p->errlen, fmt, ap);
     va_end(ap);
+    log_one_line(p->err); /* a cause is one line */
     return -1;
 }
 
@@ -320,6 +323,7 @@ int oci_spec_parse(const char *buf, size_t len, struct oci_spec *s, char *err, s
     s->doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!s->doc) {
         snprintf(err, errlen, "config.json: line %d column %d: %s", je.line, je.column, je.text);
+        log_one_line(err); /* jansson quotes the text near the error, newlines too */
         return -1;
     }
     if (parse_all(&p, s->doc) < 0) {
