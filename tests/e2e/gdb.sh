@@ -38,7 +38,7 @@ set pagination off
 set confirm off
 set tcp connect-timeout 60
 target remote 127.0.0.1:$gport
-break main
+tbreak main
 continue
 bt
 break http_parse_request
@@ -49,7 +49,10 @@ detach
 EOF
 timeout -k 2 120 gdb -batch -nx -x "$work/session.gdb" "$web" >"$work/session.out" 2>&1
 rc=$?
-grep -qE '^Breakpoint 1, main \(argc=[0-9]+, argv=0x[0-9a-f]+ <[a-z_]+>\) at apps/webserver/main.c:[0-9]+$' "$work/session.out" &&
+# (A temporary breakpoint at main: continuing from it needs no step over an
+# inserted breakpoint, which QEMU's gdbstub under TCG once answered with a
+# second stop at main. That the guest really started once is checked below.)
+grep -qE '^Temporary breakpoint 1, main \(argc=[0-9]+, argv=0x[0-9a-f]+ <[a-z_]+>\) at apps/webserver/main.c:[0-9]+$' "$work/session.out" &&
     pass break-main-hit || fail break-main-hit "gdb status $rc: $(head -c 1500 "$work/session.out")"
 if grep -qE '^Breakpoint 2, http_parse_request \(buf=.*"HEAD / HTTP/1.0\\r\\n\\r\\n"' "$work/session.out" &&
     grep -qE '^#1  0x[0-9a-f]+ in connection \(arg=.*\) at lib/http/server.c:[0-9]+$' "$work/session.out"; then
@@ -59,6 +62,8 @@ else
 fi
 [ "$(curl -s --max-time 60 "http://127.0.0.1:$port/")" = "under gdb" ] && pass serves-after-detach ||
     fail serves-after-detach "no page after gdb detached"
+n=$(grep -c '^webserver: serving ' "$RT/dbg/console.log")
+[ "$n" = 1 ] && pass started-once || fail started-once "the web server started $n times: $(head -c 600 "$RT/dbg/console.log")"
 timeout 30 "$MIURA" stop dbg >/dev/null
 "$MIURA" rm dbg >/dev/null
 
