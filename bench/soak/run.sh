@@ -43,13 +43,17 @@ make --no-print-directory -s all
 MIURA=build/bin/miura
 out=build/soak
 mkdir -p "$out"
-rm -f "$out"/wrk-*.txt
+rm -f "$out"/wrk-*.txt "$out"/*.log
 work=$(mktemp -d /tmp/miura-soak.XXXXXX)
 export MIURA_RUNTIME_DIR=$work/rt MIURA_VSOCKD=$PWD/build/bin/miura-vsockd
 cleanup() {
     for p in $(jobs -p); do kill "$p" 2>/dev/null; done
     "$MIURA" stop soak >/dev/null 2>&1 || true
     wait 2>/dev/null || true
+    # The instance's logs outlive the run (a failure must be explainable).
+    for f in console launcher qemu vsockd virtiofsd; do
+        [ -f "$MIURA_RUNTIME_DIR/soak/$f.log" ] && cp "$MIURA_RUNTIME_DIR/soak/$f.log" "$out/$f.log"
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -193,7 +197,7 @@ restarts=$(sed -n 's/^restarts //p' "$MIURA_RUNTIME_DIR/soak/meta")
     echo "  web server at the end: ${guest_line:-no stats line}"
     echo "  miura-vsockd: ${vsockd_stats%, }"
     echo "  guest clock vs host: start ${off0} ms (±${err0}), end ${off1} ms (±${err1}); drift $drift"
-    echo "  series: $out/series.tsv ($(($(wc -l <"$out/series.tsv") - 1)) samples, every ${SAMPLE_S} s or a little more); wrk output: $out/wrk-*.txt"
+    echo "  series: $out/series.tsv ($(($(wc -l <"$out/series.tsv") - 1)) samples, every ${SAMPLE_S} s or a little more); wrk output: $out/wrk-*.txt; the instance's logs: $out/*.log"
 } | tee "$out/summary.txt"
 [ "$errors" -eq 0 ] && [ "$non2xx" -eq 0 ] && [ "$crashed" -eq 0 ] && [ "${restarts:-0}" -eq 0 ] &&
     [[ $flat == flat* ]] && [ "$stop_t" -ge "$end" ] && [ "$idle_before" != - ] && [ "$idle_after" != - ] &&

@@ -178,8 +178,16 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
     if (c->kind != CONN_FROM_GUEST &&
-        (c->state == CONN_CONNECT_LINE || c->state == CONN_CONNECTING))
+        (c->state == CONN_CONNECT_LINE || c->state == CONN_CONNECTING)) {
+        /* A client accepted and then let go without a connection: always
+         * said, whatever the log level (rate-limited). */
+        uint64_t skipped;
         d->stats.refused++;
+        if (log_due(&d->refused_log, d->host->now_ms(), 1000, &skipped))
+            log_error("%s client closed before the guest took it: %s (%llu more since the last "
+                      "such line)",
+                      kind_names[c->kind], why, (unsigned long long)skipped);
+    }
     if (c->state == CONN_CONNECTING)
         retry_forget(d, c);
     c->dead = true;

@@ -172,6 +172,7 @@ struct vsock_dev {
     unsigned nconns;
     struct accept_gate gate; /* the host listeners, watched while nconns < max_conns */
     struct vsockd_stats stats;
+    struct log_limit refused_log; /* "client refused", at most once a second */
     struct retry_port ports[RETRY_PORTS];
     unsigned nports;
     struct vsock_conn *hash[CONN_HASH_SIZE];

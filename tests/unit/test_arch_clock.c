@@ -218,3 +218,45 @@ TEST(divide_helper)
     CHECK_EQ(clock_div32(1, 2), 1ll << 31);
     CHECK_EQ(clock_scale(3000000000ull, 1ull << 31), 1500000000);
 }
+
+TEST(rtc_acquires_after_a_calibration_far_off)
+{
+    /* The PIT window with a stopped vCPU in it: the first guess 13 times too
+     * slow (the line runs 13 times fast) or 13 times too fast. The second
+     * edge measures the rate from the first (no restart of the acquisition,
+     * which would leave the line at its first sample for ever, stepping
+     * realtime back every second); then the line follows the RTC. */
+    for (int slow = 0; slow < 2; slow++) {
+        struct sim s;
+        start(&s, 2080000000.0, slow ? 2080000000.0 / 13 : 2080000000.0 * 13, 11);
+        int64_t first = s.epoch / NS + 1, k = 0;
+        for (; k < CLOCK_ACQUIRE + 10; k++) {
+            rtc_edge(&s, first + k, latency(&s, 200000, 2000000, 0.05));
+            if (k >= 1)
+                CHECK_EQ(s.line.samples, (unsigned)k + 1);
+        }
+        CHECK_EQ(s.backwards, 0);
+        double rate = 4294967296.0 / (double)s.line.freq * 1e9;
+        CHECK(rate > s.hz * (1 - 200e-6) && rate < s.hz * (1 + 200e-6));
+        double e = phase_error_ns(&s, (double)((first + k) * NS - s.epoch));
+        CHECK(e > -3e6 && e < 1e6);
+    }
+}
+
+TEST(reference_jump_after_the_rate_is_measured_restarts)
+{
+    /* From the third sample on, a large error is the reference's jump: the
+     * acquisition starts again at it (the rate measured so far is kept). */
+    struct sim s;
+    start(&s, 2000000000.0, 2000000000.0, 13);
+    int64_t first = s.epoch / NS + 1;
+    rtc_edge(&s, first, 100000);
+    rtc_edge(&s, first + 1, 100000);
+    CHECK_EQ(s.line.samples, 2);
+    uint64_t freq = s.line.freq;
+    s.epoch += 5 * NS; /* the host clock set 5 s forward */
+    rtc_edge(&s, first + 7, 100000);
+    CHECK_EQ(s.line.samples, 1);
+    CHECK_EQ(s.line.freq, freq);
+    CHECK_EQ(s.backwards, 0);
+}

@@ -26,7 +26,10 @@ bool clock_line_sample(struct clock_line *c, uint64_t now, uint64_t tsc, int64_t
         return false;
     }
     int64_t e = (int64_t)clock_line_ns(c, tsc) + c->wall_ns - ref_ns;
-    if (!c->samples || e > CLOCK_STEP_NS || e < -CLOCK_STEP_NS) {
+    /* A large error before a second sample has measured the rate is the
+     * first guess's (the PIT's, which a stopped vCPU can throw far off), not
+     * a jump of the reference: the anchor stays, and the rate comes from it. */
+    if (!c->samples || ((e > CLOCK_STEP_NS || e < -CLOCK_STEP_NS) && c->samples > 1)) {
         c->anchor.tsc = tsc;
         c->anchor.ref_ns = ref_ns;
         c->samples = 0;

@@ -20,7 +20,10 @@
  *   slewed out: the rate moves by at most 2^-11 (488 ppm) more, removing
  *   about 1/17 of the error a second. Realtime never steps.
  * - A phase error beyond CLOCK_STEP_NS (the reference jumped: host clock set,
- *   VM paused and resumed) steps wall_ns and starts acquisition again.
+ *   VM paused and resumed) steps wall_ns and starts acquisition again; at
+ *   the second sample it is the first guess of the rate that was wrong (a
+ *   calibration against the PIT while the vCPU stopped), and the rate is
+ *   measured from the anchor as usual.
  */
 #ifndef MIURA_ARCH_CLOCK_H
 #define MIURA_ARCH_CLOCK_H

@@ -78,45 +78,60 @@ static uint16_t pit_read(void)
 /*
  * One measurement: TSC (and LAPIC timer) ticks over CALIBRATE_PIT_TICKS of
  * the PIT's 1.193182 MHz. A read that seems to go backwards (seen under
- * emulation) is ignored rather than taken for a wrap. Returns false if the
- * PIT does not count (absent).
+ * emulation) is ignored rather than taken for a wrap. The TSC is read around
+ * every PIT read, so the window's two ends are placed to within one read;
+ * a read that took more than an eighth of the window (the vCPU stopped: a
+ * busy host deschedules it for milliseconds) cannot be placed: a stop
+ * between the first PIT read and the TSC's once made the TSC look 13 times
+ * slower than it is. Returns 1 for a good measurement, 0 for one with such
+ * a stop in it (rough), -1 if the PIT does not count (absent).
  */
-static bool calibrate_once(bool need_lapic, uint64_t *tsc_ticks, uint32_t *lapic_ticks)
+static int calibrate_once(bool need_lapic, uint64_t *tsc_ticks, uint32_t *lapic_ticks)
 {
     outb(PIT_CMD, 0x34); /* channel 0, lo/hi, mode 2, binary */
     outb(PIT_CH0, 0);
     outb(PIT_CH0, 0); /* reload 65536 */
-    uint16_t prev = pit_read();
-    uint32_t lapic_start = need_lapic ? lapic_timer_calibration_start() : 0;
     uint64_t t0 = rdtsc();
+    uint32_t lapic_start = need_lapic ? lapic_timer_calibration_start() : 0;
+    uint16_t prev = pit_read();
+    uint64_t last = rdtsc(), slowest = last - t0;
     uint32_t elapsed = 0;
     /* Bounded: a missing PIT reads constant, and we give up. */
     for (uint32_t spins = 0; elapsed < CALIBRATE_PIT_TICKS && spins < 20000000u; spins++) {
         uint16_t now = pit_read();
+        uint64_t t = rdtsc();
+        slowest = t - last > slowest ? t - last : slowest;
+        last = t;
         uint16_t step = (uint16_t)(prev - now);
         if (step < 0x8000) { /* counting down, possibly across the reload */
             elapsed += step;
             prev = now;
         }
     }
-    uint64_t t1 = rdtsc();
     uint32_t lapic_end = need_lapic ? lapic_timer_calibration_read() : 0;
+    uint64_t t1 = rdtsc();
+    slowest = t1 - last > slowest ? t1 - last : slowest;
     outb(PIT_CMD, 0x30); /* mode 0, no count: the PIT stops */
     if (elapsed < CALIBRATE_PIT_TICKS)
-        return false;
+        return -1;
     *tsc_ticks = (t1 - t0) * PIT_HZ / elapsed;
     *lapic_ticks = (uint32_t)((uint64_t)(lapic_start - lapic_end) * PIT_HZ / elapsed);
-    return true; /* the TSC ticks: every x86-64 CPU's does */
+    return slowest <= (t1 - t0) / 8; /* the TSC ticks: every x86-64 CPU's does */
 }
 
 /* The TSC rate (unless mult already gives it) and the LAPIC timer's (if it
- * needs one) from the PIT; without a PIT, 1 GHz. */
+ * needs one) from the PIT, measured again while a measurement had a stop in
+ * it (up to 8 times; then the last one stands, and the reference corrects it
+ * within seconds); without a PIT, 1 GHz. */
 static uint64_t calibrate(uint64_t mult)
 {
     bool need_lapic = lapic_timer_needs_rate();
     uint64_t hz;
     uint32_t lapic;
-    if (!calibrate_once(need_lapic, &hz, &lapic))
+    int got = 0;
+    for (int tries = 0; got == 0 && tries < 8; tries++)
+        got = calibrate_once(need_lapic, &hz, &lapic);
+    if (got < 0)
         hz = lapic = 1000000000u; /* no PIT: say 1 GHz */
     if (need_lapic)
         lapic_timer_set_rate(lapic);
