@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -479,6 +481,26 @@ int LIBC_NAME(setsockopt)(int fd, int level, int name, const void *val, socklen_
 int LIBC_NAME(getsockopt)(int fd, int level, int name, void *val, socklen_t *len)
 {
     return (int)posix_result(SOCK_CALL(fd, do_getsockopt(s, level, name, val, len)));
+}
+
+static int do_ioctl(struct vsock_sock *s, unsigned long request, int *val)
+{
+    if (request != FIONREAD && request != TIOCOUTQ)
+        return -ENOTTY;
+    if (!val)
+        return -EFAULT;
+    *val = (int)(request == FIONREAD ? s->rx_bytes : s->tx_cnt - s->peer_fwd_cnt);
+    return 0;
+}
+
+int LIBC_NAME(ioctl)(int fd, unsigned long request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    int *val = va_arg(ap, int *);
+    va_end(ap);
+    long rc = SOCK_CALL(fd, do_ioctl(s, request, val));
+    return (int)posix_result(rc == -ENOTSOCK ? -ENOTTY : rc);
 }
 
 /* ---- descriptor ops: the socket behind the descriptor, with the net lock

@@ -29,6 +29,7 @@ int miura_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
 int miura_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
 int miura_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int miura_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+int miura_ioctl(int fd, unsigned long request, ...);
 #endif
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 
 #include "net/socket.h"
@@ -200,6 +201,35 @@ TEST(fcntl_nonblock)
     CHECK_EQ(errno, EAGAIN);
     CHECK_EQ(fake.waits, 0);
     CHECK_EQ(miura_fcntl(FD_CONSOLES + 999, F_GETFL), -1);
+    CHECK_EQ(errno, EBADF);
+    CHECK(fake_teardown());
+}
+
+TEST(ioctl_queue_sizes)
+{
+    /* Counters near the wrap: the sizes are differences of wrapping counts. */
+    int fd = setup(0xffffffc0u);
+    int q = -1;
+    CHECK_EQ(miura_ioctl(fd, TIOCOUTQ, &q), 0);
+    CHECK_EQ(q, 0);
+    static const char msg[100] = "response";
+    CHECK_EQ(miura_send(fd, msg, sizeof(msg), 0), 100);
+    CHECK_EQ(miura_ioctl(fd, TIOCOUTQ, &q), 0);
+    CHECK_EQ(q, 100); /* sent, the peer has consumed none */
+    fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, VSOCK_BUF_DEFAULT,
+                vsock_net_initial_cnt + 60, NULL, 0);
+    CHECK_EQ(miura_ioctl(fd, TIOCOUTQ, &q), 0);
+    CHECK_EQ(q, 40); /* the peer's header said 60 consumed */
+    CHECK_EQ(miura_ioctl(fd, FIONREAD, &q), 0);
+    CHECK_EQ(q, 0);
+    peer_send("GET /", 5);
+    CHECK_EQ(miura_ioctl(fd, FIONREAD, &q), 0);
+    CHECK_EQ(q, 5);
+    CHECK_EQ(miura_ioctl(fd, 0x5401 /* TCGETS */, &q), -1);
+    CHECK_EQ(errno, ENOTTY);
+    CHECK_EQ(miura_ioctl(fd, FIONREAD, NULL), -1);
+    CHECK_EQ(errno, EFAULT);
+    CHECK_EQ(miura_ioctl(FD_CONSOLES + 999, FIONREAD, &q), -1);
     CHECK_EQ(errno, EBADF);
     CHECK(fake_teardown());
 }
