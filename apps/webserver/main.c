@@ -8,7 +8,7 @@
  *   port=N          vsock port to listen on [80]
  *   root=PATH       directory of the share to serve [/]
  *   log=0|1         access log on the console [1]
- *   idle_timeout=S  close a keep-alive connection idle this long [5]
+ *   idle_timeout=S  close a keep-alive connection idle this long [60]
  *   header_timeout=S  answer 408 when a request head is not complete within [10]
  *   backlog=N       listen backlog [128]
  */
@@ -65,7 +65,7 @@ static void configure(void)
 {
     cfg.port = arg_uint("port", 80, 1, 0xfffffffe);
     cfg.log = (int)arg_uint("log", 1, 0, 1);
-    cfg.idle_timeout_s = arg_uint("idle_timeout", 5, 1, 3600);
+    cfg.idle_timeout_s = arg_uint("idle_timeout", 60, 1, 3600);
     cfg.header_timeout_s = arg_uint("header_timeout", 10, 1, 3600);
     cfg.backlog = arg_uint("backlog", 128, 1, 4096);
     cfg.stats_s = arg_uint("stats", 0, 0, 3600);

@@ -75,7 +75,7 @@ done
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 12000))
     "$MIURA" run --detach --name soak --mem "$SOAK_MEM" --share "$site" --publish "127.0.0.1:$port:80" \
-        --append "log=0 stats=$SAMPLE_S" build/apps/webserver/webserver.elf >"$work/start" 2>&1 && break
+        --append "log=0 stats=$SAMPLE_S${SOAK_APPEND:+ $SOAK_APPEND}" build/apps/webserver/webserver.elf >"$work/start" 2>&1 && break
     grep -q 'Address already in use' "$work/start" || { cat "$work/start" >&2; exit 1; }
 done
 lp=$(sed -n 's/^pid //p' "$MIURA_RUNTIME_DIR/soak/meta")

@@ -49,7 +49,23 @@ int listener_unblock(int fd);
  */
 unsigned tcp_inflight_parse(const char *text, const uint16_t *ports, unsigned n);
 
-/* The same for this host's /proc/net/tcp; 0 if it cannot be read. */
+/*
+ * The same from the kernel's socket diagnostics (NETLINK_SOCK_DIAG, with
+ * TCP_INFO), which also tell an idle keep-alive connection from a busy one:
+ * ESTABLISHED, nothing queued either way, the last data was ours (sent after
+ * the last received) and nothing moved for TCP_IDLE_QUIET_MS. Such a
+ * connection waits for a next request that may never come (a browser keeps
+ * one open for minutes) and does not hold a stop. tcp_diag_count counts the
+ * busy ones in one buffer of the dump's netlink messages (pure: lengths are
+ * checked, bad messages end the walk); returns 1 when the buffer held the
+ * dump's end (NLMSG_DONE), -1 on NLMSG_ERROR, 0 to read on.
+ */
+#define TCP_IDLE_QUIET_MS 500
+int tcp_diag_count(const void *buf, size_t len, const uint16_t *ports, unsigned n, unsigned *count);
+
+/* The busy connections on this host's ports: from the socket diagnostics,
+ * or from /proc/net/tcp where those fail (then every connection counts); 0
+ * if neither can be read. */
 unsigned tcp_inflight(const uint16_t *ports, unsigned n);
 
 #endif

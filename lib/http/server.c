@@ -108,7 +108,7 @@ static void *connection(void *arg)
     int sock = (int)(intptr_t)arg;
     const struct http_limits *limits = server->limits ? server->limits : &http_default_limits;
     size_t max_cap = http_limits_buffer_size(limits) + limits->max_body;
-    uint64_t idle_ms = (server->idle_timeout_s ? server->idle_timeout_s : 5) * 1000ull;
+    uint64_t idle_ms = (server->idle_timeout_s ? server->idle_timeout_s : 60) * 1000ull;
     uint64_t budget = (server->request_timeout_s ? server->request_timeout_s : 10) * 1000ull;
     char *page = malloc(BUF_INITIAL + OUT_SIZE);
     char *buf = page, *out = page ? page + BUF_INITIAL : NULL;

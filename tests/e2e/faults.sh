@@ -261,12 +261,39 @@ else
     fail disk-full/mount "cannot mount a tmpfs on $work/small"
 fi
 
-# ---- SIGTERM during a 64 MiB download: the response in flight completes
+# ---- SIGTERM during a 64 MiB download: the response in flight completes;
+# an idle keep-alive connection (answered, then quiet) does not hold the stop
 if start_web dl "$site" --stop-timeout 120; then
+    # The idle client: one request on a kept connection, the whole response,
+    # then it waits for the server to end the connection.
+    python3 - "$PORT" "$work/idle" <<'PY' &
+import socket, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=300)
+s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+data = b""
+while b"\r\n\r\n" not in data:
+    data += s.recv(4096)
+head, body = data.split(b"\r\n\r\n", 1)
+n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+while len(body) < n:
+    body += s.recv(4096)
+open(out + ".answered", "w").write(head.split(b"\r\n")[0].decode() + "\n")
+try:
+    rest = s.recv(4096)  # blocks until the instance's end ends the connection
+    end = "ended" if rest == b"" else "data"
+except ConnectionResetError:
+    end = "ended"
+open(out + ".ended", "w").write(end + "\n")
+PY
+    ipid=$!
+    bg+=("$ipid")
+    for _ in $(seq 1200); do [ -s "$work/idle.answered" ] && break; sleep 0.05; done
     curl -s --limit-rate 16M --max-time 120 -o "$work/dl.bin" "http://127.0.0.1:$PORT/big64.bin" &
     cpid=$!
     bg+=("$cpid")
     for _ in $(seq 600); do [ "$(stat -c %s "$work/dl.bin" 2>/dev/null || echo 0)" -gt 1048576 ] && break; sleep 0.05; done
+    sleep 1.5 # the idle connection quiet for longer than the launcher's 500 ms
     timeout 180 "$MIURA" stop dl >"$work/dl.stop" 2>&1
     src=$?
     wait "$cpid"
@@ -278,5 +305,10 @@ if start_web dl "$site" --stop-timeout 120; then
         fail sigterm-download/said "$(cat "$RT/dl/launcher.log")"
     "$MIURA" ps -a | grep -qE '^dl .*  exited 143: stopped by signal 15 \(Terminated\)$' && pass sigterm-download/ps-a ||
         fail sigterm-download/ps-a "$("$MIURA" ps -a | grep '^dl ')"
+    # Counted above: "1 connection", the download, not the idle one.
+    wait "$ipid"
+    [ "$(cat "$work/idle.answered" 2>/dev/null)" = "HTTP/1.1 200 OK" ] &&
+        [ "$(cat "$work/idle.ended" 2>/dev/null)" = ended ] && pass sigterm-download/idle-keepalive-ended ||
+        fail sigterm-download/idle-keepalive-ended "answered '$(cat "$work/idle.answered" 2>/dev/null)', ended '$(cat "$work/idle.ended" 2>/dev/null)'"
 fi
 finish

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The launcher's option parsers, exit decoding, quoting and command lines. */
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -455,6 +461,97 @@ TEST(inflight_connections)
     CHECK_EQ(tcp_inflight_parse(text, two, 2), 3);
     CHECK_EQ(tcp_inflight_parse(text, none, 1), 0);
     CHECK_EQ(tcp_inflight_parse("", one, 1), 0);
+}
+
+/* One SOCK_DIAG_BY_FAMILY message at *off in buf: a socket on local port
+ * `port`, with TCP_INFO unless last_sent_ms is -1. */
+static void diag_msg(char *buf, size_t *off, uint16_t port, uint8_t state, uint32_t inode,
+                     uint32_t rq, uint32_t wq, long last_sent_ms, uint32_t last_recv_ms)
+{
+    struct inet_diag_msg m = {.idiag_family = AF_INET,
+                              .idiag_state = state,
+                              .idiag_rqueue = rq,
+                              .idiag_wqueue = wq,
+                              .idiag_inode = inode};
+    m.id.idiag_sport = htons(port);
+    struct tcp_info ti = {.tcpi_last_data_sent = (uint32_t)last_sent_ms,
+                          .tcpi_last_data_recv = last_recv_ms};
+    struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + sizeof(ti)), .nla_type = INET_DIAG_INFO};
+    size_t len =
+        NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m)) + (last_sent_ms < 0 ? 0 : NLA_ALIGN(a.nla_len));
+    struct nlmsghdr h = {.nlmsg_len = (uint32_t)len, .nlmsg_type = SOCK_DIAG_BY_FAMILY};
+    memset(buf + *off, 0, NLMSG_ALIGN(len));
+    memcpy(buf + *off, &h, sizeof(h));
+    memcpy(buf + *off + NLMSG_HDRLEN, &m, sizeof(m));
+    if (last_sent_ms >= 0) {
+        memcpy(buf + *off + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m)), &a, sizeof(a));
+        memcpy(buf + *off + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(m)) + NLA_HDRLEN, &ti, sizeof(ti));
+    }
+    *off += NLMSG_ALIGN(len);
+}
+
+TEST(tcp_diag_tells_idle_keepalive_from_busy)
+{
+    static char buf[8192];
+    size_t off = 0;
+    const uint8_t est = 1, fin_wait1 = 4, close_wait = 8, listen = 10;
+    /* counted: */
+    diag_msg(buf, &off, 24001, est, 11, 0, 4096, 900, 2000);     /* response still queued */
+    diag_msg(buf, &off, 24001, est, 12, 80, 0, 900, 2000);       /* a request not read yet */
+    diag_msg(buf, &off, 24001, est, 13, 0, 0, 2000, 900);        /* request in, no answer yet */
+    diag_msg(buf, &off, 24001, est, 14, 0, 0, 100, 300);         /* answered 100 ms ago */
+    diag_msg(buf, &off, 24001, est, 0, 0, 0, 900, 2000);         /* in the accept queue */
+    diag_msg(buf, &off, 24001, close_wait, 15, 0, 0, 900, 2000); /* client closed, held */
+    diag_msg(buf, &off, 24001, est, 16, 0, 0, -1, 0);            /* no TCP_INFO: busy */
+    /* not counted: */
+    diag_msg(buf, &off, 24001, est, 17, 0, 0, 900, 2000);      /* idle keep-alive */
+    diag_msg(buf, &off, 24001, listen, 18, 0, 0, 0, 0);        /* the listener */
+    diag_msg(buf, &off, 24001, fin_wait1, 0, 0, 0, 900, 2000); /* the kernel finishes it */
+    diag_msg(buf, &off, 9999, est, 19, 0, 4096, 900, 2000);    /* another port */
+    uint16_t ports[] = {24001};
+    unsigned count = 0;
+    CHECK_EQ(tcp_diag_count(buf, off, ports, 1, &count), 0);
+    CHECK_EQ(count, 7);
+    /* The end of the dump, and errors. */
+    struct nlmsghdr done = {.nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = NLMSG_DONE};
+    memcpy(buf + off, &done, sizeof(done));
+    count = 0;
+    CHECK_EQ(tcp_diag_count(buf, off + NLMSG_HDRLEN, ports, 1, &count), 1);
+    CHECK_EQ(count, 7);
+    count = 0;
+    CHECK_EQ(tcp_diag_count(buf, off - 8, ports, 1, &count), -1); /* the last one cut short */
+    struct nlmsghdr err = {.nlmsg_len = NLMSG_HDRLEN + 20, .nlmsg_type = NLMSG_ERROR};
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, &err, sizeof(err));
+    CHECK_EQ(tcp_diag_count(buf, NLMSG_HDRLEN + 20, ports, 1, &count), -1);
+    struct nlmsghdr tiny = {.nlmsg_len = 4, .nlmsg_type = SOCK_DIAG_BY_FAMILY};
+    memcpy(buf, &tiny, sizeof(tiny));
+    CHECK_EQ(tcp_diag_count(buf, 64, ports, 1, &count), -1);
+    CHECK_EQ(tcp_diag_count(buf, 3, ports, 1, &count), 0); /* less than a header: read on */
+}
+
+TEST(tcp_inflight_on_this_host_sees_a_connection)
+{
+    /* A real connection on a loopback port (the dump, or /proc/net/tcp where
+     * the dump is refused): busy while a byte waits unread. */
+    int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    CHECK(l >= 0 && c >= 0);
+    CHECK_EQ(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    CHECK_EQ(listen(l, 1), 0);
+    CHECK_EQ(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+    CHECK_EQ(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int a = accept(l, NULL, NULL);
+    CHECK(a >= 0);
+    CHECK_EQ(write(c, "x", 1), 1);
+    uint16_t port = ntohs(sa.sin_port);
+    struct pollfd p = {.fd = a, .events = POLLIN};
+    CHECK_EQ(poll(&p, 1, 60000), 1); /* the byte is in a's receive queue */
+    CHECK_EQ(tcp_inflight(&port, 1), 1);
+    close(a);
+    close(c);
+    close(l);
 }
 
 TEST(machines)
