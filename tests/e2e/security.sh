@@ -232,6 +232,20 @@ want="miura-vsockd was killed by signal 31: miura-vsockd: seccomp: system call 2
 [ "$cause" = "$want" ] && pass forbidden/reported || fail forbidden/reported "cause '$cause'"
 grep -qx 'status 125' "$RT/sf/meta" && pass forbidden/status || fail forbidden/status "$(grep status "$RT/sf/meta")"
 
+# ---- a start that fails: the cgroup the stand-in QEMU ran in is gone after it
+printf '#!/bin/sh\ncat /proc/self/cgroup\nexit 3\n' >"$work/failing-qemu"
+chmod 755 "$work/failing-qemu"
+start sq "$(free_ports 1)" MIURA_QEMU="$work/failing-qemu"
+lp=$(launcher_pid sq)
+for _ in $(seq 1 200); do running "$lp" || break; sleep 0.05; done
+seen=$(grep -o '/miura.slice/sq-[0-9]*' "$RT/sq/console.log" | head -1)
+mdir=$(dirname "${memdir[sa]}")
+if [ -n "$seen" ] && ! running "$lp" && ! ls -d "$mdir/${seen##*/}" >/dev/null 2>&1 && [ -d "$mdir" ]; then
+    pass failed-start/cgroup-removed
+else
+    fail failed-start/cgroup-removed "ran in '$seen'; $(ls "$mdir" 2>&1 | tr '\n' ' '); $(cat "$work/sq.err")"
+fi
+
 # ---- stopped: identities released, kept run directories back to root
 for n in sa sb; do timeout 30 "$MIURA" stop "$n" >/dev/null 2>&1; done
 for n in sa sb; do
