@@ -4,10 +4,11 @@
 # --unconfined side by side, the two interleaved in every round (the order
 # alternates from round to round, so that a drift of the machine's load hits
 # both alike). Needs root (identities, virtiofsd).
-#   http:   the web server under `miura run` (an identity, QEMU -sandbox,
-#           miura-vsockd confined) and under `miura run --unconfined`, each
-#           round a fresh instance of each; wrk -t1 -c32 keep-alive on a 1 KiB
-#           and a 1 MiB file (bench/http's measure).
+#   http:   the web server under `miura run` (an identity and a cgroup, QEMU
+#           -sandbox in its own view, miura-vsockd confined) and under
+#           `miura run --unconfined`, each round a fresh instance of each;
+#           wrk -t1 -c32 keep-alive on a 1 KiB and a 1 MiB file (bench/http's
+#           measure).
 #   vsockd: two miura-vsockd daemons up together, one confined (--user, as
 #           the launcher starts it) and one --unconfined, each with its own
 #           fake guest (build/bin/vsockd-driver, bench/vsockd's); per round,
@@ -65,6 +66,20 @@ check_confined() {
         exit 1
     fi
 }
+# check_qemu PID c|u: QEMU has its own view and cgroup (c), or neither (u)
+check_qemu() {
+    local root cg
+    root=$(awk '$5 == "/" {print $(NF - 1); exit}' "/proc/$1/mountinfo")
+    cg=$(grep -c "/miura.slice/" "/proc/$1/cgroup" || true)
+    if [ "$2" = c ] && { [ "$root" != miura-qemu-root ] || [ "$cg" = 0 ]; }; then
+        echo "bench/confine: QEMU $1 has no view or cgroup of its own (root '$root')" >&2
+        exit 1
+    fi
+    if [ "$2" = u ] && { [ "$root" = miura-qemu-root ] || [ "$cg" != 0 ]; }; then
+        echo "bench/confine: QEMU $1 is confined under --unconfined" >&2
+        exit 1
+    fi
+}
 
 # ---- the filter's cost per system call
 gcc -O2 -I host -o "$work/syscall_cost" bench/confine/syscall_cost.c build/host/libhostconfine.a \
@@ -88,6 +103,7 @@ http_round() { # c|u PORT: one instance, both files, appended to $work/http-MODE
         --publish "127.0.0.1:$port:80" --append log=0 build/apps/webserver/webserver.elf >/dev/null
     v=$(pgrep -f -- "miura-vsockd --socket $MIURA_RUNTIME_DIR/bench-$mode/vhost.sock" | head -1)
     if [ "$mode" = c ]; then check_confined "$v" yes; else check_confined "$v" no; fi
+    check_qemu "$(pgrep -f -- "qemu-system-x86_64 .*-name bench-$mode " | head -1)" "$mode"
     for f in 1k.bin 1m.bin; do
         wrk_one "http://127.0.0.1:$port/$f" >>"$work/http-$mode-$f"
     done

@@ -11,7 +11,7 @@ hostcommon_SRCS := host/common/clock.c host/common/control.c host/common/gate.c 
 	host/common/log.c host/common/loop.c host/common/number.c host/common/options.c \
 	host/common/port_line.c host/common/publish.c \
 	host/common/vm_args.c host/common/vm_plan.c host/common/vm_parts.c host/common/vm_programs.c \
-	host/common/cidlock.c host/common/idrange.c host/common/vm_identity.c \
+	host/common/cidlock.c host/common/idrange.c host/common/vm_identity.c host/common/vm_view.c host/common/cgroup.c \
 	host/common/runtime_dir.c host/common/pvh_image.c host/common/symbolize.c
 # Self-confinement (seccomp through libseccomp, namespaces, identity, limits):
 # a library of its own, so that only the programs that confine themselves

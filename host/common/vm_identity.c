@@ -163,8 +163,13 @@ void identity_release(const char *run_dir, bool kept, const struct instance_id *
 void identity_qemu_confine(const struct launch_config *c, struct vm_confine *out)
 {
     struct stat st;
-    *out = (struct vm_confine){
-        .as_user = c->own_id, .uid = c->uid, .gid = c->gid, .new_net = geteuid() == 0 && !c->gdb};
+    *out = (struct vm_confine){.as_user = c->own_id,
+                               .uid = c->uid,
+                               .gid = c->gid,
+                               .new_net = geteuid() == 0 && !c->gdb,
+                               .own_view = geteuid() == 0,
+                               .view_kvm = c->accel == ACCEL_KVM,
+                               .view_at = c->run_dir};
     /* /dev/kvm is usually root:kvm 0660: the identity reaches it through the group. */
     if (c->own_id && c->accel == ACCEL_KVM && stat("/dev/kvm", &st) == 0 &&
         (st.st_mode & (S_IROTH | S_IWOTH)) != (S_IROTH | S_IWOTH) && st.st_gid != 0) {

@@ -61,7 +61,8 @@ void identity_release(const char *run_dir, bool kept, const struct instance_id *
  * How QEMU is started for c (vm_spawn_io's confine): as c's identity when
  * c->own_id (with /dev/kvm's group under KVM when the identity needs it),
  * in network and IPC namespaces of its own when we are root and there is
- * no gdbstub to reach, always no_new_privs and no core file.
+ * no gdbstub to reach, with a private view of the file system (vm_view.h)
+ * when we are root, always no_new_privs and no core file.
  */
 void identity_qemu_confine(const struct launch_config *c, struct vm_confine *out);
 

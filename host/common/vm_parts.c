@@ -18,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cgroup.h"
 #include "common/clock.h"
 #include "common/vm_args.h"
+#include "common/vm_view.h"
 
 void vm_sleep_ms(int ms)
 {
@@ -125,9 +127,11 @@ static int child_pass_fds(const struct vm_spawn_io *io)
 }
 
 /* In the child: struct vm_confine's steps; 0, or -1 with errno. */
-static int child_confine(const struct vm_confine *c)
+static int child_confine(const struct vm_confine *c, const char *program)
 {
     struct rlimit none = {0, 0};
+    if (c->own_view && vm_view_enter(c->view_at, program, c->view_kvm) < 0)
+        return -1;
     if (c->new_net && unshare(CLONE_NEWNET | CLONE_NEWIPC) < 0)
         return -1;
     if (c->as_user) {
@@ -195,7 +199,8 @@ int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags, const str
         else if (flags & VM_SPAWN_STDOUT_TO_LOG)
             dup2(log_fd, 1);
         dup2(log_fd, 2);
-        if (!io || (child_pass_fds(io) == 0 && (!io->confine || child_confine(io->confine) == 0)))
+        if (!io || (cgroup_join_self(io->cgroup_fds, io->ncgroup) == 0 && child_pass_fds(io) == 0 &&
+                    (!io->confine || child_confine(io->confine, argv[0]) == 0)))
             if (getppid() == parent) /* (the parent may have died before the second prctl) */
                 execv(argv[0], argv);
         e = errno;

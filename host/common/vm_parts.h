@@ -56,6 +56,7 @@ int vm_spawn(struct vm_part *p, char *const argv[], unsigned flags);
  * What the child does to itself before exec (docs/security.md), for a part
  * that does not confine itself (QEMU): always no_new_privs and no core file;
  * with new_net (the caller is root) network and IPC namespaces of its own;
+ * with own_view its own view of the file system (vm_view.h);
  * with as_user, an empty capability bounding set, no supplementary group
  * but extra_gid (if has_extra: /dev/kvm's group) and uid/gid as real,
  * effective and saved ids, so that it keeps no capability (the caller is root).
@@ -66,19 +67,27 @@ struct vm_confine {
     bool has_extra;
     uint32_t extra_gid;
     bool new_net;
+    /* (the caller is root) a private view of the file system (vm_view.h),
+     * its new root mounted on view_at; /dev/kvm in it with view_kvm */
+    bool own_view;
+    bool view_kvm;
+    const char *view_at;
 };
 
 /*
  * vm_spawn with more for the child's descriptors: stdout_fd (>= 0) becomes
  * its stdout (VM_SPAWN_STDOUT_TO_LOG is then ignored), and pass_fds[i]
  * becomes its descriptor 3 + i, inherited across exec; confine (NULL: none)
- * as above, a failure of it reported like one of exec. io may be NULL.
+ * as above, a failure of it reported like one of exec; the child joins the
+ * cgroups of cgroup_fds (common/cgroup.h) before anything. io may be NULL.
  */
 struct vm_spawn_io {
     int stdout_fd;
     const int *pass_fds;
     unsigned npass; /* at most VM_PASS_FDS_MAX */
     const struct vm_confine *confine;
+    const int *cgroup_fds; /* cgroup.procs files the child joins first ("0") */
+    unsigned ncgroup;
 };
 #define VM_PASS_FDS_MAX 64
 int vm_spawn_io(struct vm_part *p, char *const argv[], unsigned flags,

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "common/cidlock.h"
+#include "common/cgroup.h"
 #include "common/clock.h"
 #include "common/publish.h"
 #include "common/runtime_dir.h"
@@ -73,6 +74,13 @@
 #define STABLE_MS               10000 /* a run this long starts the back-off row again */
 #define DRAIN_POLL_MS           20    /* how often the connections in flight are counted */
 #define GUEST_CRASH_STATUS      100   /* the kernel's status for a crash report or panic */
+/* The instance's cgroup (docs/security.md): memory.max is --mem plus this for
+ * QEMU itself (its code, TCG's translated code, device state), virtiofsd and
+ * miura-vsockd; pids.max this many tasks plus CGROUP_PIDS_PER_CPU per vCPU
+ * (QEMU's threads, virtiofsd's pool, the daemons). */
+#define CGROUP_MEM_OVERHEAD_MIB 256
+#define CGROUP_PIDS_BASE        192
+#define CGROUP_PIDS_PER_CPU     4
 
 /* How one run of the set ended. */
 struct outcome {
@@ -127,7 +135,9 @@ struct run_state {
     struct crash_filter filter;
     struct elf_symbols syms; /* the image's ELF, to name crash reports (if found) */
     bool have_syms;
-    bool started; /* this run reached step 3's "started" */
+    struct cgroup_set cg;       /* the instance's cgroup (as root), kept across restarts */
+    int cg_fd[CGROUP_DIRS_MAX]; /* its cgroup.procs files, for each part to join */
+    bool started;               /* this run reached step 3's "started" */
     bool ever_started;
     bool any_spawned; /* a part ran: its logs are worth keeping */
     struct start_trace trace;
@@ -462,7 +472,9 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     struct vm_confine conf;
     identity_qemu_confine(c, &conf);
     struct vm_spawn_io console = {.stdout_fd = s->console_fd,
-                                  .confine = c->unconfined ? NULL : &conf};
+                                  .confine = c->unconfined ? NULL : &conf,
+                                  .cgroup_fds = s->cg_fd,
+                                  .ncgroup = s->cg.n};
     o->status = EXIT_LAUNCHER_FAILED;
     o->failed = true;
     /* The sockets of a run before (a restart): a part killed, or confined to
@@ -531,7 +543,8 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     }
     s->any_spawned = true;
     trace_mark(&s->trace, "qemu");
-    const struct vm_spawn_io fs_io = {.stdout_fd = -1, .pass_fds = &fs_l, .npass = 1};
+    const struct vm_spawn_io fs_io = {
+        .stdout_fd = -1, .pass_fds = &fs_l, .npass = 1, .cgroup_fds = s->cg_fd, .ncgroup = s->cg.n};
     if (vfs->argc > 0 && vm_spawn_io(&s->virtiofsd, vfs->argv, daemon, &fs_io) < 0) {
         set_cause(o, "cannot run %s: %s", vfs->argv[0], strerror(errno));
         goto fail;
@@ -539,8 +552,11 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     for (unsigned i = 0; i < c->npublish; i++)
         vsd_fds[i] = s->listen_fd[i];
     vsd_fds[c->npublish] = vhost_l; /* PLAN_PUBLISH_FD + npublish */
-    const struct vm_spawn_io vsd_io = {
-        .stdout_fd = -1, .pass_fds = vsd_fds, .npass = c->npublish + 1};
+    const struct vm_spawn_io vsd_io = {.stdout_fd = -1,
+                                       .pass_fds = vsd_fds,
+                                       .npass = c->npublish + 1,
+                                       .cgroup_fds = s->cg_fd,
+                                       .ncgroup = s->cg.n};
     if (vm_spawn_io(&s->vsockd, vsd->argv, daemon, &vsd_io) < 0) {
         set_cause(o, "cannot run %s: %s", vsd->argv[0], strerror(errno));
         goto fail;
@@ -640,10 +656,55 @@ static bool restart_after(struct run_state *s, struct outcome *o, int64_t ran_ms
     return true;
 }
 
+/*
+ * The instance's own cgroup (as root, not --unconfined; docs/security.md):
+ * /miura.slice/NAME-UID (v1: under our own group), with memory.max and
+ * pids.max; every part joins it before exec. What cannot be done is said in
+ * one line, and the instance runs without it.
+ */
+static void cgroup_open(struct run_state *s)
+{
+    const struct launch_config *c = &s->req->cfg;
+    char path[PATH_MAX], cannot[1024];
+    s->cg.n = 0;
+    if (!c->own_id) {
+        if (!c->unconfined)
+            fprintf(stderr, "miura: %s: cgroup: none (making one needs root: docs/security.md)\n",
+                    c->name);
+        return;
+    }
+    snprintf(path, sizeof(path), "/miura.slice/%s-%u", c->name, c->uid);
+    const struct cgroup_limits l = {
+        .path = path,
+        .v1_nested = true,
+        .only_limiting = true,
+        .mem_limit = ((int64_t)c->mem_mib + CGROUP_MEM_OVERHEAD_MIB) << 20,
+        .pids_limit = CGROUP_PIDS_BASE + CGROUP_PIDS_PER_CPU * (int64_t)c->cpus,
+    };
+    cgroup_make(&l, &s->cg, cannot, sizeof(cannot));
+    if (s->cg.n && cgroup_procs_open(&s->cg, s->cg_fd) < 0) {
+        snprintf(cannot, sizeof(cannot), "%.900s/cgroup.procs: %s", s->cg.dir[0], strerror(errno));
+        cgroup_remove(s->cg.dir, s->cg.n);
+        s->cg.n = 0;
+    }
+    if (cannot[0])
+        fprintf(stderr, "miura: %s: cgroup: not applied: %s\n", c->name, cannot);
+}
+
+/* Once the parts are gone. */
+static void cgroup_close(struct run_state *s)
+{
+    for (unsigned i = 0; i < s->cg.n; i++)
+        close(s->cg_fd[i]);
+    cgroup_remove(s->cg.dir, s->cg.n);
+    s->cg.n = 0;
+}
+
 /* Step 7. */
 static void finish(struct run_state *s, const struct outcome *o)
 {
     struct run_request *r = s->req;
+    cgroup_close(s);
     listeners_close(s->listen_fd, r->cfg.npublish);
     if (s->console_fd >= 0)
         close(s->console_fd);
@@ -728,6 +789,7 @@ int run_instance(struct run_request *r)
         set_cause(&o, "%s: %s", path, strerror(errno));
         goto out_plan;
     }
+    cgroup_open(&s);
     for (;;) {
         int64_t t0 = now_ms();
         run_once(&s, &vfs, &vsd, &qemu, &o);

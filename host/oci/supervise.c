@@ -359,8 +359,8 @@ static void __attribute__((noreturn)) hand_over(struct sup *s)
     argv[n++] = NUM(s->vsockd.pid);
     argv[n++] = NUM(s->id_fd);
     const struct vm_confine *c = &s->confine;
-    snprintf(confine, sizeof(confine), "%d:%u:%u:%d:%u:%d", c->as_user, c->uid, c->gid,
-             c->has_extra, c->extra_gid, c->new_net);
+    snprintf(confine, sizeof(confine), "%d:%u:%u:%d:%u:%d:%d:%d", c->as_user, c->uid, c->gid,
+             c->has_extra, c->extra_gid, c->new_net, c->own_view, c->view_kvm);
     argv[n++] = confine;
     fds[0] = '\0';
     for (unsigned i = 0, off = 0; i < s->nqemu_fd; i++)
@@ -454,23 +454,27 @@ static long long number(const char *s)
 }
 
 /* The identity's part of the hand-over: ID_FD, "AS_USER:UID:GID:HAS_EXTRA:
- * EXTRA_GID:NEW_NET" and QEMU's descriptors ("-" or "FD,FD,..."). */
+ * EXTRA_GID:NEW_NET:OWN_VIEW:VIEW_KVM" and QEMU's descriptors ("-" or
+ * "FD,FD,..."). QEMU's view is mounted on the run directory. */
 static int parse_identity(struct sup *s, const char *id_fd, const char *confine, const char *fds)
 {
     struct vm_confine *c = &s->confine;
-    int as_user, has_extra, new_net, used = 0;
+    int as_user, has_extra, new_net, own_view, view_kvm, used = 0;
     char *end;
     long v = strtol(id_fd, &end, 10);
     if (!*id_fd || *end || v < -1 || v > INT_MAX)
         return -1;
     s->id_fd = (int)v;
-    if (sscanf(confine, "%d:%u:%u:%d:%u:%d%n", &as_user, &c->uid, &c->gid, &has_extra,
-               &c->extra_gid, &new_net, &used) != 6 ||
+    if (sscanf(confine, "%d:%u:%u:%d:%u:%d:%d:%d%n", &as_user, &c->uid, &c->gid, &has_extra,
+               &c->extra_gid, &new_net, &own_view, &view_kvm, &used) != 8 ||
         confine[used])
         return -1;
     c->as_user = as_user;
     c->has_extra = has_extra;
     c->new_net = new_net;
+    c->own_view = own_view;
+    c->view_kvm = view_kvm;
+    c->view_at = s->run_dir;
     s->id = (struct instance_id){c->uid, c->gid};
     for (const char *p = fds; strcmp(fds, "-") != 0 && *p; p = *end ? end + 1 : end) {
         v = strtol(p, &end, 10);

@@ -5,7 +5,8 @@
 #   - virtiofsd, miura-vsockd or QEMU killed under a detached web server:
 #     without --restart the instance ends and says why (`miura ps -a`,
 #     `miura logs`, logs kept); with --restart it comes back on the same
-#     name, CID and port, and a client that connects meanwhile is served.
+#     name, CID and port, and a client that connects meanwhile is served;
+#     it keeps its cgroup across the restart, and loses it at the end.
 #   - the guest panicking: status 100, the report with its backtrace in
 #     `miura logs`; with --restart on-failure:2, two restarts, then the end.
 #   - the share made unreadable or removed while serving: 403/404 per file,
@@ -89,13 +90,14 @@ cid_of() { sed -n 's/^cid //p' "$RT/$1/meta"; }
 
 # ---- a part killed, no --restart: the instance ends and says which part, and how
 killed_ends() { # PART CAUSE_REGEX WANT_STATUS
-    local name=end-$1 lp cid victim
+    local name=end-$1 lp cid victim cg
     start_web "$name" "$site" || return
     [ "$(http "$PORT" a.txt)" = 200 ] && pass "$1-killed/serving" || fail "$1-killed/serving" "no 200 before the kill"
     lp=$(launcher_pid "$name")
     cid=$(cid_of "$name")
     victim=$(part_pid "$name" "$1")
     [ -n "$victim" ] || { fail "$1-killed/victim" "no $1 under launcher $lp"; return; }
+    cg=$(cgroup_dir_of "$(part_pid "$name" qemu)" memory) # as root: the instance's own (docs/security.md)
     kill -KILL $victim
     wait_gone "$lp" 30 && pass "$1-killed/instance-ends" || fail "$1-killed/instance-ends" "launcher $lp still runs"
     "$MIURA" ps -a >"$work/$name.ps"
@@ -106,6 +108,8 @@ killed_ends() { # PART CAUSE_REGEX WANT_STATUS
     "$MIURA" logs "$name" | grep -q '^GET /a.txt HTTP/1.1 200 7$' && pass "$1-killed/console-kept" ||
         fail "$1-killed/console-kept" "$("$MIURA" logs "$name" 2>&1 | tail -3)"
     expect_ended_clean "$1-killed/clean" "$name" "$cid" "$PORT"
+    [[ $cg == */miura.slice/"$name"-* ]] && [ ! -e "$cg" ] && pass "$1-killed/cgroup-removed" ||
+        fail "$1-killed/cgroup-removed" "'$cg'"
     "$MIURA" rm "$name" >/dev/null && [ ! -e "$RT/$name" ] && pass "$1-killed/rm" || fail "$1-killed/rm" "$(ls "$RT")"
 }
 killed_ends virtiofsd 'virtiofsd was killed by signal 9' 125
@@ -115,12 +119,13 @@ killed_ends qemu 'qemu was killed by signal 9 \(Killed\)' 137
 # ---- a part killed under --restart: the same name, CID and port serve again,
 # and clients that come during the restart are held back, then served.
 killed_restarts() { # PART POLICY
-    local name=re-$1 lp cid victim n=0 i
+    local name=re-$1 lp cid victim n=0 i cg
     start_web "$name" "$site" --restart "$2" || return
     lp=$(launcher_pid "$name")
     cid=$(cid_of "$name")
     victim=$(part_pid "$name" "$1")
     [ -n "$victim" ] || { fail "$1-restart/victim" "no $1 under launcher $lp"; return; }
+    cg=$(cgroup_dir_of "$(part_pid "$name" qemu)" memory)
     kill -KILL $victim
     wait_grep "$RT/$name/launcher.log" "^miura: $name: .*; restart 1( of [0-9]+)? in [0-9]+ ms$" 30 &&
         pass "$1-restart/said" || fail "$1-restart/said" "$(cat "$RT/$name/launcher.log")"
@@ -139,7 +144,12 @@ killed_restarts() { # PART POLICY
         fail "$1-restart/same-launcher-and-cid" "want pid $lp cid $cid: $(cat "$work/$name.ps")"
     "$MIURA" ps -a | grep -qE "^$name .*  running, 1 restart$" && pass "$1-restart/ps-a-count" ||
         fail "$1-restart/ps-a-count" "$("$MIURA" ps -a | grep "^$name ")"
+    # The instance keeps its cgroup across the restart; the stop removes it.
+    [[ $cg == */miura.slice/"$name"-* ]] && [ "$(cgroup_dir_of "$(part_pid "$name" qemu)" memory)" = "$cg" ] &&
+        [ "$(cgroup_dir_of "$(part_pid "$name" vsockd)" memory)" = "$cg" ] && pass "$1-restart/same-cgroup" ||
+        fail "$1-restart/same-cgroup" "before '$cg', after '$(cgroup_dir_of "$(part_pid "$name" qemu)" memory)'"
     timeout 60 "$MIURA" stop "$name" >/dev/null
+    [ ! -e "$cg" ] && pass "$1-restart/cgroup-removed" || fail "$1-restart/cgroup-removed" "$cg"
     "$MIURA" rm "$name" >/dev/null
 }
 killed_restarts virtiofsd on-failure:3

@@ -108,6 +108,28 @@ virtiofsd_of() {
         pgrep -P "$v" -x virtiofsd
     done
 }
+# The mount points process PID sees, sorted, on one line (QEMU's private view:
+# docs/security.md; the expected set is "/ /dev/null /dev/urandom /dev/zero
+# /proc /usr", with /dev/kvm under KVM).
+view_mounts() { awk '{print $5}' "/proc/$1/mountinfo" 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//'; }
+qemu_view_want() { # ACCEL
+    if [ "$1" = kvm ]; then echo "/ /dev/kvm /dev/null /dev/urandom /dev/zero /proc /usr"; else echo "/ /dev/null /dev/urandom /dev/zero /proc /usr"; fi
+}
+# The directory of PID's cgroup in the hierarchy that holds controller CTRL
+# (a v1 hierarchy of its own, else the v2 tree if it has CTRL), or nothing.
+cgroup_dir_of() { # PID CTRL
+    local m p
+    m=$(awk -v c="$2" '{ for (i = 7; $i != "-"; i++); if ($(i + 1) == "cgroup") { n = split($(i + 3), o, ",");
+        for (k = 1; k <= n; k++) if (o[k] == c) { print $5; exit } } }' /proc/self/mountinfo)
+    if [ -n "$m" ]; then
+        p=$(awk -F: -v c="$2" '{ n = split($2, o, ","); for (k = 1; k <= n; k++) if (o[k] == c) print $3 }' "/proc/$1/cgroup")
+    else
+        m=$(awk '{ for (i = 7; $i != "-"; i++); if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+        [ -n "$m" ] && grep -qw "$2" "$m/cgroup.controllers" 2>/dev/null || return 0
+        p=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
+    fi
+    [ -n "$p" ] && echo "$m$p"
+}
 
 # For tests that run miura (MIURA, MIURA_RUNTIME_DIR, work, bg set): on exit,
 # stop every instance under the runtime base, end the background jobs in bg,

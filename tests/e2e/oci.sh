@@ -174,6 +174,10 @@ for id in c1 i2; do
     fi
     uid[$id]=${uq[0]}
     gid[$id]=$(field "$q" Gid | cut -f1)
+    # QEMU's private view of the file system, as under miura run (docs/security.md).
+    mounts=$(view_mounts "$q")
+    [ -n "$q" ] && [ "$mounts" = "$(qemu_view_want "$ACCEL")" ] && [ ! -e "/proc/$q/root/etc/passwd" ] &&
+        [ ! -e "/proc/$q/root$d" ] && pass "identity/$id-qemu-view" || fail "identity/$id-qemu-view" "'$mounts'"
     own=$(stat -c '%u %g %a' "$d")
     [ "$own" = "0 ${gid[$id]} 710" ] && [ -e "/run/miura-ids/id-${uid[$id]}.lock" ] &&
         pass "identity/$id-rundir" || fail "identity/$id-rundir" "$d: $own"

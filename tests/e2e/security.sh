@@ -8,6 +8,9 @@
 # run directory, connect to its sockets or read its processes, while each
 # reaches its own; a test-only miura-vsockd that makes a forbidden system
 # call after confining itself ends by SIGSYS and the launcher reports it.
+# QEMU sees only its private view of the file system (/usr, three device
+# nodes, its own /proc); each instance's QEMU, virtiofsd and miura-vsockd
+# are in the instance's own cgroup, with its limits, removed at the stop.
 SUITE=security
 source "$(dirname "$0")/lib.sh"
 MIURA=$ROOT/build/bin/miura
@@ -89,7 +92,8 @@ for n in a b; do
     [ "$body" = "page of the security test" ] && pass "s$n/serves" || fail "s$n/serves" "got '$body'"
 done
 
-declare -A uid gid
+declare -A uid gid memdir pidsdir
+command -v nsenter >/dev/null || { fail setup "nsenter missing (apt-get install util-linux)"; finish; }
 for n in sa sb; do
     q=$(pid_of "qemu-system-x86_64 .*-name $n ")
     v=$(pid_of "miura-vsockd --socket $RT/$n/vhost.sock")
@@ -110,6 +114,44 @@ for n in sa sb; do
     else
         fail "$n/qemu-own-netns" "same network namespace as the host"
     fi
+    # Its view of the file system (a mount namespace of its own): /usr read-only,
+    # three device nodes and its own /proc; nothing of the host's /etc, the
+    # run directories or the share, while its program is there.
+    mounts=$(view_mounts "$q")
+    [ "$mounts" = "$(qemu_view_want "$ACCEL")" ] && pass "$n/qemu-view-mounts" ||
+        fail "$n/qemu-view-mounts" "'$mounts'"
+    root=/proc/$q/root
+    if [ -x "$root/usr/bin/qemu-system-x86_64" ] && [ ! -e "$root/etc/passwd" ] &&
+        [ ! -e "$root$RT/sa" ] && [ ! -e "$root$RT/sb" ] && [ ! -e "$root$work/share/index.html" ] &&
+        [ ! -e "$root/run" ] && [ ! -e "$root/tmp" ] && [ ! -e "$root/home" ]; then
+        pass "$n/qemu-view-only"
+    else
+        fail "$n/qemu-view-only" "$(ls "$root/" 2>&1 | tr '\n' ' ')"
+    fi
+    # As its own uid, in its namespace: its /proc shows only itself (not miura-vsockd,
+    # which is of the same uid but not dumpable), and its root is read-only.
+    procs=$(nsenter -t "$q" -m setpriv --reuid "$(field "$q" Uid | cut -f1)" \
+        --regid "$(field "$q" Gid | cut -f1)" --clear-groups -- sh -c 'ls /proc; touch /x 2>&1' 2>&1 | tr '\n' ' ')
+    [[ " $procs " == *" $q "* && " $procs " != *" $v "* && " $procs " != *" 1 "* &&
+        $procs == *"Read-only file system"* ]] && pass "$n/qemu-view-proc" || fail "$n/qemu-view-proc" "$procs"
+    # Its cgroup: QEMU, virtiofsd and miura-vsockd in /miura.slice/NAME-UID
+    # (v1: under ours), memory.max = --mem + 256 MiB, pids.max = 192 + 4 per vCPU.
+    leaf=/miura.slice/$n-$uq
+    mem_mib=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n '/^-m$/{n;s/M$//p}')
+    cpus=$(tr '\0' '\n' <"/proc/$q/cmdline" | sed -n '/^-smp$/{n;p}')
+    memdir[$n]=$(cgroup_dir_of "$q" memory)
+    pidsdir[$n]=$(cgroup_dir_of "$q" pids)
+    same=ok
+    for p in "$v" $(virtiofsd_of "$n"); do
+        [ "$(cgroup_dir_of "$p" memory)" = "${memdir[$n]}" ] && [ "$(cgroup_dir_of "$p" pids)" = "${pidsdir[$n]}" ] ||
+            same="pid $p in $(cgroup_dir_of "$p" memory) / $(cgroup_dir_of "$p" pids)"
+    done
+    [[ ${memdir[$n]} == *"$leaf" && ${pidsdir[$n]} == *"$leaf" && $same == ok ]] && pass "$n/cgroup-joined" ||
+        fail "$n/cgroup-joined" "qemu in '${memdir[$n]}' '${pidsdir[$n]}', want *$leaf; $same"
+    memmax=$(cat "${memdir[$n]}/memory.max" "${memdir[$n]}/memory.limit_in_bytes" 2>/dev/null | head -1)
+    pidsmax=$(cat "${pidsdir[$n]}/pids.max" 2>/dev/null)
+    [ -n "$mem_mib" ] && [ "$memmax" = $(((mem_mib + 256) * 1048576)) ] && [ "$pidsmax" = $((192 + 4 * cpus)) ] &&
+        pass "$n/cgroup-limits" || fail "$n/cgroup-limits" "memory $memmax (-m ${mem_mib}M) pids $pidsmax (-smp $cpus)"
     # The run directory: root, the instance's group, 0710.
     own=$(stat -c '%u %g %a' "$RT/$n")
     [ "$own" = "0 ${gid[$n]} 710" ] && pass "$n/rundir-mode" || fail "$n/rundir-mode" "$own"
@@ -190,6 +232,20 @@ want="miura-vsockd was killed by signal 31: miura-vsockd: seccomp: system call 2
 [ "$cause" = "$want" ] && pass forbidden/reported || fail forbidden/reported "cause '$cause'"
 grep -qx 'status 125' "$RT/sf/meta" && pass forbidden/status || fail forbidden/status "$(grep status "$RT/sf/meta")"
 
+# ---- a start that fails: the cgroup the stand-in QEMU ran in is gone after it
+printf '#!/bin/sh\ncat /proc/self/cgroup\nexit 3\n' >"$work/failing-qemu"
+chmod 755 "$work/failing-qemu"
+start sq "$(free_ports 1)" MIURA_QEMU="$work/failing-qemu"
+lp=$(launcher_pid sq)
+for _ in $(seq 1 200); do running "$lp" || break; sleep 0.05; done
+seen=$(grep -o '/miura.slice/sq-[0-9]*' "$RT/sq/console.log" | head -1)
+mdir=$(dirname "${memdir[sa]}")
+if [ -n "$seen" ] && ! running "$lp" && ! ls -d "$mdir/${seen##*/}" >/dev/null 2>&1 && [ -d "$mdir" ]; then
+    pass failed-start/cgroup-removed
+else
+    fail failed-start/cgroup-removed "ran in '$seen'; $(ls "$mdir" 2>&1 | tr '\n' ' '); $(cat "$work/sq.err")"
+fi
+
 # ---- stopped: identities released, kept run directories back to root
 for n in sa sb; do timeout 30 "$MIURA" stop "$n" >/dev/null 2>&1; done
 for n in sa sb; do
@@ -200,5 +256,7 @@ for n in sa sb; do
     else
         fail "$n/released" "run dir $own, lock $(ls /run/miura-ids/id-"$u".lock 2>&1)"
     fi
+    [ -n "${memdir[$n]}" ] && [ ! -e "${memdir[$n]}" ] && [ ! -e "${pidsdir[$n]}" ] && pass "$n/cgroup-removed" ||
+        fail "$n/cgroup-removed" "'${memdir[$n]}' '${pidsdir[$n]}' still there (or never found)"
 done
 finish
