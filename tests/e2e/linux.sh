@@ -7,7 +7,8 @@
 # published on a loopback TCP port, and checked over HTTP: PUT/GET/DELETE/
 # list with exact bodies and status codes, each value a file of the share
 # directory, then tests/e2e/kv_client.py's basic, 1,000-key and one-key race
-# phases (as tests/e2e/kv.sh runs them against the VM); and the `miura new`
+# phases (as tests/e2e/kv.sh runs them against the VM), and the basic phase
+# again with the program built with ASan and UBSan; and the `miura new`
 # template built with `make linux` and answering GET /. No VM, no vsock.
 SUITE=linux
 source "$(dirname "$0")/lib.sh"
@@ -76,6 +77,26 @@ else
     fail kv-build "make -C $work/kv-src MIURA=$prefix linux: $(tail -3 "$work/kv-build.log" | tr '\n' ' ')"
     finish
 fi
+# The program's own command line: usage errors exit 2 with the cause on
+# the first line, a --share that cannot be entered exits 1.
+kvl=$work/kv-src/build/kv-linux
+check_cmd() { # NAME WANT_RC WANT_FIRST_STDERR_LINE cmd...
+    local name=$1 want_rc=$2 want_err=$3 rc first
+    shift 3
+    timeout -k 2 30 "$@" >"$work/out" 2>"$work/err"
+    rc=$?
+    first=$(head -1 "$work/err")
+    if [ "$rc" = "$want_rc" ] && [ "$first" = "$want_err" ]; then
+        pass "$name"
+    else
+        fail "$name" "exit $rc (want $want_rc), stderr '$first' (want '$want_err')"
+    fi
+}
+check_cmd kv-bad-option 2 "kv-linux: unknown option --frob" "$kvl" --frob
+check_cmd kv-option-no-value 2 "kv-linux: a value is missing after --publish" "$kvl" --publish
+check_cmd kv-bad-publish 2 "kv-linux: bad --publish value (want [ADDR:]HOSTPORT:GUESTPORT (IPv4 ADDR, ports 1..65535 and 1..4294967294)): 80" "$kvl" --publish 80
+check_cmd kv-bad-share 1 "kv-linux: --share $work/nowhere: No such file or directory" "$kvl" --share "$work/nowhere"
+
 share=$work/outside/share
 mkdir -p "$share"
 start kv-start "$work/kv.log" "$work/kv-src/build/kv-linux" --share "$share" max_value=4096 || finish
@@ -114,6 +135,24 @@ for phase in basic many race; do
 done
 kill -TERM "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+
+# The same with the sanitizers (docs/appliances.md): any memory error or
+# undefined behaviour ends the program, and the client's checks fail.
+if make -C "$work/kv-src" MIURA="$prefix" O=build-san linux \
+    LINUX_CFLAGS='-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all' \
+    >"$work/kv-san-build.log" 2>&1 && [ -x "$work/kv-src/build-san/kv-linux" ]; then
+    pass kv-build-sanitizers
+    rm -rf "$share" && mkdir -p "$share"
+    if start kv-start-sanitizers "$work/kv-san.log" "$work/kv-src/build-san/kv-linux" \
+        --share "$share" max_value=4096; then
+        KV_SUITE=linux/kv-san timeout -k 2 600 python3 "$ROOT/tests/e2e/kv_client.py" basic \
+            "$port" "$share" "$work/state.json" || FAILED=1
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
+else
+    fail kv-build-sanitizers "$(tail -3 "$work/kv-san-build.log" | tr '\n' ' ')"
+fi
 
 # ---- the `miura new` template
 mkdir -p "$work/projects"
