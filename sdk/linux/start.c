@@ -66,9 +66,13 @@ static _Noreturn void usage(const char *why, const char *arg)
 
 int __wrap_main(int argc, char **argv, char **envp)
 {
+    static char *no_args[] = {"miura-linux", NULL};
     const char *share = NULL;
     int i = 1;
-    if (argc > 0 && argv[0]) {
+    if (argc < 1 || !argv[0]) { /* started without even a name (execve) */
+        argc = 1;
+        argv = no_args;
+    } else {
         const char *slash = strrchr(argv[0], '/');
         linux_program = slash ? slash + 1 : argv[0];
     }
