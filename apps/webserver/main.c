@@ -239,7 +239,7 @@ int main(int argc, char **argv)
         printf("webserver: no memory for the file cache\n");
         return 1;
     }
-    int ls = miura_listen(cfg.port, (int)cfg.backlog);
+    int ls = miura_listen_port(cfg.port, (int)cfg.backlog);
     if (ls < 0) {
         printf("webserver: cannot listen on vsock port %u: error %d\n", cfg.port, errno);
         return 1;

@@ -475,7 +475,7 @@ int main(int argc, char **argv)
     }
     clean_tmp();
 
-    int ls = miura_listen(cfg.port, 128);
+    int ls = miura_listen_port(cfg.port, 128);
     if (ls < 0) {
         printf("kv: cannot listen on vsock port %u: error %d\n", cfg.port, errno);
         return 1;

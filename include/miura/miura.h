@@ -79,7 +79,7 @@ unsigned miura_getarg_uint(const char *key, unsigned def, unsigned min, unsigned
  * Returns the descriptor, or -1 with the errno of socket, bind or listen
  * (EADDRINUSE: the port is taken).
  */
-int miura_listen(unsigned port, int backlog);
+int miura_listen_port(unsigned port, int backlog);
 
 /*
  * Powers the VM off. With QEMU's isa-debug-exit device (iobase 0xf4), QEMU

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * miura_listen: the listening socket an appliance serves on, a vsock port in
+ * miura_listen_port: the listening socket an appliance serves on, a vsock port in
  * the guest. The Linux build of an appliance links sdk/linux/start.c's
  * instead (a TCP listener): this function is the seam between the two.
  */
@@ -11,7 +11,7 @@
 
 #include "miura/miura.h"
 
-int miura_listen(unsigned port, int backlog)
+int miura_listen_port(unsigned port, int backlog)
 {
     struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
     int fd = socket(AF_VSOCK, SOCK_STREAM, 0);

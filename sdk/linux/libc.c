@@ -11,7 +11,7 @@
  *     link in the directory can still lead out: this is a test harness,
  *     not a sandbox);
  *   - socket(AF_VSOCK) fails with EAFNOSUPPORT: there is no vsock here
- *     (miura_listen is the seam).
+ *     (miura_listen_port is the seam).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -110,7 +110,8 @@ int __real_socket(int domain, int type, int protocol);
 int __wrap_socket(int domain, int type, int protocol)
 {
     if (domain == AF_VSOCK) {
-        fprintf(stderr, "%s: no AF_VSOCK sockets in the Linux build: listen with miura_listen\n",
+        fprintf(stderr,
+                "%s: no AF_VSOCK sockets in the Linux build: listen with miura_listen_port\n",
                 linux_program);
         errno = EAFNOSUPPORT;
         return -1;

@@ -6,7 +6,7 @@
  * here, behind the same calls (the headers of include/miura):
  *
  *   start.c   main (options --share, --publish; the words become the
- *             command line), the clocks, memory, miura_listen (a TCP
+ *             command line), the clocks, memory, miura_listen_port (a TCP
  *             listener: the seam), miura_poweroff;
  *   thread.c  miura/thread.h on POSIX threads, run one at a time (the CPU);
  *   libc.c    the blocking calls of the libc subset, which let the other

@@ -8,7 +8,7 @@
  *
  * --share DIR: the directory that stands in for the virtio-fs share (the
  * program runs in it; default: the current directory). --publish: as
- * `miura run --publish`, the TCP address miura_listen(PORT) listens on
+ * `miura run --publish`, the TCP address miura_listen_port(PORT) listens on
  * (default 127.0.0.1:PORT). The WORDs are the kernel command line (what
  * `miura run --append` gives): miura_getarg reads them and main gets them
  * in argv[1..].
@@ -123,7 +123,7 @@ int __wrap_main(int argc, char **argv, char **envp)
     return __real_main(nwords + 1, words, envp);
 }
 
-int miura_listen(unsigned port, int backlog)
+int miura_listen_port(unsigned port, int backlog)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     const struct publish_spec *p = NULL;

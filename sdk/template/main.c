@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     /* vsock port 80 in the VM; a TCP port on 127.0.0.1 in the Linux build */
-    int ls = miura_listen(80, 64);
+    int ls = miura_listen_port(80, 64);
     if (ls < 0) {
         printf("@NAME@: cannot listen on vsock port 80: error %d\n", errno);
         return 1;
