@@ -13,6 +13,9 @@
 # The image links the appliance's objects with exactly the units named and
 # those they depend on, as the in-tree images do. `make` builds, `make clean`
 # removes $(O), `make units` lists the units and what each depends on.
+# `make linux` builds the same C files as a Linux program, $(O)/$(NAME)-linux
+# (docs/appliances.md, "Test on Linux"); LINUX_CFLAGS (default -O2 -g) are
+# its own flags, e.g. -fsanitize=address,undefined.
 .SUFFIXES:
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
@@ -64,7 +67,7 @@ msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
 endif
 MIURA_ASFLAGS := $(filter-out -std=c11 -flto -flto-partition=one,$(MIURA_CFLAGS)) -D__ASSEMBLY__
 
-.PHONY: all clean units FORCE
+.PHONY: all clean units linux FORCE
 all: $(O)/$(NAME)
 
 $(O)/obj/%.o: %.c $(O)/obj/flags
@@ -90,8 +93,39 @@ $(O)/$(NAME).elf: $(MIURA_OBJS) $(O)/obj/flags $(MIURA)/lib/miura/link.ld
 $(O)/$(NAME): $(O)/$(NAME).elf
 	$(Q)strip -o $@.full $< && sh $(MIURA)/lib/miura/tools/trim-elf.sh $@.full $@ && rm -f $@.full
 	@echo "$(NAME): $@ $$(stat -c %s $@) B (units: $(MIURA_ALL_UNITS))"
+
+# ---- the Linux build: the appliance's C files, the Linux sources of its
+# units (MIURA_UNIT_u_LINUX_SRCS: the HTTP component) and those that stand in
+# for the kernel (MIURA_LINUX_SRCS, lib/miura/src/sdk/linux), with the host's
+# gcc and glibc. The linker binds the appliance's main and the libc calls
+# below to sdk/linux's __wrap_ functions (linux.h).
+LINUX_CFLAGS ?= -O2 -g
+MIURA_LINUX_WRAP := main open creat stat lstat mkdir rename unlink rmdir statvfs opendir read write \
+	pread pwrite fsync fdatasync ftruncate fstat readdir accept accept4 connect send recv poll \
+	sendfile socket
+MIURA_LINUX_CFLAGS := -std=c11 -D_GNU_SOURCE -U_FORTIFY_SOURCE -DMIURA_LINUX=1 -pthread \
+	-Wall -Wextra -Werror -I$(MIURA)/lib/miura/include $(APP_CFLAGS) $(LINUX_CFLAGS)
+MIURA_LINUX_SDK_SRCS := $(MIURA_LINUX_SRCS) $(foreach u,$(MIURA_ALL_UNITS),$(MIURA_UNIT_$(u)_LINUX_SRCS))
+LINUX_OBJS := $(patsubst %,$(O)/linux/obj/%.o,$(basename $(filter %.c,$(SRCS)))) \
+	$(patsubst $(MIURA)/lib/miura/src/%.c,$(O)/linux/sdk/%.o,$(MIURA_LINUX_SDK_SRCS))
+linux: $(O)/$(NAME)-linux
+$(O)/linux/flags: FORCE
+	@mkdir -p $(@D); echo '$(MIURA_LINUX_CFLAGS) $(LINUX_OBJS)' | cmp -s - $@ || echo '$(MIURA_LINUX_CFLAGS) $(LINUX_OBJS)' >$@
+$(O)/linux/obj/%.o: %.c $(O)/linux/flags
+	$(call msg,CC,$< (linux))
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(MIURA_LINUX_CFLAGS) -MMD -MP -c $< -o $@
+$(O)/linux/sdk/%.o: $(MIURA)/lib/miura/src/%.c $(O)/linux/flags
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(MIURA_LINUX_CFLAGS) -I$(MIURA)/lib/miura/src/kernel -I$(MIURA)/lib/miura/src/host \
+		-MMD -MP -c $< -o $@
+$(O)/$(NAME)-linux: $(LINUX_OBJS) $(O)/linux/flags
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(MIURA_LINUX_CFLAGS) -o $@ $(LINUX_OBJS) $(foreach f,$(MIURA_LINUX_WRAP),-Wl,--wrap=$(f))
+	@echo "$(NAME): $@, the Linux build (units from glibc and the SDK: $(MIURA_ALL_UNITS))"
+
 clean:
 	rm -rf $(O)
 units:
 	@$(foreach u,$(MIURA_UNITS),echo '$(u): $(or $(MIURA_UNIT_$(u)_DEPS),-)';)
--include $(APP_OBJS:.o=.d)
+-include $(APP_OBJS:.o=.d) $(LINUX_OBJS:.o=.d)

@@ -5,9 +5,10 @@
 # miura/*.h), every kernel unit's objects (units/, GIMPLE objects for this
 # gcc's link-time optimiser, as the in-tree images use them), units.mk (each
 # unit's objects, dependencies and virtio transport, and the guest flags),
-# the linker script, the make fragment appliance.mk, tools/trim-elf.sh and
-# the template `miura new` copies. `make sdk` installs the same into
-# build/sdk, which builds the examples (examples/*/Makefile) as a user would.
+# the linker script, the make fragment appliance.mk, tools/trim-elf.sh, the
+# template `miura new` copies and the sources of the Linux build (src/).
+# `make sdk` installs the same into build/sdk, which builds the examples
+# (examples/*/Makefile, image and Linux program) as a user would.
 #
 # Everything under lib/miura is named relative to $(MIURA) (the prefix), so
 # an installed SDK can be moved.
@@ -16,7 +17,17 @@ SDK_BINS := miura miura-vsockd miura-proxy miura-oci
 SDK_OBJS = $(sort $(foreach c,$(COMPONENTS),$(call guest_obj,$($(c)_SRCS))))
 SDK_HEADERS = $(sort $(shell find include -name '*.h'))
 SDK_FILES = sdk/appliance.mk sdk/template/Makefile sdk/template/main.c tools/trim-elf.sh \
-	kernel/arch/x86_64/link.ld
+	kernel/arch/x86_64/link.ld $(SDK_LINUX_FILES)
+# The Linux build of an appliance (`make linux`, docs/appliances.md): sources
+# installed under lib/miura/src/ and compiled with the appliance's: these
+# (sdk/linux/linux.h says what they do), and each unit's <unit>_HOST_SRCS,
+# the units whose code builds for Linux as it is (glibc and sdk/linux stand
+# in for the others).
+SDK_LINUX_SRCS := sdk/linux/start.c sdk/linux/thread.c sdk/linux/libc.c sdk/linux/path.c \
+	kernel/lib/cmdline.c \
+	kernel/lib/getarg.c host/common/publish.c host/common/number.c
+SDK_LINUX_FILES = $(SDK_LINUX_SRCS) sdk/linux/linux.h kernel/lib/cmdline.h host/common/publish.h \
+	host/common/number.h $(sort $(foreach c,$(COMPONENTS),$($(c)_HOST_SRCS)))
 
 # units.mk, generated: the guest flags with the SDK's paths, then per unit.
 sdk_flags = $(subst -Iinclude/libc -Iinclude -Ikernel,-I$$(MIURA)/lib/miura/include/libc \
@@ -27,10 +38,12 @@ MIURA_GCC_VERSION := $(shell $(CC) -dumpfullversion)
 MIURA_CFLAGS := $(filter-out -MMD -MP,$(call sdk_flags,$(GUEST_CFLAGS)))
 MIURA_LDFLAGS := $(call sdk_flags,$(GUEST_LDFLAGS))
 MIURA_UNITS := $(sort $(COMPONENTS))
+MIURA_LINUX_SRCS := $(patsubst %,$$(MIURA)/lib/miura/src/%,$(SDK_LINUX_SRCS))
 $(foreach c,$(sort $(COMPONENTS)),
 MIURA_UNIT_$(c)_DEPS := $($(c)_DEPS)
 MIURA_UNIT_$(c)_TRANSPORT := $($(c)_TRANSPORT)
-MIURA_UNIT_$(c)_OBJS := $(patsubst $(B)/guest/%,$$(MIURA)/lib/miura/units/%,$(call guest_obj,$($(c)_SRCS))))
+MIURA_UNIT_$(c)_OBJS := $(patsubst $(B)/guest/%,$$(MIURA)/lib/miura/units/%,$(call guest_obj,$($(c)_SRCS)))
+MIURA_UNIT_$(c)_LINUX_SRCS := $(patsubst %,$$(MIURA)/lib/miura/src/%,$($(c)_HOST_SRCS)))
 endef
 SDK_VERSION = $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -45,6 +58,7 @@ define sdk_install
 	$(Q)for h in $(SDK_HEADERS); do install -D -m 644 $$h $(1)/lib/miura/$$h || exit 1; done
 	$(Q)cd $(B)/guest && for o in $(patsubst $(B)/guest/%,%,$(SDK_OBJS)); do \
 		install -D -m 644 $$o $(1)/lib/miura/units/$$o || exit 1; done
+	$(Q)for f in $(SDK_LINUX_FILES); do install -D -m 644 $$f $(1)/lib/miura/src/$$f || exit 1; done
 	$(Q)cp kernel/arch/x86_64/link.ld sdk/appliance.mk $(1)/lib/miura/
 	$(Q)cp tools/trim-elf.sh $(1)/lib/miura/tools/
 	$(Q)cp sdk/template/Makefile sdk/template/main.c $(1)/lib/miura/template/
@@ -68,4 +82,4 @@ EXAMPLES := $(notdir $(patsubst %/,%,$(dir $(wildcard examples/*/Makefile))))
 examples: $(foreach e,$(EXAMPLES),$(B)/examples/$(e)/$(e))
 $(foreach e,$(EXAMPLES),$(B)/examples/$(e)/$(e)): $(B)/examples/%: $(B)/sdk/lib/miura/units.mk FORCE
 	$(Q)$(MAKE) --no-print-directory -C examples/$(firstword $(subst /, ,$*)) \
-		MIURA=$(abspath $(B)/sdk) O=$(abspath $(@D))
+		MIURA=$(abspath $(B)/sdk) O=$(abspath $(@D)) all linux

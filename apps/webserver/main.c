@@ -14,12 +14,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/vm_sockets.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -47,32 +45,19 @@ struct config {
 
 static struct config cfg;
 
-static unsigned arg_uint(const char *key, unsigned def, unsigned min, unsigned max)
-{
-    const char *v = miura_getarg(key);
-    if (!v)
-        return def;
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*v == 0 || *end != 0 || n < min || n > max) {
-        printf("webserver: bad %s=%s (want %u..%u); using %u\n", key, v, min, max, def);
-        return def;
-    }
-    return (unsigned)n;
-}
-
 static void configure(void)
 {
-    cfg.port = arg_uint("port", 80, 1, 0xfffffffe);
-    cfg.log = (int)arg_uint("log", 1, 0, 1);
-    cfg.idle_timeout_s = arg_uint("idle_timeout", 60, 1, 3600);
-    cfg.header_timeout_s = arg_uint("header_timeout", 10, 1, 3600);
-    cfg.backlog = arg_uint("backlog", 128, 1, 4096);
-    cfg.stats_s = arg_uint("stats", 0, 0, 3600);
-    cfg.listing = (int)arg_uint("listing", 0, 0, 1);
+    cfg.port = miura_getarg_uint("port", 80, 1, 0xfffffffe);
+    cfg.log = (int)miura_getarg_uint("log", 1, 0, 1);
+    cfg.idle_timeout_s = miura_getarg_uint("idle_timeout", 60, 1, 3600);
+    cfg.header_timeout_s = miura_getarg_uint("header_timeout", 10, 1, 3600);
+    cfg.backlog = miura_getarg_uint("backlog", 128, 1, 4096);
+    cfg.stats_s = miura_getarg_uint("stats", 0, 0, 3600);
+    cfg.listing = (int)miura_getarg_uint("listing", 0, 0, 1);
     /* Default content cache: 1/16 of RAM (256 KiB in 4 MiB), at most 16 MiB. */
     uint64_t def_kib = miura_mem_bytes() / 16 / 1024;
-    cfg.cache_kib = arg_uint("cache", def_kib < 16384 ? (unsigned)def_kib : 16384, 0, 1u << 22);
+    cfg.cache_kib =
+        miura_getarg_uint("cache", def_kib < 16384 ? (unsigned)def_kib : 16384, 0, 1u << 22);
     const char *root = miura_getarg("root");
     if (!root || !*root)
         root = "/";
@@ -254,14 +239,8 @@ int main(int argc, char **argv)
         printf("webserver: no memory for the file cache\n");
         return 1;
     }
-    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
+    int ls = miura_listen_port(cfg.port, (int)cfg.backlog);
     if (ls < 0) {
-        printf("webserver: socket: error %d\n", errno);
-        return 1;
-    }
-    struct sockaddr_vm addr = {
-        .svm_family = AF_VSOCK, .svm_port = cfg.port, .svm_cid = VMADDR_CID_ANY};
-    if (bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, (int)cfg.backlog) < 0) {
         printf("webserver: cannot listen on vsock port %u: error %d\n", cfg.port, errno);
         return 1;
     }

@@ -33,11 +33,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/vm_sockets.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,20 +125,6 @@ static char *cache_get(struct http_slice key, size_t *len)
     *len = e->vlen;
     e->used = ++cache_clock;
     return copy;
-}
-
-static unsigned arg_uint(const char *key, unsigned def, unsigned min, unsigned max)
-{
-    const char *v = miura_getarg(key);
-    if (!v)
-        return def;
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*v == 0 || *end != 0 || n < min || n > max) {
-        printf("kv: bad %s=%s (want %u..%u); using %u\n", key, v, min, max, def);
-        return def;
-    }
-    return (unsigned)n;
 }
 
 /* dir + "/" + name into out (DIR_MAX + KV_KEY_MAX + 32 bytes). */
@@ -469,9 +453,9 @@ static void clean_tmp(void)
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    cfg.port = arg_uint("port", 80, 1, 0xfffffffe);
-    cfg.max_value = arg_uint("max_value", 65536, 1, 1u << 20);
-    cfg.log = (int)arg_uint("log", 0, 0, 1);
+    cfg.port = miura_getarg_uint("port", 80, 1, 0xfffffffe);
+    cfg.max_value = miura_getarg_uint("max_value", 65536, 1, 1u << 20);
+    cfg.log = (int)miura_getarg_uint("log", 0, 0, 1);
     const char *dir = miura_getarg("dir");
     size_t n = dir ? strlen(dir) : 0;
     while (n > 0 && dir[n - 1] == '/')
@@ -491,10 +475,8 @@ int main(int argc, char **argv)
     }
     clean_tmp();
 
-    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
-    struct sockaddr_vm addr = {
-        .svm_family = AF_VSOCK, .svm_port = cfg.port, .svm_cid = VMADDR_CID_ANY};
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 128) < 0) {
+    int ls = miura_listen_port(cfg.port, 128);
+    if (ls < 0) {
         printf("kv: cannot listen on vsock port %u: error %d\n", cfg.port, errno);
         return 1;
     }

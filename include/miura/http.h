@@ -23,8 +23,9 @@
  * the router) a decoded path without "..", ".", empty segments, NUL or other
  * control bytes, backslashes, encoded '/' or invalid UTF-8. The web server
  * appliance (apps/webserver) is built on this component; docs/appliances.md
- * shows a whole microservice (examples/kv). Layer 1 builds for Linux too
- * (the host unit tests and fuzzers; docs/appliances.md, "Testing").
+ * shows a whole microservice (examples/kv). All of it builds for Linux
+ * too: layer 1 alone in the host unit tests and fuzzers, all three in the
+ * Linux build of an appliance (docs/appliances.md, "Test on Linux").
  *
  * Parser contract (layer 1), for callers that run their own loop:
  *   1. Read bytes into a buffer of at least http_limits_buffer_size() bytes.

@@ -62,6 +62,26 @@ const char *miura_cmdline(void);
 const char *miura_getarg(const char *key);
 
 /*
+ * The value of the word "key=N" as a decimal number in min..max, or def
+ * when no word has that key. A value that is not such a number is said on
+ * the console ("miura: bad key=value (want min..max); using def") and gives
+ * def. key MUST NOT be NULL.
+ */
+unsigned miura_getarg_uint(const char *key, unsigned def, unsigned min, unsigned max);
+
+/*
+ * A listening stream socket for the connections to vsock port `port` (those
+ * `miura run --publish HOSTPORT:port` carries), queueing up to `backlog`:
+ * socket(AF_VSOCK), bind to VMADDR_CID_ANY:port, listen. This is the one
+ * call that differs in the Linux build of an appliance (docs/appliances.md,
+ * "Test on Linux"): there it is a TCP listener on 127.0.0.1:port, or on the
+ * ADDR:HOSTPORT that the program's --publish ADDR:HOSTPORT:port names.
+ * Returns the descriptor, or -1 with the errno of socket, bind or listen
+ * (EADDRINUSE: the port is taken).
+ */
+int miura_listen_port(unsigned port, int backlog);
+
+/*
  * Powers the VM off. With QEMU's isa-debug-exit device (iobase 0xf4), QEMU
  * exits with status (status << 1) | 1, so a host sees 1 for success; the
  * launcher and tests decode it. Without it, the VM is stopped by a triple

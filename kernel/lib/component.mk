@@ -4,5 +4,6 @@
 # thread), which every appliance links, and nothing else.
 COMPONENTS += lib
 lib_SRCS := kernel/lib/printf.c kernel/lib/string.c kernel/lib/strtol.c \
-	kernel/lib/cmdline.c kernel/lib/posix_result.c
+	kernel/lib/cmdline.c kernel/lib/posix_result.c \
+	kernel/lib/getarg.c
 lib_DEPS :=

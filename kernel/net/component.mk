@@ -4,5 +4,5 @@
 # (virtio_vsock).
 COMPONENTS += net
 net_SRCS := kernel/net/vsock_conn.c kernel/net/vsock_proto.c kernel/net/socket.c \
-	kernel/net/net_kernel.c
+	kernel/net/net_kernel.c kernel/net/listen.c
 net_DEPS := fd lib mm sched

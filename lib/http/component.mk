@@ -9,3 +9,6 @@ HTTP_PURE_SRCS := lib/http/parse.c lib/http/path.c lib/http/date.c lib/http/resp
 	lib/http/router.c
 http_SRCS := $(HTTP_PURE_SRCS) lib/http/exchange.c lib/http/server.c
 http_DEPS := net sched lib mm
+# All of it builds for Linux as it is: the SDK's Linux build of an appliance
+# compiles these (sdk/sdk.mk; glibc and sdk/linux stand in for net and sched).
+http_HOST_SRCS := $(http_SRCS)

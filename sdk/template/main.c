@@ -3,12 +3,10 @@
  * @NAME@: a Miura appliance (made by `miura new`). It serves HTTP/1.1 on
  * vsock port 80 with the HTTP component (miura/http.h): GET / answers
  * "Hello from @NAME@!". Add routes to the table; docs/appliances.md in Miura
- * has the API.
+ * has the API. `make linux` builds the same source as a Linux program.
  */
 #include <errno.h>
-#include <linux/vm_sockets.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "miura/http.h"
 #include "miura/miura.h"
@@ -33,9 +31,9 @@ static bool handle(int sock, const struct http_request *req, char *out, size_t o
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
-    struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_port = 80, .svm_cid = VMADDR_CID_ANY};
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 64) < 0) {
+    /* vsock port 80 in the VM; a TCP port on 127.0.0.1 in the Linux build */
+    int ls = miura_listen_port(80, 64);
+    if (ls < 0) {
         printf("@NAME@: cannot listen on vsock port 80: error %d\n", errno);
         return 1;
     }

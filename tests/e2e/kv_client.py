@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """HTTP client half of tests/e2e/kv.sh: one phase per call, one TAP line
-("ok - kv/NAME" or "not ok - kv/NAME: why") per check.
+("ok - SUITE/NAME" or "not ok - SUITE/NAME: why") per check; SUITE is the
+environment's KV_SUITE, else "kv" (tests/e2e/linux.sh runs it as "linux").
 
 usage: kv_client.py PHASE PORT SHARE STATE
   basic    PUT/GET/POST/DELETE/list, status codes, bad input, size limits
@@ -22,16 +23,17 @@ import time
 
 PHASE, PORT, SHARE, STATE = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 MAX_VALUE = 4096  # kv.sh starts the store with max_value=4096
+SUITE = os.environ.get("KV_SUITE", "kv")
 failed = False
 
 
 def ok(name, cond, why=""):
     global failed
     if cond:
-        print(f"ok - kv/{name}", flush=True)
+        print(f"ok - {SUITE}/{name}", flush=True)
     else:
         failed = True
-        print(f"not ok - kv/{name}: {why}", flush=True)
+        print(f"not ok - {SUITE}/{name}: {why}", flush=True)
 
 
 def conn():
