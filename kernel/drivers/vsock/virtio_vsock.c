@@ -16,10 +16,13 @@
  * each packet is one device-readable descriptor, and it is net's again when
  * the device hands it back (vsock_net_tx_done): the driver allocates
  * nothing. When the ring is full the packet waits in a FIFO, so send never
- * blocks and never reorders. A send from the service thread (answers to
- * what it received) is published with the rest of its batch, one notify for
- * all; a send from any other thread notifies at once (if the device asked
- * for it: with VIRTIO_F_RING_EVENT_IDX only when it went idle).
+ * blocks and never reorders. Every send is published at once but notified
+ * by the service thread at the end of its batch, one notify for all (and
+ * only if the device asked for it: with VIRTIO_F_RING_EVENT_IDX only when it
+ * went idle). A send from another thread wakes the service thread, which
+ * runs when the sender blocks or yields (the scheduler is cooperative): what
+ * a thread sends in one go, e.g. a response and the SHUTDOWN of its close(),
+ * costs one notify.
  *
  * One service thread per device does all of it; the interrupt handler only
  * wakes that thread.
@@ -167,12 +170,15 @@ static bool tx_post(struct virtio_vsock *vs, struct vsock_pkt *p)
     return vq_add_chain(&vs->tx, &out, 1, NULL, 0, p) == 0;
 }
 
-/* Notifies the device of new chains: at once, or from the service thread
- * at the end of its batch. */
+/* Notifies the device of new chains: at once (the service thread, at the
+ * end of its batch), or later: the service thread does it once the caller
+ * blocks or yields. */
 static void tx_kick(struct virtio_vsock *vs, bool now)
 {
-    if (!now && thread_self() == vs->service) {
+    if (!now) {
         vs->tx_unkicked = true;
+        if (thread_self() != vs->service)
+            waitq_wake_all(&vs->wake);
         return;
     }
     vs->tx_unkicked = false;
