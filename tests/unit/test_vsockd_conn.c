@@ -192,6 +192,22 @@ TEST(data_both_ways)
     fake_fini(&f);
 }
 
+/* The host peer writes s (and shuts down if `end`); the event comes; the
+ * device runs. Returns the payload length of the guest's next packet if it
+ * is RW (into buf), else -1. */
+static int host_writes(struct fake *f, struct vsock_conn *c, int peer, const char *s, bool end,
+                       uint8_t *buf, size_t cap)
+{
+    struct vsock_hdr h;
+    if (send(peer, s, strlen(s), 0) != (ssize_t)strlen(s))
+        return -1;
+    if (end)
+        shutdown(peer, SHUT_WR);
+    conn_host_event(&f->dev, c, end ? EPOLLIN | EPOLLRDHUP : EPOLLIN);
+    device_run(&f->dev);
+    return fake_recv(f, &h, buf, cap) == 1 && h.op == VSOCK_OP_RW ? (int)h.len : -1;
+}
+
 /* A read shorter than asked for empties the socket: the next read waits for
  * the next event (edge-triggered), one readv per packet instead of two. */
 TEST(short_read_waits_for_the_next_event)
@@ -199,25 +215,17 @@ TEST(short_read_waits_for_the_next_event)
     struct fake f;
     int peer;
     uint8_t buf[64];
-    struct vsock_hdr h;
     fake_init(&f);
     struct vsock_conn *c = establish_tcp(&f, &peer, 65536);
     CHECK(c);
-    CHECK_EQ(send(peer, "hello", 5, 0), 5);
-    conn_host_event(&f.dev, c, EPOLLIN);
-    device_run(&f.dev);
-    CHECK_EQ(fake_recv(&f, &h, buf, sizeof(buf)), 1);
-    CHECK_EQ(h.op, VSOCK_OP_RW);
-    CHECK_EQ(h.len, 5);
+    CHECK_EQ(host_writes(&f, c, peer, "hello", false, buf, sizeof(buf)), 5);
     CHECK(!c->readable);
     CHECK_EQ(send(peer, "again", 5, 0), 5);
     device_run(&f.dev); /* no event yet: not read */
-    CHECK_EQ(fake_recv(&f, &h, buf, sizeof(buf)), 0);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RW, NULL), 0);
     conn_host_event(&f.dev, c, EPOLLIN);
     device_run(&f.dev);
-    CHECK_EQ(fake_recv(&f, &h, buf, sizeof(buf)), 1);
-    CHECK_EQ(h.len, 5);
-    CHECK(memcmp(buf, "again", 5) == 0);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RW, NULL), 1);
     close(peer);
     fake_fini(&f);
 }
@@ -233,15 +241,8 @@ TEST(short_read_with_the_end_seen_reads_on)
     fake_init(&f);
     struct vsock_conn *c = establish_tcp(&f, &peer, 65536);
     CHECK(c);
-    CHECK_EQ(send(peer, "last", 4, 0), 4);
-    shutdown(peer, SHUT_WR);
-    conn_host_event(&f.dev, c, EPOLLIN | EPOLLRDHUP);
-    device_run(&f.dev);
-    CHECK_EQ(fake_recv(&f, &h, buf, sizeof(buf)), 1);
-    CHECK_EQ(h.op, VSOCK_OP_RW);
-    CHECK_EQ(h.len, 4);
-    CHECK_EQ(fake_recv(&f, &h, buf, sizeof(buf)), 1);
-    CHECK_EQ(h.op, VSOCK_OP_SHUTDOWN);
+    CHECK_EQ(host_writes(&f, c, peer, "last", true, buf, sizeof(buf)), 4);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_SHUTDOWN, &h), 1);
     CHECK_EQ(h.flags, VSOCK_SHUTDOWN_SEND);
     CHECK(c->host_eof);
     close(peer);
