@@ -16,15 +16,18 @@
  * each packet is one device-readable descriptor, and it is net's again when
  * the device hands it back (vsock_net_tx_done): the driver allocates
  * nothing. When the ring is full the packet waits in a FIFO, so send never
- * blocks and never reorders. Every send is published at once; small ones
- * are notified by the service thread at the end of its batch, one notify
- * for all (and only if the device asked for it: with
- * VIRTIO_F_RING_EVENT_IDX only when it went idle). A send from another
- * thread wakes the service thread, which runs when the sender blocks or
- * yields (the scheduler is cooperative): what a thread sends in one go, e.g.
- * a response and the SHUTDOWN of its close(), costs one notify. Once
- * TX_KICK_BYTES of payload wait unnotified, the send notifies at once, so
- * the device works on a bulk stream while the sender fills the ring.
+ * blocks and never reorders. Every send is published at once; data is
+ * notified by the service thread at the end of its batch, one notify for
+ * all (and only if the device asked for it: with VIRTIO_F_RING_EVENT_IDX
+ * only when it went idle). Data sent from another thread wakes the service
+ * thread, which runs when the sender blocks or yields (the scheduler is
+ * cooperative), so responses written in pieces cost one notify; a control
+ * packet from another thread (the SHUTDOWN of a close(), a REQUEST, a
+ * credit update) notifies at once, with the data before it: a response and
+ * its close cost one notify, and the close does not wait for the thread to
+ * end. Once TX_KICK_BYTES of payload wait unnotified, a send notifies at
+ * once too, so the device works on a bulk stream while the sender fills the
+ * ring.
  *
  * One service thread per device does all of it; the interrupt handler only
  * wakes that thread.
@@ -238,7 +241,7 @@ static int vsock_send(struct vsock_transport *t, struct vsock_pkt *p)
         return -EIO;
     uint64_t flags = irq_save();
     if (list_empty(&vs->tx_pending) && tx_post(vs, p)) {
-        tx_kick(vs, false);
+        tx_kick(vs, p->hdr.op != VSOCK_OP_RW && thread_self() != vs->service);
     } else {
         list_push_back(&vs->tx_pending, &p->link);
         waitq_wake_all(&vs->wake); /* the service thread flushes as room appears */
