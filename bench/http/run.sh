@@ -11,7 +11,9 @@
 # BEFORE=DIR adds, side by side, the microvm web server of another built
 # checkout (its build/ image and miura-vsockd: the code before a change).
 # After the wrk runs, miura-vsockd's counters give kicks and interrupts per
-# request for `ab -k -c32` (for a BEFORE build too, if its vsockd counts).
+# request for `ab -k -c32` and per connection for `ab -c1` (for a BEFORE build
+# too, if its vsockd counts), and with MIURA_VSOCKD_TRACE=1 where the time of
+# one connection's life goes, step by step, as miura-vsockd sees it.
 # Usage: bench/http/run.sh   (DURATION=5 RUNS=3 by default; Q35=0 leaves q35 out)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -22,7 +24,7 @@ bash tools/deps.sh bench
 make --no-print-directory -s all
 MIURA=build/bin/miura
 work=$(mktemp -d /tmp/miura-bench-http.XXXXXX)
-export MIURA_RUNTIME_DIR=$work/rt MIURA_VSOCKD=$PWD/build/bin/miura-vsockd
+export MIURA_RUNTIME_DIR=$work/rt MIURA_VSOCKD=$PWD/build/bin/miura-vsockd MIURA_VSOCKD_TRACE=1
 nginx_pid=
 cleanup() {
     "$MIURA" stop bench >/dev/null 2>&1 || true
@@ -80,25 +82,41 @@ measure() { # name port: every wrk test (median of RUNS), then ab -c1
             result[$name|$file $mode]="$(cut -d' ' -f1 "$work/r" | median) $(cut -d' ' -f2 "$work/r" | median) $(cut -d' ' -f3 "$work/r" | median)"
         done
     done
-    abmean[$name]=$(ab -q -n 1000 -c 1 "http://127.0.0.1:$port/1k.bin" 2>/dev/null | awk '/Time per request:.*\(mean\)$/ {print $4; exit}')
+    : >"$work/r"
+    for _ in $(seq "$RUNS"); do
+        ab -q -n 1000 -c 1 "http://127.0.0.1:$port/1k.bin" 2>/dev/null |
+            awk '/Time per request:.*\(mean\)$/ {print $4; exit}' >>"$work/r"
+    done
+    abmean[$name]=$(median <"$work/r")
 }
 
 # kicks (guest -> vsockd) and interrupts (vsockd -> guest) per request of
 # `ab -k -c32 -n N`, from miura-vsockd's counters ("-" if it has none)
-declare -A notify
+declare -A notify conn_notify conn_steps
+stats_delta() { # before after n key...: (after - before) / n of each key, "-" if absent
+    awk -v a="$1" -v b="$2" -v n="$3" -v keys="${*:4}" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); k = split(keys, key, " ")
+        for (i = 1; i < length(x); i += 2) before[x[i]] = x[i + 1]
+        for (i = 1; i < length(y); i += 2) after[y[i]] = y[i + 1]
+        for (i = 1; i <= k; i++)
+            printf "%s%s", (key[i] in after && n > 0) ? sprintf("%.2f", (after[key[i]] - before[key[i]]) / n) : "-", i < k ? " " : "\n" }'
+}
 count_notify() { # name
     local n=20000 a b
     a=$("$MIURA" stats bench 2>/dev/null | tr '\n' ' ')
     ab -q -k -c 32 -n $n "http://127.0.0.1:$P_MIURA/1k.bin" >/dev/null 2>&1
     b=$("$MIURA" stats bench 2>/dev/null | tr '\n' ' ')
-    notify[$1]=$(awk -v a="$a" -v b="$b" -v n=$n 'BEGIN {
-        split(a, x, " "); split(b, y, " ")
-        for (i = 1; i < length(x); i += 2) before[x[i]] = x[i + 1]
-        for (i = 1; i < length(y); i += 2) after[y[i]] = y[i + 1]
-        if (!("tx_kicks" in after)) { print "- - - -"; exit }
-        printf "%.2f %.2f %.2f %.2f\n", (after["tx_kicks"] - before["tx_kicks"]) / n,
-            (after["rx_kicks"] - before["rx_kicks"]) / n, (after["rx_calls"] - before["rx_calls"]) / n,
-            (after["tx_calls"] - before["tx_calls"]) / n }')
+    notify[$1]=$(stats_delta "$a" "$b" $n tx_kicks rx_kicks rx_calls tx_calls)
+    # One connection's life: ab -c1, a new connection per request.
+    n=500
+    a=$("$MIURA" stats bench 2>/dev/null | tr '\n' ' ')
+    ab -q -c 1 -n $n "http://127.0.0.1:$P_MIURA/1k.bin" >/dev/null 2>&1
+    b=$("$MIURA" stats bench 2>/dev/null | tr '\n' ' ')
+    conn_notify[$1]=$(stats_delta "$a" "$b" $n tx_kicks rx_kicks rx_calls tx_calls)
+    n=$(stats_delta "$a" "$b" 1 trace_conns)
+    [ "$n" = - ] && n=0
+    conn_steps[$1]=$(stats_delta "$a" "$b" "${n%.*}" trace_request_us trace_response_us \
+        trace_to_guest_us trace_from_guest_us trace_guest_shut_us trace_closed_us)
 }
 
 servers=(Miura nginx)
@@ -145,13 +163,23 @@ for file in 1k.bin 1m.bin; do
         done
     done
 done
-echo "  ab -n 1000 -c 1 (1 KiB, a new connection per request), mean latency:"
+echo "  ab -n 1000 -c 1 (1 KiB, a new connection per request), mean latency (median of $RUNS):"
 for name in "${servers[@]}"; do
     printf '  %-16s %10s ms\n' "$name" "${abmean[$name]}"
 done
 echo "  per request of ab -k -c32 (1 KiB): tx kicks, rx kicks, rx interrupts, tx interrupts:"
 for name in "${!notify[@]}"; do
     printf '  %-16s %s\n' "$name" "${notify[$name]}"
+done
+echo "  per connection of ab -c1 -n 500 (1 KiB): tx kicks, rx kicks, rx interrupts, tx interrupts:"
+for name in "${!conn_notify[@]}"; do
+    printf '  %-16s %s\n' "$name" "${conn_notify[$name]}"
+done
+echo "  one connection's life in miura-vsockd (MIURA_VSOCKD_TRACE=1), mean us from the step before:"
+echo "    accepted -> REQUEST on the rx ring -> RESPONSE taken -> request on the rx ring ->"
+echo "    response taken -> guest SHUTDOWN -> closed"
+for name in "${!conn_steps[@]}"; do
+    printf '  %-16s %s\n' "$name" "${conn_steps[$name]}"
 done
 
 # ---- start-up: from `miura run` until it prints "serving" (it does once the

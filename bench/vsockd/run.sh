@@ -18,6 +18,12 @@
 # their forked children: utime+stime from /proc); connections per second for
 # CONNS short connections, 8 at a time (connect, send nothing, get the answer).
 #
+# BEFORE=DIR adds, side by side, the miura-vsockd of another built checkout
+# (DIR/build/bin/miura-vsockd, the code before a change) on --publish, with
+# the same fake guest and client. At the end, this daemon's bytes_buffered
+# (guest data the host socket did not take at once, so copied into the
+# connection's buffer; everything else goes from guest memory to the socket
+# and back with no copy in between) over everything it carried.
 # Usage: bench/vsockd/run.sh     (env: RUNS=5 BYTES=268435456 CONNS=2000)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -52,13 +58,28 @@ wait_for() { for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.05; done; 
 
 tcp_v=$(free_port)
 tcp_v2=$(free_port)
-$daemon --socket "$dir/vhost.sock" --cid 3 --uds "$dir/v.sock" \
+$daemon --socket "$dir/vhost.sock" --cid 3 --uds "$dir/v.sock" --control "$dir/ctl.sock" \
     --publish "$tcp_v:5001" --publish "$tcp_v2:5002" &
 pids+=($!)
 vsockd_pid=$!
 wait_for "$dir/vhost.sock"
 $drv guest --socket "$dir/vhost.sock" >/dev/null &
 pids+=($!)
+paths=(vsockd_publish vsockd_uds)
+if [ -n "${BEFORE:-}" ]; then
+    before_daemon=$(cd "$BEFORE" && pwd)/build/bin/miura-vsockd
+    [ -x "$before_daemon" ] || { echo "bench/vsockd: BEFORE=$BEFORE has no build/bin/miura-vsockd" >&2; exit 1; }
+    tcp_b=$(free_port)
+    tcp_b2=$(free_port)
+    "$before_daemon" --socket "$dir/vhost-b.sock" --cid 3 --publish "$tcp_b:5001" \
+        --publish "$tcp_b2:5002" &
+    pids+=($!)
+    before_pid=$!
+    wait_for "$dir/vhost-b.sock"
+    $drv guest --socket "$dir/vhost-b.sock" >/dev/null &
+    pids+=($!)
+    paths=(vsockd_publish vsockd_before vsockd_uds)
+fi
 $drv sink-server --uds "$dir/sink.sock" >/dev/null &
 pids+=($!)
 $drv source-server --uds "$dir/source.sock" >/dev/null &
@@ -114,6 +135,7 @@ run() {
 
 for r in $(seq "$RUNS"); do
     run vsockd_publish "$vsockd_pid" "--tcp $tcp_v" "--tcp $tcp_v2"
+    [ -n "${BEFORE:-}" ] && run vsockd_before "$before_pid" "--tcp $tcp_b" "--tcp $tcp_b2"
     run vsockd_uds "$vsockd_pid" "--uds $dir/v.sock" "--uds $dir/v.sock"
     run socat_tcp_unix "$socat_tcp_pid $socat_tcp2_pid" "--tcp $tcp_s" "--tcp $tcp_s2"
     run socat_unix_unix "$socat_unix_pid $socat_unix2_pid" "--unix $dir/socat.sock" \
@@ -126,12 +148,16 @@ col() { cut -d' ' -f"$2" "$dir/$1" | median; }
 printf '\nmiura-vsockd vs socat: %s MiB per stream, %s connections, median of %s runs (%s CPUs)\n' \
     "$((BYTES >> 20))" "$CONNS" "$RUNS" "$(nproc)"
 printf '%-24s %14s %16s %18s %9s\n' path 'to guest MiB/s' 'from guest MiB/s' 'relay CPU ms/MiB' 'conns/s'
-for n in vsockd_publish vsockd_uds socat_tcp_unix socat_unix_unix; do
+for n in "${paths[@]}" socat_tcp_unix socat_unix_unix; do
     case $n in
     vsockd_publish) label='vsockd --publish (tcp)' ;;
+    vsockd_before) label='  the same, BEFORE' ;;
     vsockd_uds) label='vsockd --uds (unix)' ;;
     socat_tcp_unix) label='socat tcp<->unix' ;;
     socat_unix_unix) label='socat unix<->unix' ;;
     esac
     printf '%-24s %14s %16s %18s %9s\n' "$label" "$(col $n 1)" "$(col $n 2)" "$(col $n 3)" "$(col $n 4)"
 done
+stats=$(printf 'stats\n' | socat - UNIX-CONNECT:"$dir/ctl.sock")
+printf 'guest->host bytes copied into a connection buffer (host socket full): %s of %s\n' \
+    "$(awk '$1 == "bytes_buffered" {print $2}' <<<"$stats")" "$((BYTES * RUNS * 2))"

@@ -33,6 +33,7 @@
 
 #include "vsockd/device.h"
 #include "vsockd/endpoint.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 static const char *const kind_names[] = {"uds", "tcp", "guest"};
@@ -149,11 +150,31 @@ void conn_update_rxq(struct vsock_dev *d, struct vsock_conn *c)
     d->rxq_tail = c;
 }
 
+void conn_trace(struct vsock_dev *d, struct vsock_conn *c, enum trace_step s)
+{
+    if (d->trace && !c->trace[s])
+        c->trace[s] = monotonic_us();
+}
+
+/* A traced connection that went through every step adds its gaps to the sums. */
+static void trace_done(struct vsock_dev *d, struct vsock_conn *c)
+{
+    conn_trace(d, c, TR_CLOSED);
+    for (unsigned s = 0; s < TR_STEPS; s++)
+        if (!c->trace[s])
+            return;
+    for (unsigned s = 1; s < TR_STEPS; s++)
+        d->trace_us[s] += c->trace[s] - c->trace[s - 1];
+    d->trace_conns++;
+}
+
 static void close_host(struct vsock_conn *c)
 {
     if (c->w.fd < 0)
         return;
-    loop_del(&c->w);
+    /* No EPOLL_CTL_DEL: the descriptor is ours alone (never duplicated), so
+     * closing it takes it out of the epoll set; an event of this batch
+     * still naming the connection finds it dead. */
     close(c->w.fd);
     c->w.fd = -1;
 }
@@ -167,6 +188,8 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
                   kind_names[c->kind], c->host_port, c->guest_port, why, c->rx_cnt, c->tx_cnt);
     else
         log_event("%s client closed: %s", kind_names[c->kind], why);
+    if (d->trace)
+        trace_done(d, c);
     close_host(c);
     if (rst && c->hashed)
         device_queue_rst(d, c->host_port, c->guest_port);
@@ -230,6 +253,7 @@ void conn_send_request(struct vsock_dev *d, struct vsock_conn *c)
 
 void conn_start_to_guest(struct vsock_dev *d, struct vsock_conn *c, uint32_t guest_port)
 {
+    conn_trace(d, c, TR_ACCEPT);
     conn_hash(d, c, conn_alloc_host_port(d, guest_port), guest_port);
     c->state = CONN_CONNECTING;
     c->deadline_ms = d->host->now_ms() + CONNECT_TIMEOUT_MS;
@@ -351,6 +375,7 @@ static void write_host(struct vsock_dev *d, struct vsock_conn *c, const struct i
         iov_copy_from(c->buf + tail, iov, n, done, first);
         iov_copy_from(c->buf, iov, n, done + first, rest - first);
         c->buf_len += rest;
+        d->bytes_buffered += rest;
     }
     maybe_credit_update(c);
 }
@@ -361,6 +386,7 @@ static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const str
         return; /* no REQUEST of ours is out: a stray packet */
     switch (h->op) {
     case VSOCK_OP_RESPONSE:
+        conn_trace(d, c, TR_RESPONSE);
         c->state = CONN_ESTABLISHED;
         c->deadline_ms = 0;
         retry_accepted(d, c);
@@ -403,6 +429,7 @@ static void recv_established(struct vsock_dev *d, struct vsock_conn *c, const st
             conn_close(d, c, true, "guest exceeded its credit");
             return;
         }
+        conn_trace(d, c, TR_FROM_GUEST);
         c->rx_cnt += h->len;
         if (c->w.fd < 0 || c->host_wr_shut)
             c->fwd_cnt += h->len; /* nowhere to go: consumed */
@@ -415,6 +442,7 @@ static void recv_established(struct vsock_dev *d, struct vsock_conn *c, const st
         c->pending |= PEND_CREDIT;
         break;
     case VSOCK_OP_SHUTDOWN:
+        conn_trace(d, c, TR_GUEST_SHUT);
         c->guest_shut |= h->flags & VSOCK_SHUTDOWN_BOTH;
         log_event("%s conn host port %u <-> guest port %u: guest shutdown %s%s",
                   kind_names[c->kind], c->host_port, c->guest_port,
@@ -509,6 +537,8 @@ void conn_host_event(struct vsock_dev *d, struct vsock_conn *c, uint32_t events)
         c->writable = true;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
         c->readable = true;
+    if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+        c->host_fin = true;
     if (c->state == CONN_CONNECT_LINE) {
         endpoint_connect_line(d, c);
         return;
@@ -543,6 +573,11 @@ static ssize_t read_host(struct vsock_dev *d, struct vsock_conn *c, const struct
         conn_close(d, c, true, why);
         return -1;
     }
+    /* Less than asked for: the socket is empty (edge-triggered, the next
+     * byte brings an event), unless its end was seen, which only a read
+     * returning 0 (or an error) confirms. One readv per packet, not two. */
+    if (r > 0 && (size_t)r < max && !c->host_fin)
+        c->readable = false;
     if (r == 0) {
         c->host_eof = true;
         c->shut_flags |= VSOCK_SHUTDOWN_SEND;
@@ -569,6 +604,7 @@ uint32_t conn_fill_rx(struct vsock_dev *d, struct vsock_conn *c, const struct vq
     if (c->pending & PEND_REQUEST) {
         c->pending &= ~PEND_REQUEST;
         h.op = VSOCK_OP_REQUEST;
+        conn_trace(d, c, TR_REQUEST);
     } else if (c->pending & PEND_RESPONSE) {
         c->pending &= ~PEND_RESPONSE;
         h.op = VSOCK_OP_RESPONSE;
@@ -579,6 +615,7 @@ uint32_t conn_fill_rx(struct vsock_dev *d, struct vsock_conn *c, const struct vq
         if (r > 0) {
             h.op = VSOCK_OP_RW;
             h.len = (uint32_t)r;
+            conn_trace(d, c, TR_TO_GUEST);
             c->tx_cnt += (uint32_t)r;
             c->pending &= ~PEND_CREDIT; /* the header carries our credit */
         }

@@ -338,5 +338,18 @@ size_t device_stats_text(struct vsock_dev *d, char *buf, size_t len)
     control_kv(buf, len, &off, "tx_kicks", d->vu.vq[VQ_TX].kicks);
     control_kv(buf, len, &off, "rx_calls", d->vu.vq[VQ_RX].calls);
     control_kv(buf, len, &off, "tx_calls", d->vu.vq[VQ_TX].calls);
+    control_kv(buf, len, &off, "bytes_buffered", d->bytes_buffered);
+    if (d->trace) {
+        static const char *const names[TR_STEPS] = {NULL,
+                                                    "trace_request_us",
+                                                    "trace_response_us",
+                                                    "trace_to_guest_us",
+                                                    "trace_from_guest_us",
+                                                    "trace_guest_shut_us",
+                                                    "trace_closed_us"};
+        control_kv(buf, len, &off, "trace_conns", d->trace_conns);
+        for (unsigned s = 1; s < TR_STEPS; s++)
+            control_kv(buf, len, &off, names[s], d->trace_us[s]);
+    }
     return off;
 }

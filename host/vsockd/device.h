@@ -79,6 +79,23 @@ enum conn_kind {
     CONN_FROM_GUEST, /* guest connected to PATH_<port> */
 };
 
+/*
+ * MIURA_VSOCKD_TRACE=1 (off by default): when each step of a host client's
+ * connection happened, in microseconds; at its close the gaps between the
+ * steps are added to the device's sums, which `stats` then reports (trace_*)
+ * to tell where a connection's life goes (bench/http).
+ */
+enum trace_step {
+    TR_ACCEPT,     /* accepted (a --uds client: its CONNECT line read) */
+    TR_REQUEST,    /* our REQUEST written to the rx ring */
+    TR_RESPONSE,   /* the guest's RESPONSE taken from the tx ring */
+    TR_TO_GUEST,   /* the first host data written to the rx ring */
+    TR_FROM_GUEST, /* the first guest data taken from the tx ring */
+    TR_GUEST_SHUT, /* the guest's first SHUTDOWN */
+    TR_CLOSED,     /* closed on our side */
+    TR_STEPS
+};
+
 /* Control packets waiting for an rx buffer. */
 #define PEND_REQUEST  1u
 #define PEND_RESPONSE 2u
@@ -94,6 +111,7 @@ struct vsock_conn {
     bool readable;       /* edge-triggered: host socket may have data */
     bool writable;       /* edge-triggered: host socket may take data */
     bool host_eof;       /* read returned 0: the host sends no more */
+    bool host_fin;       /* EPOLLRDHUP/HUP/ERR seen: read until 0 or an error */
     bool host_wr_shut;   /* we did shutdown(SHUT_WR) on the host socket */
     bool dead;           /* unlinked, freed after the current loop batch */
     uint32_t guest_shut; /* VSOCK_SHUTDOWN_* received from the guest */
@@ -114,6 +132,7 @@ struct vsock_conn {
     bool in_rxq;
     struct vsock_conn *all_prev, *all_next;
     struct vsock_conn *dead_next;
+    uint64_t trace[TR_STEPS]; /* µs on the monotonic clock, 0: not yet (MIURA_VSOCKD_TRACE) */
 };
 
 struct rst_entry {
@@ -184,6 +203,10 @@ struct vsock_dev {
     uint32_t next_host_port;
     /* counters, for logs and tests */
     uint64_t bad_packets, rst_dropped, conns_total;
+    uint64_t bytes_buffered;     /* guest data the host socket did not take at once: copied */
+    bool trace;                  /* MIURA_VSOCKD_TRACE: connection steps timed */
+    uint64_t trace_conns;        /* connections that went through every step */
+    uint64_t trace_us[TR_STEPS]; /* [s]: sum of the gaps step s-1 -> s, µs */
 };
 
 extern const struct vu_device_ops vsock_vu_ops;
@@ -225,6 +248,8 @@ void conn_host_event(struct vsock_dev *d, struct vsock_conn *c, uint32_t events)
 uint32_t conn_fill_rx(struct vsock_dev *d, struct vsock_conn *c, const struct vq_chain *chain);
 bool conn_wants_rx(const struct vsock_conn *c);
 void conn_update_rxq(struct vsock_dev *d, struct vsock_conn *c);
+/* Notes when step s first happened, if tracing. */
+void conn_trace(struct vsock_dev *d, struct vsock_conn *c, enum trace_step s);
 /* Drops the connection: closes the host stream; RST to the guest if `rst`. */
 void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char *why);
 void conn_free_dead(struct vsock_dev *d);

@@ -332,14 +332,18 @@ fail:
     return -1;
 }
 
-/* Arms the timer for the earliest connection deadline, or disarms it: no
- * periodic wake-ups while nothing is waiting for a timeout. */
+/* Arms the timer for the earliest connection deadline: no periodic
+ * wake-ups while nothing is waiting for a timeout. A deadline that goes
+ * away (a connection established, closed) leaves the timer as it is: it
+ * fires once, finds nothing due, and is then set for what is left, or
+ * stays off. So a connection's life costs no timer system call but the
+ * first connection's. */
 static uint64_t armed; /* the deadline the timer is set for, 0 = disarmed */
 
 static void timer_update(void)
 {
     uint64_t next = device_next_deadline(&dev);
-    if (next == armed)
+    if (next == armed || (armed && (!next || next > armed)))
         return;
     struct itimerspec its = {{0, 0}, {0, 0}};
     if (next) /* absolute, on now_ms()'s clock; one in the past fires at once */
@@ -396,6 +400,8 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv) < 0)
         return 2;
     device_init(&dev, opt.cid, opt.c.max_conns, &host_ops);
+    const char *trace = getenv("MIURA_VSOCKD_TRACE");
+    dev.trace = trace && strcmp(trace, "1") == 0;
     if (setup() < 0)
         return 1;
     if (confine() < 0) {

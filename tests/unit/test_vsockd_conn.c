@@ -187,6 +187,106 @@ TEST(data_both_ways)
     CHECK_EQ(h.buf_alloc, CONN_BUF_ALLOC);
     CHECK_EQ(h.fwd_cnt, 10);
     CHECK_EQ(c->tx_cnt, 9);
+    CHECK_EQ(f.dev.bytes_buffered, 0); /* the socket took it all: no copy */
+    close(peer);
+    fake_fini(&f);
+}
+
+/* The host peer writes s (and shuts down if `end`); the event comes; the
+ * device runs. Returns the payload length of the guest's next packet if it
+ * is RW (into buf), else -1. */
+static int host_writes(struct fake *f, struct vsock_conn *c, int peer, const char *s, bool end,
+                       uint8_t *buf, size_t cap)
+{
+    struct vsock_hdr h;
+    if (send(peer, s, strlen(s), 0) != (ssize_t)strlen(s))
+        return -1;
+    if (end)
+        shutdown(peer, SHUT_WR);
+    conn_host_event(&f->dev, c, end ? EPOLLIN | EPOLLRDHUP : EPOLLIN);
+    device_run(&f->dev);
+    return fake_recv(f, &h, buf, cap) == 1 && h.op == VSOCK_OP_RW ? (int)h.len : -1;
+}
+
+/* A read shorter than asked for empties the socket: the next read waits for
+ * the next event (edge-triggered), one readv per packet instead of two. */
+TEST(short_read_waits_for_the_next_event)
+{
+    struct fake f;
+    int peer;
+    uint8_t buf[64];
+    fake_init(&f);
+    struct vsock_conn *c = establish_tcp(&f, &peer, 65536);
+    CHECK(c);
+    CHECK_EQ(host_writes(&f, c, peer, "hello", false, buf, sizeof(buf)), 5);
+    CHECK(!c->readable);
+    CHECK_EQ(send(peer, "again", 5, 0), 5);
+    device_run(&f.dev); /* no event yet: not read */
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RW, NULL), 0);
+    conn_host_event(&f.dev, c, EPOLLIN);
+    device_run(&f.dev);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RW, NULL), 1);
+    close(peer);
+    fake_fini(&f);
+}
+
+/* Data and the end in one event (EPOLLRDHUP): the short read does not stop
+ * the reading, so the end is seen and passed on without another event. */
+TEST(short_read_with_the_end_seen_reads_on)
+{
+    struct fake f;
+    int peer;
+    uint8_t buf[64];
+    struct vsock_hdr h;
+    fake_init(&f);
+    struct vsock_conn *c = establish_tcp(&f, &peer, 65536);
+    CHECK(c);
+    CHECK_EQ(host_writes(&f, c, peer, "last", true, buf, sizeof(buf)), 4);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_SHUTDOWN, &h), 1);
+    CHECK_EQ(h.flags, VSOCK_SHUTDOWN_SEND);
+    CHECK(c->host_eof);
+    close(peer);
+    fake_fini(&f);
+}
+
+/* MIURA_VSOCKD_TRACE: a host client that went through every step is
+ * counted, one that did not (refused) is not; the keys appear only then. */
+TEST(trace_counts_complete_connections_only)
+{
+    struct fake f;
+    int peer, sv[2];
+    char text[4096];
+    fake_init(&f);
+    device_stats_text(&f.dev, text, sizeof(text));
+    CHECK(strstr(text, "trace_conns") == NULL); /* off by default */
+    f.dev.trace = true;
+    struct vsock_conn *c = establish_tcp(&f, &peer, 65536);
+    CHECK(c);
+    uint32_t hp = c->host_port;
+    CHECK_EQ(send(peer, "GET", 3, 0), 3);
+    conn_host_event(&f.dev, c, EPOLLIN);
+    device_run(&f.dev);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RW, NULL), 1);
+    fake_send(&f, VSOCK_OP_RW, GPORT, hp, 0, "200", 3, 65536, 0);
+    CHECK_EQ(f.dev.trace_conns, 0);
+    fake_send(&f, VSOCK_OP_SHUTDOWN, GPORT, hp, VSOCK_SHUTDOWN_BOTH, NULL, 0, 65536, 0);
+    CHECK(conn_lookup(&f.dev, hp, GPORT) == NULL);
+    CHECK_EQ(f.dev.trace_conns, 1);
+    /* Refused by the guest: never established, not counted. */
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct vsock_conn *r = conn_new(&f.dev, sv[0], CONN_FROM_TCP);
+    conn_start_to_guest(&f.dev, r, GPORT + 1);
+    device_run(&f.dev);
+    uint32_t rp = r->host_port;
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 1);
+    fake_send(&f, VSOCK_OP_RST, GPORT + 1, rp, 0, NULL, 0, 0, 0);
+    CHECK(conn_lookup(&f.dev, rp, GPORT + 1) == NULL);
+    CHECK_EQ(f.dev.trace_conns, 1);
+    device_stats_text(&f.dev, text, sizeof(text));
+    CHECK(strstr(text, "trace_conns 1\n") != NULL);
+    CHECK(strstr(text, "trace_response_us ") != NULL);
+    CHECK(strstr(text, "trace_closed_us ") != NULL);
+    close(sv[1]);
     close(peer);
     fake_fini(&f);
 }
@@ -263,6 +363,7 @@ TEST(slow_host_socket_stops_credit)
     CHECK(c->buf_len > 0);
     CHECK(c->buf_len <= CONN_BUF_ALLOC);
     CHECK_EQ(c->rx_cnt - c->fwd_cnt, c->buf_len);
+    CHECK_EQ(f.dev.bytes_buffered, c->buf_len); /* what the socket left was copied */
     /* No credit was granted for bytes the host has not taken. */
     struct vsock_hdr h;
     int updates = 0;

@@ -16,10 +16,18 @@
  * each packet is one device-readable descriptor, and it is net's again when
  * the device hands it back (vsock_net_tx_done): the driver allocates
  * nothing. When the ring is full the packet waits in a FIFO, so send never
- * blocks and never reorders. A send from the service thread (answers to
- * what it received) is published with the rest of its batch, one notify for
- * all; a send from any other thread notifies at once (if the device asked
- * for it: with VIRTIO_F_RING_EVENT_IDX only when it went idle).
+ * blocks and never reorders. Every send is published at once; data is
+ * notified by the service thread at the end of its batch, one notify for
+ * all (and only if the device asked for it: with VIRTIO_F_RING_EVENT_IDX
+ * only when it went idle). Data sent from another thread wakes the service
+ * thread, which runs when the sender blocks or yields (the scheduler is
+ * cooperative), so responses written in pieces cost one notify; a control
+ * packet from another thread (the SHUTDOWN of a close(), a REQUEST, a
+ * credit update) notifies at once, with the data before it: a response and
+ * its close cost one notify, and the close does not wait for the thread to
+ * end. Once TX_KICK_BYTES of payload wait unnotified, a send notifies at
+ * once too, so the device works on a bulk stream while the sender fills the
+ * ring.
  *
  * One service thread per device does all of it; the interrupt handler only
  * wakes that thread.
@@ -48,8 +56,9 @@
 #define EVENT_BUFS                  4u
 #define VSOCK_EVENT_TRANSPORT_RESET 0
 #define SERVICE_STACK               (16 * 1024)
-#define RX_RETRY_NS                 10000000ull /* refill retry when memory ran out */
-#define CID_FIRST_GUEST             3u          /* 0-2: hypervisor, local, host */
+#define RX_RETRY_NS                 10000000ull  /* refill retry when memory ran out */
+#define TX_KICK_BYTES               (16u * 1024) /* unnotified payload notified at once */
+#define CID_FIRST_GUEST             3u           /* 0-2: hypervisor, local, host */
 
 /* A receive buffer is one page: what the device writes (header, then
  * payload) and, at its end, the slot that describes it. */
@@ -65,8 +74,9 @@ struct virtio_vsock {
     struct virtqueue rx, tx, event;
     struct waitq wake; /* the service thread sleeps here */
     thread_t *service;
-    bool tx_unkicked;       /* chains added by the service thread, not yet notified */
-    struct list tx_pending; /* struct vsock_pkt waiting for room on the ring */
+    bool tx_unkicked;           /* chains published, not yet notified */
+    uint32_t tx_unkicked_bytes; /* their payload */
+    struct list tx_pending;     /* struct vsock_pkt waiting for room on the ring */
     struct rx_slot *rx_free;
     uint32_t events[EVENT_BUFS];
 };
@@ -164,18 +174,25 @@ static bool rx_drain(struct virtio_vsock *vs)
 static bool tx_post(struct virtio_vsock *vs, struct vsock_pkt *p)
 {
     struct iobuf out = {&p->hdr, VSOCK_HDR_SIZE + p->hdr.len}; /* header and payload */
-    return vq_add_chain(&vs->tx, &out, 1, NULL, 0, p) == 0;
+    if (vq_add_chain(&vs->tx, &out, 1, NULL, 0, p) < 0)
+        return false;
+    vs->tx_unkicked_bytes += p->hdr.len;
+    return true;
 }
 
-/* Notifies the device of new chains: at once, or from the service thread
- * at the end of its batch. */
+/* Notifies the device of new chains: at once (the service thread at the
+ * end of its batch, or TX_KICK_BYTES of payload waiting), or later: the
+ * service thread does it once the caller blocks or yields. */
 static void tx_kick(struct virtio_vsock *vs, bool now)
 {
-    if (!now && thread_self() == vs->service) {
+    if (!now && vs->tx_unkicked_bytes < TX_KICK_BYTES) {
         vs->tx_unkicked = true;
+        if (thread_self() != vs->service)
+            waitq_wake_all(&vs->wake);
         return;
     }
     vs->tx_unkicked = false;
+    vs->tx_unkicked_bytes = 0;
     virtio_queue_kick(vs->dev, VIRTIO_VSOCK_QUEUE_TX, &vs->tx);
 }
 
@@ -224,7 +241,7 @@ static int vsock_send(struct vsock_transport *t, struct vsock_pkt *p)
         return -EIO;
     uint64_t flags = irq_save();
     if (list_empty(&vs->tx_pending) && tx_post(vs, p)) {
-        tx_kick(vs, false);
+        tx_kick(vs, p->hdr.op != VSOCK_OP_RW && thread_self() != vs->service);
     } else {
         list_push_back(&vs->tx_pending, &p->link);
         waitq_wake_all(&vs->wake); /* the service thread flushes as room appears */
