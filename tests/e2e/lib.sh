@@ -68,6 +68,22 @@ expect_status() { # NAME WANT
     if [ "$STATUS" = "$2" ]; then pass "$1"; else fail "$1" "guest status $STATUS, want $2 (qemu rc $RC)"; fi
 }
 finish() { exit "$FAILED"; }
+# check_cmd NAME WANT_RC WANT_FIRST_STDERR_LINE cmd...: the exit status and
+# the first line of standard error, exactly (the command bounded to 60 s).
+check_cmd() {
+    local name=$1 want_rc=$2 want_err=$3 rc first err
+    shift 3
+    err=$(mktemp)
+    timeout -k 2 60 "$@" >/dev/null 2>"$err"
+    rc=$?
+    first=$(head -1 "$err")
+    rm -f "$err"
+    if [ "$rc" = "$want_rc" ] && [ "$first" = "$want_err" ]; then
+        pass "$name"
+    else
+        fail "$name" "exit $rc (want $want_rc), stderr '$first' (want '$want_err')"
+    fi
+}
 
 # Waits (bounded) until FILE has a line matching PATTERN.
 wait_grep() { # FILE PATTERN SECONDS

@@ -80,18 +80,6 @@ fi
 # The program's own command line: usage errors exit 2 with the cause on
 # the first line, a --share that cannot be entered exits 1.
 kvl=$work/kv-src/build/kv-linux
-check_cmd() { # NAME WANT_RC WANT_FIRST_STDERR_LINE cmd...
-    local name=$1 want_rc=$2 want_err=$3 rc first
-    shift 3
-    timeout -k 2 30 "$@" >"$work/out" 2>"$work/err"
-    rc=$?
-    first=$(head -1 "$work/err")
-    if [ "$rc" = "$want_rc" ] && [ "$first" = "$want_err" ]; then
-        pass "$name"
-    else
-        fail "$name" "exit $rc (want $want_rc), stderr '$first' (want '$want_err')"
-    fi
-}
 check_cmd kv-bad-option 2 "kv-linux: unknown option --frob" "$kvl" --frob
 check_cmd kv-option-no-value 2 "kv-linux: a value is missing after --publish" "$kvl" --publish
 check_cmd kv-bad-publish 2 "kv-linux: bad --publish value (want [ADDR:]HOSTPORT:GUESTPORT (IPv4 ADDR, ports 1..65535 and 1..4294967294)): 80" "$kvl" --publish 80

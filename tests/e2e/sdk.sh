@@ -28,20 +28,6 @@ else
     finish
 fi
 
-# check_cmd NAME WANT_RC WANT_FIRST_STDERR_LINE cmd...: exit status and the
-# first line of standard error, exactly.
-check_cmd() {
-    local name=$1 want_rc=$2 want_err=$3 rc first
-    shift 3
-    "$@" >"$work/out" 2>"$work/err"
-    rc=$?
-    first=$(head -1 "$work/err")
-    if [ "$rc" = "$want_rc" ] && [ "$first" = "$want_err" ]; then
-        pass "$name"
-    else
-        fail "$name" "exit $rc (want $want_rc), stderr '$first' (want '$want_err')"
-    fi
-}
 mkdir -p "$work/projects"
 cd "$work/projects" || finish
 check_cmd new-no-name 2 "miura: NAME missing" "$MIURA" new
