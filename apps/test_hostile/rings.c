@@ -11,6 +11,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "drivers/virtio/virtio.h"
+#include "miura/miura.h"
 #include "mm/page.h"
 #include "rings.h"
 #include "sched/sched.h"
@@ -179,12 +180,22 @@ int hostile_poll(struct vsock_hdr *h, void *data, uint32_t cap)
     return 0;
 }
 
-void hostile_wait(void)
+static void wait_until(uint64_t deadline_ns)
 {
     uint64_t flags = irq_save();
     if (vq_enable_cb(&hs.rx) && vq_enable_cb(&hs.tx) && vq_enable_cb(&hs.event))
-        waitq_wait(&hs.wake, 0);
+        waitq_wait(&hs.wake, deadline_ns);
     irq_restore(flags);
+}
+
+void hostile_wait(void)
+{
+    wait_until(0);
+}
+
+void hostile_wait_ms(unsigned ms)
+{
+    wait_until(miura_clock_ns() + ms * 1000000ull);
 }
 
 /* ---- what a well-behaved driver never writes */

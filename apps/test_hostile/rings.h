@@ -57,6 +57,8 @@ int hostile_poll(struct vsock_hdr *h, void *data, uint32_t cap);
 unsigned hostile_bad_rx(void);
 /* Sleeps until the device interrupts (or at once if something is pending). */
 void hostile_wait(void);
+/* The same, up to `ms` milliseconds. */
+void hostile_wait_ms(unsigned ms);
 
 /* Writes case `c` straight into the tx ring and notifies the device. The
  * queue is unusable afterwards (for us as well) until hostile_reset. */

@@ -103,9 +103,11 @@ wait_count() { # FILE STRING N: until FILE has N lines with STRING (bounded)
 if wait_grep "$con" 'hostile: serving on port 5000' 180; then
     pass garbage/guest-done
 else
-    fail garbage/guest-done "$(tail -5 "$con" | tr '\r\n' '  ')"
+    fail garbage/guest-done "$(tail -5 "$con" | tr '\r\n' '  '); vsockd: $(tail -5 "$vlog" | tr '\n' ' ')"
     finish
 fi
+grep -q 'hostile: garbage: stalled' "$con" && fail garbage/no-stall "$(grep 'hostile: garbage: stalled' "$con")" ||
+    pass garbage/no-stall
 expect_grep garbage/rst-and-given-back "$con" \
     'hostile: garbage: 8 packets given back by the device, RST for 4 of them \(ports 40001 40002 40005 40007\)'
 stats=$("$MIURA" stats hx 2>&1)
