@@ -45,6 +45,9 @@ start() { # NAME PORT [env...]: a detached web server instance
 }
 # The first pid whose command line matches an extended regex.
 pid_of() { pgrep -f -- "$1" | head -1; }
+# An instance's QEMU: the child of its own launcher (a name alone may match
+# another suite's instance running at the same time).
+qemu_of() { pgrep -P "$(launcher_pid "$1")" -f '^[^ ]*/qemu-system-x86_64 ' | head -1; }
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; } # PID KEY
 # PID is confined: the same non-zero uid in all four places, no_new_privs,
 # a seccomp filter, no effective capability. Prints the uid, or why not.
@@ -95,7 +98,7 @@ done
 declare -A uid gid memdir pidsdir
 command -v nsenter >/dev/null || { fail setup "nsenter missing (apt-get install util-linux)"; finish; }
 for n in sa sb; do
-    q=$(pid_of "qemu-system-x86_64 .*-name $n ")
+    q=$(qemu_of "$n")
     v=$(pid_of "miura-vsockd --socket $RT/$n/vhost.sock")
     if uq=$(confined "$q") && [ -n "$q" ]; then pass "$n/qemu-confined"; else fail "$n/qemu-confined" "$uq"; fi
     if uv=$(confined "$v") && [ -n "$v" ]; then pass "$n/vsockd-confined"; else fail "$n/vsockd-confined" "$uv"; fi
@@ -199,7 +202,7 @@ out=$(as_id "$ua" "$ga" cat "$RT/sa/meta" 2>&1)
 out2=$(as_id "$ua" "$ga" sh -c "echo x >>'$RT/sa/meta'" 2>&1)
 [[ $out == "name sa"* && $out2 == *"Permission denied"* ]] && pass sa/meta-read-only ||
     fail sa/meta-read-only "read '$(head -c 80 <<<"$out")' write '$out2'"
-qb=$(pid_of "qemu-system-x86_64 .*-name sb ")
+qb=$(qemu_of sb)
 out=$(as_id "$ua" "$ga" head -c 16 "/proc/$qb/environ" 2>&1)
 [[ $out == *"Permission denied"* ]] && pass sa/not-sb-qemu || fail sa/not-sb-qemu "$out"
 
