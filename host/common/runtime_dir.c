@@ -72,10 +72,34 @@ int runtime_base(char *out, size_t len)
     return 0;
 }
 
+/*
+ * The cgroups a launcher recorded (RUNDIR_CGROUPS, one directory a line):
+ * a launcher that was killed could not remove them. Only directories under
+ * /sys/fs/cgroup/ in a miura.slice are taken, and rmdir takes only an empty
+ * cgroup, so a file written by anyone else can do no harm.
+ */
+static void remove_recorded_cgroups(const char *dir)
+{
+    char path[4096], line[4096];
+    FILE *f;
+    if ((size_t)snprintf(path, sizeof(path), "%s/" RUNDIR_CGROUPS, dir) >= sizeof(path) ||
+        !(f = fopen(path, "re")))
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "/sys/fs/cgroup/", 15) == 0 && strstr(line, "/miura.slice/") &&
+            !strstr(line, "/../"))
+            rmdir(line);
+    }
+    fclose(f);
+}
+
 void rundir_remove(const char *dir)
 {
-    DIR *d = opendir(dir);
+    DIR *d;
     struct dirent *e;
+    remove_recorded_cgroups(dir);
+    d = opendir(dir);
     if (d) {
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)

@@ -23,7 +23,11 @@ int runtime_base(char *out, size_t len);
 /* Creates path and its missing parents (parents 0755, path mode); -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
 
-/* Removes every file in the run directory, then the directory. */
+/* A run directory's record of the instance's cgroup directories (one a line). */
+#define RUNDIR_CGROUPS "cgroups"
+
+/* Removes the cgroups recorded there (once empty), every file in the run
+ * directory, then the directory. */
 void rundir_remove(const char *dir);
 
 #endif

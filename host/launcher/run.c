@@ -689,6 +689,15 @@ static void cgroup_open(struct run_state *s)
     }
     if (cannot[0])
         fprintf(stderr, "miura: %s: cgroup: not applied: %s\n", c->name, cannot);
+    /* Recorded for whoever removes the run directory if we are killed. */
+    char rec[PATH_MAX];
+    FILE *f;
+    if (s->cg.n && plan_path(c, RUNDIR_CGROUPS, rec, sizeof(rec)) == 0 &&
+        (f = fopen(rec, "we")) != NULL) {
+        for (unsigned i = 0; i < s->cg.n; i++)
+            fprintf(f, "%s\n", s->cg.dir[i]);
+        fclose(f);
+    }
 }
 
 /* Once the parts are gone. */

@@ -446,10 +446,22 @@ if wait_grep "$work/orphan.out" '^sleep: up' 60; then
     "$MIURA" ps | grep -q '^sv-orphan ' && fail launcher-killed/not-listed "listed" || pass launcher-killed/not-listed
     "$MIURA" ps -a | grep -qE '^sv-orphan .*  gone: its launcher was killed \(no status\)$' &&
         pass launcher-killed/ps-a-gone || fail launcher-killed/ps-a-gone "$("$MIURA" ps -a)"
+    # As root it had a cgroup (docs/security.md), recorded in the run directory.
+    cgs=$(cat "$RT/sv-orphan/cgroups" 2>/dev/null)
+    if [ "$(id -u)" = 0 ]; then
+        [ -n "$cgs" ] && for d in $cgs; do [ -d "$d" ] || cgs="missing $d"; done
+        [[ -n $cgs && $cgs != missing* ]] && pass launcher-killed/cgroup-left ||
+            fail launcher-killed/cgroup-left "recorded: '$cgs'"
+    fi
     "$MIURA" stop sv-orphan >/dev/null 2>"$work/orphan.err"
     rc=$?
     [ $rc -eq 1 ] && grep -qx 'miura: sv-orphan is not running (removed what it left)' "$work/orphan.err" &&
         pass launcher-killed/stop-clears || fail launcher-killed/stop-clears "status $rc: $(cat "$work/orphan.err")"
+    if [ "$(id -u)" = 0 ]; then
+        left=
+        for d in $cgs; do [ -e "$d" ] && left="$left $d"; done
+        [ -z "$left" ] && pass launcher-killed/cgroup-removed || fail launcher-killed/cgroup-removed "left:$left"
+    fi
     rm -f "$RT"/cid-*.lock # free (no holder) and harmless, but the clean check counts files
     expect_clean launcher-killed/clean
 else
