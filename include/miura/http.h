@@ -375,7 +375,8 @@ struct http_server_config {
  * grows as needed up to http_limits_buffer_size() + max_body), parse errors
  * and timeouts are answered and the connection closed, HTTP/1.1 bodies with
  * Expect: 100-continue get "100 Continue" first, methods outside
- * cfg->methods get 405; every other request goes to the handler. One
+ * cfg->methods get 405 (also when their body was refused: 405, not 413 or
+ * 411); every other request goes to the handler. One
  * http_serve per image (the statistics are global). cfg is kept, not
  * copied: it must stay valid while connections run (main's, or static).
  */

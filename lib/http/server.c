@@ -184,6 +184,14 @@ static void *connection(void *arg)
             if (st == HTTP_PARSE_INCOMPLETE)
                 st = http_parse_request(buf, len, limits, &req);
         }
+        /* A body refused (413, 411) under a method not served: 405 says
+         * what is wrong with the request (a POST to a static site). */
+        if (st == HTTP_PARSE_ERROR && (req.error_status == 413 || req.error_status == 411) &&
+            server->methods && !(server->methods & HTTP_ALLOW(req.method))) {
+            http_respond_405(&req, server->methods, miura_realtime_s(), out, OUT_SIZE, &resp);
+            send_own(sock, &req, out, &resp);
+            break;
+        }
         if (st == HTTP_PARSE_ERROR) {
             http_respond_error(&req, req.error_status, miura_realtime_s(), out, OUT_SIZE, &resp);
             send_own(sock, &req, out, &resp);

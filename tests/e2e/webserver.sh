@@ -110,6 +110,14 @@ lm=$(hdr "$B1/k1.bin" | sed -n 's/^Last-Modified: //p')
 [ "$(status "$B1/nothing-here")" = 404 ] && pass 404 || fail 404 "$(status "$B1/nothing-here")"
 allow=$(curl -s -X POST -D - -o /dev/null "$B1/" | tr -d '\r' | sed -n 's/^Allow: //p')
 [ "$(status -X POST "$B1/")" = 405 ] && [ "$allow" = "GET, HEAD" ] && pass 405-allow || fail 405-allow "allow '$allow'"
+# A method it does not serve is the answer even when a body came with it
+# (not 413 for the body it takes none of, nor 411 for a chunked one).
+st=$(status -X POST -d 'a=1&b=2' "$B1/")
+[ "$st" = 405 ] && pass 405-post-with-body || fail 405-post-with-body "status $st"
+st=$(status -X PUT -H 'Transfer-Encoding: chunked' -d 'abc' "$B1/x")
+[ "$st" = 405 ] && pass 405-put-chunked || fail 405-put-chunked "status $st"
+st=$(status -H 'Content-Length: 3' -d 'abc' -X GET "$B1/k1.bin")
+[ "$st" = 413 ] && pass 413-get-with-body || fail 413-get-with-body "status $st"
 long=$(head -c 9000 /dev/zero | tr '\0' a)
 [ "$(status "$B1/$long")" = 414 ] && pass 414 || fail 414 "$(status "$B1/$long")"
 hargs=()
