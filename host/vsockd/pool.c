@@ -198,10 +198,12 @@ bool pool_guest_packet(struct vsock_dev *d, struct vsock_conn *c, const struct v
         /* The guest ended an idle one: close ours before that age from now on. */
         uint64_t half = age / 2 > POOL_MIN_AGE_MS ? age / 2 : POOL_MIN_AGE_MS;
         if (half < p->max_age_ms) {
+            bool first = p->max_age_ms == POOL_MAX_AGE_MS; /* said once, then events */
             p->max_age_ms = half;
-            log_event("guest port %u ends idle connections after %llu ms: pre-opened ones are "
-                      "replaced after %llu ms",
-                      p->guest_port, (unsigned long long)age, (unsigned long long)half);
+            log_msg(first ? 0 : 1,
+                    "guest port %u ends idle connections after %llu ms: pre-opened ones are "
+                    "replaced after %llu ms",
+                    p->guest_port, (unsigned long long)age, (unsigned long long)half);
         }
     }
     conn_close(d, c, h->op != VSOCK_OP_RST,

@@ -53,7 +53,8 @@ run_miura() { # OUT TIMEOUT args... ; sets RC, OUT (console with CR removed) and
 rc=$?
 [ $rc -eq 2 ] && pass usage-no-image || fail usage-no-image "status $rc, want 2"
 for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--accel xen" "--bogus" \
-    "--restart sometimes" "--restart on-failure:0" "--gdb 0.0.0.0:1234" "--gdb-wait" "--stop-timeout -1"; do
+    "--restart sometimes" "--restart on-failure:0" "--gdb 0.0.0.0:1234" "--gdb-wait" "--stop-timeout -1" \
+    "--preopen 65" "--preopen 4"; do
     # shellcheck disable=SC2086
     "$MIURA" run $bad "$hello" >/dev/null 2>"$work/usage.err"
     rc=$?
