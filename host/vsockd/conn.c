@@ -190,6 +190,8 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
     else
         log_event("%s client closed: %s", kind_names[c->kind], why);
     bool pooled = c->pool != NULL; /* pre-opened, never a client's (pool.c) */
+    if (c->owed)
+        pool_release(c);
     if (pooled)
         pool_conn_closed(d, c);
     if (d->trace && !pooled)
@@ -532,6 +534,8 @@ void conn_guest_packet(struct vsock_dev *d, const struct vsock_hdr *h, const str
     /* Unpaired and pre-opened: anything but credit drops it (pool.c). */
     if (c->pool && c->state == CONN_ESTABLISHED && pool_guest_packet(d, c, h))
         return;
+    if (c->owed && (h->op == VSOCK_OP_RW || h->op == VSOCK_OP_SHUTDOWN || h->op == VSOCK_OP_RST))
+        pool_release(c); /* the guest answered the client: the pool's refill may go */
     switch (c->state) {
     case CONN_CONNECTING:
         recv_connecting(d, c, h);

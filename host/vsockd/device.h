@@ -146,6 +146,9 @@ struct vsock_conn {
     struct preopen_pool *pool;
     struct vsock_conn *pool_next; /* the pool's ready list, newest first */
     uint64_t pool_since;          /* when the guest accepted it */
+    /* Paired from this pool: its refill waits until the guest answers the
+     * client (its first data, SHUTDOWN or RST) or the connection ends. */
+    struct preopen_pool *owed;
 };
 
 /*
@@ -158,6 +161,7 @@ struct preopen_pool {
     uint32_t guest_port;
     unsigned ready;                /* established and unpaired */
     unsigned opening;              /* REQUEST out, no answer yet */
+    unsigned held;                 /* taken by clients the guest has not answered yet */
     struct vsock_conn *ready_head; /* newest first: the first to be paired */
     unsigned refusals;             /* REQUESTs refused or unanswered in a row */
     unsigned drops;                /* connections the guest ended within POOL_TRUST_MS, in a row */
@@ -357,6 +361,8 @@ void pool_established(struct vsock_dev *d, struct vsock_conn *c);
 bool pool_guest_packet(struct vsock_dev *d, struct vsock_conn *c, const struct vsock_hdr *h);
 /* An unpaired connection at its age limit: SHUTDOWN to the guest, out of the pool. */
 void pool_retire(struct vsock_dev *d, struct vsock_conn *c);
+/* The guest answered a client paired from a pool (or it ended): its refill may go. */
+void pool_release(struct vsock_conn *c);
 /* conn_close of a connection still in its pool. */
 void pool_conn_closed(struct vsock_dev *d, struct vsock_conn *c);
 /* A host client on guest_port was accepted by the guest: a paused pool tries now. */

@@ -20,7 +20,12 @@
  *
  * Refill (from device_run, once the guest's rx ring runs, and never while
  * host clients wait for the port's accept queue, retry.c): the pool opens
- * what it lacks at once, unless it is paused. A refusal (no listener yet, or
+ * what it lacks, unless it is paused. The one a client took is replaced
+ * once the guest answers that client (its first data, SHUTDOWN or RST) or
+ * the connection ends, not at once: a REQUEST sent with the client's
+ * request would make the guest accept a connection (a thread, in the web
+ * server) before it serves the client, on the client's time; sent as the
+ * answer comes, the guest is awake and about to be idle. A refusal (no listener yet, or
  * a full accept queue) or a drop within POOL_TRUST_MS of the RESPONSE (an
  * app that greets, or closes at once) pauses it POOL_GAP_FIRST_MS, doubling
  * up to POOL_GAP_MAX_MS, and keeps it at one connection at a time until a
@@ -110,8 +115,14 @@ static void refill_one(struct vsock_dev *d, struct preopen_pool *p, uint64_t now
             open_one(d, p, now);
         return;
     }
-    while (p->ready + p->opening < d->preopen && open_one(d, p, now))
+    while (p->ready + p->opening + p->held < d->preopen && open_one(d, p, now))
         ;
+}
+
+void pool_release(struct vsock_conn *c)
+{
+    c->owed->held--;
+    c->owed = NULL;
 }
 
 void pool_refill(struct vsock_dev *d, uint64_t now)
@@ -132,6 +143,8 @@ struct vsock_conn *pool_take(struct vsock_dev *d, struct preopen_pool *p)
     }
     ready_unlink(d, p, c);
     c->pool = NULL;
+    c->owed = p;
+    p->held++;
     p->drops = 0; /* it served: the pool is sound */
     p->trust_at = 0;
     return c;

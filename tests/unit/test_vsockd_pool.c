@@ -88,10 +88,13 @@ TEST(pool_fills_and_a_client_is_paired_at_once)
             req++;
     }
     CHECK_EQ(rw, 1);
-    CHECK_EQ(req, 1); /* the refill of the one taken */
-    /* The guest's answer reaches the client. */
+    CHECK_EQ(req, 0); /* no refill on the client's time */
+    CHECK_EQ(p->held, 1);
+    /* The guest's answer reaches the client, and the refill goes. */
     fake_send(&f, VSOCK_OP_RW, GPORT, hp, 0, "HTTP/1.1 200 OK\r\n", 17, 65536, 18);
     CHECK(recv(sv[1], data, sizeof(data), 0) == 17);
+    CHECK_EQ(p->held, 0);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 1);
     CHECK(memcmp(data, "HTTP/1.1 200 OK\r\n", 17) == 0);
     CHECK_EQ(f.dev.stats.preopen_paired, 1);
     CHECK_EQ(f.dev.stats.accepted, 1);
@@ -358,9 +361,17 @@ TEST(pool_listener_pairs_or_falls_back)
     struct vsock_conn *c = conn_lookup(&f.dev, pooled, GPORT);
     CHECK(c != NULL && c->w.fd >= 0 && c->state == CONN_ESTABLISHED);
     device_run(&f.dev);
-    /* The second client's REQUEST (today's path) and the pool's refill. */
-    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, &h), 2);
+    /* The second client's REQUEST (today's path); the pool's refill waits
+     * for the guest's answer to the first, or its end. */
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, &h), 1);
     close(cl[0]);
+    conn_host_event(&f.dev, c, EPOLLIN | EPOLLRDHUP);
+    device_run(&f.dev); /* SHUTDOWN to the guest */
+    fake_send(&f, VSOCK_OP_RST, GPORT, pooled, 0, NULL, 0, 65536, 0);
+    CHECK(conn_lookup(&f.dev, pooled, GPORT) == NULL);
+    CHECK_EQ(p->held, 0);
+    device_run(&f.dev);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, &h), 1);
     close(cl[1]);
     close(l.w.fd);
     unlink(path);
