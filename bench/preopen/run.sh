@@ -9,11 +9,11 @@
 # halts: the one not measured costs next to nothing). With
 # MIURA_VSOCKD_TRACE=1 it also prints where a connection's life goes, step by
 # step, in each (the handshake steps of a paired client are 0).
-# Usage: bench/preopen/run.sh   (ROUNDS=5 PREOPEN=8 REQUESTS=1000 by default)
+# Usage: bench/preopen/run.sh   (ROUNDS=9 PREOPEN=8 REQUESTS=1000 by default)
 set -eu
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 PREOPEN=${PREOPEN:-8}
 REQUESTS=${REQUESTS:-1000}
 command -v ab >/dev/null || { echo "bench/preopen: ab missing (apt-get install apache2-utils)" >&2; exit 1; }
@@ -54,7 +54,13 @@ for s in off on; do # warm the file caches
     ab -q -n 50 -c 1 "http://127.0.0.1:$(port_of $s)/1k.bin" >/dev/null 2>&1
 done
 paired0=$(stat_of pool-on preopen_paired) misses0=$(stat_of pool-on preopen_misses)
-declare -A means
+declare -A means k0 k1
+kicks() { # NAME: tx kicks, rx kicks, rx interrupts, tx interrupts so far
+    local t
+    t=$("$MIURA" stats "$1")
+    for k in tx_kicks rx_kicks rx_calls tx_calls; do sed -n "s/^$k //p" <<<"$t"; done | tr '\n' ' '
+}
+k0[off]=$(kicks pool-off) k0[on]=$(kicks pool-on)
 load0=$(cut -d' ' -f1 /proc/loadavg)
 for ((r = 1; r <= ROUNDS; r++)); do
     for s in "${servers[@]}"; do
@@ -64,6 +70,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
 done
 load1=$(cut -d' ' -f1 /proc/loadavg)
+k1[off]=$(kicks pool-off) k1[on]=$(kicks pool-on)
 paired=$(($(stat_of pool-on preopen_paired) - paired0))
 misses=$(($(stat_of pool-on preopen_misses) - misses0))
 
@@ -73,12 +80,21 @@ for s in "${servers[@]}"; do
     printf '  %-6s mean latency per round:%s ms; median %s ms\n' "$s" "${means[$s]}" "$med"
     declare "med_$s=$med"
 done
-awk -v a="$med_off" -v b="$med_on" 'BEGIN {printf "  on / off: %.2f\n", b / a}'
+ratios=$(paste <(tr ' ' '\n' <<<"${means[off]}" | grep .) <(tr ' ' '\n' <<<"${means[on]}" | grep .) |
+    awk '{printf "%.2f\n", $2 / $1}')
+echo "  on / off: $(awk -v a="$med_off" -v b="$med_on" 'BEGIN {printf "%.2f", b / a}') (medians); per round:" \
+    $ratios "(median $(median <<<"$ratios"))"
 if [ -n "${med_nginx:-}" ]; then
     awk -v a="$med_off" -v b="$med_on" -v n="$med_nginx" \
         'BEGIN {printf "  off / nginx: %.1fx, on / nginx: %.1fx (issue 11 target: <= 2x)\n", a / n, b / n}'
 fi
 echo "  pool: $paired clients paired, $misses misses during the rounds"
+for s in off on; do
+    awk -v a="${k0[$s]}" -v b="${k1[$s]}" -v n=$((ROUNDS * REQUESTS)) -v s="$s" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        printf "  pool %-3s per connection: %.2f tx kicks, %.2f rx kicks, %.2f rx interrupts, %.2f tx interrupts\n",
+            s, (y[1] - x[1]) / n, (y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n }'
+done
 for s in off on; do
     t=$("$MIURA" stats "pool-$s")
     n=$(sed -n 's/^trace_conns //p' <<<"$t")

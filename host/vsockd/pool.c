@@ -20,12 +20,16 @@
  *
  * Refill (from device_run, once the guest's rx ring runs, and never while
  * host clients wait for the port's accept queue, retry.c): the pool opens
- * what it lacks, unless it is paused. The one a client took is replaced
- * once the guest answers that client (its first data, SHUTDOWN or RST) or
- * the connection ends, not at once: a REQUEST sent with the client's
- * request would make the guest accept a connection (a thread, in the web
- * server) before it serves the client, on the client's time; sent as the
- * answer comes, the guest is awake and about to be idle. A refusal (no listener yet, or
+ * what it lacks, unless it is paused, in batches: once it is down to half
+ * (N/2) or less, it opens all it lacks at once, so that the guest takes
+ * several REQUESTs per wake-up and answers them with one kick (ab -c1 with
+ * N = 8: 1.23 tx kicks per connection against 1.86 one at a time, 2.00
+ * without a pool). A connection a client took counts as present until the
+ * guest answers that client (its first data, SHUTDOWN or RST) or the
+ * connection ends: a REQUEST sent with the client's request would make the
+ * guest accept a connection (a thread, in the web server) before it serves
+ * the client, on the client's time; sent as the answer comes, the guest is
+ * awake and about to be idle. A refusal (no listener yet, or
  * a full accept queue) or a drop within POOL_TRUST_MS of the RESPONSE (an
  * app that greets, or closes at once) pauses it POOL_GAP_FIRST_MS, doubling
  * up to POOL_GAP_MAX_MS, and keeps it at one connection at a time until a
@@ -115,8 +119,11 @@ static void refill_one(struct vsock_dev *d, struct preopen_pool *p, uint64_t now
             open_one(d, p, now);
         return;
     }
-    while (p->ready + p->opening + p->held < d->preopen && open_one(d, p, now))
-        ;
+    unsigned have = p->ready + p->opening + p->held;
+    if (have > d->preopen / 2)
+        return; /* in batches: from half full, so the guest takes several REQUESTs per wake */
+    while (have < d->preopen && open_one(d, p, now))
+        have++;
 }
 
 void pool_release(struct vsock_conn *c)

@@ -58,12 +58,12 @@ TEST(pool_fills_and_a_client_is_paired_at_once)
     struct vsock_hdr h;
     uint8_t data[64];
     char text[2048];
-    int sv[2];
-    pool_start(&f, 3, &p);
-    CHECK_EQ(accept_all(&f), 3);
-    CHECK_EQ(p->ready, 3);
-    CHECK_EQ(f.dev.stats.preopened, 3);
-    CHECK_EQ(f.dev.nconns, 3);
+    int sv[2], sv2[2];
+    pool_start(&f, 4, &p);
+    CHECK_EQ(accept_all(&f), 4);
+    CHECK_EQ(p->ready, 4);
+    CHECK_EQ(f.dev.stats.preopened, 4);
+    CHECK_EQ(f.dev.nconns, 4);
     CHECK_EQ(device_gate_count(&f.dev), 0); /* ready ones leave the gate open */
     device_run(&f.dev);
     CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 0); /* full: nothing more */
@@ -90,20 +90,31 @@ TEST(pool_fills_and_a_client_is_paired_at_once)
     CHECK_EQ(rw, 1);
     CHECK_EQ(req, 0); /* no refill on the client's time */
     CHECK_EQ(p->held, 1);
-    /* The guest's answer reaches the client, and the refill goes. */
+    /* The guest's answer reaches the client; 3 of 4 left: no refill yet. */
     fake_send(&f, VSOCK_OP_RW, GPORT, hp, 0, "HTTP/1.1 200 OK\r\n", 17, 65536, 18);
     CHECK(recv(sv[1], data, sizeof(data), 0) == 17);
-    CHECK_EQ(p->held, 0);
-    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 1);
     CHECK(memcmp(data, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    CHECK_EQ(f.dev.stats.preopen_paired, 1);
-    CHECK_EQ(f.dev.stats.accepted, 1);
-    CHECK_EQ(f.dev.stats.established, 1);
+    CHECK_EQ(p->held, 0);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 0);
+    /* A second client: at half full, once the guest answers it, the refill
+     * goes in one batch (several REQUESTs per guest wake-up). */
+    c = pool_take(&f.dev, p);
+    CHECK(c != NULL && c->host_port != hp);
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv2) == 0);
+    pool_pair(&f.dev, c, sv2[0]);
+    device_run(&f.dev);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 0);
     device_stats_text(&f.dev, text, sizeof(text));
-    CHECK(strstr(text, "preopen 3\n") != NULL);
+    CHECK(strstr(text, "preopen 4\n") != NULL);
     CHECK(strstr(text, "preopen_ready 2\n") != NULL);
-    CHECK(strstr(text, "preopen_paired 1\n") != NULL);
+    CHECK(strstr(text, "preopen_paired 2\n") != NULL);
+    fake_send(&f, VSOCK_OP_RW, GPORT, c->host_port, 0, "x", 1, 65536, 0);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_REQUEST, NULL), 2);
+    CHECK_EQ(f.dev.stats.preopen_paired, 2);
+    CHECK_EQ(f.dev.stats.accepted, 2);
+    CHECK_EQ(f.dev.stats.established, 2);
     close(sv[1]);
+    close(sv2[1]);
     fake_fini(&f);
 }
 
