@@ -100,8 +100,10 @@ void device_init(struct vsock_dev *d, uint64_t guest_cid, unsigned max_conns,
 void device_reset_conns(struct vsock_dev *d)
 {
     /* Freed by device_run after the current event batch, which may still name them. */
+    d->resetting = true; /* (a pre-opening REQUEST cut short is no refusal) */
     while (d->all)
         conn_close(d, d->all, false, "device reset");
+    d->resetting = false;
     d->rst_len = 0;
     retry_reset(d); /* a reset guest has no listeners until it accepts again */
     pool_reset(d);

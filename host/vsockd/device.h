@@ -252,6 +252,7 @@ struct vsock_dev {
     struct preopen_pool pools[PREOPEN_PORTS];
     unsigned npools;
     unsigned pool_ready; /* the pools' ready connections, all ports */
+    bool resetting;      /* device_reset_conns is closing everything */
 };
 
 extern const struct vu_device_ops vsock_vu_ops;

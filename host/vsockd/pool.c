@@ -29,7 +29,8 @@
  * connection ends: a REQUEST sent with the client's request would make the
  * guest accept a connection (a thread, in the web server) before it serves
  * the client, on the client's time; sent as the answer comes, the guest is
- * awake and about to be idle. A refusal (no listener yet, or
+ * awake and about to be idle. (Unless the pool is empty: then it refills at
+ * once, whatever its clients do.) A refusal (no listener yet, or
  * a full accept queue) or a drop within POOL_TRUST_MS of the RESPONSE (an
  * app that greets, or closes at once) pauses it POOL_GAP_FIRST_MS, doubling
  * up to POOL_GAP_MAX_MS, and keeps it at one connection at a time until a
@@ -119,7 +120,12 @@ static void refill_one(struct vsock_dev *d, struct preopen_pool *p, uint64_t now
             open_one(d, p, now);
         return;
     }
-    unsigned have = p->ready + p->opening + p->held;
+    /* Taken ones count until the guest answers their clients, unless none
+     * is left: clients that connect and stay silent (a browser's spare
+     * connections) must not keep the pool empty. */
+    unsigned have = p->ready + p->opening;
+    if (have)
+        have += p->held;
     if (have > d->preopen / 2)
         return; /* in batches: from half full, so the guest takes several REQUESTs per wake */
     while (have < d->preopen && open_one(d, p, now))
@@ -257,6 +263,8 @@ void pool_conn_closed(struct vsock_dev *d, struct vsock_conn *c)
     if (c->state == CONN_CONNECTING) {
         uint64_t now = d->host->now_ms();
         p->opening--;
+        if (d->resetting)
+            return; /* pool_reset follows */
         p->refusals++;
         p->next_at = now + gap_ms(p);
         d->stats.preopen_refused++;
