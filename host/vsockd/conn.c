@@ -19,10 +19,11 @@
  *                 host EOF               -> SHUTDOWN(SEND) to guest
  *                 host EOF + guest SEND  -> CLOSING, SHUTDOWN(both) to guest
  *                 host error             -> closed, RST to guest
- *   (pre-opened connections, not paired with a client yet: pool.c)
  *   CLOSING       RST                    -> closed
  *                 SHUTDOWN, timeout      -> closed, RST to guest
  *                 other                  -> ignored
+ * Pre-opened connections (--preopen) not paired with a client yet have
+ * their own table, in pool.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -389,8 +390,9 @@ static void write_host(struct vsock_dev *d, struct vsock_conn *c, const struct i
 static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const struct vsock_hdr *h)
 {
     if (c->waiting || (c->pending & PEND_REQUEST))
-        return;    /* no REQUEST of ours is out: a stray packet */
-    if (c->pool) { /* pre-opening (pool.c) */
+        return; /* no REQUEST of ours is out: a stray packet */
+    if (c->pool) {
+        /* Pre-opening (pool.c): no client waits for it. */
         if (h->op == VSOCK_OP_RESPONSE) {
             retry_accepted(d, c);
             pool_established(d, c);
