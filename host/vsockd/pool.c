@@ -36,7 +36,7 @@
  * up to POOL_GAP_MAX_MS, and keeps it at one connection at a time until a
  * RESPONSE (after refusals) or a connection held POOL_TRUST_MS (after
  * drops): a guest without a listener sees one REQUEST every 2 s, not N. A
- * host client the guest accepts on the port ends the pause at once (the
+ * host client the guest accepts on the port ends a refusal pause at once (the
  * port answers now: the launcher's readiness probe does this at start).
  *
  * Age: the guest may end an idle connection (the web server after 60 s). A
