@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Fuzzes the launcher's option parsers (--publish, --mem, --cid, names,
+ * Fuzzes the launcher's option parsers (--publish, --mem, --cid, --preopen, names,
  * --restart, --gdb) and its quoting. Besides the sanitizers, it checks contracts: an accepted value
  * is within its bounds and survives a format-and-parse round trip, a default
  * name is a valid name, and shell quoting undoes to the input.
@@ -68,6 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(v >= LAUNCHER_CID_MIN && v <= LAUNCHER_CID_MAX);
     if (parse_cpus(s, &v) == 0)
         check(v >= 1 && v <= LAUNCHER_CPUS_MAX);
+    if (parse_preopen(s, &v) == 0) {
+        check(v <= LAUNCHER_PREOPEN_MAX);
+        snprintf(buf, sizeof(buf), "%u", v);
+        check(parse_preopen(buf, &v2) == 0 && v2 == v);
+    }
     if (name_is_valid(s))
         check(strlen(s) >= 1 && strlen(s) <= LAUNCHER_NAME_MAX && strchr(s, '/') == NULL &&
               strchr(s, ',') == NULL);

@@ -5,6 +5,8 @@
  * with their descriptors, avail rings and buffers, all guest-controlled. The
  * device pops and handles tx packets and fills rx for whatever connections
  * they created (host streams are socketpairs whose other end we hold).
+ * Some inputs (a byte says) run with pre-opened connections to guest port
+ * 80 (--preopen): the guest's packets meet them unpaired.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,6 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.vu.mem.region[1] = (struct vu_region){MEM / 2, MEM / 2, MEM / 2, mem + MEM / 2, NULL, 0};
     ring(&d, 0, 0x0);   /* rx: desc 0x000, avail 0x100, used 0x200 */
     ring(&d, 1, 0x400); /* tx: desc 0x400, avail 0x500, used 0x600 */
+    if (size > 0x7ff && (data[0x7ff] & 1)) {
+        /* --preopen: pre-opened connections to guest port 80 (host ports
+         * 2^30, 2^30 + 1, ...), which the guest's packets then meet unpaired. */
+        d.preopen = 1 + data[0x7ff] % 4;
+        pool_add(&d, 80);
+    }
     for (int round = 0; round < 4; round++) {
         device_kick(&d, 1);
         device_run(&d);
@@ -83,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chain.out_len = size;
     device_handle_tx_chain(&d, &chain);
     device_run(&d);
+    d.preopen = 0; /* no refill after the reset: the next input starts afresh */
     device_reset_conns(&d);
     device_run(&d);
     for (unsigned i = 0; i < npeers; i++)

@@ -132,6 +132,11 @@ int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     return 0;
 }
 
+int parse_preopen(const char *s, uint32_t *n)
+{
+    return parse_uint(s, 0, LAUNCHER_PREOPEN_MAX, n);
+}
+
 int parse_cpus(const char *s, uint32_t *cpus)
 {
     uint64_t v;

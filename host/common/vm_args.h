@@ -78,6 +78,11 @@ int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *v);
 /* A CPU count: decimal, 1..LAUNCHER_CPUS_MAX. */
 int parse_cpus(const char *s, uint32_t *cpus);
 
+/* --preopen N: pre-opened connections per published port, decimal 0..LAUNCHER_PREOPEN_MAX
+ * (miura-vsockd's bound, docs/vsockd.md). */
+#define LAUNCHER_PREOPEN_MAX 64u
+int parse_preopen(const char *s, uint32_t *n);
+
 /*
  * An instance name: 1..LAUNCHER_NAME_MAX characters of [A-Za-z0-9_.-],
  * starting with a letter or digit (so it is a safe file name and QEMU value),

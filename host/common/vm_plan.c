@@ -174,6 +174,10 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         add(vsockd, "--user");
         add(vsockd, "%u:%u", c->uid, c->gid);
     }
+    if (c->preopen && c->npublish) {
+        add(vsockd, "--preopen");
+        add(vsockd, "%u", c->preopen);
+    }
     for (unsigned i = 0; i < c->npublish; i++) {
         if (c->publish_fds) {
             add(vsockd, "--publish-fd");

@@ -55,7 +55,8 @@ struct launch_config {
     uint32_t cid;
     unsigned npublish;
     struct publish_spec publish[LAUNCHER_PUBLISH_MAX];
-    unsigned nextra; /* extra shares (need share_dir) */
+    uint32_t preopen; /* miura-vsockd --preopen N (0: off): pre-opened connections per port */
+    unsigned nextra;  /* extra shares (need share_dir) */
     struct plan_share extra[PLAN_EXTRA_SHARES_MAX];
     bool publish_fds; /* miura-vsockd gets listening sockets (--publish-fd), see below */
     bool socket_fds;  /* the daemons get their vhost-user listeners, see below */

@@ -72,6 +72,10 @@ static const char usage_run[] =
     "  -p, --publish [ADDR:]HOSTPORT:GUESTPORT\n"
     "                          carry TCP on ADDR:HOSTPORT (default 127.0.0.1) to guest\n"
     "                          vsock port GUESTPORT (repeatable, at most 32)\n"
+    "      --preopen N         keep N connections (0..64, default 0: off) to each\n"
+    "                          published guest port open before clients come: a new\n"
+    "                          client skips the guest's connection handshake (the\n"
+    "                          guest's app sees them as idle connections; docs/launcher.md)\n"
     "  -c, --cid N             guest CID (default: the lowest free one >= 3)\n"
     "  -m, --mem SIZE          guest memory, e.g. 128M, 1G (default 128M)\n"
     "      --cpus N            guest CPUs (default 1)\n"
@@ -132,11 +136,13 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         OPT_GDB,
         OPT_GDB_WAIT,
         OPT_UNCONFINED,
-        OPT_MACHINE
+        OPT_MACHINE,
+        OPT_PREOPEN
     };
     static const struct option longopts[] = {
         {"share", required_argument, 0, 's'},
         {"publish", required_argument, 0, 'p'},
+        {"preopen", required_argument, 0, OPT_PREOPEN},
         {"cid", required_argument, 0, 'c'},
         {"mem", required_argument, 0, 'm'},
         {"cpus", required_argument, 0, OPT_CPUS},
@@ -180,6 +186,10 @@ static int parse_run(int argc, char **argv, struct run_options *o)
                     return usage_error(usage_run, "host port of --publish '%s' is published twice",
                                        optarg);
             c->npublish++;
+            break;
+        case OPT_PREOPEN:
+            if (parse_preopen(optarg, &c->preopen))
+                return usage_error(usage_run, "bad --preopen '%s': want 0..64", optarg);
             break;
         case 'c':
             if (parse_cid(optarg, &c->cid))
@@ -272,6 +282,8 @@ static int parse_run(int argc, char **argv, struct run_options *o)
         return usage_error(usage_run, "%s", optind >= argc ? "IMAGE missing" : "one IMAGE only");
     if (c->gdb_wait && !c->gdb)
         return usage_error(usage_run, "%s", "--gdb-wait needs --gdb");
+    if (c->preopen && !c->npublish)
+        return usage_error(usage_run, "%s", "--preopen needs --publish");
     o->image = argv[optind];
     return 0;
 }

@@ -22,6 +22,8 @@
  *   CLOSING       RST                    -> closed
  *                 SHUTDOWN, timeout      -> closed, RST to guest
  *                 other                  -> ignored
+ * Pre-opened connections (--preopen) not paired with a client yet have
+ * their own table, in pool.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -188,7 +190,12 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
                   kind_names[c->kind], c->host_port, c->guest_port, why, c->rx_cnt, c->tx_cnt);
     else
         log_event("%s client closed: %s", kind_names[c->kind], why);
-    if (d->trace)
+    bool pooled = c->pool != NULL; /* pre-opened, never a client's (pool.c) */
+    if (c->owed)
+        pool_release(c);
+    if (pooled)
+        pool_conn_closed(d, c);
+    if (d->trace && !pooled)
         trace_done(d, c);
     close_host(c);
     if (rst && c->hashed)
@@ -200,7 +207,7 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
         d->all = c->all_next;
     if (c->all_next)
         c->all_next->all_prev = c->all_prev;
-    if (c->kind != CONN_FROM_GUEST &&
+    if (c->kind != CONN_FROM_GUEST && !pooled &&
         (c->state == CONN_CONNECT_LINE || c->state == CONN_CONNECTING)) {
         /* A client accepted and then let go without a connection: always
          * said, whatever the log level (rate-limited). */
@@ -211,14 +218,14 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
                       "such line)",
                       kind_names[c->kind], why, (unsigned long long)skipped);
     }
-    if (c->state == CONN_CONNECTING)
+    if (c->state == CONN_CONNECTING && !pooled)
         retry_forget(d, c);
     c->dead = true;
     c->dead_next = d->dead;
     d->dead = c;
     d->nconns--;
     /* A slot is free: a client waiting in the listen queue may come in. */
-    gate_update(&d->gate, d->nconns, d->host->now_ms());
+    gate_update(&d->gate, device_gate_count(d), d->host->now_ms());
 }
 
 void conn_free_dead(struct vsock_dev *d)
@@ -384,12 +391,25 @@ static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const str
 {
     if (c->waiting || (c->pending & PEND_REQUEST))
         return; /* no REQUEST of ours is out: a stray packet */
+    if (c->pool) {
+        /* Pre-opening (pool.c): no client waits for it. */
+        if (h->op == VSOCK_OP_RESPONSE) {
+            retry_accepted(d, c);
+            pool_established(d, c);
+        } else {
+            conn_close(d, c, h->op != VSOCK_OP_RST,
+                       h->op == VSOCK_OP_RST ? "guest refused a pre-opened connection"
+                                             : "unexpected packet while pre-opening");
+        }
+        return;
+    }
     switch (h->op) {
     case VSOCK_OP_RESPONSE:
         conn_trace(d, c, TR_RESPONSE);
         c->state = CONN_ESTABLISHED;
         c->deadline_ms = 0;
         retry_accepted(d, c);
+        pool_port_answered(d, c->guest_port);
         d->stats.established++;
         if (c->kind == CONN_FROM_UDS) {
             char ok[32];
@@ -513,6 +533,11 @@ void conn_guest_packet(struct vsock_dev *d, const struct vsock_hdr *h, const str
     }
     c->peer_buf_alloc = h->buf_alloc;
     c->peer_fwd_cnt = h->fwd_cnt;
+    /* Unpaired and pre-opened: anything but credit drops it (pool.c). */
+    if (c->pool && c->state == CONN_ESTABLISHED && pool_guest_packet(d, c, h))
+        return;
+    if (c->owed && (h->op == VSOCK_OP_RW || h->op == VSOCK_OP_SHUTDOWN || h->op == VSOCK_OP_RST))
+        pool_release(c); /* the guest answered the client: the pool's refill may go */
     switch (c->state) {
     case CONN_CONNECTING:
         recv_connecting(d, c, h);
@@ -655,8 +680,11 @@ void conn_timeouts(struct vsock_dev *d, uint64_t now_ms)
         case CONN_CLOSING:
             conn_close(d, c, true, "no RST from guest in time");
             break;
-        case CONN_ESTABLISHED:
-            c->deadline_ms = 0;
+        case CONN_ESTABLISHED: /* an unpaired pre-opened one at its age limit */
+            if (c->pool)
+                pool_retire(d, c);
+            else
+                c->deadline_ms = 0;
             break;
         }
     }

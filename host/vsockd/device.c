@@ -100,10 +100,13 @@ void device_init(struct vsock_dev *d, uint64_t guest_cid, unsigned max_conns,
 void device_reset_conns(struct vsock_dev *d)
 {
     /* Freed by device_run after the current event batch, which may still name them. */
+    d->resetting = true; /* (a pre-opening REQUEST cut short is no refusal) */
     while (d->all)
         conn_close(d, d->all, false, "device reset");
+    d->resetting = false;
     d->rst_len = 0;
     retry_reset(d); /* a reset guest has no listeners until it accepts again */
+    pool_reset(d);
 }
 
 void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
@@ -283,6 +286,8 @@ void device_run(struct vsock_dev *d)
 {
     if (d->tx_kicked)
         process_tx(d);
+    if (d->preopen)
+        pool_refill(d, d->host->now_ms());
     pump_rx(d);
     vq_notify(&d->vu.vq[VQ_TX]);
     vq_notify(&d->vu.vq[VQ_RX]);
@@ -309,6 +314,8 @@ static uint64_t earlier(uint64_t next, uint64_t t)
 uint64_t device_next_deadline(const struct vsock_dev *d)
 {
     uint64_t next = earlier(gate_deadline(&d->gate), retry_next_deadline(d));
+    if (vq_ready(&d->vu.vq[VQ_RX])) /* (the refill waits for the ring anyway) */
+        next = earlier(next, pool_next_deadline(d));
     for (const struct vsock_conn *c = d->all; c; c = c->all_next)
         next = earlier(next, c->deadline_ms);
     return next;
@@ -339,6 +346,16 @@ size_t device_stats_text(struct vsock_dev *d, char *buf, size_t len)
     control_kv(buf, len, &off, "rx_calls", d->vu.vq[VQ_RX].calls);
     control_kv(buf, len, &off, "tx_calls", d->vu.vq[VQ_TX].calls);
     control_kv(buf, len, &off, "bytes_buffered", d->bytes_buffered);
+    if (d->preopen) {
+        control_kv(buf, len, &off, "preopen", d->preopen);
+        control_kv(buf, len, &off, "preopen_ready", d->pool_ready);
+        control_kv(buf, len, &off, "preopened", st->preopened);
+        control_kv(buf, len, &off, "preopen_paired", st->preopen_paired);
+        control_kv(buf, len, &off, "preopen_misses", st->preopen_misses);
+        control_kv(buf, len, &off, "preopen_dropped", st->preopen_dropped);
+        control_kv(buf, len, &off, "preopen_retired", st->preopen_retired);
+        control_kv(buf, len, &off, "preopen_refused", st->preopen_refused);
+    }
     if (d->trace) {
         static const char *const names[TR_STEPS] = {NULL,
                                                     "trace_request_us",

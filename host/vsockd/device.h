@@ -64,7 +64,15 @@ enum watch_kind {
 #define RETRY_GAP_MAX_MS 500 /* the probe gap doubles up to this */
 #define RETRY_RELEASE    2   /* waiters let through per RESPONSE */
 #define RETRY_PORTS      64  /* guest ports remembered as accepting */
+#define PREOPEN_PORTS    64  /* guest ports with a pool (PUBLISH_MAX) */
 #define RX_BUDGET        512 /* rx packets per device_run before yielding */
+/* Pre-opened connections (--preopen N, pool.c). */
+#define PREOPEN_MAX       64    /* connections kept ready per published guest port */
+#define POOL_GAP_FIRST_MS 100   /* the first pause after a refusal or an early drop */
+#define POOL_GAP_MAX_MS   2000  /* the pause doubles up to this */
+#define POOL_TRUST_MS     1000  /* a pooled connection the guest keeps this long is sound */
+#define POOL_MAX_AGE_MS   30000 /* an unpaired one is closed (and replaced) at this age */
+#define POOL_MIN_AGE_MS   1000  /* the shortest age learnt from a guest's idle timeout */
 
 enum conn_state {
     CONN_CONNECT_LINE, /* Unix client, waiting for "CONNECT <port>\n" */
@@ -133,6 +141,33 @@ struct vsock_conn {
     struct vsock_conn *all_prev, *all_next;
     struct vsock_conn *dead_next;
     uint64_t trace[TR_STEPS]; /* µs on the monotonic clock, 0: not yet (MIURA_VSOCKD_TRACE) */
+    /* A pre-opened connection not paired with a client yet (pool.c): its
+     * pool while connecting or ready (no host stream, w.fd == -1), else NULL. */
+    struct preopen_pool *pool;
+    struct vsock_conn *pool_next; /* the pool's ready list, newest first */
+    uint64_t pool_since;          /* when the guest accepted it */
+    /* Paired from this pool: its refill waits until the guest answers the
+     * client (its first data, SHUTDOWN or RST) or the connection ends. */
+    struct preopen_pool *owed;
+};
+
+/*
+ * Pre-opened connections to one published guest port (--preopen N): up to N
+ * kept established (REQUEST sent, RESPONSE taken) with no client, so that a
+ * TCP client is paired with one at once instead of waiting for the guest's
+ * handshake. Refilled in the background; see pool.c.
+ */
+struct preopen_pool {
+    uint32_t guest_port;
+    unsigned ready;                /* established and unpaired */
+    unsigned opening;              /* REQUEST out, no answer yet */
+    unsigned held;                 /* taken by clients the guest has not answered yet */
+    struct vsock_conn *ready_head; /* newest first: the first to be paired */
+    unsigned refusals;             /* REQUESTs refused or unanswered in a row */
+    unsigned drops;                /* connections the guest ended within POOL_TRUST_MS, in a row */
+    uint64_t next_at;              /* no new REQUEST before (0: none pending) */
+    uint64_t trust_at;             /* on probation: when the one ready counts as sound */
+    uint64_t max_age_ms;           /* unpaired ones older than this are closed and replaced */
 };
 
 struct rst_entry {
@@ -169,14 +204,20 @@ struct retry_port {
 
 /* What `stats` on the control socket reports, besides active and queued. */
 struct vsockd_stats {
-    uint64_t accepted;       /* host clients accepted (--uds and --publish) */
-    uint64_t established;    /* of those, carried to the guest (RESPONSE) */
-    uint64_t refused;        /* host clients closed before the guest took them */
-    uint64_t guest_resets;   /* RSTs the guest answered to our REQUESTs */
-    uint64_t retries;        /* REQUESTs sent again after such a RST */
-    uint64_t guest_connects; /* guest-initiated connections carried to the host */
-    uint64_t guest_refused;  /* guest-initiated ones refused (no listener, limit) */
-    unsigned peak;           /* most connections open at once */
+    uint64_t accepted;        /* host clients accepted (--uds and --publish) */
+    uint64_t established;     /* of those, carried to the guest (RESPONSE) */
+    uint64_t refused;         /* host clients closed before the guest took them */
+    uint64_t guest_resets;    /* RSTs the guest answered to our REQUESTs */
+    uint64_t retries;         /* REQUESTs sent again after such a RST */
+    uint64_t guest_connects;  /* guest-initiated connections carried to the host */
+    uint64_t guest_refused;   /* guest-initiated ones refused (no listener, limit) */
+    uint64_t preopened;       /* pre-opened connections the guest accepted */
+    uint64_t preopen_paired;  /* clients paired with a pre-opened connection */
+    uint64_t preopen_misses;  /* clients of a pooled port that found none ready */
+    uint64_t preopen_dropped; /* unpaired ones the guest closed or sent data on */
+    uint64_t preopen_retired; /* unpaired ones closed by us at their age limit */
+    uint64_t preopen_refused; /* pre-opening REQUESTs refused or unanswered */
+    unsigned peak;            /* most connections open at once */
 };
 
 struct vsock_dev {
@@ -207,6 +248,11 @@ struct vsock_dev {
     bool trace;                  /* MIURA_VSOCKD_TRACE: connection steps timed */
     uint64_t trace_conns;        /* connections that went through every step */
     uint64_t trace_us[TR_STEPS]; /* [s]: sum of the gaps step s-1 -> s, µs */
+    unsigned preopen;            /* --preopen N: pool size per published port (0: off) */
+    struct preopen_pool pools[PREOPEN_PORTS];
+    unsigned npools;
+    unsigned pool_ready; /* the pools' ready connections, all ports */
+    bool resetting;      /* device_reset_conns is closing everything */
 };
 
 extern const struct vu_device_ops vsock_vu_ops;
@@ -286,5 +332,47 @@ void retry_timers(struct vsock_dev *d, uint64_t now_ms);
 uint64_t retry_next_deadline(const struct vsock_dev *d);
 /* A reset guest: forgets every port (no connection is left waiting). */
 void retry_reset(struct vsock_dev *d);
+/* True while host clients wait for the guest port's accept queue. */
+bool retry_port_waiting(const struct vsock_dev *d, uint32_t port);
+
+/*
+ * Pre-opened connections (pool.c). With --preopen N each published guest
+ * port keeps up to N connections established before any client comes; a TCP
+ * client takes the newest at once (pool_take), and the pool is refilled from
+ * device_run. An unpaired connection on which the guest sends anything but
+ * credit (data, SHUTDOWN, RST) is dropped, never paired: its bytes must not
+ * reach a later client. Refusals and early drops pause the refill
+ * (POOL_GAP_FIRST_MS doubling to POOL_GAP_MAX_MS) with one connection at a
+ * time until one holds; unpaired ones are closed and replaced at their age
+ * limit (POOL_MAX_AGE_MS, or half the age at which the guest ended one).
+ * Unpaired connections count in `active` and --max-conns, but not in the
+ * accept gate: a client may always take a ready one.
+ */
+/* The pool of guest_port, made if need be (at most PREOPEN_PORTS); NULL if full. */
+struct preopen_pool *pool_add(struct vsock_dev *d, uint32_t guest_port);
+/* The newest ready connection, taken out of the pool, or NULL (a miss). */
+struct vsock_conn *pool_take(struct vsock_dev *d, struct preopen_pool *p);
+/* Pairs a taken connection with the host stream fd: its bytes go to the guest now. */
+void pool_pair(struct vsock_dev *d, struct vsock_conn *c, int fd);
+/* Opens what the pools lack (device_run). */
+void pool_refill(struct vsock_dev *d, uint64_t now_ms);
+/* The guest's RESPONSE to a pool connection's REQUEST. */
+void pool_established(struct vsock_dev *d, struct vsock_conn *c);
+/* A guest packet on an unpaired established connection: true if it was dropped for it. */
+bool pool_guest_packet(struct vsock_dev *d, struct vsock_conn *c, const struct vsock_hdr *h);
+/* An unpaired connection at its age limit: SHUTDOWN to the guest, out of the pool. */
+void pool_retire(struct vsock_dev *d, struct vsock_conn *c);
+/* The guest answered a client paired from a pool (or it ended): its refill may go. */
+void pool_release(struct vsock_conn *c);
+/* conn_close of a connection still in its pool. */
+void pool_conn_closed(struct vsock_dev *d, struct vsock_conn *c);
+/* A host client on guest_port was accepted by the guest: a paused pool tries now. */
+void pool_port_answered(struct vsock_dev *d, uint32_t guest_port);
+/* The earliest refill time (now_ms clock), 0 if none. */
+uint64_t pool_next_deadline(const struct vsock_dev *d);
+/* After device_reset_conns: the pools are empty, their pauses forgotten. */
+void pool_reset(struct vsock_dev *d);
+/* The connections the accept gate counts: all but the ready unpaired ones. */
+unsigned device_gate_count(const struct vsock_dev *d);
 
 #endif

@@ -32,23 +32,31 @@ int tcp_listener_adopt(int fd, struct publish_spec *spec, char *err, size_t errl
  * connection limit, or for a moment after running out of descriptors, the
  * client stays in the kernel's listen queue.
  */
-static struct vsock_conn *accept_one(struct vsock_dev *d, int listen_fd, enum conn_kind kind)
+static int accept_fd(struct vsock_dev *d, int listen_fd, enum conn_kind kind, uint64_t now)
 {
-    uint64_t now = d->host->now_ms();
-    if (!gate_open(&d->gate, d->nconns, now))
-        return NULL;
+    if (!gate_open(&d->gate, device_gate_count(d), now))
+        return -1;
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
             gate_hold(&d->gate, now, ACCEPT_HOLD_MS, "accept", errno);
         else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             log_error("accept: %s", strerror(errno));
-        return NULL;
+        return -1;
     }
     if (kind == CONN_FROM_TCP) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+    return fd;
+}
+
+static struct vsock_conn *accept_one(struct vsock_dev *d, int listen_fd, enum conn_kind kind)
+{
+    uint64_t now = d->host->now_ms();
+    int fd = accept_fd(d, listen_fd, kind, now);
+    if (fd < 0)
+        return NULL;
     struct vsock_conn *c = conn_new(d, fd, kind);
     if (!c) { /* out of memory: the gate kept a slot free */
         log_error("closing a %s client: out of memory", kind == CONN_FROM_TCP ? "tcp" : "uds");
@@ -70,18 +78,27 @@ void endpoint_accept_uds(struct vsock_dev *d, int listen_fd)
         log_event("uds client accepted");
         endpoint_connect_line(d, c);
     }
-    gate_update(&d->gate, d->nconns, d->host->now_ms());
+    gate_update(&d->gate, device_gate_count(d), d->host->now_ms());
 }
 
 void endpoint_accept_tcp(struct vsock_dev *d, struct tcp_listener *l)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if (l->pool && l->pool->ready) { /* pre-opened (pool.c): no handshake to wait for */
+            int fd = accept_fd(d, l->w.fd, CONN_FROM_TCP, d->host->now_ms());
+            if (fd < 0)
+                break;
+            pool_pair(d, pool_take(d, l->pool), fd);
+            continue;
+        }
         struct vsock_conn *c = accept_one(d, l->w.fd, CONN_FROM_TCP);
         if (!c)
             break;
+        if (l->pool)
+            pool_take(d, l->pool); /* none ready: counted as a miss */
         conn_start_to_guest(d, c, l->spec->guest_port);
     }
-    gate_update(&d->gate, d->nconns, d->host->now_ms());
+    gate_update(&d->gate, device_gate_count(d), d->host->now_ms());
 }
 
 void endpoint_connect_line(struct vsock_dev *d, struct vsock_conn *c)

@@ -20,6 +20,7 @@
 struct tcp_listener {
     const struct publish_spec *spec;
     struct watch w;
+    struct preopen_pool *pool; /* --preopen: the guest port's pool, else NULL */
 };
 
 /*

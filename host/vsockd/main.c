@@ -60,6 +60,10 @@ static const char usage[] =
     "                        default, once its sockets are open, it keeps only their\n"
     "                        directories in view, no network but its sockets, no\n"
     "                        capabilities, and a seccomp allow-list (docs/security.md)\n"
+    "      --preopen N       keep N connections (0..64, default 0: off) to each published\n"
+    "                        guest port established before any client comes, so that a\n"
+    "                        TCP client skips the guest's handshake; refilled in the\n"
+    "                        background (docs/vsockd.md, \"Pre-opened connections\")\n"
     "  -v, --verbose         log one line per connection event (-vv: more)\n"
     "  -h, --help            this text\n"
     "\n"
@@ -79,6 +83,7 @@ static struct {
     struct publish_spec inherited[PUBLISH_MAX]; /* --publish-fd: guest_port from it, */
     int inherited_fd[PUBLISH_MAX];              /* the rest from the socket */
     unsigned ninherited;
+    unsigned preopen; /* --preopen N */
 } opt = {.c.max_conns = 4096, .socket_fd = -1};
 
 static struct tcp_listener listeners[PUBLISH_MAX];
@@ -138,6 +143,8 @@ static const struct vsock_host_ops host_ops = {
     .now_ms = monotonic_ms,
 };
 
+#define OPT_PREOPEN 0x200 /* long only, beyond common/options.h's */
+
 static int parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -145,6 +152,7 @@ static int parse_options(int argc, char **argv)
         {"cid", required_argument, 0, 'c'},
         {"publish-fd", required_argument, 0, 'P'},
         {"socket-fd", required_argument, 0, 'S'},
+        {"preopen", required_argument, 0, OPT_PREOPEN},
         COMMON_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -164,6 +172,11 @@ static int parse_options(int argc, char **argv)
             if (opt_number("cid", optarg, 3, UINT32_MAX - 1, NULL, &v))
                 return -1;
             opt.cid = v;
+            break;
+        case OPT_PREOPEN:
+            if (opt_number("preopen", optarg, 0, PREOPEN_MAX, NULL, &v))
+                return -1;
+            opt.preopen = (unsigned)v;
             break;
         case 'P': {
             const char *colon = strchr(optarg, ':');
@@ -300,6 +313,9 @@ static int setup(void)
         if (loop_add(&l->w, EPOLLIN) < 0 || gate_add(&dev.gate, &l->w) < 0)
             goto fail;
     }
+    dev.preopen = opt.preopen; /* a pool per published guest port (pool.c) */
+    for (unsigned i = 0; opt.preopen && i < opt.c.npublish + opt.ninherited; i++)
+        listeners[i].pool = pool_add(&dev, listeners[i].spec->guest_port);
     if (opt.socket_fd >= 0) { /* already at --socket, bound by whoever started us */
         if (listener_adopt(opt.socket_fd, AF_UNIX, "--socket-fd", err, sizeof(err)) < 0)
             goto fail;
@@ -378,7 +394,8 @@ static bool handle(struct watch *w, uint32_t events)
         armed = 0; /* a one-shot: it has fired */
         if (read(w->fd, &v, sizeof(v)) > 0) {
             device_timer(&dev, monotonic_ms());
-            gate_update(&dev.gate, dev.nconns, monotonic_ms()); /* an accept hold may be over */
+            gate_update(&dev.gate, device_gate_count(&dev),
+                        monotonic_ms()); /* an accept hold may be over */
         }
         break;
     case WATCH_CTL_LISTEN:
@@ -408,9 +425,10 @@ int main(int argc, char **argv)
         cleanup();
         return 1;
     }
-    log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports", opt.socket_path,
-              (unsigned long long)opt.cid, opt.c.uds_path ? ", uds " : "",
-              opt.c.uds_path ? opt.c.uds_path : "", opt.c.npublish + opt.ninherited);
+    log_event("listening: vhost-user %s, guest cid %llu%s%s, %u published ports, %u pre-opened "
+              "connections each",
+              opt.socket_path, (unsigned long long)opt.cid, opt.c.uds_path ? ", uds " : "",
+              opt.c.uds_path ? opt.c.uds_path : "", opt.c.npublish + opt.ninherited, opt.preopen);
     for (;;) {
         int n = epoll_wait(loop_epfd, evs, 64, device_has_work(&dev) ? 0 : -1);
         if (n < 0 && errno != EINTR) {

@@ -3,7 +3,8 @@
 # VSOCKD_LIB_SRCS is everything but main.c; unit tests and fuzz targets build
 # it (with the host library's sources) against their fakes.
 VSOCKD_LIB_SRCS := host/vsockd/vring.c host/vsockd/vhost_user.c host/vsockd/conn.c \
-	host/vsockd/device.c host/vsockd/endpoint.c host/vsockd/retry.c
+	host/vsockd/device.c host/vsockd/endpoint.c host/vsockd/retry.c \
+	host/vsockd/pool.c
 HOSTPROGS += miura-vsockd
 miura-vsockd_SRCS := $(VSOCKD_LIB_SRCS) host/vsockd/main.c
 miura-vsockd_HOSTLIBS := hostconfine hostcommon

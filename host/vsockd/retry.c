@@ -236,3 +236,11 @@ void retry_reset(struct vsock_dev *d)
 {
     d->nports = 0;
 }
+
+bool retry_port_waiting(const struct vsock_dev *d, uint32_t port)
+{
+    for (unsigned i = 0; i < d->nports; i++)
+        if (d->ports[i].port == port)
+            return d->ports[i].waiting > 0;
+    return false;
+}

@@ -53,7 +53,8 @@ run_miura() { # OUT TIMEOUT args... ; sets RC, OUT (console with CR removed) and
 rc=$?
 [ $rc -eq 2 ] && pass usage-no-image || fail usage-no-image "status $rc, want 2"
 for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--accel xen" "--bogus" \
-    "--restart sometimes" "--restart on-failure:0" "--gdb 0.0.0.0:1234" "--gdb-wait" "--stop-timeout -1"; do
+    "--restart sometimes" "--restart on-failure:0" "--gdb 0.0.0.0:1234" "--gdb-wait" "--stop-timeout -1" \
+    "--preopen 65"; do
     # shellcheck disable=SC2086
     "$MIURA" run $bad "$hello" >/dev/null 2>"$work/usage.err"
     rc=$?
@@ -63,6 +64,8 @@ for bad in "--publish 80" "--mem 1.5G" "--cid 2" "--cpus 0" "--name ../x" "--acc
         fail "usage/${bad%% *}" "status $rc, want 2; $(head -1 "$work/usage.err")"
     fi
 done
+
+check_cmd usage/preopen-needs-publish 2 "miura: --preopen needs --publish" "$MIURA" run --preopen 4 "$hello"
 
 out=$work/noqemu
 PATH=/nonexistent "$MIURA" run "$hello" >"$out" 2>"$out.err"

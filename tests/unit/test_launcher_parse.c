@@ -94,6 +94,14 @@ TEST(cids_and_cpus)
     CHECK(parse_cpus("64", &v) == 0);
     CHECK(parse_cpus("0", &v) < 0);
     CHECK(parse_cpus("65", &v) < 0);
+    CHECK(parse_preopen("0", &v) == 0);
+    CHECK_EQ(v, 0);
+    CHECK(parse_preopen("64", &v) == 0);
+    CHECK_EQ(v, 64);
+    CHECK(parse_preopen("65", &v) < 0);
+    CHECK(parse_preopen("-1", &v) < 0);
+    CHECK(parse_preopen("4x", &v) < 0);
+    CHECK(parse_preopen("", &v) < 0);
     CHECK(parse_uint("0", 0, 3600, &v) == 0);
     CHECK_EQ(v, 0);
     CHECK(parse_uint("3601", 0, 3600, &v) < 0);
@@ -290,6 +298,17 @@ TEST(plan_full)
     plan_free(&v);
     plan_free(&s);
     plan_free(&q);
+    /* --preopen N reaches miura-vsockd (before the ports it applies to). */
+    c.preopen = 8;
+    CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
+    CHECK(formatted(&s, line, sizeof(line)) == 0);
+    CHECK(
+        strstr(line, " --control /r/vsockd.ctl --preopen 8 --publish-fd 3:80 --publish-fd 4:22") !=
+        NULL);
+    plan_free(&v);
+    plan_free(&s);
+    plan_free(&q);
+    c.preopen = 0;
     /* Without publish_fds (miura-oci) miura-vsockd listens itself. */
     c.publish_fds = false;
     CHECK(plan_build(&c, &v, &s, &q, &err) == 0);
