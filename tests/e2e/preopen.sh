@@ -78,8 +78,11 @@ else
 fi
 
 # ---- the guest ends unpaired ones (its 4 s idle timeout): dropped, replaced
+# (not necessarily all N of the first fill: the launcher's readiness probe
+# may have taken one or more of them, and once the pool has learnt the age
+# limit, it retires its own before the guest ends them)
 before=$(stat_of preopened)
-if wait_stat preopen_dropped -ge $N 60; then
+if wait_stat preopen_dropped -ge 1 60; then
     pass guest-close-dropped
 else
     fail guest-close-dropped "$(timeout 10 "$MIURA" stats pool | grep preopen | tr '\n' ' ')"
@@ -133,11 +136,13 @@ noise=$(grep -vE '^(GET|HEAD) [^ ]* HTTP/1\.[01] [0-9]{3} [0-9]+$' "$work/consol
     fail console-quiet "$(grep -iE 'error|reset|timeout|drop|fail|idle' "$work/console" | head -3)"
 
 # ---- miura stop does not wait for the unpaired connections
-wait_stat preopen_ready -eq $N 60
+# (ready: a moment before the stop; the pool retires and refills its
+# connections every 2 s, so it is waited for as at least one, not N)
+wait_stat preopen_ready -ge 1 60
 ready=$(stat_of preopen_ready)
 timeout 180 "$MIURA" stop pool >"$work/stop" 2>&1
 rc=$?
-if [ $rc -eq 0 ] && [ "$ready" -eq $N ] && ! grep -q 'waiting up to' "$RT/pool/launcher.log" &&
+if [ $rc -eq 0 ] && [ "$ready" -ge 1 ] && ! grep -q 'waiting up to' "$RT/pool/launcher.log" &&
     "$MIURA" ps -a | grep -qE '^pool .*  exited 143: stopped by signal 15 \(Terminated\)$'; then
     pass stop-ignores-pool
 else
