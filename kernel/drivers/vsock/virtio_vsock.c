@@ -91,6 +91,7 @@ struct virtio_vsock {
     uint32_t tx_unkicked_bytes; /* their payload */
     struct list tx_pending;     /* struct vsock_pkt waiting for room on the ring */
     bool tx_wanted;             /* net waits for packets: tx interrupts until none in flight */
+    uint64_t poll_at;           /* the service thread's wake-up time when it polls */
     struct rx_slot *rx_free;
     uint32_t events[EVENT_BUFS];
 };
@@ -336,9 +337,16 @@ static void *vsock_service(void *arg)
                 vq_disable_cb(&vs->tx);
             /* Out of memory while refilling: retry every 10 ms, since a ring
              * left empty would never interrupt us again. Tx chains in
-             * flight without interrupts: reaped within 10 ms. */
-            if (rx_short(vs) || (!tx_irq && vq_inflight(&vs->tx)))
-                deadline = miura_clock_ns() + POLL_NS;
+             * flight without interrupts: reaped within 10 ms. The time
+             * stays until it has passed, so that sleeping again does not
+             * move the CPU's timer (under TCG, each move is work for
+             * QEMU's main loop). */
+            if (rx_short(vs) || (!tx_irq && vq_inflight(&vs->tx))) {
+                uint64_t now = miura_clock_ns();
+                if (vs->poll_at <= now)
+                    vs->poll_at = now + POLL_NS;
+                deadline = vs->poll_at;
+            }
             if (vq_enable_cb(&vs->rx) && (!tx_irq || vq_enable_cb(&vs->tx)) &&
                 vq_enable_cb(&vs->event))
                 waitq_wait(&vs->wake, deadline);
