@@ -7,6 +7,11 @@
  * and prints what the host answered. Port 5001 answers one line of
  * statistics (connections being served and served so far, heap bytes in use)
  * and closes: the host uses it to see that vanished clients were freed.
+ * Port 5002 is a source: a client sends one line "BYTES SNDBUF SEED", and
+ * the server sets SO_SNDBUF (unless 0) and sends BYTES bytes of the
+ * client's stream from SEED (tests/tools/vsock_client.c --source), then
+ * closes; it reads nothing more, so only the device's completions and the
+ * peer's credit updates wake a blocked send.
  */
 #include <errno.h>
 #include <linux/vm_sockets.h>
@@ -77,7 +82,67 @@ static void connect_out(unsigned port)
     close(fd);
 }
 
-#define STATS_PORT 5001
+#define STATS_PORT  5001
+#define SOURCE_PORT 5002
+
+static uint8_t stream_byte(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint8_t)(*s >> 56);
+}
+
+static void *source(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char line[96];
+    size_t got = 0;
+    while (got < sizeof(line) - 1 && recv(fd, line + got, 1, 0) == 1 && line[got] != '\n')
+        got++;
+    line[got] = 0;
+    char *p = line;
+    unsigned long long left = strtoull(p, &p, 10);
+    int sndbuf = (int)strtol(p, &p, 10);
+    uint64_t seed = strtoull(p, &p, 10);
+    char *buf = malloc(BUF);
+    if (sndbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    while (buf && left > 0) {
+        size_t n = left < BUF ? (size_t)left : BUF;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char)stream_byte(&seed);
+        for (size_t off = 0; off < n;) {
+            ssize_t w = send(fd, buf + off, n - off, 0);
+            if (w <= 0)
+                goto out;
+            off += (size_t)w;
+        }
+        left -= n;
+    }
+out:
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+static void *source_server(void *arg)
+{
+    (void)arg;
+    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm addr = {
+        .svm_family = AF_VSOCK, .svm_port = SOURCE_PORT, .svm_cid = VMADDR_CID_ANY};
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 8) < 0)
+        return NULL;
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            continue;
+        thread_t *t = thread_create(THREAD_CPU_CURRENT, 16 * 1024, source, (void *)(intptr_t)c);
+        if (t)
+            thread_detach(t);
+        else
+            close(c);
+    }
+}
 
 static void *stats_server(void *arg)
 {
@@ -106,6 +171,7 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     thread_detach(thread_create(THREAD_CPU_CURRENT, 16 * 1024, stats_server, NULL));
+    thread_detach(thread_create(THREAD_CPU_CURRENT, 16 * 1024, source_server, NULL));
     const char *out = miura_getarg("connect");
     if (out)
         connect_out((unsigned)strtoul(out, NULL, 10));

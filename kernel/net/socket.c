@@ -221,7 +221,8 @@ static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int f
     for (;;) {
         size_t want = n - done > UINT32_MAX ? UINT32_MAX : n - done;
         int64_t r = vsock_send_some(s, buf + done, (uint32_t)want);
-        if (r == -ENOMEM && s->tx_inflight)
+        bool nomem = r == -ENOMEM && s->tx_inflight;
+        if (nomem)
             r = 0; /* memory comes back with the packets in flight */
         if (r < 0)
             return sent_or_error(s, done, r);
@@ -234,6 +235,7 @@ static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int f
             vsock_request_credit(s);
         if (nonblock)
             return done ? (ssize_t)done : -EAGAIN;
+        vsock_tx_wait_prepare(s, nomem);
         if (net_wait(&s->wq, deadline) == -ETIMEDOUT)
             return done ? (ssize_t)done : -EAGAIN;
     }
@@ -545,6 +547,8 @@ static short sock_poll(struct fd_object *o, short events, struct waitq **wq)
     struct vsock_sock *s = sock_of(o);
     short m = (short)(vsock_poll_mask(s) & (events | POLLERR | POLLHUP));
     *wq = net_waitq_of(&s->wq); /* woken by every change of this socket */
+    if ((events & POLLOUT) && !(m & POLLOUT))
+        vsock_tx_wait_prepare(s, false); /* the poller may sleep for them */
     net_unlock(f);
     return m;
 }
@@ -582,6 +586,7 @@ static int64_t do_sendfile(struct vsock_sock *s, struct fd_object *in, fd_read_o
         if (!p) { /* no room, or no memory until packets in flight come back */
             if (nonblock)
                 return done ? (int64_t)done : -EAGAIN;
+            vsock_tx_wait_prepare(s, room > 0);
             if (net_wait(&s->wq, deadline) == -ETIMEDOUT)
                 return done ? (int64_t)done : -EAGAIN;
             continue;

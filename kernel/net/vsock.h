@@ -165,6 +165,10 @@ int vsock_send_pkt(struct vsock_sock *s, struct vsock_pkt *p, uint32_t len);
  * packet. Returns the count (0 if none can go now) or -errno (as
  * vsock_send_room: a pending error stays pending). */
 int64_t vsock_send_some(struct vsock_sock *s, const uint8_t *buf, uint32_t n);
+/* Before a sender sleeps (send, sendfile, poll for POLLOUT): when what it
+ * waits for is its own packets coming back (SO_SNDBUF full, or nomem: no
+ * memory while they hold some), asks the transport for them promptly. */
+void vsock_tx_wait_prepare(struct vsock_sock *s, bool nomem);
 /* Asks the peer for credit (once until it answers). */
 void vsock_request_credit(struct vsock_sock *s);
 int vsock_shutdown(struct vsock_sock *s, uint32_t flags); /* VSOCK_SHUTDOWN_* */

@@ -20,6 +20,12 @@
  * (ctrl_pending) and waits on a list; every pool packet that comes back
  * sends the next owed one. Data never overtakes a control packet of its
  * connection.
+ *
+ * Waiting for packets to come back: the transport may keep a packet the
+ * device is done with for a while, unless told that someone waits for it
+ * (want_tx_done, vsock_transport.h): a socket that owes a control packet
+ * for an empty pool, and a sender about to sleep for its own packets
+ * (vsock_tx_wait_prepare).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -416,6 +422,7 @@ int vsock_send_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags)
         if (op == VSOCK_OP_SHUTDOWN)
             s->ctrl_shut |= (uint8_t)flags;
         vsock_net_stats.ctrl_deferred++;
+        t->want_tx_done(t); /* the pool comes back with the packets in flight */
         return 0;
     }
     return ctrl_post(t, s, p, op, flags);
@@ -544,6 +551,13 @@ void vsock_tx_done_locked(struct vsock_pkt *p)
     vsock_pkt_free(p);
     vsock_wake(s);
     vsock_sock_put(s);
+}
+
+void vsock_tx_wait_prepare(struct vsock_sock *s, bool nomem)
+{
+    struct vsock_transport *t = vsock_net_transport;
+    if (t && s->tx_inflight && (nomem || s->tx_inflight >= s->sndbuf))
+        t->want_tx_done(t);
 }
 
 void vsock_request_credit(struct vsock_sock *s)

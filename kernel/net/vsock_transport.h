@@ -22,6 +22,11 @@
  *   packet send() accepted, control packets too, comes back exactly once
  *   (also after a reset or a broken queue), and never before the device is
  *   done with it. Net frees or reuses it only then.
+ * - The transport may keep a packet the device is done with for a while
+ *   (the virtio driver reaps completions without an interrupt, within
+ *   10 ms), unless net waits for it: then net calls want_tx_done() before
+ *   the waiter sleeps, and every packet the transport holds at that moment
+ *   comes back as soon as the device is done with it.
  */
 #ifndef MIURA_NET_VSOCK_TRANSPORT_H
 #define MIURA_NET_VSOCK_TRANSPORT_H
@@ -67,6 +72,12 @@ struct vsock_transport {
     int (*send)(struct vsock_transport *t, struct vsock_pkt *p);
     /* Gives a loaned rx buffer back to the driver. */
     void (*rx_release)(struct vsock_transport *t, struct vsock_rx_buf *buf);
+    /* Net waits for packets to come back (a sender blocked on SO_SNDBUF or
+     * on memory its packets hold, a control packet owed for an empty
+     * pool): every packet the transport holds now comes back through
+     * vsock_net_tx_done as soon as the device is done with it. Never
+     * blocks; does not call into net. */
+    void (*want_tx_done)(struct vsock_transport *t);
 };
 
 /* Makes t the transport every socket uses (one at a time). */

@@ -4,7 +4,10 @@
 # reached through the hybrid Unix socket (--uds) and a published TCP port,
 # with checksummed transfers of 1 B to 256 MiB, 500 concurrent connections,
 # half-closing and vanishing clients, a slow reader, and a guest connecting
-# out to a host Unix listener.
+# out to a host Unix listener. Guest-to-host streams the host never answers
+# (port 5002), with a 4 KiB SO_SNDBUF: a send blocked on its own packets is
+# woken by the device's completions alone (the guest asks for tx interrupts
+# only then), and miura-vsockd's tx_calls counter shows that it asked.
 SUITE=vsock
 source "$(dirname "$0")/lib.sh"
 img=$(need_image test_echo)
@@ -30,7 +33,8 @@ pids+=($!)
 for _ in $(seq "$PORT_TRIES"); do
     port=$(free_port) || break
     "$VSOCKD" --socket "$work/vhost.sock" --cid 3 --uds "$work/v.sock" \
-        --publish "127.0.0.1:$port:5000" --max-conns 1024 >"$work/vsockd.log" 2>&1 &
+        --publish "127.0.0.1:$port:5000" --max-conns 1024 --control "$work/ctl.sock" \
+        >"$work/vsockd.log" 2>&1 &
     vpid=$!
     for _ in $(seq 1200); do [ -S "$work/vhost.sock" ] || ! kill -0 $vpid 2>/dev/null && break; sleep 0.05; done
     [ -S "$work/vhost.sock" ] && break
@@ -76,6 +80,23 @@ client tcp-200-concurrent '^200/200 connections verified, 16384 bytes' "${T[@]}"
 client half-close '^20/20 connections verified, 102400 bytes each, half-closed' "${T[@]}" --conns 20 --bytes 102400 --half-close
 client slow-reader '^1/1 connections verified, 2097152 bytes' "${T[@]}" --bytes 2097152 --slow 2
 client vanish '^50/50 connections verified, 1048576 bytes each, vanished' "${T[@]}" --conns 50 --bytes 1048576 --vanish
+
+# tx_calls: interrupts miura-vsockd raised for the guest's tx queue.
+tx_calls() { printf 'stats\n' | timeout 5 socat - UNIX-CONNECT:"$work/ctl.sock" 2>/dev/null | awk '$1 == "tx_calls" { print $2 }'; }
+c0=$(tx_calls)
+client source-sndbuf-4KiB-slow-then-fast '^1/1 connections verified, 8388608 bytes' "${U[@]}" --port 5002 \
+    --source 4096 --bytes 8388608 --slow 2 --slow-bytes 524288
+c1=$(tx_calls)
+# Nothing but completions and credit updates reached the guest meanwhile: it
+# must have asked for tx interrupts while its sender waited (without the ask
+# they stay off here: two packets in flight at most, none waiting for room).
+[ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ] && pass source-asked-for-tx-interrupts ||
+    fail source-asked-for-tx-interrupts "tx_calls '$c0' -> '$c1'"
+echo "# source, 8 MiB with a 4 KiB SO_SNDBUF: $((c1 - c0)) tx interrupts"
+client source-4-at-once-sndbuf-4KiB '^4/4 connections verified, 4194304 bytes' "${U[@]}" --port 5002 \
+    --conns 4 --source 4096 --bytes 4194304
+client source-default-sndbuf-64MiB '^1/1 connections verified, 67108864 bytes' "${U[@]}" --port 5002 \
+    --source 0 --bytes 67108864
 
 # The guest freed the vanished connections: nothing active a moment later.
 stats=

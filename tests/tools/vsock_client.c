@@ -6,12 +6,17 @@
  * exactly the same bytes come back. Single-threaded, poll(2)-driven.
  *
  *   vsock_client (--uds PATH --port P | --tcp ADDR:PORT) [--conns N] [--bytes B]
- *                [--half-close] [--vanish] [--slow MS] [--burst] [--timeout S]
+ *                [--half-close] [--vanish] [--slow MS [--slow-bytes N]] [--burst]
+ *                [--source SNDBUF] [--timeout S]
  *
  * --half-close  shut down the sending side after the last byte, then expect
  *               the whole echo and EOF.
  * --vanish      send half the bytes, then reset the connection (SO_LINGER 0).
- * --slow MS     read at most 4 KiB every MS milliseconds (a slow reader).
+ * --slow MS     read at most 4 KiB every MS milliseconds (a slow reader);
+ *               with --slow-bytes N only the first N bytes, then at full speed.
+ * --source SNDBUF  the guest sends and we only read (test_echo's port 5002):
+ *               we send one line "B SNDBUF SEED", the guest sets SO_SNDBUF
+ *               (0: its default) and sends B bytes of our stream.
  * --burst       with --uds: send every CONNECT line before reading any OK (all
  *               N clients arrive at once), instead of one handshake at a time.
  * A connection is closed as soon as it is verified (or failed), as a real
@@ -46,8 +51,9 @@ struct conn {
 
 static const char *uds, *tcp;
 static unsigned port, conns = 1, slow_ms, timeout_s = 120;
-static uint64_t bytes = 1024;
+static uint64_t bytes = 1024, slow_bytes = UINT64_MAX;
 static int half_close, vanish, burst;
+static long source_sndbuf = -1; /* --source: >= 0 */
 
 static uint8_t stream_byte(uint64_t *s)
 {
@@ -179,7 +185,7 @@ static void step_recv(struct conn *c)
     uint8_t buf[16384];
     for (;;) {
         size_t cap = sizeof(buf);
-        if (slow_ms) {
+        if (slow_ms && c->received < slow_bytes) {
             if (now_ms() < c->next_read_ms)
                 return;
             cap = 4096;
@@ -209,7 +215,7 @@ static void step_recv(struct conn *c)
             c->done = 1;
             return;
         }
-        if (slow_ms)
+        if (slow_ms && c->received < slow_bytes)
             return;
     }
 }
@@ -230,6 +236,10 @@ int main(int argc, char **argv)
             bytes = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--slow") && v)
             slow_ms = (unsigned)strtoul(v, NULL, 10), i++;
+        else if (!strcmp(a, "--slow-bytes") && v)
+            slow_bytes = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--source") && v)
+            source_sndbuf = strtol(v, NULL, 10), i++;
         else if (!strcmp(a, "--timeout") && v)
             timeout_s = (unsigned)strtoul(v, NULL, 10), i++;
         else if (!strcmp(a, "--half-close"))
@@ -240,13 +250,17 @@ int main(int argc, char **argv)
             burst = 1;
         else {
             fprintf(stderr, "usage: vsock_client (--uds PATH --port P | --tcp ADDR:PORT) "
-                            "[--conns N] [--bytes B] [--half-close] [--vanish] [--slow MS] "
-                            "[--burst] [--timeout S]\n");
+                            "[--conns N] [--bytes B] [--half-close] [--vanish] [--slow MS "
+                            "[--slow-bytes N]] [--burst] [--source SNDBUF] [--timeout S]\n");
             return 2;
         }
     }
     if ((!uds == !tcp) || conns == 0 || conns > 4096) {
         fprintf(stderr, "vsock_client: give exactly one of --uds/--tcp, 1..4096 connections\n");
+        return 2;
+    }
+    if (source_sndbuf >= 0 && (burst || half_close || vanish)) {
+        fprintf(stderr, "vsock_client: --source goes with none of --burst/--half-close/--vanish\n");
         return 2;
     }
     struct conn *c = calloc(conns, sizeof(*c));
@@ -259,6 +273,14 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < conns; i++) {
         c[i].fd = open_one(&c[i]);
         c[i].tx_state = c[i].rx_state = 0x9e3779b97f4a7c15ull * (i + 1);
+        if (source_sndbuf >= 0) { /* the guest sends; the line fits any socket buffer */
+            char line[96];
+            int n = snprintf(line, sizeof(line), "%llu %ld %llu\n", (unsigned long long)bytes,
+                             source_sndbuf, (unsigned long long)c[i].rx_state);
+            if (write(c[i].fd, line, (size_t)n) != n)
+                die("write the source line");
+            c[i].sent = bytes;
+        }
     }
     uint64_t deadline = now_ms() + timeout_s * 1000ull;
     unsigned left = conns;

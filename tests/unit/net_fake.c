@@ -148,6 +148,16 @@ static void fake_rx_release(struct vsock_transport *t, struct vsock_rx_buf *buf)
     free(buf);
 }
 
+static void fake_want_tx_done(struct vsock_transport *t)
+{
+    (void)t;
+    fake.want_tx_done++;
+    /* what net holds back for the packets: none of them done yet */
+    fake.want_tx_undone = 0;
+    for (unsigned i = 0; i < fake.nsent; i++)
+        fake.want_tx_undone += !fake.sent[i].done;
+}
+
 static void free_sent(void)
 {
     for (unsigned i = 0; i < fake.nsent; i++)
@@ -161,6 +171,7 @@ void fake_init(void)
     fake.t.guest_cid = FAKE_GUEST_CID;
     fake.t.send = fake_send;
     fake.t.rx_release = fake_rx_release;
+    fake.t.want_tx_done = fake_want_tx_done;
     fake.now = 1000000000ull; /* 1 s after boot */
     vsock_net_attach(&fake.t);
 }

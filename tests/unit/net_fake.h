@@ -37,6 +37,8 @@ struct fake_net {
     unsigned lock_depth;
     unsigned waits; /* net_wait calls */
     unsigned timer_kicks;
+    unsigned want_tx_done;   /* want_tx_done calls */
+    unsigned want_tx_undone; /* packets not yet done at the last of them */
     /* Called by net_wait (with the net lock held, like a sleeping thread
      * whose CPU runs the driver): may inject packets, move the clock. */
     void (*wait_hook)(struct net_waitq *wq, uint64_t deadline);

@@ -378,6 +378,7 @@ TEST(blocking_send_waits_for_credit)
     CHECK_EQ(miura_send(fd, msg, sizeof(msg), 0), 1000);
     CHECK_EQ(fake.waits, 9);
     CHECK_EQ(fake.stuck, 0);
+    CHECK_EQ(fake.want_tx_done, 0); /* credit, not its packets: nothing asked */
     static uint8_t out[1000];
     CHECK_EQ(sent_bytes(before, out), 1000);
     CHECK(memcmp(out, msg, 1000) == 0);
@@ -457,6 +458,51 @@ TEST(sndbuf_bounds_bytes_the_device_holds)
     fake_complete_tx(); /* the device read it: memory back, room again */
     CHECK_EQ(vsock_net_stats.mem_bytes, mem);
     CHECK_EQ(miura_send(fd, msg, sizeof(msg), MSG_DONTWAIT), 4096);
+    CHECK(fake_teardown());
+}
+
+/* Completes tx only if net asked for it (want_tx_done) with packets in
+ * flight; else leaves the sender stuck, which the test sees. */
+static unsigned asked_hooks;
+static void asked_then_done_hook(struct net_waitq *wq, uint64_t deadline)
+{
+    (void)wq;
+    (void)deadline;
+    if (fake.want_tx_done != asked_hooks + 1 || fake.want_tx_undone == 0)
+        return;
+    asked_hooks++;
+    fake_complete_tx();
+}
+
+TEST(send_blocked_on_sndbuf_asks_for_its_packets_back)
+{
+    int fd = setup(0);
+    int v = 4096;
+    CHECK_EQ(miura_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)), 0);
+    static uint8_t msg[10000];
+    for (unsigned i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 7);
+    unsigned before = fake.nsent;
+    asked_hooks = 0;
+    fake.wait_hook = asked_then_done_hook;
+    CHECK_EQ(miura_send(fd, msg, sizeof(msg), 0), 10000);
+    fake.wait_hook = NULL;
+    CHECK_EQ(fake.waits, 2);
+    CHECK_EQ(asked_hooks, 2);
+    CHECK_EQ(fake.stuck, 0);
+    static uint8_t out[10000];
+    CHECK_EQ(sent_bytes(before, out), 10000);
+    CHECK(memcmp(out, msg, sizeof(msg)) == 0);
+    /* a poller for POLLOUT on a full SO_SNDBUF asks too; a writable one not */
+    fake_complete_tx();
+    CHECK_EQ(miura_send(fd, msg, sizeof(msg), MSG_DONTWAIT), 4096);
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    CHECK_EQ(miura_poll(&p, 1, 0), 0);
+    CHECK_EQ(fake.want_tx_done, 3);
+    CHECK_EQ(fake.want_tx_undone, 1);
+    fake_complete_tx();
+    CHECK_EQ(miura_poll(&p, 1, 0), 1);
+    CHECK_EQ(fake.want_tx_done, 3);
     CHECK(fake_teardown());
 }
 

@@ -39,6 +39,7 @@ TEST(control_packets_wait_for_the_pool_and_data_never_overtakes_them)
     CHECK(l >= 0);
     fake.hold_ctrl = true; /* the device keeps every control packet */
     uint64_t deferred = vsock_net_stats.ctrl_deferred;
+    unsigned asked = fake.want_tx_done;
     /* RESPONSEs to new clients use up the pool */
     unsigned first = fake.nsent;
     for (unsigned i = 0; i <= VSOCK_CTRL_POOL; i++)
@@ -46,6 +47,9 @@ TEST(control_packets_wait_for_the_pool_and_data_never_overtakes_them)
     CHECK_EQ(fake_count_op(first, VSOCK_OP_RESPONSE), VSOCK_CTRL_POOL);
     CHECK_EQ(vsock_net_stats.ctrl_in_use, VSOCK_CTRL_POOL);
     CHECK_EQ(vsock_net_stats.ctrl_deferred, deferred + 1);
+    /* and net asked for the pool back while all of it was in flight */
+    CHECK_EQ(fake.want_tx_done, asked + 1);
+    CHECK_EQ(fake.want_tx_undone, VSOCK_CTRL_POOL);
     /* the last client's RESPONSE waits: its connection accepts, but sends nothing */
     int last = -1;
     for (unsigned i = 0; i <= VSOCK_CTRL_POOL; i++)

@@ -260,6 +260,52 @@ TEST(sendfile_honours_credit_and_sndbuf)
     CHECK(fake_teardown());
 }
 
+/* The device hands the packets back only if net asked for them while they
+ * were in flight (want_tx_done): a sender that sleeps without asking would
+ * wait for the transport's slow reaping. */
+static unsigned asked_hooks;
+static void asked_then_done_hook(struct net_waitq *wq, uint64_t deadline)
+{
+    (void)wq, (void)deadline;
+    if (fake.want_tx_done != asked_hooks + 1 || fake.want_tx_undone == 0)
+        return; /* not asked: nothing comes back, the test sees it stuck */
+    asked_hooks++;
+    fake_complete_tx();
+}
+
+TEST(blocking_sendfile_on_a_full_sndbuf_asks_for_its_packets_back)
+{
+    int fd = setup();
+    int in = open_file(100 * KIB);
+    int v = 32 * KIB;
+    CHECK_EQ(miura_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)), 0);
+    peer_op(VSOCK_OP_CREDIT_UPDATE, 0, 1024 * KIB);
+    unsigned from = fake.nsent;
+    off_t off = 0;
+    asked_hooks = 0;
+    fake.wait_hook = asked_then_done_hook;
+    CHECK_EQ(miura_sendfile(fd, in, &off, file.size), 100 * KIB);
+    fake.wait_hook = NULL;
+    CHECK_EQ(fake.waits, 3); /* after 32, 64 and 96 KiB */
+    CHECK_EQ(asked_hooks, 3);
+    CHECK_EQ(fake.stuck, 0);
+    CHECK(sent_is_file(from, 0, 100 * KIB));
+    CHECK(fake_teardown());
+}
+
+TEST(sendfile_waiting_for_credit_does_not_ask)
+{
+    int fd = setup();
+    int in = open_file(100 * KIB);
+    off_t off = 0;
+    fake.wait_hook = catch_up_hook; /* 64 KiB of credit, then the peer's update */
+    CHECK_EQ(miura_sendfile(fd, in, &off, file.size), 100 * KIB);
+    fake.wait_hook = NULL;
+    CHECK_EQ(fake.waits, 1);
+    CHECK_EQ(fake.want_tx_done, 0);
+    CHECK(fake_teardown());
+}
+
 static void peer_resets(void)
 {
     peer_op(VSOCK_OP_RST, 0, VSOCK_BUF_DEFAULT);

@@ -785,6 +785,176 @@ TEST(event_idx_notification_arithmetic)
     free(mem);
 }
 
+TEST(disable_cb_flags)
+{
+    struct virtqueue vq;
+    struct fake_dev dev;
+    void *mem = ring_alloc(8);
+    struct req r[4];
+    struct iobuf out = {r[0].hdr, 8};
+    void *tok;
+    uint32_t len;
+
+    CHECK_EQ(vq_init(&vq, 8, mem, false), 0);
+    dev_attach(&dev, &vq, false);
+    for (unsigned i = 0; i < 4; i++)
+        CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r[i]), 0);
+    CHECK(vq_kick_prepare(&vq));
+    CHECK_EQ(dev_fetch(&dev, 10), 4);
+    CHECK_EQ(vq_inflight(&vq), 4);
+    vq_disable_cb(&vq);
+    CHECK_EQ(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT); /* taking does not re-arm */
+    CHECK_EQ(vq_inflight(&vq), 3);
+    /* one pending: enable turns interrupts on and says re-poll */
+    CHECK(!vq_enable_cb(&vq));
+    CHECK_EQ(vq.avail->flags, 0);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK(vq_enable_cb(&vq));
+    CHECK(dev_complete(&dev, 0, 0, 0));
+    /* off again, twice (idempotent), and on */
+    vq_disable_cb(&vq);
+    vq_disable_cb(&vq);
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK_EQ(dev.interrupts, 1);
+    CHECK(!vq_enable_cb(&vq));
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK(vq_enable_cb(&vq));
+    CHECK_EQ(vq_inflight(&vq), 0);
+    free(mem);
+}
+
+TEST(disable_cb_event_idx)
+{
+    struct virtqueue vq;
+    struct fake_dev dev;
+    void *mem = ring_alloc(8);
+    struct req r[6];
+    struct iobuf out = {r[0].hdr, 8};
+    void *tok;
+    uint32_t len;
+
+    CHECK_EQ(vq_init(&vq, 8, mem, true), 0);
+    dev_attach(&dev, &vq, true);
+    for (unsigned i = 0; i < 6; i++)
+        CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r[i]), 0);
+    CHECK(vq_kick_prepare(&vq));
+    CHECK_EQ(dev_fetch(&dev, 10), 6);
+    CHECK(dev_complete(&dev, 0, 0, 0)); /* used_event 0: on from vq_init */
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(dev_used_event(&dev), 1);
+    vq_disable_cb(&vq);
+    CHECK_EQ(vq.avail->flags, 0);      /* flags stay 0 with EVENT_IDX */
+    CHECK_EQ(dev_used_event(&dev), 0); /* an entry already taken */
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(dev_used_event(&dev), 0); /* taking does not re-arm */
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK_EQ(dev.interrupts, 1);
+    /* enable with one pending: re-poll, and taking re-arms again */
+    CHECK(!vq_enable_cb(&vq));
+    CHECK_EQ(dev_used_event(&dev), 3);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(dev_used_event(&dev), 4);
+    CHECK(vq_enable_cb(&vq));
+    CHECK(dev_complete(&dev, 0, 0, 0));
+    /* off while an entry waits untaken: it does not interrupt either */
+    vq_disable_cb(&vq);
+    CHECK(!dev_complete(&dev, 0, 0, 0));
+    CHECK_EQ(dev.interrupts, 2);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+    CHECK_EQ(vq_get_used(&vq, &tok, &len), 0);
+    CHECK(vq_enable_cb(&vq));
+    CHECK_EQ(vq_inflight(&vq), 0);
+    free(mem);
+}
+
+/* Completes every chain the device holds, one entry at a time (the device
+ * decides on an interrupt after each); returns how many interrupted. */
+static unsigned dev_complete_all(struct fake_dev *d)
+{
+    unsigned irqs = 0;
+    while (d->nfetched)
+        irqs += dev_complete(d, 0, 0, 0);
+    return irqs;
+}
+
+/* Interrupts off across the 16-bit wrap of every index, on the largest
+ * ring (the device up to 32768 entries ahead of the driver) and on a small
+ * one (the driver taking entries far past where it turned them off): no
+ * interrupt while off, used_event never more than 0x4000 behind, and on
+ * again, the next entry interrupts. */
+static void off_across_wrap(uint16_t size, unsigned rounds)
+{
+    struct virtqueue vq;
+    struct fake_dev dev;
+    void *mem = ring_alloc(size);
+    static struct req r;
+    struct iobuf out = {r.hdr, 8};
+    void *tok;
+    uint32_t len;
+    unsigned taken = 0;
+
+    CHECK_EQ(vq_init(&vq, size, mem, true), 0);
+    dev_attach(&dev, &vq, true);
+    vq_disable_cb(&vq);
+    for (unsigned round = 0; round < rounds; round++) {
+        while (vq_add_chain(&vq, &out, 1, NULL, 0, &r) == 0)
+            ;
+        CHECK_EQ(vq_inflight(&vq), size);
+        (void)vq_kick_prepare(&vq);
+        /* the device completes all before the driver takes any (its
+         * fetch list holds MAX_FETCHED) */
+        for (unsigned got = 0; got < size;) {
+            unsigned n = dev_fetch(&dev, MAX_FETCHED);
+            CHECK(n > 0);
+            got += n;
+            CHECK_EQ(dev_complete_all(&dev), 0);
+        }
+        while (vq_get_used(&vq, &tok, &len) == 1) {
+            uint16_t lag = (uint16_t)(vq.last_used - dev_used_event(&dev));
+            CHECK(lag >= 1 && lag <= 0x4000);
+            taken++;
+        }
+        CHECK_EQ(vq_inflight(&vq), 0);
+        if (round % 7 == 6) { /* on for one entry, then off again */
+            CHECK(vq_enable_cb(&vq));
+            CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r), 0);
+            (void)vq_kick_prepare(&vq);
+            CHECK_EQ(dev_fetch(&dev, 1), 1);
+            CHECK_EQ(dev_complete_all(&dev), 1);
+            CHECK_EQ(vq_get_used(&vq, &tok, &len), 1);
+            taken++;
+            vq_disable_cb(&vq);
+        }
+    }
+    CHECK(taken > 2 * 65536); /* every index wrapped twice */
+    CHECK_EQ(dev.interrupts, rounds / 7);
+    CHECK(vq_enable_cb(&vq));
+    CHECK_EQ(vq_add_chain(&vq, &out, 1, NULL, 0, &r), 0);
+    (void)vq_kick_prepare(&vq);
+    CHECK_EQ(dev_fetch(&dev, 1), 1);
+    CHECK_EQ(dev_complete_all(&dev), 1);
+    free(mem);
+}
+
+TEST(disable_cb_event_idx_across_wrap_largest_ring)
+{
+    off_across_wrap(VIRTQ_MAX_SIZE, 5);
+}
+
+TEST(disable_cb_event_idx_across_wrap_small_ring)
+{
+    off_across_wrap(16, 9000);
+}
+
 /*
  * Long run across 16-bit wraparound of every index (> 65536 requests), with
  * a device that polls while busy and sleeps when idle, and a driver that

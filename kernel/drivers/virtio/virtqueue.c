@@ -212,6 +212,28 @@ static void free_chain(struct virtqueue *vq, uint16_t head)
     vq->inflight--;
 }
 
+/*
+ * Interrupts off with EVENT_IDX (§2.7.10): the device interrupts for a
+ * batch of used entries (old, new] only if used_event lies in [old, new)
+ * (mod 2^16). We write used_event = last_used - 1, an entry we have already
+ * taken, and write it again once it falls more than OFF_EVENT_LAG behind
+ * last_used (vq_get_used), so it lies in [last_used - OFF_EVENT_LAG,
+ * last_used - 1]. The device's index is never more than the chains in
+ * flight (at most size <= 32768) ahead of last_used, so it never comes a
+ * whole lap (65536) round to used_event again. It can lie in [old, new)
+ * only for a batch the device was adding while we took its entries and
+ * wrote: at most one stray interrupt per write.
+ */
+#define OFF_EVENT_LAG 0x4000u
+
+static void set_off_event(struct virtqueue *vq)
+{
+    vq->off_event = (uint16_t)(vq->last_used - 1);
+    /* No barrier: if the device reads an older used_event, the worst is an
+     * interrupt nobody asked for. */
+    virtio_write_once(*used_event(vq), vq->off_event);
+}
+
 int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len)
 {
     uint16_t used_idx, pending, unpublished;
@@ -246,7 +268,10 @@ int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len)
     *len = written;
     free_chain(vq, (uint16_t)id);
     vq->last_used++;
-    if (vq->event_idx) {
+    if (vq->event_idx && vq->cb_off) {
+        if ((uint16_t)(vq->last_used - vq->off_event) > OFF_EVENT_LAG)
+            set_off_event(vq); /* keep it from coming round again */
+    } else if (vq->event_idx) {
         /* Ask for an interrupt at the next used entry. mb: the store is
          * visible before our next load of used->idx, so an entry the device
          * adds after that load sees the new used_event and interrupts
@@ -261,10 +286,22 @@ err_broken:
     return -EIO;
 }
 
+void vq_disable_cb(struct virtqueue *vq)
+{
+    if (vq->broken || vq->cb_off)
+        return;
+    vq->cb_off = true;
+    if (vq->event_idx)
+        set_off_event(vq); /* flags must stay 0 with EVENT_IDX (§2.7.7.1) */
+    else                   /* no barrier: a device that misses it only interrupts once more */
+        virtio_write_once(vq->avail->flags, (uint16_t)VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
 bool vq_enable_cb(struct virtqueue *vq)
 {
     if (vq->broken)
         return false;
+    vq->cb_off = false;
     /* §2.7.10: with EVENT_IDX, flags stay 0 and used_event asks for the
      * interrupt; without it, clearing NO_INTERRUPT does. */
     if (vq->event_idx)

@@ -58,7 +58,9 @@ struct virtqueue {
     uint16_t last_used; /* next used slot we consume (free-running) */
     uint16_t drain_pos; /* vq_drain_broken's scan position */
     uint32_t inflight;  /* chains added and not yet returned */
+    uint16_t off_event; /* used_event written while interrupts are off */
     bool event_idx;     /* VIRTIO_F_RING_EVENT_IDX negotiated */
+    bool cb_off;        /* vq_disable_cb: no used-buffer interrupts wanted */
     bool broken;
 };
 
@@ -116,14 +118,22 @@ bool vq_kick_prepare(struct virtqueue *vq);
 int vq_get_used(struct virtqueue *vq, void **token, uint32_t *len);
 
 /*
- * Interrupts stay on: vq_get_used asks (with EVENT_IDX) for one at the next
- * used buffer after those it took. vq_enable_cb asks for an interrupt at
- * the next used buffer and returns true if none is pending; false means
- * completions arrived meanwhile (or the queue is broken) and the caller
- * must poll vq_get_used again before sleeping. Pattern: wake, drain,
- * enable; re-drain while false, else sleep.
+ * Used-buffer interrupts are on from vq_init: vq_get_used asks (with
+ * EVENT_IDX) for one at the next used buffer after those it took.
+ * vq_enable_cb asks for an interrupt at the next used buffer and returns
+ * true if none is pending; false means completions arrived meanwhile (or
+ * the queue is broken) and the caller must poll vq_get_used again before
+ * sleeping. Pattern: wake, drain, enable; re-drain while false, else sleep.
+ *
+ * vq_disable_cb turns them off until the next vq_enable_cb (§2.7.7, §2.7.10:
+ * VIRTQ_AVAIL_F_NO_INTERRUPT, or with EVENT_IDX a used_event the device's
+ * index does not reach), and vq_get_used then no longer asks for one. It
+ * is a hint: one interrupt already on its way, or one for a batch the
+ * device was adding as interrupts went off, may still come. The caller
+ * then finds completions only by polling vq_get_used.
  */
 bool vq_enable_cb(struct virtqueue *vq);
+void vq_disable_cb(struct virtqueue *vq);
 
 /* Marks the queue broken (e.g. after the device set DEVICE_NEEDS_RESET). */
 void vq_mark_broken(struct virtqueue *vq);
@@ -136,6 +146,12 @@ bool vq_is_broken(const struct virtqueue *vq);
  * (after a device reset).
  */
 int vq_drain_broken(struct virtqueue *vq, void **token);
+
+/* Chains added and not yet handed back (by vq_get_used or vq_drain_broken). */
+static inline unsigned vq_inflight(const struct virtqueue *vq)
+{
+    return vq->inflight;
+}
 
 /* Free descriptors (a chain of n buffers needs n). */
 static inline unsigned vq_num_free(const struct virtqueue *vq)

@@ -29,6 +29,18 @@
  * once too, so the device works on a bulk stream while the sender fills the
  * ring.
  *
+ * Transmit completions interrupt only when someone needs them soon: while
+ * packets wait for room on the ring, while a quarter of the ring or more
+ * is in flight, and once net says it waits for packets to come back
+ * (want_tx_done: a sender blocked on SO_SNDBUF or on memory, a control
+ * packet owed for an empty pool) until every packet in flight has come
+ * back. Otherwise the tx queue's interrupts are off (vq_disable_cb) and
+ * completions are reaped whenever the service thread runs anyway (an rx
+ * interrupt, a send), or at the latest POLL_NS (10 ms) after it went to sleep
+ * with packets in flight, so that memory comes back on an idle guest too.
+ * A request/response exchange then costs the guest no tx interrupt: the
+ * peer's next packet brings the thread that reaps it.
+ *
  * One service thread per device does all of it; the interrupt handler only
  * wakes that thread.
  *
@@ -56,9 +68,10 @@
 #define EVENT_BUFS                  4u
 #define VSOCK_EVENT_TRANSPORT_RESET 0
 #define SERVICE_STACK               (16 * 1024)
-#define RX_RETRY_NS                 10000000ull  /* refill retry when memory ran out */
-#define TX_KICK_BYTES               (16u * 1024) /* unnotified payload notified at once */
-#define CID_FIRST_GUEST             3u           /* 0-2: hypervisor, local, host */
+#define POLL_NS                     10000000ull /* rx refill retry; tx completions reaped without an interrupt */
+#define TX_IRQ_CHAINS               (TX_RING_SIZE / 4) /* this many in flight: interrupts on */
+#define TX_KICK_BYTES               (16u * 1024)       /* unnotified payload notified at once */
+#define CID_FIRST_GUEST             3u                 /* 0-2: hypervisor, local, host */
 
 /* A receive buffer is one page: what the device writes (header, then
  * payload) and, at its end, the slot that describes it. */
@@ -77,6 +90,8 @@ struct virtio_vsock {
     bool tx_unkicked;           /* chains published, not yet notified */
     uint32_t tx_unkicked_bytes; /* their payload */
     struct list tx_pending;     /* struct vsock_pkt waiting for room on the ring */
+    bool tx_wanted;             /* net waits for packets: tx interrupts until none in flight */
+    uint64_t poll_at;           /* the service thread's wake-up time when it polls */
     struct rx_slot *rx_free;
     uint32_t events[EVENT_BUFS];
 };
@@ -250,6 +265,30 @@ static int vsock_send(struct vsock_transport *t, struct vsock_pkt *p)
     return 0;
 }
 
+/* Net waits for packets to come back (vsock_transport.h): tx interrupts
+ * stay on until every packet in flight has come back. From another thread
+ * they go on here, since the service thread may sleep with them off. */
+static void vsock_want_tx_done(struct vsock_transport *t)
+{
+    struct virtio_vsock *vs = container_of(t, struct virtio_vsock, transport);
+    uint64_t flags = irq_save();
+    vs->tx_wanted = true;
+    /* false: completions arrived while they were off, and may have raised
+     * no interrupt; the service thread takes them. */
+    if (thread_self() != vs->service && !vq_enable_cb(&vs->tx))
+        waitq_wake_all(&vs->wake);
+    irq_restore(flags);
+}
+
+/* Whether tx completions should interrupt (see the header comment). */
+static bool tx_irq_needed(struct virtio_vsock *vs)
+{
+    bool idle = vq_inflight(&vs->tx) == 0 && list_empty(&vs->tx_pending);
+    if (idle)
+        vs->tx_wanted = false; /* all net waited for has come back */
+    return vs->tx_wanted || !list_empty(&vs->tx_pending) || vq_inflight(&vs->tx) >= TX_IRQ_CHAINS;
+}
+
 /* ---- events */
 
 static void read_cid(struct virtio_vsock *vs)
@@ -291,10 +330,27 @@ static void *vsock_service(void *arg)
         bool work = rx_drain(vs) | tx_drain(vs) | event_drain(vs);
         if (vs->tx_unkicked)
             tx_kick(vs, true); /* one notify for all this batch sent */
-        /* Out of memory while refilling: retry every 10 ms, since a ring
-         * left empty would never interrupt us again. */
-        if (!work && vq_enable_cb(&vs->rx) && vq_enable_cb(&vs->tx) && vq_enable_cb(&vs->event))
-            waitq_wait(&vs->wake, rx_short(vs) ? miura_clock_ns() + RX_RETRY_NS : 0);
+        if (!work) {
+            bool tx_irq = tx_irq_needed(vs);
+            uint64_t deadline = 0;
+            if (!tx_irq)
+                vq_disable_cb(&vs->tx);
+            /* Out of memory while refilling: retry every 10 ms, since a ring
+             * left empty would never interrupt us again. Tx chains in
+             * flight without interrupts: reaped within 10 ms. The time
+             * stays until it has passed, so that sleeping again does not
+             * move the CPU's timer (under TCG, each move is work for
+             * QEMU's main loop). */
+            if (rx_short(vs) || (!tx_irq && vq_inflight(&vs->tx))) {
+                uint64_t now = miura_clock_ns();
+                if (vs->poll_at <= now)
+                    vs->poll_at = now + POLL_NS;
+                deadline = vs->poll_at;
+            }
+            if (vq_enable_cb(&vs->rx) && (!tx_irq || vq_enable_cb(&vs->tx)) &&
+                vq_enable_cb(&vs->event))
+                waitq_wait(&vs->wake, deadline);
+        }
         irq_restore(flags);
         thread_yield(); /* let the threads we woke run before the next batch */
     }
@@ -320,6 +376,7 @@ static int vsock_probe(struct virtio_device *dev)
     list_init(&vs->tx_pending);
     vs->transport.send = vsock_send;
     vs->transport.rx_release = vsock_rx_release;
+    vs->transport.want_tx_done = vsock_want_tx_done;
     read_cid(vs);
     if (vs->transport.guest_cid < CID_FIRST_GUEST) {
         printf("virtio-vsock: device gives CID %llu; need >= 3\n",
