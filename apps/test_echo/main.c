@@ -127,10 +127,8 @@ out:
 static void *source_server(void *arg)
 {
     (void)arg;
-    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
-    struct sockaddr_vm addr = {
-        .svm_family = AF_VSOCK, .svm_port = SOURCE_PORT, .svm_cid = VMADDR_CID_ANY};
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 8) < 0)
+    int ls = miura_listen_port(SOURCE_PORT, 8);
+    if (ls < 0)
         return NULL;
     for (;;) {
         int c = accept(ls, NULL, NULL);
@@ -147,10 +145,8 @@ static void *source_server(void *arg)
 static void *stats_server(void *arg)
 {
     (void)arg;
-    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
-    struct sockaddr_vm addr = {
-        .svm_family = AF_VSOCK, .svm_port = STATS_PORT, .svm_cid = VMADDR_CID_ANY};
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 8) < 0)
+    int ls = miura_listen_port(STATS_PORT, 8);
+    if (ls < 0)
         return NULL;
     for (;;) {
         int c = accept(ls, NULL, NULL);
@@ -175,10 +171,8 @@ int main(int argc, char **argv)
     const char *out = miura_getarg("connect");
     if (out)
         connect_out((unsigned)strtoul(out, NULL, 10));
-    int ls = socket(AF_VSOCK, SOCK_STREAM, 0);
-    struct sockaddr_vm addr = {
-        .svm_family = AF_VSOCK, .svm_port = ECHO_PORT, .svm_cid = VMADDR_CID_ANY};
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 1024) < 0) {
+    int ls = miura_listen_port(ECHO_PORT, 1024);
+    if (ls < 0) {
         printf("echo: cannot listen: error %d\n", errno);
         return 1;
     }
