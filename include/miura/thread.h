@@ -4,8 +4,8 @@
  *
  * A thread runs on the CPU it was created for until it blocks, yields or
  * exits; nothing preempts it. Threads of one CPU therefore never run at the
- * same time and need no locks among themselves. (Only CPU 0 runs threads
- * today; see docs/kernel.md.)
+ * same time and need no locks among themselves; threads of different CPUs
+ * share state through thread_mutex/thread_cond (below) or atomics.
  *
  * Errors follow POSIX's convention for functions that are not pthreads':
  * a failed call returns NULL or -1 and sets errno (per thread) to one of
@@ -14,6 +14,7 @@
 #ifndef MIURA_THREAD_H
 #define MIURA_THREAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,9 +27,9 @@ typedef void *(*thread_fn)(void *arg);
 
 /*
  * Creates a thread that runs fn(arg) on `cpu` (THREAD_CPU_CURRENT: the
- * caller's) with a stack of stack_size bytes, rounded up to whole pages
- * (0: THREAD_STACK_DEFAULT). A guard page below the stack turns an overflow
- * into a crash report. The thread becomes ready at once and runs after the
+ * caller's; CPUs are 0 .. miura_cpu_count() - 1) and stays there for good with a stack of
+ * stack_size bytes, rounded up to whole pages (0: THREAD_STACK_DEFAULT). A guard page below the
+ * stack turns an overflow into a crash report. The thread becomes ready at once and runs after the
  * threads already ready on its CPU, the caller first if it is one of them.
  *
  * Returns the thread, or NULL with errno:
@@ -71,5 +72,35 @@ thread_t *thread_self(void);
  * next timer interrupt). The CPU halts if no other thread is ready. */
 void thread_sleep_ns(uint64_t ns);
 void thread_sleep_ms(uint64_t ms);
+
+/*
+ * Mutexes and condition variables, for threads on any CPUs. Initialise
+ * before use (thread_mutex_init, thread_cond_init); a mutex is not
+ * recursive and is unlocked by its owner only (else a panic). A waiter
+ * blocks (its CPU runs other threads or halts); no spinning.
+ * thread_cond_timedwait's deadline is in miura_clock_ns() time (0: none);
+ * it returns 0 when signalled (spurious returns are allowed: check the
+ * condition again) or -ETIMEDOUT, always with the mutex held again.
+ */
+typedef struct thread_mutex {
+    thread_t *owner;
+    struct {
+        void *next, *prev;
+    } waiters;
+} thread_mutex_t;
+typedef struct thread_cond {
+    struct {
+        void *next, *prev;
+    } waiters;
+} thread_cond_t;
+void thread_mutex_init(thread_mutex_t *m);
+void thread_mutex_lock(thread_mutex_t *m);
+bool thread_mutex_trylock(thread_mutex_t *m); /* true: taken */
+void thread_mutex_unlock(thread_mutex_t *m);
+void thread_cond_init(thread_cond_t *cv);
+void thread_cond_wait(thread_cond_t *cv, thread_mutex_t *m);
+int thread_cond_timedwait(thread_cond_t *cv, thread_mutex_t *m, uint64_t deadline_ns);
+void thread_cond_signal(thread_cond_t *cv);
+void thread_cond_broadcast(thread_cond_t *cv);
 
 #endif

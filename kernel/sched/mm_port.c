@@ -7,7 +7,7 @@
 #include "mm/mm_port.h"
 #include "sched/sched.h"
 
-static int page_lock;
+static struct spinlock page_lock = SPINLOCK_INIT(LOCK_MM);
 static uint64_t page_lock_flags;
 
 unsigned mm_cpu_id(void)
@@ -17,25 +17,19 @@ unsigned mm_cpu_id(void)
 
 unsigned mm_cpu_count(void)
 {
-    return platform_cpu_count();
+    return platform_cpus_online();
 }
 
-/* The page allocator's lock: interrupts off (a handler never allocates, but
- * a thread must not be switched out while holding it) and a spinlock for the
- * day a second CPU runs. */
+/* The page allocator's lock (a handler never allocates). */
 void mm_lock(void)
 {
-    uint64_t flags = irq_save();
-    while (__atomic_exchange_n(&page_lock, 1, __ATOMIC_ACQUIRE))
-        cpu_relax();
+    uint64_t flags = spin_lock(&page_lock);
     page_lock_flags = flags;
 }
 
 void mm_unlock(void)
 {
-    uint64_t flags = page_lock_flags;
-    __atomic_store_n(&page_lock, 0, __ATOMIC_RELEASE);
-    irq_restore(flags);
+    spin_unlock(&page_lock, page_lock_flags);
 }
 
 void mm_report(const char *fmt, ...)

@@ -8,6 +8,13 @@
  * timer for the earliest remaining one and halts with interrupts on, so an
  * idle CPU costs nothing and there is no periodic tick. The timer interrupt
  * itself only moves expired threads to the run queue.
+ *
+ * Every CPU has its own run queue and timeouts, touched only by that CPU.
+ * A thread stays on the CPU it was created for. Waking a thread of another
+ * CPU pushes it on that CPU's inbox (lock-free) and sends it VECTOR_WAKE
+ * when the inbox was empty; the owner moves it to its run queue. Wait queue
+ * lists and the woken flags are shared: sched_lock guards them (and the
+ * state of mutexes and condition variables, which are wait queues).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +32,13 @@ extern void thread_start(void);
 static struct cpu cpus[MIURA_MAX_CPUS];
 static struct thread idle_threads[MIURA_MAX_CPUS];
 static uint64_t next_thread_id = 1;
+static struct spinlock sched_lock = SPINLOCK_INIT(LOCK_SCHED);
+
+static int wait_locked(struct waitq *wq, uint64_t deadline_ns);
+static int wake_all_locked(struct waitq *wq);
+
+_Static_assert(__builtin_offsetof(struct cpu, id) == ARCH_CPU_INDEX, "arch reads %gs:8");
+_Static_assert(__builtin_offsetof(struct cpu, locks) == ARCH_CPU_LOCKS, "arch reads %gs:12");
 
 /* ---- timeouts */
 
@@ -54,6 +68,9 @@ static void timer_add(struct cpu *c, struct thread *t, uint64_t deadline)
  * linked: the thread takes them off itself when it runs (waitq_wait_any). */
 static void make_ready(struct cpu *c, struct thread *t)
 {
+    if (t->cpu != c->id)
+        panic("sched: thread %llu of CPU %u made ready on CPU %u", (unsigned long long)t->id,
+              t->cpu, c->id);
     if (t->wake_at) {
         list_remove(&t->timer_link);
         t->wake_at = 0;
@@ -71,14 +88,15 @@ static void timers_expire(struct cpu *c)
         struct thread *t = list_entry(c->timers.next, struct thread, timer_link);
         if (t->wake_at > now)
             break;
-        t->timed_out = true;
+        __atomic_store_n(&t->timed_out, true, __ATOMIC_RELAXED);
         make_ready(c, t);
     }
 }
 
 static void timer_interrupt(void *arg)
 {
-    struct cpu *c = arg;
+    (void)arg;
+    struct cpu *c = this_cpu();
     c->armed_at = 0;
     timers_expire(c);
     timer_program(c);
@@ -86,11 +104,15 @@ static void timer_interrupt(void *arg)
 
 /* ---- remote wakes: other CPUs push onto the owner's inbox, then an IPI */
 
+/* A thread is on at most one inbox at a time (queued); one that leaves
+ * another way first finds its entry drained before its stack and
+ * descriptor go (finish_switch). */
 static void inbox_drain(struct cpu *c)
 {
     struct thread *t = __atomic_exchange_n(&c->inbox, NULL, __ATOMIC_ACQUIRE);
     while (t) {
         struct thread *next = t->inbox_next;
+        __atomic_store_n(&t->queued, false, __ATOMIC_RELEASE);
         if (t->state == THREAD_BLOCKED)
             make_ready(c, t);
         t = next;
@@ -99,7 +121,8 @@ static void inbox_drain(struct cpu *c)
 
 static void wake_interrupt(void *arg)
 {
-    inbox_drain(arg);
+    (void)arg;
+    inbox_drain(this_cpu());
 }
 
 void sched_wake(struct thread *t)
@@ -109,14 +132,16 @@ void sched_wake(struct thread *t)
     if (t->cpu == c->id) {
         if (t->state == THREAD_BLOCKED)
             make_ready(c, t);
-    } else {
-        /* Today's kernel starts one CPU; this is the path a second one takes. */
+    } else if (!__atomic_exchange_n(&t->queued, true, __ATOMIC_ACQ_REL)) {
         struct cpu *owner = &cpus[t->cpu];
         struct thread *head = __atomic_load_n(&owner->inbox, __ATOMIC_RELAXED);
         do
             t->inbox_next = head;
         while (!__atomic_compare_exchange_n(&owner->inbox, &head, t, true, __ATOMIC_RELEASE,
                                             __ATOMIC_RELAXED));
+        c->remote_wakes++;
+        if (!head) /* else the wake-up sent for the first one is still due */
+            smp_wake(owner->id);
     }
     irq_restore(flags);
 }
@@ -131,8 +156,8 @@ void sched_wake(struct thread *t)
  * the fill costs a write of every stack page.
  */
 #define STACK_FILL 0x5a
-static int stack_check = -1; /* -1 = command line not read yet */
-static size_t stack_check_max;
+static int stack_check = -1;   /* -1 = command line not read yet */
+static size_t stack_check_max; /* any CPU: compare-and-swap */
 
 static bool stack_check_on(void)
 {
@@ -147,25 +172,33 @@ static void stack_check_measure(const struct thread *t)
     size_t size = (t->stack_pages - 1) * PAGE_SIZE, untouched = 0;
     while (untouched < size && lo[untouched] == STACK_FILL)
         untouched++;
-    if (size - untouched > stack_check_max) {
-        stack_check_max = size - untouched;
-        printf("sched: stackcheck: deepest stack use %zu of %zu bytes (thread %llu)\n",
-               stack_check_max, size, (unsigned long long)t->id);
+    size_t used = size - untouched, max = __atomic_load_n(&stack_check_max, __ATOMIC_RELAXED);
+    if (used > max && __atomic_compare_exchange_n(&stack_check_max, &max, used, false,
+                                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        printf("sched: stackcheck: deepest stack use %zu of %zu bytes (thread %llu)\n", used, size,
+               (unsigned long long)t->id);
     }
 }
 
 static void finish_switch(struct cpu *c)
 {
     struct thread *dead = c->dead;
-    if (dead && stack_check == 1)
-        stack_check_measure(dead);
     if (!dead)
         return;
+    if (stack_check == 1)
+        stack_check_measure(dead);
     c->dead = NULL;
+    inbox_drain(c); /* a late wake of the dead thread may be there */
     paging_set_guard((uintptr_t)dead->stack, false);
     page_free(dead->stack, dead->stack_pages);
+    /* Under the lock: a joiner on another CPU frees the thread once it sees
+     * the stack gone, so nothing here touches it after the unlock. */
+    uint64_t flags = spin_lock(&sched_lock);
     dead->stack = NULL;
-    if (dead->detached)
+    bool detached = dead->detached;
+    wake_all_locked(&dead->joiners);
+    spin_unlock(&sched_lock, flags);
+    if (detached)
         free(dead);
 }
 
@@ -176,6 +209,8 @@ static void schedule(void)
     struct thread *prev = c->current;
     struct list *n = list_pop_front(&c->runq);
     struct thread *next = n ? list_entry(n, struct thread, link) : c->idle;
+    if (arch_cpu_locks())
+        panic("sched: switching away with spinlocks %#x held", arch_cpu_locks());
     if (next == prev) {
         prev->state = THREAD_RUNNING;
         return;
@@ -203,7 +238,8 @@ thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg)
     struct cpu *c = this_cpu();
     if (cpu == THREAD_CPU_CURRENT)
         cpu = (int)c->id;
-    if (cpu < 0 || (unsigned)cpu >= MIURA_MAX_CPUS || cpus[cpu].self == NULL || !fn) {
+    if (cpu < 0 || (unsigned)cpu >= MIURA_MAX_CPUS ||
+        !__atomic_load_n(&cpus[cpu].self, __ATOMIC_ACQUIRE) || !fn) {
         errno = EINVAL;
         return NULL;
     }
@@ -245,10 +281,8 @@ thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg)
         *--sp = 0;
     t->rsp = (uint64_t)sp;
 
-    uint64_t flags = irq_save();
-    t->id = next_thread_id++;
+    t->id = __atomic_fetch_add(&next_thread_id, 1, __ATOMIC_RELAXED);
     t->state = THREAD_BLOCKED;
-    irq_restore(flags);
     sched_wake(t);
     return t;
 }
@@ -262,8 +296,7 @@ _Noreturn void thread_exit(void *value)
         panic("the idle thread cannot exit");
     t->retval = value;
     t->state = THREAD_EXITED;
-    waitq_wake_all(&t->joiners);
-    c->dead = t; /* its stack goes after the switch away from it */
+    c->dead = t; /* its stack goes after the switch away from it; then joiners wake */
     schedule();
     panic("an exited thread was scheduled");
 }
@@ -274,10 +307,10 @@ int thread_join(thread_t *t, void **ret)
         errno = t && !t->detached ? EDEADLK : EINVAL;
         return -1;
     }
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&sched_lock);
     while (t->state != THREAD_EXITED || t->stack)
-        waitq_wait(&t->joiners, 0);
-    irq_restore(flags);
+        wait_locked(&t->joiners, 0);
+    spin_unlock(&sched_lock, flags);
     if (ret)
         *ret = t->retval;
     free(t);
@@ -290,12 +323,12 @@ int thread_detach(thread_t *t)
         errno = EINVAL;
         return -1;
     }
-    uint64_t flags = irq_save();
-    if (t->state == THREAD_EXITED && !t->stack)
+    uint64_t flags = spin_lock(&sched_lock);
+    bool gone = t->state == THREAD_EXITED && !t->stack;
+    t->detached = !gone;
+    spin_unlock(&sched_lock, flags);
+    if (gone)
         free(t);
-    else
-        t->detached = true;
-    irq_restore(flags);
     return 0;
 }
 
@@ -327,11 +360,15 @@ void thread_sleep_ns(uint64_t ns)
     struct cpu *c = this_cpu();
     struct thread *t = c->current;
     uint64_t deadline = clock_ns() + (ns ? ns : 1);
-    timer_add(c, t, deadline);
-    t->state = THREAD_BLOCKED;
     t->timed_out = false;
-    while (t->state == THREAD_BLOCKED)
+    /* Only the deadline ends the sleep: a late wake meant for an earlier
+     * wait (another CPU's) may make the thread ready before it. */
+    while (!t->timed_out) {
+        if (!t->wake_at)
+            timer_add(c, t, deadline);
+        t->state = THREAD_BLOCKED;
         schedule();
+    }
     t->timed_out = false;
     irq_restore(flags);
 }
@@ -353,16 +390,17 @@ void waitq_init(struct waitq *wq)
     list_init(&wq->waiters);
 }
 
-int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
-                   uint64_t deadline_ns)
+/* With sched_lock held (and so interrupts off): joins the queues, drops the
+ * lock while blocked, and has it again on return. */
+static int wait_any_locked(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                           uint64_t deadline_ns)
 {
     struct cpu *c = this_cpu();
     struct thread *t = c->current;
     int rc;
 
-    /* Interrupts are off and threads are cooperative: nothing can wake the
-     * thread between joining the queues and blocking. */
-    t->woken = t->timed_out = false;
+    t->woken = false;
+    __atomic_store_n(&t->timed_out, false, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++) {
         entries[i].thread = t;
         list_push_back(&wqs[i]->waiters, &entries[i].link);
@@ -370,12 +408,37 @@ int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsign
     if (deadline_ns)
         timer_add(c, t, deadline_ns);
     t->state = THREAD_BLOCKED;
+    /* Interrupts stay off until the switch: a wake from another CPU waits in
+     * the inbox until this thread is off the CPU. */
+    spin_unlock(&sched_lock, 0);
     while (t->state == THREAD_BLOCKED)
         schedule();
+    spin_lock(&sched_lock);
     for (unsigned i = 0; i < n; i++)
         list_remove(&entries[i].link); /* a woken entry is unlinked already */
-    rc = t->timed_out && !t->woken ? -ETIMEDOUT : 0;
-    t->woken = t->timed_out = false;
+    bool timed_out = __atomic_load_n(&t->timed_out, __ATOMIC_RELAXED);
+    rc = timed_out && !t->woken ? -ETIMEDOUT : 0;
+    t->woken = false;
+    __atomic_store_n(&t->timed_out, false, __ATOMIC_RELAXED);
+    if (t->wake_at) { /* woken before its deadline on another CPU's say-so */
+        list_remove(&t->timer_link);
+        t->wake_at = 0;
+    }
+    return rc;
+}
+
+static int wait_locked(struct waitq *wq, uint64_t deadline_ns)
+{
+    struct waitq_entry e;
+    return wait_any_locked(&wq, &e, 1, deadline_ns);
+}
+
+int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
+                   uint64_t deadline_ns)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    int rc = wait_any_locked(wqs, entries, n, deadline_ns);
+    spin_unlock(&sched_lock, flags);
     return rc;
 }
 
@@ -385,48 +448,150 @@ int waitq_wait(struct waitq *wq, uint64_t deadline_ns)
     return waitq_wait_any(&wq, &e, 1, deadline_ns);
 }
 
-int waitq_wake_one(struct waitq *wq)
+/* sched_lock held: the thread cannot leave its wait (and be freed) before
+ * the wake is delivered. */
+static int wake_one_locked(struct waitq *wq)
 {
-    uint64_t flags = irq_save();
     struct list *l;
-    int n = 0;
-    while (!n && (l = list_pop_front(&wq->waiters))) {
+    while ((l = list_pop_front(&wq->waiters))) {
         struct thread *t = list_entry(l, struct waitq_entry, link)->thread;
-        if (t->woken || t->timed_out)
+        if (t->woken || __atomic_load_n(&t->timed_out, __ATOMIC_RELAXED))
             continue; /* woken by another queue or its deadline: leaving anyway */
         t->woken = true;
         sched_wake(t);
-        n = 1;
+        return 1;
     }
-    irq_restore(flags);
+    return 0;
+}
+
+static int wake_all_locked(struct waitq *wq)
+{
+    int n = 0;
+    while (wake_one_locked(wq))
+        n++;
+    return n;
+}
+
+int waitq_wake_one(struct waitq *wq)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    int n = wake_one_locked(wq);
+    spin_unlock(&sched_lock, flags);
     return n;
 }
 
 int waitq_wake_all(struct waitq *wq)
 {
-    int n = 0;
-    while (waitq_wake_one(wq))
-        n++;
+    uint64_t flags = spin_lock(&sched_lock);
+    int n = wake_all_locked(wq);
+    spin_unlock(&sched_lock, flags);
     return n;
+}
+
+/* ---- mutexes and condition variables: wait queues under sched_lock */
+
+_Static_assert(sizeof(struct waitq) == sizeof(((thread_mutex_t *)0)->waiters), "layout");
+
+void thread_mutex_init(thread_mutex_t *m)
+{
+    m->owner = NULL;
+    waitq_init((struct waitq *)&m->waiters);
+}
+
+static void mutex_take_locked(thread_mutex_t *m)
+{
+    while (m->owner)
+        wait_locked((struct waitq *)&m->waiters, 0);
+    m->owner = this_cpu()->current;
+}
+
+static void mutex_give_locked(thread_mutex_t *m)
+{
+    if (m->owner != this_cpu()->current)
+        panic("thread_mutex_unlock: not the owner");
+    m->owner = NULL;
+    wake_one_locked((struct waitq *)&m->waiters);
+}
+
+void thread_mutex_lock(thread_mutex_t *m)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    mutex_take_locked(m);
+    spin_unlock(&sched_lock, flags);
+}
+
+bool thread_mutex_trylock(thread_mutex_t *m)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    bool got = !m->owner;
+    if (got)
+        m->owner = this_cpu()->current;
+    spin_unlock(&sched_lock, flags);
+    return got;
+}
+
+void thread_mutex_unlock(thread_mutex_t *m)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    mutex_give_locked(m);
+    spin_unlock(&sched_lock, flags);
+}
+
+void thread_cond_init(thread_cond_t *cv)
+{
+    waitq_init((struct waitq *)&cv->waiters);
+}
+
+int thread_cond_timedwait(thread_cond_t *cv, thread_mutex_t *m, uint64_t deadline_ns)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    mutex_give_locked(m);
+    int rc = wait_locked((struct waitq *)&cv->waiters, deadline_ns);
+    mutex_take_locked(m);
+    spin_unlock(&sched_lock, flags);
+    return rc;
+}
+
+void thread_cond_wait(thread_cond_t *cv, thread_mutex_t *m)
+{
+    thread_cond_timedwait(cv, m, 0);
+}
+
+void thread_cond_signal(thread_cond_t *cv)
+{
+    waitq_wake_one((struct waitq *)&cv->waiters);
+}
+
+void thread_cond_broadcast(thread_cond_t *cv)
+{
+    waitq_wake_all((struct waitq *)&cv->waiters);
 }
 
 /* ---- boot */
 
-void sched_init(void)
+/* On the CPU itself: its scheduler, with the boot context (the PVH entry's
+ * or ap.S's stack) as its idle thread. */
+void sched_init_cpu(unsigned id)
 {
-    struct cpu *c = &cpus[0];
-    c->self = c;
-    c->id = 0;
+    struct cpu *c = &cpus[id];
+    c->id = id;
     list_init(&c->runq);
     list_init(&c->timers);
-    c->idle = &idle_threads[0];
+    c->idle = &idle_threads[id];
     c->idle->state = THREAD_RUNNING;
+    c->idle->cpu = id;
     list_init(&c->idle->link);
     list_init(&c->idle->timer_link);
     c->current = c->idle;
     wrmsr(MSR_GS_BASE, (uint64_t)c);
-    irq_set_vector_handler(VECTOR_TIMER, timer_interrupt, c);
-    irq_set_vector_handler(VECTOR_WAKE, wake_interrupt, c);
+    __atomic_store_n(&c->self, c, __ATOMIC_RELEASE); /* it runs threads from now on */
+}
+
+void sched_init(void)
+{
+    sched_init_cpu(0);
+    irq_set_vector_handler(VECTOR_TIMER, timer_interrupt, NULL);
+    irq_set_vector_handler(VECTOR_WAKE, wake_interrupt, NULL);
 }
 
 _Noreturn void sched_idle_loop(void)

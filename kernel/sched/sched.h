@@ -6,6 +6,8 @@
  * Rules: scheduler state of a CPU is touched only by that CPU, with
  * interrupts off (an interrupt handler may wake a thread). A thread is woken
  * on its own CPU; a wake from another CPU goes through the owner's inbox.
+ * Wait queues may be shared by threads of several CPUs: their lists are
+ * guarded by the scheduler's lock, which the functions below take.
  */
 #ifndef MIURA_SCHED_H
 #define MIURA_SCHED_H
@@ -47,11 +49,13 @@ struct thread {
     void *retval;
     struct waitq joiners;
     struct thread *inbox_next;
+    bool queued; /* on its CPU's inbox */
 };
 
 struct cpu {
-    struct cpu *self; /* at offset 0: this_cpu() reads %gs:0 */
-    unsigned id;
+    struct cpu *self; /* at offset 0: this_cpu() reads %gs:0; set once online */
+    unsigned id;      /* offset 8 (ARCH_CPU_INDEX) */
+    unsigned locks;   /* offset 12 (ARCH_CPU_LOCKS): spinlock levels held */
     struct thread *current;
     struct thread *idle;
     struct thread *dead; /* exited; its stack is freed after the switch */
@@ -61,6 +65,7 @@ struct cpu {
     struct thread *inbox; /* remote wakes (lock-free push) */
     uint64_t context_switches;
     uint64_t idle_halts;
+    uint64_t remote_wakes; /* threads of other CPUs this one woke */
 };
 
 static inline struct cpu *this_cpu(void)
@@ -71,6 +76,7 @@ static inline struct cpu *this_cpu(void)
 }
 
 void sched_init(void);
+void sched_init_cpu(unsigned id);
 _Noreturn void sched_idle_loop(void);
 
 /*
@@ -82,6 +88,9 @@ _Noreturn void sched_idle_loop(void);
  *     uint64_t f = irq_save();
  *     while (!cond) if (waitq_wait(&wq, deadline) == -ETIMEDOUT) break;
  *     irq_restore(f);
+ * That pattern is free of lost wake-ups only when the waker runs on the
+ * same CPU (or in its interrupt handler); state shared across CPUs waits
+ * through thread_mutex/thread_cond (include/miura/thread.h).
  * deadline is in clock_ns (0 = none). Returns 0 when woken, -ETIMEDOUT.
  * Spurious returns are allowed: the caller checks its condition again.
  */

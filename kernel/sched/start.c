@@ -41,8 +41,19 @@ void kmain(uint32_t start_info)
     serial_init();
     sched_init(); /* first: per-CPU state (errno, current thread) behind %gs */
     arch_init(start_info);
+    unsigned n = smp_start();
+    if (n > 1)
+        printf("smp: %u CPUs online\n", n);
     if (!thread_create(0, MAIN_STACK_SIZE, init_thread, NULL))
         panic("boot: cannot create the main thread");
+    sched_idle_loop();
+}
+
+/* An application processor, from arch's ap_main on its own stack. */
+_Noreturn void kmain_ap(unsigned cpu)
+{
+    sched_init_cpu(cpu);
+    smp_cpu_online();
     sched_idle_loop();
 }
 

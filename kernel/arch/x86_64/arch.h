@@ -36,6 +36,63 @@ extern uint64_t boot_rsdp; /* ACPI RSDP from the start info; 0 without ACPI */
 extern char *boot_argv[BOOT_MAX_ARGS + 2];
 extern int boot_argc;
 
+/* ---- application processors (smp.c, ap.S) */
+/* Starts every other CPU the VMM gives; returns how many CPUs are online.
+ * Each runs kmain_ap(cpu) (the Process unit's), which calls smp_cpu_online
+ * once it can take wake-ups. */
+unsigned smp_start(void);
+_Noreturn void kmain_ap(unsigned cpu);
+void smp_cpu_online(void);
+unsigned platform_cpus_online(void);
+void smp_wake(unsigned cpu); /* VECTOR_WAKE to that CPU */
+void tlb_shootdown(void);    /* every other CPU flushes its TLB; waits */
+void smp_poll(void);         /* in spin loops: answers a shootdown */
+void smp_stop_others(void);  /* a panic: halt the others (NMI) */
+bool smp_stopped(void);
+_Noreturn void smp_halt(void); /* a stopped CPU, in its NMI handler */
+
+/*
+ * Per-CPU data is behind %gs (the Process unit's struct cpu): offset 0 a
+ * pointer to itself, 8 the CPU index, 12 the mask of spinlock levels held.
+ */
+#define ARCH_CPU_INDEX 8
+#define ARCH_CPU_LOCKS 12
+static inline unsigned arch_cpu_index(void)
+{
+    unsigned v;
+    __asm__ volatile("movl %%gs:8, %0" : "=r"(v));
+    return v;
+}
+static inline unsigned arch_cpu_locks(void)
+{
+    unsigned v;
+    __asm__ volatile("movl %%gs:12, %0" : "=r"(v));
+    return v;
+}
+static inline void arch_cpu_set_locks(unsigned v)
+{
+    __asm__ volatile("movl %0, %%gs:12" : : "r"(v) : "memory");
+}
+
+/*
+ * Spinlocks, for state more than one CPU touches. spin_lock disables
+ * interrupts and returns the flags spin_unlock restores. Each lock has a
+ * level; a CPU takes locks only in increasing level (checked: a panic names
+ * the levels), and the scheduler never switches away from a thread holding
+ * one (checked). docs/kernel.md lists the levels and what each guards.
+ */
+enum lock_level { LOCK_PAGING, LOCK_MM, LOCK_TLB, LOCK_SCHED, LOCK_CLOCK, LOCK_CONSOLE };
+struct spinlock {
+    int locked;
+    unsigned level;
+};
+#define SPINLOCK_INIT(level) \
+    {                        \
+        0, (level)           \
+    }
+uint64_t spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l, uint64_t flags);
+
 /* ---- console (serial.c) */
 void serial_init(void);
 void console_write(const char *s, size_t n);
@@ -47,7 +104,9 @@ _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* ---- descriptors and traps (gdt.c, trap.c) */
 void gdt_init(void);
+void gdt_init_cpu(void *block); /* an AP's: gdt_cpu_bytes, zeroed */
 void idt_init(void);
+void idt_load(void);
 struct trap_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
     uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -104,6 +163,8 @@ int paging_map(uint64_t base, uint64_t len, int kind);
 
 /* ---- interrupt controllers (lapic.c, ioapic.c) */
 void lapic_init(void);
+void lapic_init_cpu(void);
+void lapic_ipi(unsigned dest_apic, uint32_t icr);
 void lapic_eoi(void);
 unsigned lapic_id(void);
 void ioapic_init(void);

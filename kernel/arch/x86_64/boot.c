@@ -85,7 +85,7 @@ void arch_init(uint32_t start_info)
 
 unsigned miura_cpu_count(void)
 {
-    return platform_cpu_count();
+    return platform_cpus_online();
 }
 
 uint64_t miura_mem_bytes(void)

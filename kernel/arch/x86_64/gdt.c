@@ -3,7 +3,8 @@
  * GDT and TSS. Ring 0 only, so the TSS exists for its interrupt stack table:
  * double fault, NMI, machine check and page fault each get their own stack,
  * so a kernel stack overflow (a page fault on the guard page, which cannot
- * push onto the dead stack) still reaches the crash report.
+ * push onto the dead stack) still reaches the crash report. Every CPU has
+ * its own GDT, TSS and interrupt stacks.
  */
 #include <string.h>
 
@@ -20,14 +21,23 @@ struct __attribute__((packed)) tss {
     uint16_t iomap_base;
 };
 
-static struct tss tss;
-static uint64_t gdt[5];
+/* One CPU's descriptor tables; the boot CPU's are static, each application
+ * processor's are in the block smp.c allocates for it (gdt_cpu_bytes). */
+struct cpu_tables {
+    uint64_t gdt[5];
+    struct tss tss;
+};
+
+static struct cpu_tables boot_tables;
 static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
-void gdt_init(void)
+const size_t gdt_cpu_bytes = IST_COUNT * IST_STACK_SIZE + sizeof(struct cpu_tables);
+
+static void gdt_load(struct cpu_tables *t, uint8_t *ist)
 {
-    uint64_t base = (uint64_t)&tss;
-    uint64_t limit = sizeof(tss) - 1;
+    uint64_t base = (uint64_t)&t->tss;
+    uint64_t limit = sizeof(t->tss) - 1;
+    uint64_t *gdt = t->gdt;
 
     gdt[0] = 0;
     gdt[1] = 0x00af9b000000ffffull; /* 64-bit code, ring 0, accessed */
@@ -38,13 +48,13 @@ void gdt_init(void)
     gdt[4] = base >> 32;
 
     for (int i = 0; i < IST_COUNT; i++)
-        tss.ist[i] = (uint64_t)&ist_stacks[i][IST_STACK_SIZE];
-    tss.iomap_base = sizeof(tss); /* no I/O bitmap */
+        t->tss.ist[i] = (uint64_t)(ist + (i + 1) * IST_STACK_SIZE);
+    t->tss.iomap_base = sizeof(t->tss); /* no I/O bitmap */
 
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
-    } desc = {sizeof(gdt) - 1, (uint64_t)gdt};
+    } desc = {sizeof(t->gdt) - 1, (uint64_t)gdt};
     __asm__ volatile("lgdt %0\n\t"
                      "pushq %1\n\t"
                      "leaq 1f(%%rip), %%rax\n\t"
@@ -59,4 +69,16 @@ void gdt_init(void)
                      :
                      : "m"(desc), "i"(GDT_KERNEL_CS), "i"(GDT_KERNEL_DS), "r"(GDT_TSS)
                      : "rax", "memory");
+}
+
+void gdt_init(void)
+{
+    gdt_load(&boot_tables, &ist_stacks[0][0]);
+}
+
+/* An application processor's, in a zeroed block of gdt_cpu_bytes: the
+ * interrupt stacks, then the tables. */
+void gdt_init_cpu(void *block)
+{
+    gdt_load((struct cpu_tables *)((uint8_t *)block + IST_COUNT * IST_STACK_SIZE), block);
 }

@@ -11,6 +11,9 @@
 #define LAPIC_ID         0x020
 #define LAPIC_EOI        0x0b0
 #define LAPIC_SVR        0x0f0
+#define LAPIC_ICR_LOW    0x300
+#define LAPIC_ICR_HIGH   0x310
+#define ICR_PENDING      (1u << 12)
 #define LAPIC_LVT_TIMER  0x320
 #define LAPIC_LVT_LINT0  0x350
 #define LAPIC_LVT_LINT1  0x360
@@ -38,13 +41,18 @@ static void lapic_write(unsigned reg, uint32_t v)
 
 void lapic_init(void)
 {
-    uint32_t a, b, c, d;
-
     /* Mask both 8259s: every interrupt comes through the IOAPIC. */
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
-
     lapic = (volatile uint32_t *)(uintptr_t)(rdmsr(MSR_APIC_BASE) & 0xfffff000u);
+    lapic_init_cpu();
+}
+
+/* This CPU's LAPIC (every CPU's is at the same address). */
+void lapic_init_cpu(void)
+{
+    uint32_t a, b, c, d;
+
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11)); /* global enable */
     lapic_write(LAPIC_SVR, 0x100 | VECTOR_SPURIOUS);         /* software enable */
     lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);
@@ -56,6 +64,18 @@ void lapic_init(void)
     tsc_deadline = c & (1u << 24);
     lapic_write(LAPIC_LVT_TIMER, VECTOR_TIMER | (tsc_deadline ? LVT_TSC_DEADLINE : 0));
     lapic_write(LAPIC_TIMER_INIT, 0);
+}
+
+/* Sends an interprocessor interrupt: icr is the ICR's low word (vector,
+ * delivery mode, level, shorthand), dest the APIC ID unless a shorthand. */
+void lapic_ipi(unsigned dest, uint32_t icr)
+{
+    uint64_t flags = irq_save();
+    while (lapic_read(LAPIC_ICR_LOW) & ICR_PENDING)
+        cpu_relax();
+    lapic_write(LAPIC_ICR_HIGH, dest << 24);
+    lapic_write(LAPIC_ICR_LOW, icr);
+    irq_restore(flags);
 }
 
 void lapic_eoi(void)

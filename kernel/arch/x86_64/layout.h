@@ -8,7 +8,11 @@
 #define GDT_TSS       0x18
 
 #define BOOT_STACK_SIZE (16 * 1024)
-#define IST_STACK_SIZE  (8 * 1024)
+
+/* The page below 1 MiB where application processors start (smp.c): its
+ * number is the SIPI vector. Never given to the page allocator. */
+#define AP_TRAMPOLINE  0x1000
+#define IST_STACK_SIZE (8 * 1024)
 
 /* Interrupt vectors: CPU exceptions first, those with a stack of their own
  * named. Device IRQs (IOAPIC pins) use IRQ_VECTOR_BASE + gsi. */
@@ -21,6 +25,7 @@
 #define IRQ_MAX_GSI          48
 #define VECTOR_TIMER         0xf0
 #define VECTOR_WAKE          0xf1
+#define VECTOR_TLB           0xf2
 #define VECTOR_SPURIOUS      0xff
 
 /* Entry stubs (isr.S), ISR_STUB_BYTES apart: vectors 0 .. ISR_LOW_LAST

@@ -107,29 +107,34 @@ bool paging_is_mapped(uintptr_t addr)
     return pt[(addr >> 12) & 511] & PTE_P;
 }
 
+/* Page table changes, from any CPU. A change that takes a mapping away
+ * (a guard) is shot down on the other CPUs before it counts. */
+static struct spinlock paging_lock = SPINLOCK_INIT(LOCK_PAGING);
+
 int paging_set_guard(uintptr_t addr, bool guard)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&paging_lock);
     uint64_t *pte = pte_for(addr & ~(uintptr_t)(PAGE_SIZE - 1));
-    if (!pte) {
-        irq_restore(flags);
-        return -1;
+    if (pte) {
+        *pte = (addr & PTE_ADDR) | (guard ? 0 : (PTE_P | PTE_W | nx_bit));
+        invlpg(addr);
+        if (guard)
+            tlb_shootdown();
     }
-    *pte = (addr & PTE_ADDR) | (guard ? 0 : (PTE_P | PTE_W | nx_bit));
-    invlpg(addr);
-    irq_restore(flags);
-    return 0;
+    spin_unlock(&paging_lock, flags);
+    return pte ? 0 : -1;
 }
 
 /* Gives RAM in [lo, hi) to the page allocator, minus page 0 (the NULL
- * guard) and the image. Memory below the image (the 640 KiB under 1 MiB on a
+ * guard), the page application processors start in (AP_TRAMPOLINE) and the
+ * image. Memory below the image (the 640 KiB under 1 MiB on a
  * PC) counts: everything the boot read from there (start_info, memory map,
  * command line) was copied first, and with a few MiB of RAM it is a sixth. */
 static void add_ram(uint64_t lo, uint64_t hi)
 {
     uint64_t img_lo = (uint64_t)__image_start, img_hi = (uint64_t)__image_end;
-    if (lo < PAGE_SIZE)
-        lo = PAGE_SIZE;
+    if (lo < AP_TRAMPOLINE + PAGE_SIZE)
+        lo = AP_TRAMPOLINE + PAGE_SIZE;
     for (unsigned i = 0; i < boot_ram_count; i++) {
         uint64_t b = boot_ram[i].base, e = b + boot_ram[i].len;
         if (b < lo)
@@ -256,7 +261,7 @@ int paging_map(uint64_t base, uint64_t len, int kind)
         if (base < boot_ram[i].base + boot_ram[i].len && boot_ram[i].base < end)
             return -EINVAL; /* a device claiming RAM */
     int rc = 0;
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&paging_lock);
     for (uint64_t a = base & ~(uint64_t)(PAGE_SIZE - 1); a < end;) {
         uint64_t *pdpt = table_of(&pvh_boot_pml4[a >> 39]);
         uint64_t *pd = pdpt ? table_of(&pdpt[(a >> 30) & 511]) : NULL;
@@ -293,6 +298,6 @@ int paging_map(uint64_t base, uint64_t len, int kind)
         a += PAGE_SIZE;
     }
     write_cr3(read_cr3());
-    irq_restore(flags);
+    spin_unlock(&paging_lock, flags);
     return rc;
 }

@@ -34,6 +34,7 @@ _Noreturn void panic(const char *fmt, ...)
 {
     va_list ap;
     irq_disable();
+    smp_stop_others();
     printf("\npanic: ");
     va_start(ap, fmt);
     vprintf(fmt, ap);

@@ -101,6 +101,7 @@ boot_gdt:
     .quad 0
     .quad 0x00af9b000000ffff  /* code: long mode, present, ring 0 */
     .quad 0x00cf93000000ffff  /* data */
+    .quad 0x00cf9b000000ffff  /* 32-bit code: application processors (ap.S) */
 boot_gdt_end:
 boot_gdt_desc:
     .word boot_gdt_end - boot_gdt - 1
@@ -108,7 +109,7 @@ boot_gdt_desc:
 
     .section .data.boot_vars, "aw"
     .balign 8
-    .globl boot_tsc, boot_start_info, cpu_has_nx
+    .globl boot_tsc, boot_start_info, cpu_has_nx, boot_gdt, boot_gdt_end
 boot_tsc:        .quad 0
 boot_start_info: .long 0
 cpu_has_nx:      .long 0

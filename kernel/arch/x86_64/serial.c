@@ -24,11 +24,19 @@ static void serial_putc(char c)
     outb(COM1, (uint8_t)c);
 }
 
+/* One writer at a time, except after a panic stopped the other CPUs (one
+ * may have stopped holding the lock). */
+static struct spinlock console_lock = SPINLOCK_INIT(LOCK_CONSOLE);
+
 void console_write(const char *s, size_t n)
 {
+    bool locked = !smp_stopped();
+    uint64_t flags = locked ? spin_lock(&console_lock) : 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\n')
             serial_putc('\r');
         serial_putc(s[i]);
     }
+    if (locked)
+        spin_unlock(&console_lock, flags);
 }

@@ -56,7 +56,11 @@ void idt_init(void)
     idt[VECTOR_DOUBLE_FAULT].ist = IST_DOUBLE_FAULT;
     idt[VECTOR_PAGE_FAULT].ist = IST_PAGE_FAULT;
     idt[VECTOR_MACHINE_CHECK].ist = IST_MACHINE_CHECK;
+    idt_load();
+}
 
+void idt_load(void)
+{
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
@@ -148,6 +152,8 @@ static const char *exception_name(uint64_t vector)
 void trap_dispatch(struct trap_frame *f)
 {
     if (f->vector < VECTOR_EXCEPTIONS) {
+        if (f->vector == VECTOR_NMI && smp_stopped())
+            smp_halt(); /* another CPU panicked: its report is the only output */
         trap_crash(f, exception_name(f->vector));
     }
     if (f->vector == VECTOR_SPURIOUS)
@@ -163,6 +169,7 @@ _Noreturn void trap_crash(const struct trap_frame *f, const char *why)
 {
     if (__atomic_exchange_n(&crashing, 1, __ATOMIC_SEQ_CST))
         arch_poweroff(MIURA_EXIT_CRASH); /* a fault inside the report: stop now */
+    smp_stop_others();
     printf("\n*** CRASH: %s (vector %llu, error code %#llx)\n", why, (unsigned long long)f->vector,
            (unsigned long long)f->error);
     if (f->vector == VECTOR_PAGE_FAULT) {

@@ -226,26 +226,34 @@ static void clock_start(void)
         rtc_discipline_start();
 }
 
+/* Monotonic and realtime ns, read together, under a lock so that no sample
+ * changes the line meanwhile. The TSCs of all CPUs are taken to be in step
+ * (KVM keeps them so; TCG has one). */
+static struct spinlock clock_lock = SPINLOCK_INIT(LOCK_CLOCK);
+
+/* From the RTC's interrupt, or from the clock's own start and reads, which
+ * hold the lock already. */
 void clock_sample(uint64_t tsc, int64_t ref_ns)
 {
+    bool held = arch_cpu_locks() & 1u << LOCK_CLOCK;
+    uint64_t flags = held ? 0 : spin_lock(&clock_lock);
     if (clock_line_sample(&line, rdtsc(), tsc, ref_ns))
         printf("time: TSC %llu kHz by %s\n", (unsigned long long)clock_div32(1000000u, line.freq),
                kvmclock ? "kvmclock" : "RTC");
+    if (!held)
+        spin_unlock(&clock_lock, flags);
 }
 
-/* Monotonic and realtime ns, read together, with interrupts off so that no
- * sample changes the line meanwhile (one CPU runs today; a second one will
- * want a sequence count here). */
 static uint64_t clock_read(int64_t *wall)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&clock_lock);
     if (__builtin_expect(!started, 0))
         clock_start();
     else if (kvmclock && rdtsc() - kvm_sampled_tsc > KVM_SAMPLE_TICKS)
         kvmclock_sample();
     uint64_t ns = clock_line_ns(&line, rdtsc());
     *wall = line.wall_ns;
-    irq_restore(flags);
+    spin_unlock(&clock_lock, flags);
     return ns;
 }
 
@@ -283,9 +291,9 @@ uint64_t ns_to_tsc(uint64_t ns)
 void time_status(struct time_status *s)
 {
     clock_ns(); /* starts the clock */
-    uint64_t flags = irq_save();
+    uint64_t flags = spin_lock(&clock_lock);
     s->source = kvmclock ? "kvmclock" : line.wall_ns ? "rtc" : "none";
     s->samples = line.samples;
     s->tsc_khz = clock_div32(1000000u, line.freq); /* 1e6 / (ns per tick) */
-    irq_restore(flags);
+    spin_unlock(&clock_lock, flags);
 }
