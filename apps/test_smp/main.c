@@ -216,7 +216,8 @@ static void remote_free(void)
         struct freer fr[MIURA_MAX_CPUS];
         thread_t *t[MIURA_MAX_CPUS];
         for (unsigned k = 0; k < others; k++) {
-            fr[k] = (struct freer){from + k * per, k == others - 1 ? BLOCKS : from + (k + 1) * per, 0};
+            fr[k] =
+                (struct freer){from + k * per, k == others - 1 ? BLOCKS : from + (k + 1) * per, 0};
             t[k] = thread_create((int)(ncpu > 1 ? k + 1 : 0), 0, free_range, &fr[k]);
         }
         for (unsigned k = 0; k < others; k++)
@@ -230,9 +231,10 @@ static void remote_free(void)
     }
     trim_all();
     heap_stats(&after);
-    check("remote-free", after.live_allocations == before.live_allocations &&
-                             after.bytes_in_use == before.bytes_in_use && after.double_frees == 0 &&
-                             after.invalid_frees == 0,
+    check("remote-free",
+          after.live_allocations == before.live_allocations &&
+              after.bytes_in_use == before.bytes_in_use && after.double_frees == 0 &&
+              after.invalid_frees == 0,
           "live %llu -> %llu", before.live_allocations, after.live_allocations);
     unsigned long long remote = after.remote_frees - before.remote_frees;
     unsigned long long want = ncpu > 1 ? 2 * BLOCKS - BLOCKS / 3 : 0;

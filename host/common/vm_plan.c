@@ -198,7 +198,8 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     else
         add(qemu, "microvm,acpi=off,memory-backend=mem");
     add(qemu, "-accel");
-    add(qemu, "%s", kvm ? "kvm" : "tcg");
+    /* TCG runs several vCPUs in one host thread unless told otherwise */
+    add(qemu, "%s", kvm ? "kvm" : c->cpus > 1 ? "tcg,thread=multi" : "tcg");
     add(qemu, "-cpu");
     add(qemu, "%s", kvm ? "host,-arch-capabilities" : "max");
     add(qemu, "-m");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fs/vfs_impl.h"
+#include "lib/fd/fd_port.h"
 #include "miura/miura.h"
 
 static struct vfs_mount mounts[VFS_MAX_MOUNTS];
@@ -104,6 +105,7 @@ int vfs_walk(const char *path, bool parent, struct vfs_walk *w)
     const char *p, *s;
     int rc;
 
+    fd_cpu_check();
     memset(w, 0, sizeof(*w));
     rc = normalize(path, &w->norm, &w->trailing_slash);
     if (rc < 0)

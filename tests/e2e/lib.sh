@@ -30,9 +30,11 @@ VIRTIO_OPTS=${VIRTIO_OPTS:-}
 command -v "$QEMU" >/dev/null || { echo "not ok - ${SUITE:-e2e}/setup: $QEMU not found (apt-get install qemu-system-x86)"; exit 1; }
 
 qemu_base_args() { # IMAGE APPEND
-    local cpu=max
+    local cpu=max accel=$ACCEL
     [ "$ACCEL" = kvm ] && cpu=host,-arch-capabilities
-    printf '%s\n' -M "$MACHINE_ARG" -accel "$ACCEL" -cpu "$cpu" -m "${MEM:-128M}" \
+    # TCG with several vCPUs: one host thread each (issue 12's test setting)
+    [ "$ACCEL" = tcg ] && [ "${CPUS:-1}" -gt 1 ] && accel=tcg,thread=multi
+    printf '%s\n' -M "$MACHINE_ARG" -accel "$accel" -cpu "$cpu" -m "${MEM:-128M}" \
         -smp "${CPUS:-1}" -nodefaults -no-user-config -display none -no-reboot \
         -kernel "$1" -append "$2"
     [ -n "${NO_EXIT_DEVICE:-}" ] || printf '%s\n' -device isa-debug-exit,iobase=0xf4,iosize=4

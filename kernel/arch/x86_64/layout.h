@@ -11,8 +11,13 @@
 
 /* The page below 1 MiB where application processors start (smp.c): its
  * number is the SIPI vector. Never given to the page allocator. */
-#define AP_TRAMPOLINE  0x1000
-#define IST_STACK_SIZE (8 * 1024)
+#define AP_TRAMPOLINE 0x1000
+
+/* Below 1 MiB, where firmware leaves tables (mapped read-only): the last
+ * page of base memory (the EBDA) and the BIOS area up to 1 MiB. */
+#define FIRMWARE_EBDA_PAGE 0x9f000
+#define FIRMWARE_BIOS      0xe0000
+#define IST_STACK_SIZE     (8 * 1024)
 
 /* Interrupt vectors: CPU exceptions first, those with a stack of their own
  * named. Device IRQs (IOAPIC pins) use IRQ_VECTOR_BASE + gsi. */

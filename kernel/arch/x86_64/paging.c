@@ -174,7 +174,8 @@ void paging_init(void)
     write_cr3(read_cr3());
 
     /* 2. The image and the first 2 MiB in 4 KiB pages: page 0 and what is
-     * not RAM (the legacy hole below 1 MiB) unmapped, RAM read-write and
+     * not RAM (the legacy hole below 1 MiB) unmapped but for the firmware's
+     * tables (the EBDA's page and the BIOS area, read-only), RAM read-write and
      * never executable, the image by section. */
     uint64_t *pt = pte_for(0); /* splits the first 2 MiB; entry 0 of its table */
     if (!pt)
@@ -192,6 +193,8 @@ void paging_init(void)
             v = a | PTE_P | nx_bit;
         else if (a != 0 && r < boot_ram_count && a >= boot_ram[r].base)
             v = a | PTE_P | PTE_W | nx_bit;
+        else if (a == FIRMWARE_EBDA_PAGE || (a >= FIRMWARE_BIOS && a < 0x100000))
+            v = a | PTE_P | nx_bit; /* read-only: where the MP table is (smp.c) */
         pt[i] = v;
     }
     for (uintptr_t a = MIB2; a < (uintptr_t)__rodata_end; a += PAGE_SIZE) /* a big image */

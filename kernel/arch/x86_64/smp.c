@@ -59,15 +59,17 @@ static void cpu_list_read(void)
     uint8_t ids[MIURA_MAX_CPUS];
     unsigned n = 0;
     /* The floating pointer is in the EBDA's first KiB, the last KiB of base
-     * memory or the BIOS area (0xe0000..0xfffff); map them read-only. */
-    if (paging_map(0x9f000, 0x1000, PAGING_FIRMWARE) == 0 &&
-        paging_map(0xe0000, 0x20000, PAGING_FIRMWARE) == 0) {
-        uint32_t cfg = mptable_find((const uint8_t *)0x9fc00, 0x400);
-        if (!cfg)
-            cfg = mptable_find((const uint8_t *)0xe0000, 0x20000);
-        if (cfg && paging_map(cfg, MPTABLE_MAX, PAGING_FIRMWARE) == 0)
-            n = mptable_cpus((const uint8_t *)(uintptr_t)cfg, MPTABLE_MAX, ids, MIURA_MAX_CPUS);
-    }
+     * memory or the BIOS area; the table it names is read only if it lies
+     * in those pages too (paging.c maps them read-only; all VMMs put it
+     * there). */
+    uint32_t cfg = mptable_find((const uint8_t *)0x9fc00, 0x400);
+    if (!cfg)
+        cfg = mptable_find((const uint8_t *)FIRMWARE_BIOS, 0x100000 - FIRMWARE_BIOS);
+    if (cfg >= FIRMWARE_BIOS && cfg < 0x100000)
+        n = mptable_cpus((const uint8_t *)(uintptr_t)cfg, 0x100000 - cfg, ids, MIURA_MAX_CPUS);
+    else if (cfg >= FIRMWARE_EBDA_PAGE && cfg < FIRMWARE_EBDA_PAGE + PAGE_SIZE)
+        n = mptable_cpus((const uint8_t *)(uintptr_t)cfg, FIRMWARE_EBDA_PAGE + PAGE_SIZE - cfg, ids,
+                         MIURA_MAX_CPUS);
     /* SeaBIOS lists only the CPUs it saw start itself; QEMU's fw_cfg count
      * (1 on other VMMs) is the floor, with APIC IDs in order. */
     if (n < platform_cpu_count())
@@ -194,7 +196,8 @@ void smp_stop_others(void)
         return;
     lapic_ipi(0, ICR_NMI | ICR_ALL_BUT_SELF);
     uint64_t t0 = rdtsc();
-    while (__atomic_load_n(&stopped, __ATOMIC_ACQUIRE) < cpus_online - 1 && rdtsc() - t0 < 1ull << 32)
+    while (__atomic_load_n(&stopped, __ATOMIC_ACQUIRE) < cpus_online - 1 &&
+           rdtsc() - t0 < 1ull << 32)
         cpu_relax();
 }
 

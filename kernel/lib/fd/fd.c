@@ -13,6 +13,7 @@
 #include "lib/console.h"
 #include "lib/fd/fd.h"
 #include "lib/fd/fd_op.h"
+#include "lib/fd/fd_port.h"
 #include "lib/libc_name.h"
 #include "lib/posix_result.h"
 
@@ -36,6 +37,7 @@ static struct fd_object console; /* set up at first use: no data in the image */
 
 int fd_install(struct fd_object *o)
 {
+    fd_cpu_check();
     for (int fd = FD_CONSOLES; fd < FD_MAX; fd++) {
         if (!table[fd]) {
             table[fd] = o;
@@ -54,6 +56,7 @@ struct fd_object *fd_lookup(int fd)
             console = (struct fd_object){&console_kind, O_RDWR};
         return &console;
     }
+    fd_cpu_check();
     return table[fd];
 }
 

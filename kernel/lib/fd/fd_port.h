@@ -2,7 +2,8 @@
 /*
  * What poll() needs from the rest of the kernel: a section in which no
  * wake-up can slip between looking at readiness and going to sleep, a
- * sleep on several wait queues at once with a deadline, and the clock. The
+ * sleep on several wait queues at once with a deadline, and the clock;
+ * and what every descriptor and path call checks first (fd_cpu_check). The
  * guest implements them over the Process unit; host tests provide fakes.
  */
 #ifndef MIURA_LIB_FD_PORT_H
@@ -25,6 +26,7 @@ void fd_unlock(uint64_t flags);
 int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
                 uint64_t deadline_ns);
 uint64_t fd_clock_ns(void);
+static inline void fd_cpu_check(void) {}
 
 #else
 
@@ -49,6 +51,16 @@ static inline int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entr
 static inline uint64_t fd_clock_ns(void)
 {
     return clock_ns();
+}
+/* The Filesystem and Networking units, and the descriptors over them, are
+ * CPU 0's for now (docs/kernel.md, SMP): their state has no locks but
+ * cooperative scheduling. A call from a thread of another CPU is a
+ * programming error, stopped before it can corrupt anything. */
+static inline void fd_cpu_check(void)
+{
+    if (__builtin_expect(arch_cpu_index() != 0, 0))
+        panic("files and sockets are CPU 0's in this version: called from CPU %u",
+              arch_cpu_index());
 }
 
 #endif
