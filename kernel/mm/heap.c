@@ -460,11 +460,13 @@ static void free_remote(struct heap_cpu *hc, void *p, struct block *b, const voi
         report_bad(hc, "free", p, BLOCK_FREED, caller);
         return;
     }
-    /* The slot's first bytes become the node; the owner's take sees them. */
-    inbox_push(&owner->remote, p);
-    STAT_ADD(hc, bytes, -(int64_t)s->size);
+    STAT_ADD(hc, bytes, -(int64_t)b->size);
     STAT_ADD(hc, live, -1);
     STAT_ADD(hc, remote_frees, 1);
+    /* The slot's first bytes become the node; the owner's take sees them.
+     * Nothing of s may be touched after the push: the owner can take the
+     * slot back, release the emptied slab and reuse its pages at once. */
+    inbox_push(&owner->remote, p);
 }
 
 static void free_local(struct heap_cpu *hc, void *p, struct block *b, const void *caller)
