@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/inbox.h"
 #include "lib/libc_name.h"
 #include "mm/heap.h"
 #include "mm/mm_port.h"
@@ -62,7 +63,7 @@ struct class_cache {
  * large block can be freed on another CPU than the one that allocated it. */
 struct heap_cpu {
     struct class_cache cache[NCLASSES];
-    void *remote; /* lock-free stack of slots freed by other CPUs */
+    struct inbox remote; /* slots freed by other CPUs (overlaid by the node) */
     int64_t bytes, live, pages;
     int64_t double_frees, invalid_frees, remote_frees, failed;
 } __attribute__((aligned(64)));
@@ -215,14 +216,14 @@ static int slot_bit_set(const uint64_t *map, unsigned idx)
 /* Takes back what other CPUs freed for hc. */
 static void remote_drain(struct heap_cpu *hc)
 {
-    void *node;
+    struct inbox_node *node;
 
-    if (__atomic_load_n(&hc->remote, __ATOMIC_RELAXED) == NULL)
+    if (inbox_is_empty(&hc->remote))
         return;
-    /* Acquire: pairs with the pushers' release, so the slots' links are seen. */
-    node = __atomic_exchange_n(&hc->remote, NULL, __ATOMIC_ACQUIRE);
+    /* The order of the batch does not matter: each slot is taken on its own. */
+    node = inbox_take_all(&hc->remote);
     while (node != NULL) {
-        void *next = *(void **)node;
+        struct inbox_node *next = node->next;
         struct slab *s = page_desc_of(node)->u.owner;
         unsigned idx = slot_index(s, (uintptr_t)((char *)node - ((char *)s + s->first)));
         uint64_t bit = 1ULL << (idx % 64);
@@ -448,7 +449,6 @@ static void free_remote(struct heap_cpu *hc, void *p, struct block *b, const voi
     struct slab *s = b->slab;
     struct heap_cpu *owner = &heap_cpus[s->cpu];
     uint64_t bit = 1ULL << (b->idx % 64);
-    void *head;
 
     /* Claim the slot: a second free of it (here or anywhere) finds pending set. */
     if (__atomic_fetch_or(&s->pending[b->idx / 64], bit, __ATOMIC_ACQ_REL) & bit) {
@@ -460,15 +460,13 @@ static void free_remote(struct heap_cpu *hc, void *p, struct block *b, const voi
         report_bad(hc, "free", p, BLOCK_FREED, caller);
         return;
     }
-    head = __atomic_load_n(&owner->remote, __ATOMIC_RELAXED);
-    do {
-        *(void **)p = head;
-        /* Release: the owner's acquire exchange sees the link written above. */
-    } while (!__atomic_compare_exchange_n(&owner->remote, &head, p, 1, __ATOMIC_RELEASE,
-                                          __ATOMIC_RELAXED));
-    STAT_ADD(hc, bytes, -(int64_t)s->size);
+    STAT_ADD(hc, bytes, -(int64_t)b->size);
     STAT_ADD(hc, live, -1);
     STAT_ADD(hc, remote_frees, 1);
+    /* The slot's first bytes become the node; the owner's take sees them.
+     * Nothing of s may be touched after the push: the owner can take the
+     * slot back, release the emptied slab and reuse its pages at once. */
+    inbox_push(&owner->remote, p);
 }
 
 static void free_local(struct heap_cpu *hc, void *p, struct block *b, const void *caller)

@@ -397,7 +397,10 @@ size_t page_total_count(void)
 
 struct page_desc *page_desc_of(const void *p)
 {
-    static struct page_desc undescribed; /* a free page not made ready yet */
+    /* A free page not made ready yet. Zero is PAGE_FREE; it is never
+     * written (owners write only the descriptors of allocated pages), so
+     * every CPU may share it. */
+    static struct page_desc undescribed;
     uint64_t addr = (uintptr_t)p;
     struct page_region *r = region_of(addr);
     uint64_t idx;
@@ -407,10 +410,8 @@ struct page_desc *page_desc_of(const void *p)
     idx = (addr >> PAGE_SHIFT) - r->base_pfn;
     if (idx < r->meta_pages)
         return NULL;
-    if (idx >= __atomic_load_n(&r->ready, __ATOMIC_ACQUIRE)) {
-        undescribed = (struct page_desc){.state = PAGE_FREE};
+    if (idx >= __atomic_load_n(&r->ready, __ATOMIC_ACQUIRE))
         return &undescribed;
-    }
     return &r->desc[idx];
 }
 

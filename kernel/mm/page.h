@@ -96,7 +96,8 @@ size_t page_total_count(void); /* pages managed (all regions, without metadata) 
 
 /* The descriptor of the page holding address p, or NULL if p is not in a
  * managed page (outside every region, or in a region's metadata). Lock-free;
- * regions are only ever added. */
+ * regions are only ever added. A free page not described yet gets a shared
+ * PAGE_FREE descriptor that nobody may write. */
 struct page_desc *page_desc_of(const void *p);
 
 /* ---- inspection (tests, debugging) */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Host stand-ins for mm_port.h: a settable CPU id, a counting reporter and a
- * pthread mutex for the page allocator. */
+/* Host stand-ins for mm_port.h: a settable CPU id (per host thread, so threads
+ * can act as CPUs), a counting reporter and a pthread mutex for the page
+ * allocator. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@ unsigned mm_test_cpus = 4;
 int mm_test_reports;
 char mm_test_last_report[256];
 static pthread_mutex_t mm_test_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t mm_test_report_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 unsigned mm_cpu_id(void)
 {
@@ -31,12 +33,15 @@ void mm_report(const char *fmt, ...)
 {
     va_list ap;
 
+    /* Several threads (CPUs) may report at once: the message buffer is shared. */
+    pthread_mutex_lock(&mm_test_report_mutex);
     __atomic_fetch_add(&mm_test_reports, 1, __ATOMIC_RELAXED);
     va_start(ap, fmt);
     vsnprintf(mm_test_last_report, sizeof(mm_test_last_report), fmt, ap);
     va_end(ap);
     if (getenv("MM_VERBOSE") != NULL)
         printf("# mm: %s\n", mm_test_last_report);
+    pthread_mutex_unlock(&mm_test_report_mutex);
 }
 
 void mm_lock(void)
