@@ -109,13 +109,13 @@ static void timer_interrupt(void *arg)
  * descriptor go (finish_switch). */
 static void inbox_drain(struct cpu *c)
 {
-    struct thread *t = __atomic_exchange_n(&c->inbox, NULL, __ATOMIC_ACQUIRE);
-    while (t) {
-        struct thread *next = t->inbox_next;
+    struct inbox_node *n = inbox_take_all(&c->inbox);
+    while (n) {
+        struct thread *t = list_entry(n, struct thread, inbox_link);
+        n = n->next;
         __atomic_store_n(&t->queued, false, __ATOMIC_RELEASE);
         if (t->state == THREAD_BLOCKED)
             make_ready(c, t);
-        t = next;
     }
 }
 
@@ -133,15 +133,9 @@ void sched_wake(struct thread *t)
         if (t->state == THREAD_BLOCKED)
             make_ready(c, t);
     } else if (!__atomic_exchange_n(&t->queued, true, __ATOMIC_ACQ_REL)) {
-        struct cpu *owner = &cpus[t->cpu];
-        struct thread *head = __atomic_load_n(&owner->inbox, __ATOMIC_RELAXED);
-        do
-            t->inbox_next = head;
-        while (!__atomic_compare_exchange_n(&owner->inbox, &head, t, true, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED));
         c->remote_wakes++;
-        if (!head) /* else the wake-up sent for the first one is still due */
-            smp_wake(owner->id);
+        if (inbox_push(&cpus[t->cpu].inbox, &t->inbox_link))
+            smp_wake(t->cpu); /* else the wake-up sent for the first one is still due */
     }
     irq_restore(flags);
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/inbox.h"
 #include "lib/list.h"
 #include "miura/thread.h"
 
@@ -48,7 +49,7 @@ struct thread {
     void *arg;
     void *retval;
     struct waitq joiners;
-    struct thread *inbox_next;
+    struct inbox_node inbox_link;
     bool queued; /* on its CPU's inbox */
 };
 
@@ -61,8 +62,8 @@ struct cpu {
     struct thread *dead; /* exited; its stack is freed after the switch */
     struct list runq;
     struct list timers;
-    uint64_t armed_at;    /* deadline the hardware timer is set for, 0 = none */
-    struct thread *inbox; /* remote wakes (lock-free push) */
+    uint64_t armed_at;  /* deadline the hardware timer is set for, 0 = none */
+    struct inbox inbox; /* threads other CPUs woke */
     uint64_t context_switches;
     uint64_t idle_halts;
     uint64_t remote_wakes; /* threads of other CPUs this one woke */
