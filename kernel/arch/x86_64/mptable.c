@@ -6,7 +6,6 @@
 #define MP_PROC_LEN    20
 #define MP_OTHER_LEN   8
 #define MP_CPU_ENABLED 1
-#define MP_CPU_BSP     2
 
 static unsigned sum8(const uint8_t *p, size_t n)
 {
@@ -47,16 +46,8 @@ unsigned mptable_cpus(const uint8_t *t, size_t len, uint8_t *ids, unsigned max)
         if (e[0] > 4 || off + elen > base_len)
             return 0; /* an unknown entry type has no known length: stop trusting */
         off += elen;
-        if (e[0] != MP_PROCESSOR || !(e[3] & MP_CPU_ENABLED) || n == max)
-            continue;
-        if (e[3] & MP_CPU_BSP) { /* the bootstrap processor goes first */
-            for (unsigned j = n; j > 0; j--)
-                ids[j] = ids[j - 1];
-            ids[0] = e[1];
-        } else {
-            ids[n] = e[1];
-        }
-        n++;
+        if (e[0] == MP_PROCESSOR && (e[3] & MP_CPU_ENABLED) && n < max)
+            ids[n++] = e[1];
     }
     return n;
 }

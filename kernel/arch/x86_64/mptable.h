@@ -12,8 +12,9 @@
  *
  * mptable_cpus reads a configuration table ("PCMP", checksummed, entries
  * checked against its length) and writes the local APIC IDs of the enabled
- * processors to ids[0..max), the bootstrap processor first. Returns how
- * many, 0 for a table that is not valid (then nothing is trusted).
+ * processors to ids[0..max) in table order (the caller knows its own ID).
+ * Returns how many, 0 for a table that is not valid (then nothing is
+ * trusted).
  */
 #ifndef MIURA_ARCH_MPTABLE_H
 #define MIURA_ARCH_MPTABLE_H

@@ -35,6 +35,13 @@ static struct fd_object console; /* set up at first use: no data in the image */
 
 /* ---- the table */
 
+#ifndef MIURA_HOST_TEST
+__attribute__((noreturn, cold)) void fd_cpu_stop(void)
+{
+    panic("files and sockets are CPU 0's in this version: called from CPU %u", arch_cpu_index());
+}
+#endif
+
 int fd_install(struct fd_object *o)
 {
     fd_cpu_check();

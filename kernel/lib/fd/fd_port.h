@@ -56,11 +56,11 @@ static inline uint64_t fd_clock_ns(void)
  * CPU 0's for now (docs/kernel.md, SMP): their state has no locks but
  * cooperative scheduling. A call from a thread of another CPU is a
  * programming error, stopped before it can corrupt anything. */
+void fd_cpu_stop(void);
 static inline void fd_cpu_check(void)
 {
     if (__builtin_expect(arch_cpu_index() != 0, 0))
-        panic("files and sockets are CPU 0's in this version: called from CPU %u",
-              arch_cpu_index());
+        fd_cpu_stop();
 }
 
 #endif
