@@ -218,7 +218,8 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
     add(qemu, "none");
     add(qemu, "-no-reboot");
     add(qemu, "-name");
-    add(qemu, "%s", c->name);
+    /* thread names: "CPU n/TCG" (or /KVM) tells the guest's CPU time apart */
+    add(qemu, "%s,debug-threads=on", c->name);
     if (!c->unconfined) {
         add(qemu, "-sandbox");
         add(qemu, PLAN_QEMU_SANDBOX);

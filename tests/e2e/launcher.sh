@@ -102,7 +102,7 @@ d=$RT/hello-7
 cat >"$work/dry.want" <<EOF
 $VIRTIOFSD --fd=3 -o source=$work/share -o cache=auto -o sandbox=namespace
 $VSOCKD --socket $d/vhost.sock --socket-fd 5 --cid 7 --uds $d/vsock.sock --control $d/vsockd.ctl --user ID:ID --publish-fd 3:80 --publish-fd 4:81
-$QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg,thread=multi -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7 -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,fd=5 -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,fd=4 -device vhost-user-vsock-device,chardev=vs0 -kernel /proc/self/fd/3 -append 'fs=share a=1 b='\\''2'\\'''
+$QEMU_PATH -M microvm,acpi=off,memory-backend=mem -accel tcg,thread=multi -cpu max -m 256M -smp 2 -global virtio-mmio.force-legacy=false -object memory-backend-memfd,id=mem,size=256M,share=on -nodefaults -no-user-config -display none -no-reboot -name hello-7,debug-threads=on -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev socket,id=fs0,fd=5 -device vhost-user-fs-device,chardev=fs0,tag=share -chardev socket,id=vs0,fd=4 -device vhost-user-vsock-device,chardev=vs0 -kernel /proc/self/fd/3 -append 'fs=share a=1 b='\\''2'\\'''
 EOF
 # As root each instance has its own uid and gid (docs/security.md): which
 # ones depends on the other instances on the host, so the line says ID:ID.

@@ -235,7 +235,7 @@ TEST(plan_minimal)
     CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M microvm,acpi=off,memory-backend=mem -accel tcg "
                     "-cpu max -m 128M -smp 1 -global virtio-mmio.force-legacy=false -object "
                     "memory-backend-memfd,id=mem,size=128M,share=on -nodefaults -no-user-config "
-                    "-display none -no-reboot -name hello-3 -sandbox "
+                    "-display none -no-reboot -name hello-3,debug-threads=on -sandbox "
                     "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
                     "-serial stdio -device "
                     "isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
@@ -604,7 +604,8 @@ TEST(plan_pci_machines)
     CHECK(formatted(&q, line, sizeof(line)) == 0);
     CHECK_STR(line, "/usr/bin/qemu-system-x86_64 -M q35,memory-backend=mem -accel tcg -cpu max "
                     "-m 128M -smp 1 -object memory-backend-memfd,id=mem,size=128M,share=on "
-                    "-nodefaults -no-user-config -display none -no-reboot -name hello-3 -sandbox "
+                    "-nodefaults -no-user-config -display none -no-reboot -name "
+                    "hello-3,debug-threads=on -sandbox "
                     "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
                     "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
                     "socket,id=fs0,path=/r/fs.sock -device "
