@@ -36,8 +36,13 @@ endif
 # Linux builds its kernel; no SSE state is ever spilled), -fno-shrink-wrap (224:
 # every function sets up its frame on entry, which also keeps the frame-pointer
 # backtrace whole on early-exit paths), -fipa-pta (120 after the zero-copy
-# work: points-to analysis across the whole image drops dead loads and stores).
-GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap -fipa-pta
+# work: points-to analysis across the whole image drops dead loads and stores),
+# -fno-tree-loop-distribute-patterns (288: kernel/lib/string.c needs it, and
+# when every file has it the options match, so LTO inlines the one-instruction
+# memcpy/memset (rep movsb/stosb) and the small string functions into their
+# callers), -fno-partial-inlining (80: no split-off copies of function heads).
+GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap -fipa-pta \
+	-fno-tree-loop-distribute-patterns -fno-partial-inlining
 CC       := gcc
 OBJCOPY  := objcopy
 STRIP    := strip
