@@ -1270,9 +1270,20 @@ TEST(mime_types)
         {"/a.htmlx", "application/octet-stream"},
         {"/a.htm", "text/html; charset=utf-8"},
         {"", "application/octet-stream"},
+        {"/a.map", "application/json"},
+        {"/a.MD", "text/markdown; charset=utf-8"},
+        {"/a.gz", "application/gzip"},
+        {"/a.ogg", "audio/ogg"},
+        {"/a.html htm", "application/octet-stream"}, /* one extension, not a group */
+        {"/a.htm ", "application/octet-stream"},
+        {"/a.ht", "application/octet-stream"},
+        {"/a.jpeg2", "application/octet-stream"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         CHECK_STR(http_mime_type(cases[i].path, strlen(cases[i].path)), cases[i].type);
+    /* a NUL inside the extension matches nothing (and reads no further) */
+    CHECK_STR(http_mime_type("/a.js\0x", 8), "application/octet-stream");
+    CHECK_STR(http_mime_type("/a.css\0", 7), "application/octet-stream");
 }
 
 /* ---- access log ---- */
