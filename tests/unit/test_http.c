@@ -1071,8 +1071,8 @@ TEST(error_responses)
     http_respond_error(NULL, 299, NOW, out, sizeof(out), &resp);
     CHECK_EQ(resp.status, 500);
     /* nor statuses with a reason that are not errors, nor unknown errors */
-    static const int not_listed[] = {0, -404, 100, 200, 206, 301, 304, 399, 401, 402, 410, 418,
-                                     499, 502, 504, 599, 600, 1404, 4040};
+    static const int not_listed[] = {0,   -404, 100, 200, 206, 301, 304, 399,  401, 402,
+                                     410, 418,  499, 502, 504, 599, 600, 1404, 4040};
     for (size_t i = 0; i < sizeof(not_listed) / sizeof(not_listed[0]); i++) {
         http_respond_error(NULL, not_listed[i], NOW, out, sizeof(out), &resp);
         CHECK_EQ(resp.status, 500);
