@@ -273,12 +273,12 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
 
     if (file->kind == HTTP_FILE_MISSING ||
         (file->kind == HTTP_FILE_DIRECTORY && path->index_appended)) {
-        http_respond_page(req, 404, req->keep_alive, NULL, now, out, out_size, resp);
-        return;
+        status = 404;
+        goto page;
     }
     if (file->kind == HTTP_FILE_FORBIDDEN) {
-        http_respond_page(req, 403, req->keep_alive, NULL, now, out, out_size, resp);
-        return;
+        status = 403;
+        goto page;
     }
     if (file->kind == HTTP_FILE_DIRECTORY) {
         respond_redirect(req, path, now, out, out_size, resp);
@@ -292,8 +292,8 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
              (unsigned long long)file->size);
 
     if (precondition_failed(req, etag, last_modified)) {
-        http_respond_page(req, 412, req->keep_alive, NULL, now, out, out_size, resp);
-        return;
+        status = 412;
+        goto page;
     }
     unchanged = not_modified(req, etag, last_modified, now);
     if (unchanged) {
@@ -338,4 +338,8 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
         resp->file_length = length;
         resp->body_bytes = length;
     }
+    return;
+
+page: /* the answer is a status page */
+    http_respond_page(req, status, req->keep_alive, NULL, now, out, out_size, resp);
 }

@@ -27,6 +27,7 @@ enum {
     FLAG_ALT = 1 << 4,   /* '#': 0x prefix for x, leading zero for o */
 };
 
+/* The lengths whose arguments come promoted to int first (fetch_bits). */
 enum length { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z, LEN_T, LEN_J };
 
 struct conversion {
@@ -145,46 +146,45 @@ static void emit_integer(struct formatter *f, const struct conversion *cv, unsig
         emit_repeat(f, ' ', pad);
 }
 
+/* Reads an integer argument of the conversion's length as its 64-bit bit
+ * pattern: what is narrower than int was promoted to int; every other length
+ * is 64 bits wide on x86-64 and read as unsigned long long (the asserts
+ * above and below). The caller narrows or sign-extends. */
+_Static_assert(sizeof(long) == 8 && sizeof(long long) == 8 && sizeof(intmax_t) == 8,
+               "every length but hh, h and none is read as 64 bits");
+static unsigned long long fetch_bits(enum length length, va_list *ap)
+{
+    if (length <= LEN_H) /* LEN_NONE, LEN_HH, LEN_H */
+        return va_arg(*ap, unsigned);
+    return va_arg(*ap, unsigned long long);
+}
+
 static long long fetch_signed(enum length length, va_list *ap)
 {
+    unsigned long long v = fetch_bits(length, ap);
     switch (length) {
     case LEN_HH:
-        return (signed char)va_arg(*ap, int);
+        return (signed char)v;
     case LEN_H:
-        return (short)va_arg(*ap, int);
-    case LEN_L:
-    case LEN_Z:
-    case LEN_T:
-        return va_arg(*ap, long);
-    case LEN_LL:
-        return va_arg(*ap, long long);
-    case LEN_J:
-        return va_arg(*ap, intmax_t);
+        return (short)v;
     case LEN_NONE:
-        break;
+        return (int)v;
+    default:
+        return (long long)v;
     }
-    return va_arg(*ap, int);
 }
 
 static unsigned long long fetch_unsigned(enum length length, va_list *ap)
 {
+    unsigned long long v = fetch_bits(length, ap);
     switch (length) {
     case LEN_HH:
-        return (unsigned char)va_arg(*ap, unsigned);
+        return (unsigned char)v;
     case LEN_H:
-        return (unsigned short)va_arg(*ap, unsigned);
-    case LEN_L:
-    case LEN_Z:
-    case LEN_T:
-        return va_arg(*ap, unsigned long);
-    case LEN_LL:
-        return va_arg(*ap, unsigned long long);
-    case LEN_J:
-        return va_arg(*ap, uintmax_t);
-    case LEN_NONE:
-        break;
+        return (unsigned short)v;
+    default:
+        return v;
     }
-    return va_arg(*ap, unsigned);
 }
 
 /* Reads decimal digits at *s into a non-negative int, saturating at INT_MAX. */

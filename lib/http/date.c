@@ -14,8 +14,8 @@
 #include "miura/http_chars.h"
 
 static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const day_names_long[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                              "Thursday", "Friday", "Saturday"};
+/* RFC 850's long day names are these, each followed by its tail here. */
+static const char day_name_tails[7][7] = {"day", "day", "sday", "nesday", "rsday", "day", "urday"};
 static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -145,46 +145,38 @@ bool http_date_parse(const char *s, size_t len, int64_t *t)
 {
     struct cursor c = {s, len, 0};
     unsigned y, m, d, h, mi, sec;
-    int k;
+    int k = 0;
 
-    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
-    for (k = 0; k < 7; k++) {
-        c.i = 0;
-        if (lit(&c, day_names[k]) && lit(&c, ", ")) {
-            if (digits(&c, 2, &d) && lit(&c, " ") && month(&c, &m) && lit(&c, " ") &&
-                digits(&c, 4, &y) && lit(&c, " ") && time_of_day(&c, &h, &mi, &sec) &&
-                lit(&c, " GMT") && c.i == len)
-                return date_to_unix(y, m, d, h, mi, sec, t);
+    /* Each form starts with a day name's first three letters (distinct for
+     * the seven days); what follows them tells the forms apart. */
+    while (k < 7 && !lit(&c, day_names[k]))
+        k++;
+    if (k == 7)
+        return false;
+    if (lit(&c, ", ")) {
+        /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+        if (!digits(&c, 2, &d) || !lit(&c, " ") || !month(&c, &m) || !lit(&c, " ") ||
+            !digits(&c, 4, &y))
             return false;
-        }
-    }
-    /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
-    for (k = 0; k < 7; k++) {
-        c.i = 0;
-        if (lit(&c, day_names_long[k]) && lit(&c, ", ")) {
-            if (digits(&c, 2, &d) && lit(&c, "-") && month(&c, &m) && lit(&c, "-") &&
-                digits(&c, 2, &y) && lit(&c, " ") && time_of_day(&c, &h, &mi, &sec) &&
-                lit(&c, " GMT") && c.i == len)
-                return date_to_unix(y < 70 ? 2000 + y : 1900 + y, m, d, h, mi, sec, t);
+    } else if (lit(&c, " ")) {
+        /* asctime: "Sun Nov  6 08:49:37 1994" (day as " 6" or "06") */
+        if (!month(&c, &m) || !lit(&c, " "))
             return false;
-        }
-    }
-    /* asctime: "Sun Nov  6 08:49:37 1994" (day as " 6" or "06") */
-    for (k = 0; k < 7; k++) {
-        c.i = 0;
-        if (lit(&c, day_names[k]) && lit(&c, " ")) {
-            if (!month(&c, &m) || !lit(&c, " "))
+        if (!lit(&c, " ") || !digits(&c, 1, &d)) {
+            c.i = 8; /* after "Www Mon " */
+            if (!digits(&c, 2, &d))
                 return false;
-            if (!lit(&c, " ") || !digits(&c, 1, &d)) {
-                c.i = 8; /* after "Www Mon " */
-                if (!digits(&c, 2, &d))
-                    return false;
-            }
-            if (lit(&c, " ") && time_of_day(&c, &h, &mi, &sec) && lit(&c, " ") &&
-                digits(&c, 4, &y) && c.i == len)
-                return date_to_unix(y, m, d, h, mi, sec, t);
-            return false;
         }
+        return lit(&c, " ") && time_of_day(&c, &h, &mi, &sec) && lit(&c, " ") &&
+               digits(&c, 4, &y) && c.i == len && date_to_unix(y, m, d, h, mi, sec, t);
+    } else {
+        /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+        if (!lit(&c, day_name_tails[k]) || !lit(&c, ", ") || !digits(&c, 2, &d) || !lit(&c, "-") ||
+            !month(&c, &m) || !lit(&c, "-") || !digits(&c, 2, &y))
+            return false;
+        y = y < 70 ? 2000 + y : 1900 + y;
     }
-    return false;
+    /* IMF-fixdate and RFC 850 end alike */
+    return lit(&c, " ") && time_of_day(&c, &h, &mi, &sec) && lit(&c, " GMT") && c.i == len &&
+           date_to_unix(y, m, d, h, mi, sec, t);
 }

@@ -1039,7 +1039,9 @@ TEST(redirects_and_directories)
 
 TEST(error_responses)
 {
-    static const int statuses[] = {400, 403, 404, 405, 408, 412, 413, 414, 416, 431, 500, 501, 505};
+    /* every status http.h lists for http_respond_error */
+    static const int statuses[] = {400, 403, 404, 405, 408, 409, 411, 412, 413,
+                                   414, 416, 417, 431, 500, 501, 503, 505};
     struct http_request req;
     char line[64];
     CHECK_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n", &req), HTTP_PARSE_DONE);
@@ -1056,7 +1058,7 @@ TEST(error_responses)
         snprintf(line, sizeof(line), "<h1>%d %s</h1>", s, http_reason(s));
         CHECK(strstr(body(), line) != NULL);
         CHECK(has_line("Content-Type: text/html; charset=utf-8"));
-        CHECK_EQ(resp.keep_alive, s == 403 || s == 404);
+        CHECK_EQ(resp.keep_alive, s == 403 || s == 404 || s == 409);
         CHECK_EQ(has_line("Connection: close"), !resp.keep_alive);
         CHECK_EQ(resp.body_bytes, strlen(body()));
     }
@@ -1068,6 +1070,14 @@ TEST(error_responses)
     /* a status not in the list */
     http_respond_error(NULL, 299, NOW, out, sizeof(out), &resp);
     CHECK_EQ(resp.status, 500);
+    /* nor statuses with a reason that are not errors, nor unknown errors */
+    static const int not_listed[] = {0,   -404, 100, 200, 206, 301, 304, 399,  401, 402,
+                                     410, 418,  499, 502, 504, 599, 600, 1404, 4040};
+    for (size_t i = 0; i < sizeof(not_listed) / sizeof(not_listed[0]); i++) {
+        http_respond_error(NULL, not_listed[i], NOW, out, sizeof(out), &resp);
+        CHECK_EQ(resp.status, 500);
+        CHECK(starts_with(out, "HTTP/1.1 500 Internal Server Error\r\n"));
+    }
     /* file errors through the server */
     CHECK_EQ(serve("GET /missing.html HTTP/1.1\r\nHost: h\r\n\r\n"), 404);
     CHECK(resp.keep_alive);
@@ -1270,9 +1280,20 @@ TEST(mime_types)
         {"/a.htmlx", "application/octet-stream"},
         {"/a.htm", "text/html; charset=utf-8"},
         {"", "application/octet-stream"},
+        {"/a.map", "application/json"},
+        {"/a.MD", "text/markdown; charset=utf-8"},
+        {"/a.gz", "application/gzip"},
+        {"/a.ogg", "audio/ogg"},
+        {"/a.html htm", "application/octet-stream"}, /* one extension, not a group */
+        {"/a.htm ", "application/octet-stream"},
+        {"/a.ht", "application/octet-stream"},
+        {"/a.jpeg2", "application/octet-stream"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         CHECK_STR(http_mime_type(cases[i].path, strlen(cases[i].path)), cases[i].type);
+    /* a NUL inside the extension matches nothing (and reads no further) */
+    CHECK_STR(http_mime_type("/a.js\0x", 8), "application/octet-stream");
+    CHECK_STR(http_mime_type("/a.css\0", 7), "application/octet-stream");
 }
 
 /* ---- access log ---- */

@@ -159,17 +159,13 @@ static const struct virtio_transport_ops mmio_ops = {
 /* Parses "SIZE@BASE:IRQ" (SIZE may carry K/M suffixes). */
 static int virtio_mmio_parse(const char *s, uint64_t *size, uint64_t *base, uint64_t *irq)
 {
-    int n = cmdline_u64(s, size);
-    if (n <= 0 || s[n] != '@')
-        return -EINVAL;
-    s += n + 1;
-    n = cmdline_u64(s, base);
-    if (n <= 0 || s[n] != ':')
-        return -EINVAL;
-    s += n + 1;
-    n = cmdline_u64(s, irq);
-    if (n <= 0 || s[n] != '\0')
-        return -EINVAL;
+    uint64_t *const field[3] = {size, base, irq};
+    for (int k = 0; k < 3; k++) {
+        int n = cmdline_u64(s, field[k]);
+        if (n <= 0 || s[n] != "@:"[k]) /* the last one ends the string */
+            return -EINVAL;
+        s += n + 1;
+    }
     return 0;
 }
 
