@@ -192,7 +192,9 @@ void tlb_shootdown(void)
  * does not keep it from being printed). */
 void smp_stop_others(void)
 {
-    if (cpus_online == 1 || __atomic_exchange_n(&stopping, 1, __ATOMIC_SEQ_CST))
+    /* Set even when alone: the console then writes without its lock, which
+     * the panicking code may hold. */
+    if (__atomic_exchange_n(&stopping, 1, __ATOMIC_SEQ_CST) || cpus_online == 1)
         return;
     lapic_ipi(0, ICR_NMI | ICR_ALL_BUT_SELF);
     uint64_t t0 = rdtsc();
