@@ -301,8 +301,11 @@ int thread_join(thread_t *t, void **ret)
         errno = t && !t->detached ? EDEADLK : EINVAL;
         return -1;
     }
+    /* Only t->stack tells: finish_switch clears it under the lock once t
+     * has exited and its CPU is done with it. t->state is written by t's
+     * CPU without the lock, so it is not read here. */
     uint64_t flags = spin_lock(&sched_lock);
-    while (t->state != THREAD_EXITED || t->stack)
+    while (t->stack)
         wait_locked(&t->joiners, 0);
     spin_unlock(&sched_lock, flags);
     if (ret)
@@ -318,7 +321,7 @@ int thread_detach(thread_t *t)
         return -1;
     }
     uint64_t flags = spin_lock(&sched_lock);
-    bool gone = t->state == THREAD_EXITED && !t->stack;
+    bool gone = !t->stack; /* as in thread_join */
     t->detached = !gone;
     spin_unlock(&sched_lock, flags);
     if (gone)
