@@ -83,7 +83,7 @@ if grep -q "^serving http://127.0.0.1:$port" "$work/start"; then
     pass web/start
     curl -s --max-time 60 -o "$work/got" "http://127.0.0.1:$port/blob.bin"
     cmp -s "$work/got" "$work/site/blob.bin" && pass web/bytes || fail web/bytes "$(stat -c %s "$work/got" 2>/dev/null) bytes differ"
-    expect_grep web/online "$work/rt/smpweb/console.log" '^smp: 2 CPUs online$'
+    expect_grep web/online "$work/rt/smpweb/console.log" '^smp: 2 CPUs online'
     timeout 60 "$MIURA" stop smpweb >/dev/null 2>&1 && pass web/stop || fail web/stop "miura stop failed"
 else
     fail web/start "$(tail -3 "$work/start" | tr '\n' ' ')"
