@@ -8,6 +8,8 @@
  * open, pread and close may block, and other connections run meanwhile, so
  * the table is looked at again after them and nothing taken out of it is
  * touched by anyone else: a slot is emptied before what it held is closed.
+ * With several CPUs the caller keeps this true by calling inside the
+ * cooperative section (thread.h), which is given up exactly while it blocks.
  */
 #include "filecache.h"
 

@@ -2,7 +2,10 @@
 /*
  * The static web server appliance. Listens on a vsock port, serves the files
  * of the virtio-fs share with HTTP/1.1 (the logic is http.h's; this file only
- * moves bytes), one cooperative thread per connection.
+ * moves bytes), one cooperative thread per connection, connections spread
+ * over every CPU (http_serve). The file cache, written for cooperative
+ * threads, is used inside the cooperative section (thread.h), which keeps
+ * that guarantee across CPUs.
  *
  * Kernel command line (defaults in brackets):
  *   port=N          vsock port to listen on [80]
@@ -107,7 +110,27 @@ static int file_info(const char *full, struct http_file_info *info, struct file_
     return 0;
 }
 
-static uint64_t file_bytes_copied; /* by the guest CPU: stats= shows it */
+static uint64_t file_bytes_copied; /* by the guest CPU: stats= shows it (atomic) */
+
+static void count_copied(uint64_t n)
+{
+    __atomic_add_fetch(&file_bytes_copied, n, __ATOMIC_RELAXED);
+}
+
+static struct fc_entry *cache_get(const char *path, const struct file_version *v)
+{
+    thread_coop_enter();
+    struct fc_entry *f = fc_get(path, v);
+    thread_coop_leave();
+    return f;
+}
+
+static void cache_put(struct fc_entry *f)
+{
+    thread_coop_enter();
+    fc_put(f);
+    thread_coop_leave();
+}
 
 /* Sends [offset, offset + length) of the file: from memory when the cache
  * holds its content (send copies it), else with sendfile, which moves it
@@ -117,7 +140,7 @@ static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64
 {
     off_t off = (off_t)offset;
     if (f->data) {
-        file_bytes_copied += length;
+        count_copied(length);
         return send_all(sock, f->data + offset, (size_t)length);
     }
     while (length > 0) {
@@ -181,7 +204,7 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     }
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
     struct fc_entry *f = NULL;
-    if (failed || (resp.send_file && resp.file_length > 0 && !(f = fc_get(full, &version)))) {
+    if (failed || (resp.send_file && resp.file_length > 0 && !(f = cache_get(full, &version)))) {
         /* the host failed us, or the file went (or became unreadable) since
          * the stat: nothing is sent yet, so say so */
         http_respond_error(req, failed ? failed : status_for_errno(errno), miura_realtime_s(), out,
@@ -191,14 +214,14 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     if (f && f->data && resp.out_len + resp.file_length <= out_size) {
         /* a small cached file: head and body in one send (one packet) */
         memcpy(out + resp.out_len, f->data + resp.file_offset, (size_t)resp.file_length);
-        file_bytes_copied += 2 * resp.file_length; /* here, and by send */
+        count_copied(2 * resp.file_length); /* here, and by send */
         ok = send_all(sock, out, resp.out_len + (size_t)resp.file_length) == 0;
     } else {
         ok = send_all(sock, out, resp.out_len) == 0 &&
              (!f || send_file_range(sock, f, resp.file_offset, resp.file_length) == 0);
     }
     if (f)
-        fc_put(f);
+        cache_put(f);
     if (!ok)
         return false;
     log_request(req, &resp);
@@ -216,16 +239,24 @@ static void *stats_thread(void *arg)
         struct fc_stats fs;
         struct http_server_stats hs;
         miura_mem_info(&m);
+        thread_coop_enter();
         fc_stats(&fs);
+        thread_coop_leave();
         http_server_stats(&hs);
+        /* connections each CPU served, "a/b/..." */
+        char by_cpu[4 * 11];
+        size_t at = 0;
+        for (unsigned i = 0; i < miura_cpu_count() && at < sizeof(by_cpu) - 12; i++)
+            at += (size_t)snprintf(by_cpu + at, sizeof(by_cpu) - at, "%s%u", i ? "/" : "",
+                                   hs.by_cpu[i]);
         printf("webserver: stats: %u connections (peak %u, %u dropped, %u idle closed for "
                "memory), %llu of %llu KiB free (lowest %llu), cache %u files %zu KiB, %llu "
-               "hits %llu misses, %llu bytes of files copied\n",
+               "hits %llu misses, %llu bytes of files copied, by CPU %s\n",
                hs.open, hs.peak, hs.dropped, hs.reclaimed_idle,
                (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
                (unsigned long long)(m.min_free_bytes >> 10), fs.entries, fs.bytes >> 10,
                (unsigned long long)fs.hits, (unsigned long long)fs.misses,
-               (unsigned long long)file_bytes_copied);
+               (unsigned long long)__atomic_load_n(&file_bytes_copied, __ATOMIC_RELAXED), by_cpu);
     }
     return NULL;
 }

@@ -382,10 +382,12 @@ struct http_server_config {
  */
 int http_serve(int listen_fd, const struct http_server_config *cfg);
 
+#define HTTP_STATS_CPUS 64 /* MIURA_MAX_CPUS */
 struct http_server_stats {
-    unsigned open, peak;     /* connections now, and the most at once */
-    unsigned dropped;        /* closed for lack of memory */
-    unsigned reclaimed_idle; /* idle connections closed to free memory */
+    unsigned open, peak;              /* connections now, and the most at once */
+    unsigned dropped;                 /* closed for lack of memory */
+    unsigned reclaimed_idle;          /* idle connections closed to free memory */
+    unsigned by_cpu[HTTP_STATS_CPUS]; /* connections each CPU has served */
 };
 void http_server_stats(struct http_server_stats *s);
 

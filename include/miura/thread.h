@@ -5,7 +5,8 @@
  * A thread runs on the CPU it was created for until it blocks, yields or
  * exits; nothing preempts it. Threads of one CPU therefore never run at the
  * same time and need no locks among themselves; threads of different CPUs
- * share state through thread_mutex/thread_cond (below) or atomics.
+ * share state through thread_mutex/thread_cond, cooperative sections
+ * (below) or atomics.
  *
  * Errors follow POSIX's convention for functions that are not pthreads':
  * a failed call returns NULL or -1 and sets errno (per thread) to one of
@@ -102,5 +103,20 @@ void thread_cond_wait(thread_cond_t *cv, thread_mutex_t *m);
 int thread_cond_timedwait(thread_cond_t *cv, thread_mutex_t *m, uint64_t deadline_ns);
 void thread_cond_signal(thread_cond_t *cv);
 void thread_cond_broadcast(thread_cond_t *cv);
+
+/*
+ * A cooperative section: while a thread is inside one, no other thread in
+ * it runs, on any CPU, until this one blocks (any sleep, wait, or call that
+ * waits for I/O), yields, exits or leaves. It is the guarantee threads of
+ * one CPU have among themselves, kept across CPUs: state that code written
+ * for one cooperative CPU touches between two blocking calls stays safe if
+ * that code runs inside the section. Cheaper to write than a mutex around
+ * state that is used across blocking calls (the section is given up while
+ * blocked, so nothing waits on a blocked holder), dearer at run time than
+ * per-object locks when many CPUs want it at once. Reentrant: a thread
+ * leaves as often as it entered. Not for interrupt handlers.
+ */
+void thread_coop_enter(void);
+void thread_coop_leave(void);
 
 #endif

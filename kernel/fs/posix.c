@@ -5,8 +5,8 @@
  * opendir/readdir). Open files get their descriptors from the descriptor
  * layer (lib/fd), which also dispatches close, read, write and fstat to the
  * file ops below (a file has no poll op: it is always ready); sendfile()
- * hands a file's read to the out descriptor's kind. The public contract is
- * docs/filesystem.md.
+ * hands a file's read to the out descriptor's kind. Every call runs in
+ * the I/O section (IO_CALL). The public contract is docs/filesystem.md.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "fs/posix.h"
 #include "fs/vfs.h"
 #include "lib/fd/fd.h"
+#include "lib/fd/fd_port.h"
 #include "lib/posix_result.h"
 
 #ifdef MIURA_GUEST
@@ -82,12 +83,12 @@ int LIBC_NAME(open)(const char *path, int flags, ...)
         mode = va_arg(ap, mode_t);
         va_end(ap);
     }
-    return (int)posix_result(open_fd(path, flags, mode));
+    return (int)posix_result(IO_CALL(open_fd(path, flags, mode)));
 }
 
 int LIBC_NAME(creat)(const char *path, mode_t mode)
 {
-    return (int)posix_result(open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    return (int)posix_result(IO_CALL(open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode)));
 }
 
 /* pread and pwrite use the file's read and write ops (below) with a
@@ -97,27 +98,35 @@ int LIBC_NAME(creat)(const char *path, mode_t mode)
 static int64_t file_read(struct fd_object *o, void *buf, size_t n, const int64_t *at);
 static int64_t file_write(struct fd_object *o, const void *buf, size_t n, const int64_t *at);
 
-ssize_t LIBC_NAME(pread)(int fd, void *buf, size_t n, off_t off)
+static int64_t do_pread(int fd, void *buf, size_t n, int64_t at)
 {
     struct vfs_file *f = NULL;
-    int64_t at = off;
     int rc = file_at(fd, -ESPIPE, &f);
 
-    return posix_result(rc < 0 ? rc : file_read((struct fd_object *)f, buf, n, &at));
+    return rc < 0 ? rc : file_read((struct fd_object *)f, buf, n, &at);
+}
+
+ssize_t LIBC_NAME(pread)(int fd, void *buf, size_t n, off_t off)
+{
+    return posix_result(IO_CALL(do_pread(fd, buf, n, off)));
+}
+
+static int64_t do_pwrite(int fd, const void *buf, size_t n, int64_t at)
+{
+    struct vfs_file *f = NULL;
+    int rc = file_at(fd, -ESPIPE, &f);
+
+    return rc < 0 ? rc : file_write((struct fd_object *)f, buf, n, &at);
 }
 
 ssize_t LIBC_NAME(pwrite)(int fd, const void *buf, size_t n, off_t off)
 {
-    struct vfs_file *f = NULL;
-    int64_t at = off;
-    int rc = file_at(fd, -ESPIPE, &f);
-
-    return posix_result(rc < 0 ? rc : file_write((struct fd_object *)f, buf, n, &at));
+    return posix_result(IO_CALL(do_pwrite(fd, buf, n, off)));
 }
 
 /* The out descriptor's kind (a socket) reads the file with file_read, which
  * a FUSE READ serves straight into its buffer; the file is held meanwhile. */
-ssize_t LIBC_NAME(sendfile)(int out_fd, int in_fd, off_t *offset, size_t count)
+static int64_t do_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
     struct fd_object *out = fd_lookup(out_fd);
     struct vfs_file *f = NULL;
@@ -130,30 +139,45 @@ ssize_t LIBC_NAME(sendfile)(int out_fd, int in_fd, off_t *offset, size_t count)
     else if (rc == 0 && pos < 0)
         rc = -EINVAL;
     if (rc < 0)
-        return posix_result(rc);
+        return rc;
     vfs_file_ref(f, 1);
     rc = fd_sendfile(out, (struct fd_object *)f, file_read, offset ? &pos : NULL,
                      count < FD_MAX_RW ? count : FD_MAX_RW);
     vfs_file_ref(f, -1);
     if (offset)
         *offset = pos;
-    return posix_result(rc);
+    return rc;
 }
 
-off_t LIBC_NAME(lseek)(int fd, off_t off, int whence)
+ssize_t LIBC_NAME(sendfile)(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    return posix_result(IO_CALL(do_sendfile(out_fd, in_fd, offset, count)));
+}
+
+static int64_t do_lseek(int fd, off_t off, int whence)
 {
     struct vfs_file *f = NULL;
     int rc = file_at(fd, -ESPIPE, &f);
 
-    return posix_result(rc < 0 ? rc : vfs_lseek(f, off, whence));
+    return rc < 0 ? rc : vfs_lseek(f, off, whence);
 }
 
-int LIBC_NAME(fsync)(int fd)
+off_t LIBC_NAME(lseek)(int fd, off_t off, int whence)
+{
+    return posix_result(IO_CALL(do_lseek(fd, off, whence)));
+}
+
+static int do_fsync(int fd)
 {
     struct vfs_file *f = NULL;
     int rc = file_at(fd, -EINVAL, &f);
 
-    return (int)posix_result(rc < 0 ? rc : vfs_fsync(f));
+    return rc < 0 ? rc : vfs_fsync(f);
+}
+
+int LIBC_NAME(fsync)(int fd)
+{
+    return (int)posix_result(IO_CALL(do_fsync(fd)));
 }
 
 int LIBC_NAME(fdatasync)(int fd)
@@ -161,32 +185,37 @@ int LIBC_NAME(fdatasync)(int fd)
     return LIBC_NAME(fsync)(fd);
 }
 
-int LIBC_NAME(ftruncate)(int fd, off_t len)
+static int do_ftruncate(int fd, off_t len)
 {
     struct vfs_file *f = NULL;
     int rc = file_at(fd, -EINVAL, &f);
 
-    return (int)posix_result(rc < 0 ? rc : vfs_ftruncate(f, len));
+    return rc < 0 ? rc : vfs_ftruncate(f, len);
+}
+
+int LIBC_NAME(ftruncate)(int fd, off_t len)
+{
+    return (int)posix_result(IO_CALL(do_ftruncate(fd, len)));
 }
 
 int LIBC_NAME(unlink)(const char *path)
 {
-    return (int)posix_result(vfs_unlink(path));
+    return (int)posix_result(IO_CALL(vfs_unlink(path)));
 }
 
 int LIBC_NAME(rmdir)(const char *path)
 {
-    return (int)posix_result(vfs_rmdir(path));
+    return (int)posix_result(IO_CALL(vfs_rmdir(path)));
 }
 
 int LIBC_NAME(mkdir)(const char *path, mode_t mode)
 {
-    return (int)posix_result(vfs_mkdir(path, mode));
+    return (int)posix_result(IO_CALL(vfs_mkdir(path, mode)));
 }
 
 int LIBC_NAME(rename)(const char *oldpath, const char *newpath)
 {
-    return (int)posix_result(vfs_rename(oldpath, newpath));
+    return (int)posix_result(IO_CALL(vfs_rename(oldpath, newpath)));
 }
 
 /* ------------------------------------------------------------------ status */
@@ -217,7 +246,7 @@ static void stat_fill(struct stat *st, const struct vfs_stat *v)
 int LIBC_NAME(stat)(const char *path, struct stat *st)
 {
     struct vfs_stat v;
-    int rc = vfs_stat(path, &v);
+    int rc = IO_CALL(vfs_stat(path, &v));
 
     if (rc == 0)
         stat_fill(st, &v);
@@ -232,7 +261,7 @@ int LIBC_NAME(lstat)(const char *path, struct stat *st)
 int LIBC_NAME(statvfs)(const char *path, struct statvfs *s)
 {
     struct fuse_statfs_info f;
-    int rc = vfs_statfs(path, &f);
+    int rc = IO_CALL(vfs_statfs(path, &f));
 
     if (rc == 0) {
         memset(s, 0, sizeof(*s));
@@ -260,7 +289,7 @@ struct miura_dir *LIBC_NAME(opendir)(const char *path)
         errno = ENOMEM;
         return NULL;
     }
-    fd = open_fd(path, O_RDONLY | O_DIRECTORY, 0);
+    fd = IO_CALL(open_fd(path, O_RDONLY | O_DIRECTORY, 0));
     if (fd < 0) {
         free(d);
         errno = -fd;
@@ -270,19 +299,24 @@ struct miura_dir *LIBC_NAME(opendir)(const char *path)
     return d;
 }
 
+static int do_readdir(int fd, struct vfs_dirent *e)
+{
+    struct vfs_file *f = NULL;
+    int rc = file_at(fd, -EBADF, &f);
+
+    return rc < 0 ? rc : vfs_readdir(f, e);
+}
+
 struct dirent *LIBC_NAME(readdir)(struct miura_dir *d)
 {
     struct vfs_dirent e;
-    struct vfs_file *f = NULL;
     int rc;
 
     if (!d) {
         errno = EBADF;
         return NULL;
     }
-    rc = file_at(d->fd, -EBADF, &f);
-    if (rc == 0)
-        rc = vfs_readdir(f, &e);
+    rc = IO_CALL(do_readdir(d->fd, &e));
     if (rc <= 0) {
         if (rc < 0)
             errno = -rc; /* at the end errno is left alone, as POSIX says */
@@ -299,10 +333,8 @@ struct dirent *LIBC_NAME(readdir)(struct miura_dir *d)
 
 void LIBC_NAME(rewinddir)(struct miura_dir *d)
 {
-    struct vfs_file *f = NULL;
-
-    if (d && file_at(d->fd, -EBADF, &f) == 0)
-        (void)vfs_lseek(f, 0, VFS_SEEK_SET);
+    if (d)
+        (void)IO_CALL(do_lseek(d->fd, 0, VFS_SEEK_SET));
 }
 
 int LIBC_NAME(closedir)(struct miura_dir *d)
@@ -311,7 +343,7 @@ int LIBC_NAME(closedir)(struct miura_dir *d)
 
     if (!d)
         return (int)posix_result(-EBADF);
-    rc = fd_close(d->fd);
+    rc = IO_CALL(fd_close(d->fd));
     free(d);
     return (int)posix_result(rc);
 }

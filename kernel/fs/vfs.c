@@ -105,7 +105,7 @@ int vfs_walk(const char *path, bool parent, struct vfs_walk *w)
     const char *p, *s;
     int rc;
 
-    fd_cpu_check();
+    fd_io_check();
     memset(w, 0, sizeof(*w));
     rc = normalize(path, &w->norm, &w->trailing_slash);
     if (rc < 0)

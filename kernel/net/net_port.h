@@ -6,10 +6,10 @@
  * host tests (MIURA_HOST_TEST) provide fakes with the same contracts.
  *
  * Locking: all of net's state is touched with the net lock held. In the guest
- * the lock is "interrupts off on the one CPU that runs net" (threads are
- * cooperative and net runs only in thread context, so nothing else can
- * interleave). net_wait() gives the lock up while the thread sleeps and holds
- * it again when it returns: callers recheck their condition after it.
+ * the lock is the I/O section (sched.h: nothing else in it runs, on any
+ * CPU, until the holder sleeps) with interrupts off (net runs only in
+ * thread context, so nothing else can interleave). net_wait() gives the lock up while the thread
+ * sleeps and holds it again when it returns: callers recheck their condition after it.
  */
 #ifndef MIURA_NET_PORT_H
 #define MIURA_NET_PORT_H
@@ -51,11 +51,13 @@ static inline void net_waitq_init(struct net_waitq *wq)
 }
 static inline uint64_t net_lock(void)
 {
+    io_enter();
     return irq_save();
 }
 static inline void net_unlock(uint64_t flags)
 {
     irq_restore(flags);
+    io_leave();
 }
 static inline int net_wait(struct net_waitq *wq, uint64_t deadline_ns)
 {

@@ -196,6 +196,63 @@ static void finish_switch(struct cpu *c)
         free(dead);
 }
 
+/* ---- cooperative sections (sched.h): ticket locks */
+
+struct coop_lock {
+    uint32_t next, serving;
+};
+static struct coop_lock coop_locks[COOP_SECTIONS];
+
+static void coop_take(struct coop_lock *l)
+{
+    uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != me) {
+        cpu_relax();
+        smp_poll(); /* the holder may be waiting for this CPU's TLB ack */
+    }
+}
+
+static void coop_give(struct coop_lock *l)
+{
+    __atomic_store_n(&l->serving, __atomic_load_n(&l->serving, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELEASE);
+}
+
+void coop_enter(unsigned section)
+{
+    struct thread *t = this_cpu()->current;
+    if (t->coop[section]++)
+        return;
+    if (arch_cpu_locks() || (section == COOP_APP && t->coop[COOP_IO]))
+        panic("sched: cooperative section %u entered with spinlocks %#x held or out of order",
+              section, arch_cpu_locks());
+    coop_take(&coop_locks[section]);
+}
+
+void coop_leave(unsigned section)
+{
+    struct thread *t = this_cpu()->current;
+    if (!t->coop[section])
+        panic("sched: leaving cooperative section %u not entered", section);
+    if (--t->coop[section] == 0)
+        coop_give(&coop_locks[section]);
+}
+
+bool coop_held(unsigned section)
+{
+    return this_cpu()->current->coop[section] != 0;
+}
+
+void thread_coop_enter(void)
+{
+    coop_enter(COOP_APP);
+}
+
+void thread_coop_leave(void)
+{
+    coop_leave(COOP_APP);
+}
+
 /* Runs the next ready thread (or idle). Interrupts must be off. */
 static void schedule(void)
 {
@@ -212,8 +269,14 @@ static void schedule(void)
     next->state = THREAD_RUNNING;
     c->current = next;
     c->context_switches++;
+    for (unsigned i = COOP_SECTIONS; i-- > 0;) /* inner first */
+        if (prev->coop[i])
+            coop_give(&coop_locks[i]);
     switch_context(&prev->rsp, next->rsp);
     finish_switch(this_cpu());
+    for (unsigned i = 0; i < COOP_SECTIONS; i++)
+        if (prev->coop[i])
+            coop_take(&coop_locks[i]);
 }
 
 void thread_entry(void)
@@ -435,6 +498,16 @@ int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsign
 {
     uint64_t flags = spin_lock(&sched_lock);
     int rc = wait_any_locked(wqs, entries, n, deadline_ns);
+    spin_unlock(&sched_lock, flags);
+    return rc;
+}
+
+int waitq_wait_unless(struct waitq *wq, uint64_t deadline_ns, const unsigned *count, unsigned seen)
+{
+    uint64_t flags = spin_lock(&sched_lock);
+    int rc = 0;
+    if (__atomic_load_n(count, __ATOMIC_ACQUIRE) == seen)
+        rc = wait_locked(wq, deadline_ns);
     spin_unlock(&sched_lock, flags);
     return rc;
 }

@@ -23,6 +23,29 @@
 
 enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_EXITED };
 
+/*
+ * Cooperative sections (thread.h): the application's (thread_coop_enter)
+ * and the kernel's I/O section (io_enter: the Filesystem and Networking
+ * units, the descriptor table and the drivers under them). Each is a
+ * ticket lock that its holder gives up whenever it switches away (blocks,
+ * yields, exits) and has again before it runs on, so that code holding one
+ * sees what code written for one cooperative CPU sees: nobody else in the
+ * section runs until it blocks. Entered in this order (application, then
+ * I/O), never with a spinlock held (checked); reentrant.
+ */
+enum { COOP_APP, COOP_IO, COOP_SECTIONS };
+void coop_enter(unsigned section);
+void coop_leave(unsigned section);
+bool coop_held(unsigned section);
+static inline void io_enter(void)
+{
+    coop_enter(COOP_IO);
+}
+static inline void io_leave(void)
+{
+    coop_leave(COOP_IO);
+}
+
 struct waitq {
     struct list waiters; /* struct waitq_entry, in arrival order */
 };
@@ -50,7 +73,8 @@ struct thread {
     void *retval;
     struct waitq joiners;
     struct inbox_node inbox_link;
-    bool queued; /* on its CPU's inbox */
+    bool queued;                  /* on its CPU's inbox */
+    uint16_t coop[COOP_SECTIONS]; /* depth in each cooperative section */
 };
 
 struct cpu {
@@ -113,6 +137,10 @@ int waitq_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsign
  * waitq_wake_one passes over threads that something else (another queue, a
  * deadline) already woke, so a wake is never spent on a thread that is
  * leaving anyway. */
+/* waitq_wait, unless *count is no longer seen: for a waiter whose waker
+ * may run on another CPU outside the waiter's section (an interrupt
+ * handler), which adds to *count before it wakes the queue. */
+int waitq_wait_unless(struct waitq *wq, uint64_t deadline_ns, const unsigned *count, unsigned seen);
 int waitq_wake_one(struct waitq *wq);
 int waitq_wake_all(struct waitq *wq);
 

@@ -22,12 +22,14 @@ static uint64_t main_tsc; /* TSC when main() was called */
 static void *init_thread(void *unused)
 {
     (void)unused;
+    io_enter(); /* the hooks probe drivers and mount file systems */
     for (const struct init_hook *h = __init_start; h < __init_end; h++) {
         int rc = h->fn();
         if (rc < 0)
             printf("init: %s failed: error %d\n", h->name,
                    -rc); /* no strerror table in every image */
     }
+    io_leave();
     main_tsc = rdtsc();
     /* Called through a volatile pointer so that link-time optimisation does
      * not inline main here: backtraces then show the appliance's main. */

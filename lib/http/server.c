@@ -5,6 +5,11 @@
  * on with the next one on the same connection. Protocol decisions are the
  * parser's (parse.c); this file moves bytes and keeps time.
  *
+ * CPUs: connections are dealt to the CPUs in turn as they are accepted, and
+ * each one's thread stays on its CPU. The list of idle connections, which
+ * every CPU's threads join and the accept loop (CPU 0) shortens, is touched
+ * in the cooperative section (thread.h); the counts are atomic.
+ *
  * Memory: a connection starts with one page holding its receive buffer
  * (first half) and its response-head buffer (second half): one exact page,
  * nothing that needs contiguous pages. A big head or a body moves the
@@ -26,11 +31,18 @@
 #define OUT_SIZE    2048 /* response heads and error pages (>= HTTP_RESPONSE_MIN) */
 
 static const struct http_server_config *server; /* http_serve's */
-static struct http_server_stats stats;
+static struct http_server_stats stats;          /* __atomic_* */
+
+_Static_assert(HTTP_STATS_CPUS == MIURA_MAX_CPUS, "a count for every CPU");
 
 void http_server_stats(struct http_server_stats *s)
 {
-    *s = stats;
+    memcpy(s, &stats, sizeof(*s)); /* counts read one by one, not at one instant */
+}
+
+static void count(unsigned *n, int by)
+{
+    __atomic_add_fetch(n, by, __ATOMIC_RELAXED);
 }
 
 int http_send_all(int sock, const void *buf, size_t len)
@@ -93,13 +105,15 @@ static void idle_leave(struct idle_conn *c)
 static unsigned reclaim_idle(unsigned n)
 {
     unsigned done = 0;
+    thread_coop_enter();
     while (done < n && idle_list.next != &idle_list) {
         struct idle_conn *c = idle_list.next;
         idle_leave(c);
-        shutdown(c->sock, SHUT_RDWR);
+        shutdown(c->sock, SHUT_RDWR); /* c's thread is in recv: its socket is open */
         done++;
     }
-    stats.reclaimed_idle += done;
+    thread_coop_leave();
+    count(&stats.reclaimed_idle, (int)done);
     return done;
 }
 
@@ -119,9 +133,13 @@ static void *connection(void *arg)
     struct idle_conn idle = {sock, &idle, &idle};
 
     if (!page)
-        stats.dropped++;
-    if (++stats.open > stats.peak)
-        stats.peak = stats.open;
+        count(&stats.dropped, 1);
+    count(&stats.by_cpu[miura_cpu_id()], 1);
+    unsigned open = __atomic_add_fetch(&stats.open, 1, __ATOMIC_RELAXED);
+    unsigned peak = __atomic_load_n(&stats.peak, __ATOMIC_RELAXED);
+    while (open > peak && !__atomic_compare_exchange_n(&stats.peak, &peak, open, true,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
     while (page) {
         /* Idle (nothing of the next request yet), or reading a head, then
          * its body: the request, `need` bytes once the head is parsed. */
@@ -168,11 +186,18 @@ static void *connection(void *arg)
                 cap = grown;
             }
             set_timeout(sock, limit_ms);
-            if (len == 0)
+            if (len == 0) {
+                thread_coop_enter();
                 idle_enter(&idle);
+                thread_coop_leave();
+            }
             ssize_t n = recv(sock, buf + len, cap - len, 0);
-            if (idle.next != &idle)
-                idle_leave(&idle);
+            if (len == 0) {
+                thread_coop_enter();
+                if (idle.next != &idle) /* not reclaimed meanwhile */
+                    idle_leave(&idle);
+                thread_coop_leave();
+            }
             if (n <= 0) {
                 if (n < 0 && (errno == EAGAIN || errno == ETIMEDOUT) && len > 0) {
                     http_respond_error(NULL, 408, miura_realtime_s(), out, OUT_SIZE, &resp);
@@ -212,7 +237,7 @@ static void *connection(void *arg)
             break;
     }
 done:
-    stats.open--;
+    count(&stats.open, -1);
     if (buf != page)
         free(buf);
     free(page);
@@ -222,6 +247,7 @@ done:
 
 int http_serve(int listen_fd, const struct http_server_config *cfg)
 {
+    unsigned next_cpu = 0;
     server = cfg;
     for (;;) {
         int c = accept(listen_fd, NULL, NULL);
@@ -240,15 +266,15 @@ int http_serve(int listen_fd, const struct http_server_config *cfg)
          * this one. */
         thread_t *t;
         size_t stack = server->stack_size ? server->stack_size : 8192;
+        int cpu = (int)(next_cpu++ % miura_cpu_count());
         for (int tries = 0;
-             !(t = thread_create(THREAD_CPU_CURRENT, stack, connection, (void *)(intptr_t)c)) &&
-             tries < 100;
+             !(t = thread_create(cpu, stack, connection, (void *)(intptr_t)c)) && tries < 100;
              tries++) {
             reclaim_idle(2);
             thread_sleep_ms(10);
         }
         if (!t) {
-            stats.dropped++;
+            count(&stats.dropped, 1);
             close(c);
             continue;
         }

@@ -198,3 +198,9 @@ void thread_sleep_ms(uint64_t ms)
 {
     thread_sleep_ns(ms * 1000000u);
 }
+
+/* One thread holds the CPU at a time and gives it up only where the guest's
+ * would (a blocking call, a yield): the cooperative section holds already. */
+void thread_coop_enter(void) {}
+
+void thread_coop_leave(void) {}

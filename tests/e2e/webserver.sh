@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 MIURA=$ROOT/build/bin/miura
 # On q35 and pc (MACHINE, lib.sh): the virtio-pci image; listings' image has both transports.
 img=$(need_image "$([ "$MACHINE" = microvm ] && echo webserver || echo webserver_pci)")
-M=(--machine "$MACHINE")
+M=(--machine "$MACHINE" --cpus "${CPUS:-1}")
 for t in "$MIURA" "$ROOT/build/bin/miura-vsockd"; do [ -x "$t" ] || { fail setup "$t missing (run make)"; finish; }; done
 for t in curl wget ab; do command -v $t >/dev/null || { fail setup "$t missing (apt-get install curl wget apache2-utils)"; finish; }; done
 
@@ -221,7 +221,7 @@ for _ in $(seq 120); do # waits for it, 60 s at most
     [ -n "$line" ] && break
     sleep 0.5
 done
-[ "$got" = "$(sha256sum <"$s1/m1.bin" | cut -d' ' -f1)" ] && [[ $line == *", 0 bytes of files copied" ]] &&
+[ "$got" = "$(sha256sum <"$s1/m1.bin" | cut -d' ' -f1)" ] && [[ $line == *", 0 bytes of files copied, by CPU "* ]] &&
     pass sendfile-copies-nothing || fail sendfile-copies-nothing "sha $got, stats: ${line:-none}"
 timeout 300 ab -r -q -k -n 3000 -c 300 "http://127.0.0.1:$p3/k1.bin" >"$work/ab3.out" 2>&1
 ab_rc=$?
@@ -237,10 +237,14 @@ for _ in $(seq 120); do # waits for it, 60 s at most
     sleep 0.5
 done
 [ -n "$settled" ] && pass overload-connections-freed || fail overload-connections-freed "last: $line"
-[[ $line =~ ,\ [1-9][0-9]*\ bytes\ of\ files\ copied$ ]] && pass cached-file-bytes-counted ||
+[[ $line =~ ,\ [1-9][0-9]*\ bytes\ of\ files\ copied, ]] && pass cached-file-bytes-counted ||
     fail cached-file-bytes-counted "k1.bin (cached) served but no copied bytes counted: $line"
 [[ $line =~ \ [1-9][0-9]*\ idle\ closed\ for\ memory ]] && pass overload-idle-reclaimed ||
     fail overload-idle-reclaimed "no idle connection was ended for memory: $line"
+# Connections are dealt to every CPU in turn: each served some of the 3,000.
+want_cpus=$(printf '[1-9][0-9]*/%.0s' $(seq "${CPUS:-1}"))
+[[ $line =~ ,\ by\ CPU\ ${want_cpus%/}$ ]] && pass overload-every-cpu-served ||
+    fail overload-every-cpu-served "want ${CPUS:-1} non-zero counts: $line"
 grep -qE 'CRASH|panic' "$RT/web3/console.log" && fail overload-no-crash "$(grep -m1 -E 'CRASH|panic' "$RT/web3/console.log")" || pass overload-no-crash
 "$MIURA" stop web3 >/dev/null || fail overload-stop "miura stop web3 failed"
 

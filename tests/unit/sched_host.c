@@ -254,6 +254,15 @@ void smp_wake(unsigned cpu)
     futex_wake(&h->pending);
 }
 
+/* Spin loops' poll (smp.c answers TLB shootdowns there): here, a turn for
+ * the pthread being waited for now and then. */
+void smp_poll(void)
+{
+    static __thread unsigned polls;
+    if (++polls % 64 == 0)
+        sched_yield();
+}
+
 /* ---- spinlocks, as smp.c's: interrupts off, levels in %gs:ARCH_CPU_LOCKS */
 
 uint64_t spin_lock(struct spinlock *l)

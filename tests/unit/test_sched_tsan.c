@@ -777,3 +777,98 @@ TEST(late_wakes_of_exiting_threads)
     CHECK_EQ(late_given, late_woken);
     CHECK(list_empty(&late_queue.waiters));
 }
+
+/*
+ * ---- (7) cooperative sections: threads on every CPU in one section
+ *
+ * Between two blocking points a thread inside the section is alone in it
+ * (checked by a plain count of threads inside, and by a plain read-modify-
+ * write of the total that ThreadSanitizer reports if two overlap); a
+ * yield or a sleep gives the section up and has it back before the thread
+ * runs on; a nested enter keeps it. The I/O section runs inside it the same
+ * way.
+ */
+
+enum { COOP_CPUS = 4, COOP_PER_CPU = 3, COOP_ITERATIONS = 2000 };
+
+static unsigned long coop_total;                            /* plain: the section guards it */
+static int coop_inside;                                     /* threads inside, between blocks */
+static unsigned long coop_nested[COOP_CPUS * COOP_PER_CPU]; /* each thread's own */
+
+static void coop_alone(void)
+{
+    if (coop_inside++ != 0)
+        thread_fail("two threads inside the cooperative section");
+}
+
+static void *coop_main(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg;
+    unsigned seed = me * 2654435761u + 7;
+
+    for (unsigned i = 0; i < COOP_ITERATIONS; i++) {
+        unsigned r = next_random(&seed);
+        thread_coop_enter();
+        coop_alone();
+        unsigned long seen = coop_total;
+        for (unsigned spin = r % 512; spin; spin--) /* long enough to overlap */
+            __asm__ volatile("pause");
+        coop_total = seen + 1;
+        if (r % 8 == 5) {
+            thread_coop_enter(); /* nested: still alone */
+            io_enter();
+            coop_total++;
+            coop_nested[me]++;
+            io_leave();
+            thread_coop_leave();
+        }
+        if (r % 16 == 1 || r % 64 == 3) {
+            coop_inside--;
+            if (r % 16 == 1)
+                thread_yield(); /* the others of this CPU run, and take it */
+            else
+                thread_sleep_ns(r % 20000); /* so do the other CPUs' */
+            coop_alone();
+            if (!coop_held(COOP_APP))
+                thread_fail("section not held again after a block");
+        }
+        coop_inside--;
+        thread_coop_leave();
+        if (r % 32 == 2)
+            thread_sleep_ns(r % 20000);
+    }
+    if (coop_held(COOP_APP) || coop_held(COOP_IO))
+        thread_fail("section still held after the last leave");
+    return NULL;
+}
+
+static void *coop_root(void *arg)
+{
+    thread_t *t[COOP_CPUS * COOP_PER_CPU];
+
+    (void)arg;
+    count_cpus(COOP_CPUS, -1);
+    coop_total = 0;
+    coop_inside = 0;
+    for (unsigned i = 0; i < COOP_CPUS * COOP_PER_CPU; i++) {
+        coop_nested[i] = 0;
+        t[i] = spawn(i % COOP_CPUS, coop_main, (void *)(uintptr_t)i);
+    }
+    for (unsigned i = 0; i < COOP_CPUS * COOP_PER_CPU; i++)
+        join(t[i]);
+    count_cpus(COOP_CPUS, 1);
+    return NULL;
+}
+
+TEST(cooperative_section_excludes_across_cpus)
+{
+    begin();
+    sched_host_run(COOP_CPUS, coop_root, NULL);
+    CHECK_NOTHING_LEFT();
+    unsigned long nested = 0;
+    for (unsigned i = 0; i < COOP_CPUS * COOP_PER_CPU; i++)
+        nested += coop_nested[i];
+    CHECK(nested > 0);
+    CHECK_EQ(coop_total, COOP_CPUS * COOP_PER_CPU * COOP_ITERATIONS + nested);
+    CHECK_EQ(coop_inside, 0);
+}

@@ -197,6 +197,21 @@ int waitq_wait(struct waitq *wq, uint64_t deadline)
     (void)wq, (void)deadline;
     abort();
 }
+int waitq_wait_unless(struct waitq *wq, uint64_t deadline, const unsigned *count, unsigned seen)
+{
+    (void)wq, (void)deadline, (void)count, (void)seen;
+    abort();
+}
+void coop_enter(unsigned section)
+{
+    (void)section;
+    abort();
+}
+void coop_leave(unsigned section)
+{
+    (void)section;
+    abort();
+}
 void thread_yield(void)
 {
     abort();

@@ -9,7 +9,10 @@
  * and sleeps on the device's wait queue; the interrupt handler only wakes
  * that queue. Whichever requester runs first takes every completion off the
  * used ring and marks the owners' requests done, so several threads can have
- * requests in flight and nobody spins. A queue the device broke (bad used id
+ * requests in flight and nobody spins. Requesters run in the I/O section
+ * (sched.h), on any CPU; the interrupt may be taken by another CPU, so it
+ * counts itself before waking and a requester sleeps only if no interrupt
+ * came since it last looked at the ring (waitq_wait_unless). A queue the device broke (bad used id
  * or length) fails every request in flight with -EIO.
  *
  * Probe: queues and interrupt, undone in reverse if a step fails; the
@@ -40,6 +43,7 @@ struct virtiofs {
     struct virtio_device *dev;
     struct virtiofs_queue hiprio, request;
     struct waitq completions; /* requesters sleep here; the IRQ wakes them */
+    unsigned interrupts;      /* taken so far: added to before the wake */
     char tag[VIRTIO_FS_TAG_LEN + 1];
     struct fuse_conn conn;
 };
@@ -84,7 +88,9 @@ static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct io
     struct virtiofs_request req = {false, 0};
     uint64_t flags = irq_save();
     int rc;
-    while ((rc = vq_add_chain(&q->vq, out, n_out, in, n_in, &req)) == -ENOSPC) {
+    unsigned seen;
+    while (seen = __atomic_load_n(&fs->interrupts, __ATOMIC_ACQUIRE),
+           (rc = vq_add_chain(&q->vq, out, n_out, in, n_in, &req)) == -ENOSPC) {
         /* No room: a completion frees descriptors. */
         if (reap(fs, q)) {
             waitq_wake_all(&fs->completions);
@@ -92,21 +98,21 @@ static int submit(struct virtiofs *fs, struct virtiofs_queue *q, const struct io
         }
         if (!vq_enable_cb(&q->vq))
             continue;
-        waitq_wait(&fs->completions, 0);
+        waitq_wait_unless(&fs->completions, 0, &fs->interrupts, seen);
     }
     if (rc < 0) {
         irq_restore(flags);
         return rc;
     }
     virtio_queue_kick(fs->dev, q->index, &q->vq);
-    while (!req.done) {
+    while (seen = __atomic_load_n(&fs->interrupts, __ATOMIC_ACQUIRE), !req.done) {
         if (reap(fs, q)) {
             waitq_wake_all(&fs->completions); /* owners of what we reaped */
             continue;
         }
         if (!vq_enable_cb(&q->vq))
             continue; /* completions raced in: reap again before sleeping */
-        waitq_wait(&fs->completions, 0);
+        waitq_wait_unless(&fs->completions, 0, &fs->interrupts, seen);
     }
     irq_restore(flags);
     return req.result;
@@ -135,8 +141,10 @@ static uint64_t virtiofs_now(struct fuse_conn *c)
 static void virtiofs_interrupt(struct virtio_device *dev, uint32_t cause)
 {
     struct virtiofs *fs = dev->driver_data;
-    if (cause & VIRTIO_INT_USED_BUFFER)
+    if (cause & VIRTIO_INT_USED_BUFFER) {
+        __atomic_add_fetch(&fs->interrupts, 1, __ATOMIC_RELEASE);
         waitq_wake_all(&fs->completions);
+    }
 }
 
 static int virtiofs_probe(struct virtio_device *dev)

@@ -326,6 +326,7 @@ static void *vsock_service(void *arg)
 {
     struct virtio_vsock *vs = arg;
     for (;;) {
+        io_enter(); /* the rings and net, with the threads that send */
         uint64_t flags = irq_save();
         bool work = rx_drain(vs) | tx_drain(vs) | event_drain(vs);
         if (vs->tx_unkicked)
@@ -352,6 +353,7 @@ static void *vsock_service(void *arg)
                 waitq_wait(&vs->wake, deadline);
         }
         irq_restore(flags);
+        io_leave();
         thread_yield(); /* let the threads we woke run before the next batch */
     }
     return NULL;

@@ -36,15 +36,15 @@ static struct fd_object console; /* set up at first use: no data in the image */
 /* ---- the table */
 
 #ifndef MIURA_HOST_TEST
-__attribute__((noreturn, cold)) void fd_cpu_stop(void)
+__attribute__((noreturn, cold)) void fd_io_stop(void)
 {
-    panic("files and sockets are CPU 0's in this version: called from CPU %u", arch_cpu_index());
+    panic("fd: descriptor table used outside the I/O section (CPU %u)", arch_cpu_index());
 }
 #endif
 
 int fd_install(struct fd_object *o)
 {
-    fd_cpu_check();
+    fd_io_check();
     for (int fd = FD_CONSOLES; fd < FD_MAX; fd++) {
         if (!table[fd]) {
             table[fd] = o;
@@ -63,7 +63,7 @@ struct fd_object *fd_lookup(int fd)
             console = (struct fd_object){&console_kind, O_RDWR};
         return &console;
     }
-    fd_cpu_check();
+    fd_io_check();
     return table[fd];
 }
 
@@ -81,7 +81,7 @@ int fd_close(int fd)
 
 /* ---- the POSIX calls */
 
-ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
+static ssize_t do_read(int fd, void *buf, size_t n)
 {
     struct fd_object *o = fd_lookup(fd);
     const struct fd_op *op = o ? fd_op_find(read, o) : NULL;
@@ -91,7 +91,7 @@ ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
     return posix_result(op ? op->fn.read(o, buf, n, NULL) : -EBADF);
 }
 
-ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
+static ssize_t do_write(int fd, const void *buf, size_t n)
 {
     struct fd_object *o = fd_lookup(fd);
     const struct fd_op *op = o ? fd_op_find(write, o) : NULL;
@@ -105,12 +105,24 @@ ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
     return posix_result(op ? op->fn.write(o, buf, n, NULL) : -EBADF);
 }
 
-int LIBC_NAME(close)(int fd)
+ssize_t LIBC_NAME(read)(int fd, void *buf, size_t n)
 {
-    return (int)posix_result(fd_close(fd));
+    return IO_CALL(do_read(fd, buf, n));
 }
 
-int LIBC_NAME(fstat)(int fd, struct stat *st)
+ssize_t LIBC_NAME(write)(int fd, const void *buf, size_t n)
+{
+    if (fd == STDOUT_FILENO || fd == STDERR_FILENO)
+        return do_write(fd, buf, n); /* the console has a lock of its own */
+    return IO_CALL(do_write(fd, buf, n));
+}
+
+int LIBC_NAME(close)(int fd)
+{
+    return (int)posix_result(IO_CALL(fd_close(fd)));
+}
+
+static int do_fstat(int fd, struct stat *st)
 {
     struct fd_object *o = fd_lookup(fd);
     const struct fd_op *op;
@@ -127,17 +139,15 @@ int LIBC_NAME(fstat)(int fd, struct stat *st)
     return 0;
 }
 
-int LIBC_NAME(fcntl)(int fd, int cmd, ...)
+int LIBC_NAME(fstat)(int fd, struct stat *st)
+{
+    return IO_CALL(do_fstat(fd, st));
+}
+
+static int do_fcntl(int fd, int cmd, long arg)
 {
     struct fd_object *o = fd_lookup(fd);
-    long arg = 0;
-    va_list ap;
 
-    if (cmd == F_SETFL || cmd == F_SETFD) {
-        va_start(ap, cmd);
-        arg = va_arg(ap, int);
-        va_end(ap);
-    }
     if (!o)
         return (int)posix_result(-EBADF);
     switch (cmd) {
@@ -152,4 +162,17 @@ int LIBC_NAME(fcntl)(int fd, int cmd, ...)
     default:
         return (int)posix_result(-EINVAL);
     }
+}
+
+int LIBC_NAME(fcntl)(int fd, int cmd, ...)
+{
+    long arg = 0;
+    va_list ap;
+
+    if (cmd == F_SETFL || cmd == F_SETFD) {
+        va_start(ap, cmd);
+        arg = va_arg(ap, int);
+        va_end(ap);
+    }
+    return IO_CALL(do_fcntl(fd, cmd, arg));
 }

@@ -3,7 +3,8 @@
  * What poll() needs from the rest of the kernel: a section in which no
  * wake-up can slip between looking at readiness and going to sleep, a
  * sleep on several wait queues at once with a deadline, and the clock;
- * and what every descriptor and path call checks first (fd_cpu_check). The
+ * and the I/O section every descriptor and path call runs in (IO_CALL;
+ * fd_io_check checks it is held). The
  * guest implements them over the Process unit; host tests provide fakes.
  */
 #ifndef MIURA_LIB_FD_PORT_H
@@ -26,22 +27,26 @@ void fd_unlock(uint64_t flags);
 int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
                 uint64_t deadline_ns);
 uint64_t fd_clock_ns(void);
-static inline void fd_cpu_check(void) {}
+static inline void io_enter(void) {}
+static inline void io_leave(void) {}
+static inline void fd_io_check(void) {}
 
 #else
 
 #include "arch/x86_64/arch.h"
 #include "sched/sched.h"
 
-/* Interrupts off: threads are cooperative, so nothing else runs on this
- * CPU until the caller sleeps, and waitq_wait wants interrupts off. */
+/* The I/O section (sched.h): nothing else in it runs, on any CPU, until
+ * the caller sleeps; interrupts off as well, for the drivers under us. */
 static inline uint64_t fd_lock(void)
 {
+    io_enter();
     return irq_save();
 }
 static inline void fd_unlock(uint64_t flags)
 {
     irq_restore(flags);
+    io_leave();
 }
 static inline int fd_wait_any(struct waitq *const *wqs, struct waitq_entry *entries, unsigned n,
                               uint64_t deadline_ns)
@@ -52,17 +57,25 @@ static inline uint64_t fd_clock_ns(void)
 {
     return clock_ns();
 }
-/* The Filesystem and Networking units, and the descriptors over them, are
- * CPU 0's for now (docs/kernel.md, SMP): their state has no locks but
- * cooperative scheduling. A call from a thread of another CPU is a
- * programming error, stopped before it can corrupt anything. */
-void fd_cpu_stop(void);
-static inline void fd_cpu_check(void)
+/* The Filesystem and Networking units, and the descriptors over them,
+ * have no locks but the I/O section: every public call runs inside it
+ * (docs/kernel.md, SMP). The table and path walks check that it does. */
+void fd_io_stop(void);
+static inline void fd_io_check(void)
 {
-    if (__builtin_expect(arch_cpu_index() != 0, 0))
-        fd_cpu_stop();
+    if (__builtin_expect(!coop_held(COOP_IO), 0))
+        fd_io_stop();
 }
 
 #endif
+
+/* A call made inside the I/O section. */
+#define IO_CALL(expr)                     \
+    ({                                    \
+        io_enter();                       \
+        __typeof__(expr) io_rc_ = (expr); \
+        io_leave();                       \
+        io_rc_;                           \
+    })
 
 #endif
