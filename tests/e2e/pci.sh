@@ -4,7 +4,8 @@
 # q35 (ECAM from the MCFG, MSI-X), fs and the web server on pc (ports
 # 0xCF8/0xCFC; fs with devices that have no MSI-X, so interrupts are INTx
 # through the IOAPIC), a legacy-only virtio device refused with one line,
-# and the launcher refusing an image whose transport the machine lacks.
+# the launcher refusing an image whose transport the machine lacks, and
+# the CPU list read from ACPI's MADT.
 SUITE=pci
 source "$(dirname "$0")/lib.sh"
 dir=$(dirname "$0")
@@ -38,6 +39,14 @@ expect_grep legacy-refused "$out" \
 expect_grep legacy-guest-goes-on "$out" "^virtio-fs: no device with tag 'share'"
 [ "$STATUS" != timeout ] && ! grep -q 'crash\|panic' "$out" && pass legacy-no-crash ||
     fail legacy-no-crash "status $STATUS; $(tail -3 "$out")"
+
+# ---- the CPU list from ACPI's MADT (q35 has no MP table under PVH): three
+# CPUs listed there, all three started
+out=$OUTDIR/pci-madt.log
+MACHINE_ARG=q35 CPUS=3 boot_image "$(need_image hello_pci)" "$out" "" 120
+expect_status madt-status 0
+expect_grep madt-listed "$out" '^acpi: 3 CPUs in the MADT$'
+expect_grep madt-online "$out" '^smp: 3 CPUs online$'
 
 # ---- the suites, on the PCI machines
 suite() { # MACHINE SCRIPT [VIRTIO_OPTS]

@@ -41,6 +41,8 @@ extern int boot_argc;
  * Each runs kmain_ap(cpu) (the Process unit's), which calls smp_cpu_online
  * once it can take wake-ups. */
 unsigned smp_start(void);
+/* The MADT's xAPIC IDs (acpi.c in images that read ACPI; else none). */
+unsigned smp_madt_cpus(uint8_t *ids, unsigned max);
 _Noreturn void kmain_ap(unsigned cpu);
 void smp_cpu_online(void);
 unsigned platform_cpus_online(void);

@@ -3,8 +3,9 @@
  * Application processors: the CPU list, start-up, and what CPUs send each
  * other (wake-ups, TLB shootdowns, the stop of a panic).
  *
- * The CPU list comes from the MP table (Firecracker and Cloud Hypervisor
- * write one; SeaBIOS one of only the CPUs it started), unless QEMU's fw_cfg
+ * The CPU list comes from ACPI's MADT in images that read ACPI (the PCI
+ * ones: q35, pc, Cloud Hypervisor), else from the MP table (Firecracker and
+ * Cloud Hypervisor write one; SeaBIOS one of only the CPUs it started), unless QEMU's fw_cfg
  * counts more CPUs (qboot on microvm writes no table): then APIC IDs
  * 0..n-1, right for QEMU's -smp N without a sockets/cores/threads layout
  * that leaves gaps (a CPU that does not answer is reported, and no CPU
@@ -54,16 +55,23 @@ static void tlb_interrupt(void *arg);
 
 /* ---- the CPU list */
 
+/* The MADT's xAPIC IDs, from the acpi component when the image has it. */
+__attribute__((weak)) unsigned smp_madt_cpus(uint8_t *ids, unsigned max)
+{
+    (void)ids, (void)max;
+    return 0;
+}
+
 static void cpu_list_read(void)
 {
     uint8_t ids[MIURA_MAX_CPUS];
-    unsigned n = 0;
+    unsigned n = smp_madt_cpus(ids, MIURA_MAX_CPUS);
     /* The floating pointer is in the EBDA's first KiB, the last KiB of base
      * memory or the BIOS area; the table it names is read only if it lies
      * in those pages too (paging.c maps them read-only; all VMMs put it
      * there). */
-    uint32_t cfg = mptable_find((const uint8_t *)0x9fc00, 0x400);
-    if (!cfg)
+    uint32_t cfg = n ? 0 : mptable_find((const uint8_t *)0x9fc00, 0x400);
+    if (!n && !cfg)
         cfg = mptable_find((const uint8_t *)FIRMWARE_BIOS, 0x100000 - FIRMWARE_BIOS);
     if (cfg >= FIRMWARE_BIOS && cfg < 0x100000)
         n = mptable_cpus((const uint8_t *)(uintptr_t)cfg, 0x100000 - cfg, ids, MIURA_MAX_CPUS);

@@ -40,6 +40,21 @@ unsigned acpi_madt_cpus(uint32_t *ids, unsigned max)
     return a->ncpus;
 }
 
+/* smp.c's CPU list where the image reads ACPI (its weak default: none). */
+unsigned smp_madt_cpus(uint8_t *ids, unsigned max)
+{
+    uint32_t all[ACPI_MAX_CPUS];
+    unsigned n = acpi_madt_cpus(all, ACPI_MAX_CPUS), kept = 0;
+    if (n > ACPI_MAX_CPUS)
+        n = ACPI_MAX_CPUS;
+    for (unsigned i = 0; i < n && kept < max; i++)
+        if (all[i] < 0xff) /* xAPIC IDs: what INIT-SIPI and our IPIs address */
+            ids[kept++] = (uint8_t)all[i];
+    if (kept > 1)
+        printf("acpi: %u CPUs in the MADT\n", kept);
+    return kept;
+}
+
 unsigned acpi_isa_irq(unsigned irq, bool *level, bool *active_low)
 {
     const struct acpi_info *a = acpi_tables();
