@@ -58,10 +58,10 @@ run_on() {
     done
     return 1
 }
-start() { # name share PORTVAR
+start() { # name share PORTVAR [more run options]
     # stackcheck: the kernel reports the deepest use of any exited thread's
     # stack, checked against the connection threads' 8 KiB below.
-    if run_on "$3" "$1" --share "$2" --append header_timeout=2 --append log=0 \
+    if run_on "$3" "$1" --share "$2" --append header_timeout=2 --append log=0 "${@:4}" \
         --append stackcheck "$img" && [[ $out == *"serving http://127.0.0.1:${!3}"* ]]; then
         pass "start-$1"
     else
@@ -178,10 +178,19 @@ done
     fail slow-client-does-not-block "status $code; the 408 came first each time"
 [ "$reply" = "HTTP/1.1 408" ] && pass slow-client-408 || fail slow-client-408 "got '$reply'"
 
-# ---- a second instance with another share and port, at the same time
-start web2 "$s2" p2
+# ---- a second instance with another share and port, at the same time; with
+# several CPUs, its device interrupts (and vsock's service thread) on the
+# last CPU (irq_cpu=)
+if [ "${CPUS:-1}" -gt 1 ]; then
+    start web2 "$s2" p2 --append irq_cpu=$((CPUS - 1))
+    expect_grep irq-cpu "$RT/web2/console.log" "^smp: device interrupts to CPU $((CPUS - 1))"
+else
+    start web2 "$s2" p2
+fi
 B2=http://127.0.0.1:$p2
 [ "$(curl -s "$B1/")" = "<h1>site one</h1>" ] && [ "$(curl -s "$B2/")" = "<h1>site two</h1>" ] && pass two-instances || fail two-instances "wrong contents"
+for _ in 1 2 3 4 5 6 7 8; do curl -s "$B2/"; done >"$work/b2" 2>&1
+[ "$(grep -c 'site two' "$work/b2")" = 8 ] && pass second-instance-serves || fail second-instance-serves "$(head -c 200 "$work/b2")"
 ps_out=$("$MIURA" ps)
 [[ $ps_out == *web1* && $ps_out == *web2* ]] && pass ps-lists-both || fail ps-lists-both "$ps_out"
 

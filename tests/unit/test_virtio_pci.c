@@ -316,7 +316,7 @@ int paging_map(uint64_t base, uint64_t len, int kind)
     return 0;
 }
 
-unsigned lapic_id(void)
+unsigned irq_dest_apic(void)
 {
     return 0;
 }

@@ -125,6 +125,11 @@ static bool attached_before_thread;
 char *boot_argv[BOOT_MAX_ARGS + 2];
 int boot_argc;
 
+unsigned irq_cpu(void)
+{
+    return 0;
+}
+
 int irq_route(unsigned gsi, bool level, irq_handler_fn fn, void *arg)
 {
     if (gsi >= IRQ_MAX_GSI)

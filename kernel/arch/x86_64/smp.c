@@ -122,7 +122,32 @@ void smp_cpu_online(void)
     ap_checked_in = 1;
 }
 
+/* irq_cpu=N: the CPU that takes device interrupts (and runs the threads
+ * that serve them, where a driver has one). */
+static unsigned irq_cpu_index;
+
+unsigned irq_cpu(void)
+{
+    return irq_cpu_index;
+}
+
+unsigned irq_dest_apic(void)
+{
+    return cpu_apic[irq_cpu_index];
+}
+
+static unsigned cpus_start(void);
+
 unsigned smp_start(void)
+{
+    unsigned n = cpus_start();
+    irq_cpu_index = miura_getarg_uint("irq_cpu", 0, 0, n - 1);
+    if (irq_cpu_index)
+        printf("smp: device interrupts to CPU %u\n", irq_cpu_index);
+    return n;
+}
+
+static unsigned cpus_start(void)
 {
     cpu_list_read();
     if (cpus_found == 1)

@@ -82,7 +82,7 @@ int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
     if (handlers[vector].fn)
         return -EBUSY;
     irq_set_vector_handler(vector, fn, arg);
-    int rc = ioapic_route(gsi, vector, level_triggered, lapic_id());
+    int rc = ioapic_route(gsi, vector, level_triggered, irq_dest_apic());
     if (rc < 0)
         irq_set_vector_handler(vector, NULL, NULL);
     return rc;

@@ -398,8 +398,8 @@ static int vsock_probe(struct virtio_device *dev)
     rc = virtio_irq_enable(dev);
     if (rc < 0)
         goto err_event_queue;
-    /* The thread runs once this (init) thread next blocks, on this CPU. */
-    if (!(vs->service = thread_create(0, SERVICE_STACK, vsock_service, vs))) {
+    /* On the CPU that takes the interrupt, so that its wake-up is local. */
+    if (!(vs->service = thread_create((int)irq_cpu(), SERVICE_STACK, vsock_service, vs))) {
         rc = -ENOMEM;
         goto err_irq;
     }

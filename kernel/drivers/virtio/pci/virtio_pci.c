@@ -233,7 +233,7 @@ static int msix_enable(struct virtio_pci *vp)
         v->cause = e == 0 ? VIRTIO_INT_CONFIG_CHANGE : VIRTIO_INT_USED_BUFFER;
         if (vp->nvectors == 1)
             v->cause |= VIRTIO_INT_USED_BUFFER; /* every queue shares entry 0 */
-        int vector = irq_msi_alloc(lapic_id(), msix_interrupt, v, &msg);
+        int vector = irq_msi_alloc(irq_dest_apic(), msix_interrupt, v, &msg);
         if (vector < 0) {
             msix_release(vp);
             return vector;
