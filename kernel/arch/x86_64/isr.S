@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Interrupt and exception entry stubs. Each stub pushes an error code (a 0
- * where the CPU pushes none) and its vector, then the common path saves the
- * general registers as a struct trap_frame (arch.h) and calls
- * trap_dispatch(frame). Stubs exist for the exceptions (0-31), the device IRQ
- * vectors (32-79) and the local vectors (0xf0-0xff), ISR_STUB_BYTES (16)
- * apart (each is at most 2 + 5 + 5 bytes), so no table of their addresses is
- * needed: vector v's stub is at isr_stubs_low + 16 * v or isr_stubs_high +
- * 16 * (v - ISR_HIGH_FIRST) (layout.h).
+ * Interrupt and exception entry stubs. Each stub pushes its vector and jumps
+ * to the common path: straight to isr_common for the exceptions for which
+ * the CPU pushes an error code, through isr_noerr (which slips a 0 error
+ * code under the vector) for the others. isr_common saves the general
+ * registers as a struct trap_frame (arch.h) and calls trap_dispatch(frame).
+ * Stubs exist for the exceptions (0-31), the device IRQ vectors (32-79) and
+ * the local vectors (0xf0-0xff), ISR_STUB_BYTES (8) apart, so no table of
+ * their addresses is needed: vector v's stub is at isr_stubs_low + 8 * v or
+ * isr_stubs_high + 8 * (v - ISR_HIGH_FIRST) (layout.h). A low stub is a
+ * 2-byte push and a 5-byte jump; a high one a 5-byte push (its vector does
+ * not fit a sign-extended byte) and a 2-byte jump to isr_noerr, which
+ * follows them. The .org after each stub fails the build if one grows
+ * past its 8 bytes (16 apart cost 768 B of image).
  * Their labels are local, so the crash symbol table carries only these two.
  */
 #include "arch/x86_64/layout.h"
@@ -16,14 +21,15 @@
     .code64
 
 .macro STUB vec
-    .balign ISR_STUB_BYTES
+    .Lstub\vec\():
+    pushq $\vec
     /* the exceptions for which the CPU pushes an error code */
     .if (\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
-    .else
-    pushq $0
-    .endif
-    pushq $\vec
     jmp isr_common
+    .else
+    jmp isr_noerr
+    .endif
+    .org .Lstub\vec + ISR_STUB_BYTES, 0xcc
 .endm
 
 .altmacro
@@ -39,10 +45,13 @@
     .globl isr_stubs_low, isr_stubs_high
 isr_stubs_low:
     STUBS 0, ISR_LOW_LAST
-    .balign ISR_STUB_BYTES
 isr_stubs_high:
     STUBS ISR_HIGH_FIRST, ISR_HIGH_LAST
 
+/* [vector][rip]... becomes [vector][0][rip]... */
+isr_noerr:
+    pushq (%rsp)
+    andq $0, 8(%rsp)
 isr_common:
     cld
     pushq %rax
