@@ -12,9 +12,9 @@
  * for the vectors for which the CPU pushes no error code, slips a 0 under
  * it; isr_common saves the general registers as a struct trap_frame (arch.h)
  * and calls trap_dispatch(frame). The .org after each stub fails the build
- * if one grows past its 4 bytes (a push and a jump of 5 bytes each, 16
- * apart, cost 1,152 B of image).
- * Their labels are local, so the crash symbol table carries only these two.
+ * if one grows past its 4 bytes. (16 bytes apart, each with a 0 error code
+ * push, a vector push and a 5-byte jump, they took 1,120 B more image.)
+ * Their labels are local, so the symbol table names only these two.
  */
 #include "arch/x86_64/layout.h"
 
@@ -61,7 +61,7 @@ isr_entry:
     movq %rax, 8(%rsp)
     cmpl $31, %eax
     ja 1f /* CF clear: no error code */
-    btl %eax, isr_error_codes(%rip)
+    btl %eax, .Lisr_error_codes(%rip)
 1:  popq %rax
     jc isr_common
 /* [vector][rip]... becomes [vector][0][rip]... */
@@ -109,5 +109,5 @@ isr_common:
     iretq
 
 /* The exceptions for which the CPU pushes an error code. */
-isr_error_codes:
+.Lisr_error_codes:
     .long (1 << 8) | (0x1f << 10) | (1 << 17) | (1 << 21) | (1 << 29) | (1 << 30)
