@@ -35,7 +35,7 @@
 
 /* Entry stubs (isr.S), ISR_STUB_BYTES apart: vectors 0 .. ISR_LOW_LAST
  * from isr_stubs_low, ISR_HIGH_FIRST .. ISR_HIGH_LAST from isr_stubs_high. */
-#define ISR_STUB_BYTES 16
+#define ISR_STUB_BYTES 4
 #define ISR_LOW_LAST   (IRQ_VECTOR_BASE + IRQ_MAX_GSI - 1)
 #define ISR_HIGH_FIRST VECTOR_TIMER
 #define ISR_HIGH_LAST  VECTOR_SPURIOUS
