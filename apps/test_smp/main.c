@@ -2,9 +2,10 @@
 /*
  * SMP stress in a real guest: threads on every CPU doing cross-CPU
  * wake-ups, mutex ping-pong, contended counting, remote frees, sleeps and
- * create/join across CPUs, each checked against an exact count. Prints a
- * line per check ("name: ok ..." or "name: FAIL ..."), the costs it
- * measured, and "smp: done" at the end; tests/e2e/smp.sh reads it.
+ * create/join across CPUs, each checked against an exact count; then file
+ * and socket I/O from every CPU at once (io.c). Prints a line per check
+ * ("name: ok ..." or "name: FAIL ..."), the costs it measured, and "smp:
+ * done" at the end; tests/e2e/smp.sh reads it.
  *
  * mode=panic: a thread on the last CPU panics while the others print; the
  * report must be the last output. mode=crash: the same with a NULL write.
@@ -18,12 +19,12 @@
 #include "miura/miura.h"
 #include "miura/thread.h"
 #include "mm/heap.h"
+#include "smp.h"
 
-static unsigned ncpu;
+unsigned ncpu;
 static int failures;
 
-static void check(const char *name, int ok, const char *fmt, unsigned long long a,
-                  unsigned long long b)
+void check(const char *name, int ok, const char *fmt, unsigned long long a, unsigned long long b)
 {
     printf("%s: %s ", name, ok ? "ok" : "FAIL");
     printf(fmt, a, b);
@@ -187,7 +188,7 @@ static void *trim(void *arg)
 
 /* Every CPU trims; then this one again, for the frees that the trimming
  * threads' own exits sent back to it. */
-static void trim_all(void)
+void trim_all(void)
 {
     for (unsigned c = 0; c < ncpu; c++) {
         thread_t *t = thread_create((int)c, 0, trim, NULL);
@@ -364,6 +365,7 @@ int main(int argc, char **argv)
     void *rv = NULL;
     check("cond-timeout", t && thread_join(t, &rv) == 0 && rv, "on CPU %llu%.0llu", ncpu - 1, 0);
     churn();
+    io_checks();
     printf("smp: done, %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -32,22 +32,6 @@ for i in $(seq 0 7); do head -c $((1024 * 1024 + i * 4099)) /dev/urandom >"$shar
 printf 'old contents' >"$share/trunc_me.txt"
 printf 'version one' >"$share/changing.txt"
 
-start_virtiofsd() { # socket, dir, [wrapper...]
-    local sock=$1 dir=$2
-    shift 2
-    "$@" "$VIRTIOFSD" --socket-path="$sock" -o source="$dir" -o cache=auto \
-        >"$sock.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1200); do [ -S "$sock" ] && return 0; sleep 0.05; done # 60 s at least
-    return 1
-}
-
-fs_qemu_args() { # socket
-    printf '%s\n' -global virtio-mmio.force-legacy=false \
-        -object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem \
-        -chardev "socket,id=fs0,path=$1" -device vhost-user-fs-$VIRTIO_BUS,chardev=fs0,tag=share$VIRTIO_OPTS
-}
-
 # ---- the read-write share
 sock=$work/vfs.sock
 start_virtiofsd "$sock" "$share" || { fail virtiofsd "did not create $sock: $(cat "$sock.log")"; finish; }

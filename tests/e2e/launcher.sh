@@ -26,6 +26,10 @@ unset MIURA_ID_RANGE # the default range (docs/security.md)
 bg=()
 trap miura_cleanup EXIT
 mkdir -p "$work/share"
+# CPUS=N (tests/e2e/smp.sh): every run that starts a guest has N CPUs, but
+# those that check --cpus themselves and the dry runs (exact command lines;
+# they start nothing).
+C=(--cpus "${CPUS:-1}")
 
 # Processes (by their command lines) and files left under the runtime base.
 leftovers() {
@@ -90,7 +94,7 @@ rc=$?
     pass missing-image || fail missing-image "status $rc; $(cat "$out.err")"
 
 echo "not an ELF" >"$work/bogus.elf"
-run_miura "$work/bogus" 30 run "$work/bogus.elf"
+run_miura "$work/bogus" 30 run "${C[@]}" "$work/bogus.elf"
 [ $RC -eq 125 ] && grep -qx 'miura: qemu failed (exit 1): qemu: invalid kernel header' "$work/bogus.err" &&
     pass qemu-fails || fail qemu-fails "status $RC: $(cat "$work/bogus.err")"
 expect_clean qemu-fails-clean
@@ -135,7 +139,7 @@ grep -q -- "--socket $RT/hello-3/vhost.sock " "$work/dry-auto" &&
     pass dry-run-default-cid || fail dry-run-default-cid "$(tail -1 "$work/dry-auto")"
 
 # ---- real runs
-run_miura "$work/hello" 60 run "$hello"
+run_miura "$work/hello" 60 run "${C[@]}" "$hello"
 [ $RC -eq 0 ] && pass hello/status || fail hello/status "status $RC: $(tail -2 "$work/hello.err")"
 expect_grep hello/console "$work/hello" '^Hello from Miura!$'
 expect_clean hello/clean
@@ -146,7 +150,7 @@ kib=$(sed -n 's/^memory: \([0-9]*\) KiB$/\1/p' "$work/hello-sized")
 [ -n "$kib" ] && [ "$kib" -gt $((95 * 1024)) ] && [ "$kib" -le $((96 * 1024)) ] &&
     pass mem-cpus/memory || fail mem-cpus/memory "memory '${kib:-missing}' KiB for --mem 96M"
 
-run_miura "$work/crash" 60 run --append crash=divide "$crash"
+run_miura "$work/crash" 60 run "${C[@]}" --append crash=divide "$crash"
 [ $RC -eq 100 ] && pass append-crash/status || fail append-crash/status "status $RC, want 100"
 expect_grep append-crash/report "$work/crash" 'CRASH: divide error \(vector 0,'
 # The console comes through the launcher, which names the report's addresses.
@@ -154,7 +158,7 @@ expect_grep append-crash/named "$work/crash" '^      #0 0x[0-9a-f]{16} crash_div
 expect_grep append-crash/caller-named "$work/crash" '^ +(#[1-9]|called from) 0x[0-9a-f]{16} main\+0x[0-9a-f]+$'
 expect_clean append-crash/clean
 
-run_miura "$work/status" 60 run --append "sleep=0 status=42" "$sleeper"
+run_miura "$work/status" 60 run "${C[@]}" --append "sleep=0 status=42" "$sleeper"
 [ $RC -eq 42 ] && pass guest-status || fail guest-status "status $RC, want 42"
 
 # --share: virtiofsd runs while the guest does, and is gone after. "While":
@@ -162,7 +166,7 @@ run_miura "$work/status" 60 run --append "sleep=0 status=42" "$sleeper"
 # that the guest was done before the check runs it again (three times at
 # most), never judges it.
 for attempt in 1 2 3; do
-    timeout -k 2 180 "$MIURA" run --name shared --share "$work/share" --append "sleep=4" "$sleeper" \
+    timeout -k 2 180 "$MIURA" run "${C[@]}" --name shared --share "$work/share" --append "sleep=4" "$sleeper" \
         </dev/null >"$work/share.out" 2>"$work/share.err" &
     mpid=$!
     bg+=("$mpid")
@@ -185,7 +189,7 @@ wait $mpid
 rc=$?
 [ $rc -eq 0 ] && pass share/status || fail share/status "status $rc: $(cat "$work/share.err")"
 expect_clean share/clean
-run_miura "$work/share-hello" 60 run --share "$work/share" "$hello"
+run_miura "$work/share-hello" 60 run "${C[@]}" --share "$work/share" "$hello"
 [ $RC -eq 0 ] && grep -q '^Hello from Miura!$' "$work/share-hello" && pass share/hello ||
     fail share/hello "status $RC: $(cat "$work/share-hello.err")"
 expect_clean share/hello-clean
@@ -223,9 +227,9 @@ expect_clean port-in-use-clean
 
 # ---- detached instances: distinct CIDs, listed, stopped cleanly
 dport=$(free_port)
-timeout -k 2 120 "$MIURA" run --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
+timeout -k 2 120 "$MIURA" run "${C[@]}" --detach --name d1 "$sleeper" >"$work/d1" 2>&1 &
 p1=$!
-timeout -k 2 120 "$MIURA" run --detach --name d2 --publish 127.0.0.1:$dport:80 --ready-timeout 1 \
+timeout -k 2 120 "$MIURA" run "${C[@]}" --detach --name d2 --publish 127.0.0.1:$dport:80 --ready-timeout 1 \
     "$sleeper" >"$work/d2" 2>&1 &
 p2=$!
 wait $p1
@@ -288,7 +292,7 @@ grep -q '^sleep: up for [0-9]* s$' "$work/logs-d1" && ! grep -q $'\r' "$work/log
 "$MIURA" logs --part all d1 | grep -c '^==> .*\.log <==$' | grep -qx 4 && pass detach/logs-all ||
     fail detach/logs-all "$("$MIURA" logs --part all d1 2>&1 | grep '^==>')"
 # logs -f follows the console until the instance ends (a guest that exits by itself).
-timeout -k 2 120 "$MIURA" run --detach --name follow --append "sleep=2" "$sleeper" >/dev/null 2>&1
+timeout -k 2 120 "$MIURA" run "${C[@]}" --detach --name follow --append "sleep=2" "$sleeper" >/dev/null 2>&1
 timeout 120 "$MIURA" logs -f follow >"$work/follow.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q '^sleep: up for 2 s$' "$work/follow.out" && grep -qx 'sleep: done, status 0' "$work/follow.out" &&
@@ -411,7 +415,7 @@ expect_clean serving/clean
 # ---- supervision: a killed part ends the instance with a cause, and everything is removed
 supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REGEX
     local name=sv-$1
-    timeout -k 2 180 "$MIURA" run --name "$name" "$sleeper" </dev/null >"$work/$name.out" 2>"$work/$name.err" &
+    timeout -k 2 180 "$MIURA" run "${C[@]}" --name "$name" "$sleeper" </dev/null >"$work/$name.out" 2>"$work/$name.err" &
     local mpid=$! victim lp
     bg+=("$mpid")
     if ! wait_grep "$work/$name.out" '^sleep: up' 60; then
@@ -437,7 +441,7 @@ supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REG
 }
 # A SIGKILLed launcher cannot tear down, but its parts die with it
 # (PR_SET_PDEATHSIG); what remains is a stale run directory that `stop` clears.
-timeout -k 2 180 "$MIURA" run --name sv-orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
+timeout -k 2 180 "$MIURA" run "${C[@]}" --name sv-orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
 mpid=$!
 bg+=("$mpid")
 if wait_grep "$work/orphan.out" '^sleep: up' 60; then

@@ -11,6 +11,9 @@
 #     exit code) and STATUS (the guest's exit status, or "timeout").
 #   pass NAME / fail NAME WHY / expect_grep NAME FILE PATTERN / finish
 #   free_port [N] / free_ports N: loopback ports below 32768 (tools/ports.sh)
+#   start_virtiofsd SOCKET DIR / fs_qemu_args SOCKET / vsock_dev_args SOCKET:
+#     a virtio-fs share and a vsock device (miura-vsockd), for suites that boot
+#     QEMU themselves
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/tools/ports.sh"
@@ -147,6 +150,31 @@ cgroup_dir_of() { # PID CTRL
         p=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
     fi
     [ -n "$p" ] && echo "$m$p"
+}
+
+# A virtio-fs share (fs.sh, smp.sh): virtiofsd serving DIR at SOCKET, its
+# pid added to the suite's pids array (which it kills on exit); false if the
+# socket did not appear (its log is SOCKET.log). The QEMU arguments for a
+# device with tag "share" at SOCKET, with the 256 MiB of shared guest
+# memory (MEM=256M) vhost-user devices need.
+start_virtiofsd() { # SOCKET DIR [wrapper...]
+    local sock=$1 dir=$2
+    shift 2
+    "$@" "${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}" --socket-path="$sock" -o source="$dir" -o cache=auto \
+        >"$sock.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1200); do [ -S "$sock" ] && return 0; sleep 0.05; done # 60 s at least
+    return 1
+}
+fs_qemu_args() { # SOCKET
+    printf '%s\n' -global virtio-mmio.force-legacy=false \
+        -object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem \
+        -chardev "socket,id=fs0,path=$1" -device vhost-user-fs-$VIRTIO_BUS,chardev=fs0,tag=share$VIRTIO_OPTS
+}
+# A vsock device backed by miura-vsockd's vhost-user SOCKET; add it after
+# fs_qemu_args, whose shared memory it uses too.
+vsock_dev_args() { # SOCKET
+    printf '%s\n' -chardev "socket,id=vs0,path=$1" -device vhost-user-vsock-$VIRTIO_BUS,chardev=vs0$VIRTIO_OPTS
 }
 
 # For tests that run miura (MIURA, MIURA_RUNTIME_DIR, work, bg set): on exit,
