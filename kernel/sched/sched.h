@@ -27,7 +27,7 @@ enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_EXITED 
  * Cooperative sections (thread.h): the application's (thread_coop_enter)
  * and the kernel's I/O section (io_enter: the Filesystem and Networking
  * units, the descriptor table and the drivers under them). Each is a
- * ticket lock that its holder gives up whenever it switches away (blocks,
+ * lock that its holder gives up whenever it switches away (blocks,
  * yields, exits) and has again before it runs on, so that code holding one
  * sees what code written for one cooperative CPU sees: nobody else in the
  * section runs until it blocks. Entered in this order (application, then
