@@ -108,7 +108,8 @@ int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_
     if (!mem)
         return -ENOMEM;
     int rc = vq_init(vq, size, mem, virtio_has_feature(dev, VIRTIO_F_RING_EVENT_IDX));
-    vq->irq_cpu = (uint8_t)irq_cpu_arg(dev, (int)index, dev->irq_cpu); /* the transport's to honour */
+    /* What the command line wants; the transport's to honour (virtio.h). */
+    vq->irq_cpu = (uint8_t)irq_cpu_arg(dev, (int)index, dev->irq_cpu);
     if (rc == 0)
         rc = dev->ops->queue_enable(dev, index, vq);
     if (rc < 0)
@@ -129,14 +130,16 @@ void virtio_device_event(struct virtio_device *dev, uint32_t cause)
     }
 }
 
+/* " fs 3/0 vsock 0/9": per device, its name, then each CPU's count after
+ * a '/' (the name skipped by %.0s); no space first. */
 char *miura_irq_counts(char *buf, size_t len)
 {
     size_t at = 0;
     buf[0] = 0;
     for (struct virtio_device *dev = attached; dev; dev = dev->next_attached)
-        for (unsigned c = 0; c < miura_cpu_count() && at < len; c++) /* " fs 3/0" */
-            at += (size_t)snprintf(buf + at, len - at, c ? "%.0s/%u" : &" %s %u"[at == 0],
-                                   dev->driver->name + 7,
+        for (unsigned c = 0; c < miura_cpu_count() && at < len; c++)
+            at += (size_t)snprintf(buf + at, len - at, c ? "%.0s/%u" : " %s %u" + (at == 0),
+                                   dev->driver->name + 7 /* "virtio-NAME" */,
                                    __atomic_load_n(&dev->irqs[c], __ATOMIC_RELAXED));
     return buf;
 }

@@ -63,9 +63,9 @@ struct virtio_device {
     uint32_t device_id;
     uint64_t features; /* negotiated */
     void *driver_data;
-    char name[24]; /* e.g. "virtio-mmio@0xfeb00e00" */
-    unsigned irq_cpu; /* the device's interrupt CPU (virtio_device_attach) */
-    uint32_t irqs[MIURA_MAX_CPUS];      /* interrupts each CPU took for it */
+    char name[24];                       /* e.g. "virtio-mmio@0xfeb00e00" */
+    unsigned irq_cpu;                    /* the device's interrupt CPU (virtio_device_attach) */
+    uint32_t irqs[MIURA_MAX_CPUS];       /* interrupts each CPU took for it */
     struct virtio_device *next_attached; /* miura_irq_counts' list */
 };
 

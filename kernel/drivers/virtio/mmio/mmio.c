@@ -26,8 +26,8 @@
 #define CONFIG_TRIES     100 /* generation changes tolerated while reading config */
 
 struct virtio_mmio {
-    uintptr_t base; /* registers, identity-mapped */
-    unsigned irq;   /* GSI */
+    uintptr_t base;           /* registers, identity-mapped */
+    unsigned irq;             /* GSI */
     struct virtio_device dev; /* last: short offsets from dev to the above */
 };
 

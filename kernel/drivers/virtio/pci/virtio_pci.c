@@ -43,11 +43,11 @@ struct virtio_pci {
     struct pci_device *pci;
     struct virtio_pci_caps caps;
     uintptr_t common, isr, device_cfg;
-    uintptr_t notify[MAX_QUEUES]; /* checked notify address of each enabled queue */
+    uintptr_t notify[MAX_QUEUES];      /* checked notify address of each enabled queue */
     struct virtqueue *vqs[MAX_QUEUES]; /* each enabled queue: its irq_cpu */
-    unsigned nqueues;             /* highest enabled queue index + 1 */
-    bool msix;                    /* MSI-X enabled (else INTx) */
-    unsigned nvectors;            /* MSI-X entries in use */
+    unsigned nqueues;                  /* highest enabled queue index + 1 */
+    bool msix;                         /* MSI-X enabled (else INTx) */
+    unsigned nvectors;                 /* MSI-X entries in use */
     struct vpci_vector vectors[MAX_VECTORS];
     unsigned gsi;              /* INTx: the IOAPIC pin */
     struct virtio_pci *shares; /* INTx: the next device on the same pin */
@@ -242,8 +242,8 @@ static unsigned entry_cpu(struct virtio_pci *vp, unsigned e)
             if (cpu != vp->dev.irq_cpu)
                 printf("%s: queue %u's interrupts to CPU %u\n", driver, q, cpu);
         } else if (vq->irq_cpu != cpu) {
-            printf("%s: queue %u shares MSI-X entry %u: its interrupts to CPU %u, not %u\n",
-                   driver, q, e, cpu, vq->irq_cpu);
+            printf("%s: queue %u shares MSI-X entry %u: its interrupts to CPU %u, not %u\n", driver,
+                   q, e, cpu, vq->irq_cpu);
         }
         vq->irq_cpu = (uint8_t)cpu;
         taken = true;
@@ -308,8 +308,8 @@ static int intx_enable(struct virtio_pci *vp)
         return -ENODEV;
     struct virtio_pci *first = intx_devices[vp->gsi];
     if (!first) {
-        int rc = irq_route(vp->gsi, true, vp->dev.irq_cpu, intx_interrupt,
-                           (void *)(uintptr_t)vp->gsi);
+        int rc =
+            irq_route(vp->gsi, true, vp->dev.irq_cpu, intx_interrupt, (void *)(uintptr_t)vp->gsi);
         if (rc < 0)
             return rc;
     } else if (first->dev.irq_cpu != vp->dev.irq_cpu) {
