@@ -443,30 +443,6 @@ TEST(vsock_probe_sets_up_everything_and_attaches_last)
     CHECK_EQ(dev.isr, 0);
 }
 
-/* irq_cpu.vsock=2 routes the device's line to CPU 2 and starts the
- * service thread there; a queue's own CPU cannot be honoured on
- * virtio-mmio (one line per device): the device's stands. Out of range:
- * the default, CPU 0. */
-TEST(vsock_interrupt_cpu_on_mmio)
-{
-    char a0[] = "irq_cpu.vsock=2", a1[] = "irq_cpu.vsock.0=3", a2[] = "irq_cpu.fs=1";
-    args[0] = a0, args[1] = a1, args[2] = a2, nargs = 3;
-    fresh(VIRTIO_ID_VSOCK);
-    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
-    CHECK_EQ(routes[GSI].cpu, 2);
-    CHECK_EQ(thread_cpu, 2);
-    fresh(VIRTIO_ID_FS);
-    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
-    CHECK_EQ(routes[GSI].cpu, 1);
-    char b0[] = "irq_cpu.vsock=4", b1[] = "irq_cpu.vsock.0=1";
-    args[0] = b0, args[1] = b1, nargs = 2;
-    fresh(VIRTIO_ID_VSOCK);
-    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
-    CHECK_EQ(routes[GSI].cpu, 0);
-    CHECK_EQ(thread_cpu, 0);
-    nargs = 0;
-}
-
 TEST(vsock_probe_failures_leave_nothing)
 {
     int step = 0;
@@ -664,4 +640,27 @@ TEST(mmio_finds_only_modern_devices_it_can_map)
     CHECK_EQ(dev.status, 0);
     CHECK_EQ(nlive, 0);
     (void)step;
+}
+
+/* Last: it leaves an fs device probed, which the cases above count. irq_cpu.vsock=2 routes the
+ * device's line to CPU 2 and starts the service thread there; a queue's own CPU cannot be honoured
+ * on virtio-mmio (one line per device): the device's stands. Out of range: the default, CPU 0. */
+TEST(vsock_interrupt_cpu_on_mmio)
+{
+    char a0[] = "irq_cpu.vsock=2", a1[] = "irq_cpu.vsock.0=3", a2[] = "irq_cpu.fs=1";
+    args[0] = a0, args[1] = a1, args[2] = a2, nargs = 3;
+    fresh(VIRTIO_ID_VSOCK);
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(routes[GSI].cpu, 2);
+    CHECK_EQ(thread_cpu, 2);
+    fresh(VIRTIO_ID_FS);
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(routes[GSI].cpu, 1);
+    char b0[] = "irq_cpu.vsock=4", b1[] = "irq_cpu.vsock.0=1";
+    args[0] = b0, args[1] = b1, nargs = 2;
+    fresh(VIRTIO_ID_VSOCK);
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(routes[GSI].cpu, 0);
+    CHECK_EQ(thread_cpu, 0);
+    nargs = 0;
 }
