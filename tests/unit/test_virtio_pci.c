@@ -296,7 +296,7 @@ static struct {
     irq_handler_fn fn;
     void *arg;
 } vectors[256], intx;
-static unsigned intx_gsi;
+static unsigned intx_gsi, intx_cpu;
 static bool intx_level;
 
 void *page_alloc(size_t n)
@@ -370,9 +370,8 @@ void irq_msi_free(unsigned vector)
 
 int irq_route(unsigned gsi, bool level, unsigned cpu, irq_handler_fn fn, void *arg)
 {
-    if (cpu != 0)
-        abort(); /* no irq_cpu= in the INTx test */
     intx_gsi = gsi;
+    intx_cpu = cpu;
     intx_level = level;
     intx.fn = fn;
     intx.arg = arg;
@@ -555,6 +554,21 @@ TEST(intx_without_msix)
     teardown();
     CHECK(intx.fn == NULL); /* the last device on the line: unrouted */
     CHECK_EQ(live_pages, 0);
+}
+
+/* Without MSI-X, one line for the device: irq_cpu.test=2 routes it to
+ * CPU 2, and queue 0's own CPU (irq_cpu.test.0=1) cannot be honoured. */
+TEST(intx_one_cpu_per_device)
+{
+    char a0[] = "irq_cpu.test=2", a1[] = "irq_cpu.test.0=1";
+    args[0] = a0, args[1] = a1, nargs = 2;
+    make_function(0x105a, false);
+    CHECK_EQ(probe_function(), 0);
+    CHECK_EQ(intx_cpu, 2);
+    CHECK_EQ(the_dev->irq_cpu, 2);
+    CHECK_EQ(vq.irq_cpu, 2);
+    teardown();
+    nargs = 0;
 }
 
 TEST(notify_offset_past_the_window)

@@ -307,19 +307,25 @@ static int intx_enable(struct virtio_pci *vp)
     if (vp->gsi >= IRQ_MAX_GSI)
         return -ENODEV;
     struct virtio_pci *first = intx_devices[vp->gsi];
+    unsigned own = vp->dev.irq_cpu; /* the command line's for the device */
     if (!first) {
         int rc =
             irq_route(vp->gsi, true, vp->dev.irq_cpu, intx_interrupt, (void *)(uintptr_t)vp->gsi);
         if (rc < 0)
             return rc;
     } else if (first->dev.irq_cpu != vp->dev.irq_cpu) {
-        /* One line, one CPU: this device's queues go where the line goes. */
         vp->dev.irq_cpu = first->dev.irq_cpu;
         printf("%s: shares its interrupt line with %s: interrupts to CPU %u\n",
                vp->dev.driver->name, first->dev.name, vp->dev.irq_cpu);
-        for (unsigned q = 0; q < vp->nqueues; q++)
-            if (vp->vqs[q])
-                vp->vqs[q]->irq_cpu = (uint8_t)vp->dev.irq_cpu;
+    }
+    /* One line, one CPU: every queue goes where the line goes. */
+    for (unsigned q = 0; q < vp->nqueues; q++) {
+        struct virtqueue *vq = vp->vqs[q];
+        if (vq && vq->irq_cpu != own)
+            printf("%s: one interrupt per device without MSI-X: queue %u's to CPU %u too\n",
+                   vp->dev.driver->name, q, vp->dev.irq_cpu);
+        if (vq)
+            vq->irq_cpu = (uint8_t)vp->dev.irq_cpu;
     }
     vp->shares = intx_devices[vp->gsi];
     intx_devices[vp->gsi] = vp;
