@@ -38,6 +38,15 @@ struct miura_mem_info {
 };
 void miura_mem_info(struct miura_mem_info *m);
 
+/*
+ * Device interrupts taken so far, for a console line: writes "NAME a/b/..."
+ * for each device, space-separated, into buf (len > 0 bytes, NUL-terminated,
+ * cut short if it does not fit): NAME is the device's name on the kernel
+ * command line ("fs", "vsock"), a, b, ... the interrupts CPU 0, 1, ... took
+ * for it. Returns buf. Only in images with a device driver.
+ */
+char *miura_irq_counts(char *buf, size_t len);
+
 /* Monotonic nanoseconds since the PVH entry (TSC-based). Never goes
  * backwards. The first call may take about a millisecond where the TSC
  * rate has to be measured (docs/kernel.md, Time). */

@@ -9,7 +9,8 @@
  * notify_off x multiplier, MSI-X and INTx interrupts reaching the driver, and
  * refusals that leave nothing behind: a queue whose notify offset is past
  * the notify window, a device that will not map a queue's vector, a
- * legacy-only device.
+ * legacy-only device; and each MSI-X entry sent to the CPU the command line
+ * chose for the device (irq_cpu.NAME) or its queue (irq_cpu.NAME.INDEX).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +23,8 @@
 #include "drivers/pci/pci.h"
 #include "drivers/virtio/pci/virtio_pci.h"
 #include "drivers/virtio/virtio.h"
+#include "lib/cmdline.h"
+#include "miura/miura.h"
 #include "test.h"
 
 #define BAR_LEN   0x4000u /* BAR 4: common, ISR, device config, notify: 4 KiB each */
@@ -293,7 +296,7 @@ static struct {
     irq_handler_fn fn;
     void *arg;
 } vectors[256], intx;
-static unsigned intx_gsi;
+static unsigned intx_gsi, intx_cpu;
 static bool intx_level;
 
 void *page_alloc(size_t n)
@@ -316,9 +319,34 @@ int paging_map(uint64_t base, uint64_t len, int kind)
     return 0;
 }
 
-unsigned irq_dest_apic(void)
+/* The command line (irq_cpu.NAME[.QUEUE]=), 4 CPUs whose APIC IDs are
+ * 0x10 + index. */
+static char *args[4];
+static int nargs;
+
+const char *miura_getarg(const char *key)
+{
+    return cmdline_value(args, nargs, key);
+}
+
+unsigned miura_cpu_count(void)
+{
+    return 4;
+}
+
+unsigned miura_cpu_id(void)
 {
     return 0;
+}
+
+unsigned irq_cpu(void)
+{
+    return 0;
+}
+
+unsigned irq_cpu_apic(unsigned cpu)
+{
+    return 0x10 + cpu;
 }
 
 int irq_msi_alloc(unsigned dest_apic, irq_handler_fn fn, void *arg, struct msi_message *msg)
@@ -340,9 +368,10 @@ void irq_msi_free(unsigned vector)
     vectors[vector].fn = NULL;
 }
 
-int irq_route(unsigned gsi, bool level, irq_handler_fn fn, void *arg)
+int irq_route(unsigned gsi, bool level, unsigned cpu, irq_handler_fn fn, void *arg)
 {
     intx_gsi = gsi;
+    intx_cpu = cpu;
     intx_level = level;
     intx.fn = fn;
     intx.arg = arg;
@@ -399,7 +428,7 @@ static void test_interrupt(struct virtio_device *d, uint32_t cause)
 }
 
 static const struct virtio_driver test_driver = {
-    .name = "test-fs", .device_id = 26, .probe = test_probe, .interrupt = test_interrupt};
+    .name = "virtio-test", .device_id = 26, .probe = test_probe, .interrupt = test_interrupt};
 MIURA_DRIVER(virtio, test_driver);
 
 static struct pci_device pdev;
@@ -447,7 +476,7 @@ TEST(modern_with_msix)
     CHECK_EQ(dev.q[0].vector, 1);
     uint32_t entry[4];
     memcpy(entry, bar1 + 16, 16);
-    CHECK_EQ(entry[0], MSI_ADDRESS_BASE);
+    CHECK_EQ(entry[0], MSI_ADDRESS_BASE | 0x10 << 12); /* CPU 0 */
     CHECK_EQ(entry[1], 0);
     CHECK(entry[3] == 0); /* unmasked */
     CHECK(vectors[entry[2]].fn != NULL);
@@ -470,6 +499,36 @@ TEST(modern_with_msix)
     teardown();
     CHECK_EQ(vectors_in_use(), 0);
     CHECK_EQ(live_pages, 0);
+}
+
+/* irq_cpu.test=1 sends the configuration entry to CPU 1, and
+ * irq_cpu.test.0=3 queue 0's entry to CPU 3: two CPUs for one device. */
+TEST(msix_entries_to_chosen_cpus)
+{
+    char a0[] = "irq_cpu.test=1", a1[] = "irq_cpu.test.0=3";
+    args[0] = a0, args[1] = a1, nargs = 2;
+    make_function(0x105a, true);
+    CHECK_EQ(probe_function(), 0);
+    CHECK_EQ(probe_rc, 0);
+    CHECK_EQ(the_dev->irq_cpu, 1);
+    CHECK_EQ(vq.irq_cpu, 3);
+    uint32_t entry[4];
+    memcpy(entry, bar1, 16);
+    CHECK_EQ(entry[0], MSI_ADDRESS_BASE | 0x11 << 12);
+    memcpy(entry, bar1 + 16, 16);
+    CHECK_EQ(entry[0], MSI_ADDRESS_BASE | 0x13 << 12);
+    teardown();
+    /* Out of range (4 CPUs): the default, CPU 0, for both. */
+    char b0[] = "irq_cpu.test=4", b1[] = "irq_cpu.test.0=x";
+    args[0] = b0, args[1] = b1;
+    make_function(0x105a, true);
+    CHECK_EQ(probe_function(), 0);
+    CHECK_EQ(the_dev->irq_cpu, 0);
+    CHECK_EQ(vq.irq_cpu, 0);
+    memcpy(entry, bar1 + 16, 16);
+    CHECK_EQ(entry[0], MSI_ADDRESS_BASE | 0x10 << 12);
+    teardown();
+    nargs = 0;
 }
 
 TEST(intx_without_msix)
@@ -495,6 +554,21 @@ TEST(intx_without_msix)
     teardown();
     CHECK(intx.fn == NULL); /* the last device on the line: unrouted */
     CHECK_EQ(live_pages, 0);
+}
+
+/* Without MSI-X, one line for the device: irq_cpu.test=2 routes it to
+ * CPU 2, and queue 0's own CPU (irq_cpu.test.0=1) cannot be honoured. */
+TEST(intx_one_cpu_per_device)
+{
+    char a0[] = "irq_cpu.test=2", a1[] = "irq_cpu.test.0=1";
+    args[0] = a0, args[1] = a1, nargs = 2;
+    make_function(0x105a, false);
+    CHECK_EQ(probe_function(), 0);
+    CHECK_EQ(intx_cpu, 2);
+    CHECK_EQ(the_dev->irq_cpu, 2);
+    CHECK_EQ(vq.irq_cpu, 2);
+    teardown();
+    nargs = 0;
 }
 
 TEST(notify_offset_past_the_window)

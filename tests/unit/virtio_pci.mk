@@ -3,4 +3,4 @@
 # function whose BARs are host memory (common configuration emulated).
 UNIT_TESTS += virtio_pci_probe
 virtio_pci_probe_SRCS := $(virtio_SRCS) $(filter %/pci.c,$(pci_SRCS)) $(virtio_pci_SRCS) \
-	tests/unit/test_virtio_pci.c
+	$(filter %/cmdline.c %/getarg.c,$(lib_SRCS)) tests/unit/test_virtio_pci.c

@@ -3,5 +3,5 @@
 # drivers, on emulated device registers, with every failure injected.
 UNIT_TESTS += virtio_probe
 virtio_probe_SRCS := $(virtio_SRCS) $(virtio_mmio_SRCS) $(virtio_vsock_SRCS) $(virtio_fs_SRCS) \
-	$(filter %/cmdline.c,$(lib_SRCS)) tests/unit/test_virtio_probe.c
+	$(filter %/cmdline.c %/getarg.c,$(lib_SRCS)) tests/unit/test_virtio_probe.c
 virtio_probe_LIBS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=free

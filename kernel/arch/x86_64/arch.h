@@ -41,10 +41,11 @@ extern int boot_argc;
  * Each runs kmain_ap(cpu) (the Process unit's), which calls smp_cpu_online
  * once it can take wake-ups. */
 unsigned smp_start(void);
-/* The CPU that takes device interrupts (kernel command line irq_cpu=N,
- * default 0; read by smp_start), and its local APIC ID. */
+/* The default CPU for device interrupts (kernel command line irq_cpu=N,
+ * default 0; read by smp_start; drivers may route elsewhere), and the
+ * local APIC ID of CPU `cpu` (< platform_cpus_online()). */
 unsigned irq_cpu(void);
-unsigned irq_dest_apic(void);
+unsigned irq_cpu_apic(unsigned cpu);
 /* The MADT's xAPIC IDs (acpi.c in images that read ACPI; else none). */
 unsigned smp_madt_cpus(uint8_t *ids, unsigned max);
 _Noreturn void kmain_ap(unsigned cpu);
@@ -121,10 +122,10 @@ struct trap_frame {
 };
 typedef void (*irq_handler_fn)(void *arg);
 /* Routes IOAPIC pin `gsi` to fn(arg), run in interrupt context with
- * interrupts off on the device-interrupt CPU (irq_cpu); the handler must
- * only acknowledge and wake. Returns 0, -EINVAL (no such pin) or -EBUSY
- * (pin taken). */
-int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg);
+ * interrupts off on CPU `cpu` (< platform_cpus_online(); irq_cpu() unless
+ * the device has its own); the handler must only acknowledge and wake.
+ * Returns 0, -EINVAL (no such pin) or -EBUSY (pin taken). */
+int irq_route(unsigned gsi, bool level_triggered, unsigned cpu, irq_handler_fn fn, void *arg);
 /* Undoes a successful irq_route: masks the pin and forgets its handler. */
 void irq_unroute(unsigned gsi);
 void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg);

@@ -93,7 +93,7 @@ void rtc_discipline_start(void)
     cmos(0x0c);
     cmos_write(0x0b, cmos(0x0b) | RTC_REG_B_24H | RTC_REG_B_UIE);
     if (rtc_sample(0))
-        irq_route(RTC_GSI, false, rtc_interrupt, NULL);
+        irq_route(RTC_GSI, false, irq_cpu(), rtc_interrupt, NULL);
 }
 
 int64_t miura_realtime_s(void)

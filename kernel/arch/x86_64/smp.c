@@ -122,8 +122,9 @@ void smp_cpu_online(void)
     ap_checked_in = 1;
 }
 
-/* irq_cpu=N: the CPU that takes device interrupts (and runs the threads
- * that serve them, where a driver has one). */
+/* irq_cpu=N: the CPU that takes device interrupts unless a device or
+ * queue has its own (irq_cpu.NAME, virtio.c), and runs the threads that
+ * serve them, where a driver has one. */
 static unsigned irq_cpu_index;
 
 unsigned irq_cpu(void)
@@ -131,9 +132,9 @@ unsigned irq_cpu(void)
     return irq_cpu_index;
 }
 
-unsigned irq_dest_apic(void)
+unsigned irq_cpu_apic(unsigned cpu)
 {
-    return cpu_apic[irq_cpu_index];
+    return cpu_apic[cpu];
 }
 
 static unsigned cpus_start(void);

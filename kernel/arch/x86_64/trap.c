@@ -74,7 +74,7 @@ void irq_set_vector_handler(unsigned vector, irq_handler_fn fn, void *arg)
     handlers[vector & 0xff].arg = arg;
 }
 
-int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
+int irq_route(unsigned gsi, bool level_triggered, unsigned cpu, irq_handler_fn fn, void *arg)
 {
     if (gsi >= IRQ_MAX_GSI)
         return -EINVAL;
@@ -82,7 +82,7 @@ int irq_route(unsigned gsi, bool level_triggered, irq_handler_fn fn, void *arg)
     if (handlers[vector].fn)
         return -EBUSY;
     irq_set_vector_handler(vector, fn, arg);
-    int rc = ioapic_route(gsi, vector, level_triggered, irq_dest_apic());
+    int rc = ioapic_route(gsi, vector, level_triggered, irq_cpu_apic(cpu));
     if (rc < 0)
         irq_set_vector_handler(vector, NULL, NULL);
     return rc;

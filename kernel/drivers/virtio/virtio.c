@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/x86_64/arch.h"
 #include "drivers/virtio/virtio.h"
 #include "mm/page.h"
 
 MIURA_DRIVERS_OF(virtio);
+
+static struct virtio_device *attached; /* newest first */
 
 static const struct virtio_driver *find_driver(uint32_t device_id)
 {
@@ -26,6 +29,16 @@ static const struct virtio_driver *find_driver(uint32_t device_id)
 static void add_status(struct virtio_device *dev, uint8_t bits)
 {
     dev->ops->set_status(dev, dev->ops->get_status(dev) | bits);
+}
+
+/* The value of irq_cpu.NAME (queue < 0) or irq_cpu.NAME.QUEUE, a CPU
+ * online; def when absent or out of range (miura_getarg_uint says so). */
+static unsigned irq_cpu_arg(const struct virtio_device *dev, int queue, unsigned def)
+{
+    char key[40];
+    snprintf(key, sizeof(key), queue < 0 ? "irq_cpu.%s" : "irq_cpu.%s.%d", dev->driver->name + 7,
+             queue);
+    return miura_getarg_uint(key, def, 0, miura_cpu_count() - 1);
 }
 
 /* The device is given up on (§2.1.1: FAILED). */
@@ -67,11 +80,16 @@ int virtio_device_attach(struct virtio_device *dev)
 
     /* Step 7 (queues, config) and 8 (DRIVER_OK) are the driver's. */
     dev->driver = drv;
+    dev->irq_cpu = irq_cpu_arg(dev, -1, irq_cpu());
+    if (dev->irq_cpu != irq_cpu())
+        printf("%s: interrupts to CPU %u\n", drv->name, dev->irq_cpu);
     int rc = drv->probe(dev);
     if (rc < 0) {
         printf("%s: %s driver failed: error %d\n", dev->name, drv->name, -rc);
         return give_up(dev, rc); /* the probe undid all it did */
     }
+    dev->next_attached = attached;
+    attached = dev;
     return 0;
 }
 
@@ -90,6 +108,8 @@ int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_
     if (!mem)
         return -ENOMEM;
     int rc = vq_init(vq, size, mem, virtio_has_feature(dev, VIRTIO_F_RING_EVENT_IDX));
+    /* What the command line wants; the transport's to honour (virtio.h). */
+    vq->irq_cpu = (uint8_t)irq_cpu_arg(dev, (int)index, dev->irq_cpu);
     if (rc == 0)
         rc = dev->ops->queue_enable(dev, index, vq);
     if (rc < 0)
@@ -104,8 +124,24 @@ void virtio_queue_destroy(struct virtqueue *vq)
 
 void virtio_device_event(struct virtio_device *dev, uint32_t cause)
 {
-    if (cause && dev->driver)
+    if (cause && dev->driver) {
+        dev->irqs[miura_cpu_id()]++; /* only this CPU writes its count */
         dev->driver->interrupt(dev, cause);
+    }
+}
+
+/* " fs 3/0 vsock 0/9": per device, its name, then each CPU's count after
+ * a '/' (the name skipped by %.0s); no space first. */
+char *miura_irq_counts(char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (struct virtio_device *dev = attached; dev; dev = dev->next_attached)
+        for (unsigned c = 0; c < miura_cpu_count() && at < len; c++)
+            at += (size_t)snprintf(buf + at, len - at, c ? "%.0s/%u" : " %s %u" + (at == 0),
+                                   dev->driver->name + 7 /* "virtio-NAME" */,
+                                   __atomic_load_n(&dev->irqs[c], __ATOMIC_RELAXED));
+    return buf;
 }
 
 void virtio_device_interrupt(void *arg)

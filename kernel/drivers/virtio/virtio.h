@@ -22,6 +22,7 @@
 #include "abi/virtio.h"
 #include "drivers/virtio/virtqueue.h"
 #include "lib/init.h"
+#include "miura/miura.h"
 
 /* Why a device interrupted (virtio 1.2 §2.3, §4.1.4.5, §4.2.2): the
  * transport translates its own register into these bits. */
@@ -41,11 +42,15 @@ struct virtio_transport_ops {
     int (*read_config)(struct virtio_device *dev, unsigned offset, void *buf, unsigned len);
     /* Largest size the device accepts for queue `index` (0: no such queue). */
     uint16_t (*queue_max)(struct virtio_device *dev, unsigned index);
-    /* Tells the device where queue `index` lives and enables it: 0 or -EIO. */
-    int (*queue_enable)(struct virtio_device *dev, unsigned index, const struct virtqueue *vq);
+    /* Tells the device where queue `index` lives and enables it: 0 or -EIO.
+     * vq->irq_cpu holds the CPU wanted for its interrupt; a transport that
+     * cannot send it there (one interrupt for several queues) says so in
+     * one line and sets the CPU it will go to. */
+    int (*queue_enable)(struct virtio_device *dev, unsigned index, struct virtqueue *vq);
     void (*notify)(struct virtio_device *dev, unsigned index);
-    /* Routes the device's interrupt to virtio_device_interrupt(dev): 0 or a
-     * negative errno. irq_disable undoes it. */
+    /* Routes the device's interrupts to virtio_device_interrupt(dev) (or
+     * virtio_device_event): each queue's to its vq->irq_cpu, the rest to
+     * dev->irq_cpu. 0 or a negative errno. irq_disable undoes it. */
     int (*irq_enable)(struct virtio_device *dev);
     void (*irq_disable)(struct virtio_device *dev);
     /* Reads and acknowledges the interrupt: VIRTIO_INT_* bits, 0 if none. */
@@ -58,10 +63,15 @@ struct virtio_device {
     uint32_t device_id;
     uint64_t features; /* negotiated */
     void *driver_data;
-    char name[24]; /* e.g. "virtio-mmio@0xfeb00e00" */
+    char name[24];                       /* e.g. "virtio-mmio@0xfeb00e00" */
+    unsigned irq_cpu;                    /* the device's interrupt CPU (virtio_device_attach) */
+    uint32_t irqs[MIURA_MAX_CPUS];       /* interrupts each CPU took for it */
+    struct virtio_device *next_attached; /* miura_irq_counts' list */
 };
 
 struct virtio_driver {
+    /* "virtio-NAME": NAME names the device on the kernel command line
+     * (irq_cpu.NAME=CPU, irq_cpu.NAME.QUEUE=CPU) and in miura_irq_counts. */
     const char *name;
     uint32_t device_id;
     uint64_t features; /* what the driver can use, besides VERSION_1 */
@@ -75,16 +85,20 @@ struct virtio_driver {
     void (*interrupt)(struct virtio_device *dev, uint32_t cause);
 };
 
-/* Runs from a transport: negotiates features (virtio 1.2 §3.1.1 steps 1-6)
- * and hands the device to the driver for its id. 0 when the driver took
+/* Runs from a transport: negotiates features (virtio 1.2 §3.1.1 steps 1-6),
+ * picks the device's interrupt CPU (irq_cpu.NAME=, else irq_cpu=; one line
+ * when it is not the default) and hands the device to the driver for its id. 0 when the driver took
  * it; -ENODEV (no driver linked, or features refused), or the probe's
  * error: the device is then left FAILED (or untouched without a driver),
  * with nothing of it referenced anywhere, and the transport may free it. */
 int virtio_device_attach(struct virtio_device *dev);
 
 /* Allocates ring memory for queue `index` (at most max_size entries, capped
- * by the device), initialises vq and enables the queue. 0, -ENOENT (no such
- * queue), -ENOMEM, -EIO (the device refused it). */
+ * by the device), initialises vq and enables the queue. vq->irq_cpu is then
+ * the CPU its interrupt goes to: irq_cpu.NAME.INDEX= where the transport
+ * can honour it (else it says why not), else the device's; a transport may
+ * still change it in irq_enable (read it after virtio_irq_enable). 0,
+ * -ENOENT (no such queue), -ENOMEM, -EIO (the device refused it). */
 int virtio_queue_create(struct virtio_device *dev, unsigned index, uint16_t max_size,
                         struct virtqueue *vq);
 /* Frees the ring memory of a queue virtio_queue_create made. Only after

@@ -62,6 +62,7 @@ struct virtqueue {
     bool event_idx;     /* VIRTIO_F_RING_EVENT_IDX negotiated */
     bool cb_off;        /* vq_disable_cb: no used-buffer interrupts wanted */
     bool broken;
+    uint8_t irq_cpu; /* the CPU its interrupt goes to (virtio.h); not the ring's */
 };
 
 /*

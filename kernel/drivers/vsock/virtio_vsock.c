@@ -398,8 +398,9 @@ static int vsock_probe(struct virtio_device *dev)
     rc = virtio_irq_enable(dev);
     if (rc < 0)
         goto err_event_queue;
-    /* On the CPU that takes the interrupt, so that its wake-up is local. */
-    if (!(vs->service = thread_create((int)irq_cpu(), SERVICE_STACK, vsock_service, vs))) {
+    /* On the CPU that takes the rx queue's interrupt (irq_enable settled
+     * it), so that its wake-up and the receive path are local. */
+    if (!(vs->service = thread_create(vs->rx.irq_cpu, SERVICE_STACK, vsock_service, vs))) {
         rc = -ENOMEM;
         goto err_irq;
     }

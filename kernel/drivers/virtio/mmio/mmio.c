@@ -26,9 +26,9 @@
 #define CONFIG_TRIES     100 /* generation changes tolerated while reading config */
 
 struct virtio_mmio {
-    struct virtio_device dev;
-    uintptr_t base; /* registers, identity-mapped */
-    unsigned irq;   /* GSI */
+    uintptr_t base;           /* registers, identity-mapped */
+    unsigned irq;             /* GSI */
+    struct virtio_device dev; /* last: short offsets from dev to the above */
 };
 
 static struct virtio_mmio *mmio_of(struct virtio_device *dev)
@@ -98,8 +98,13 @@ static uint16_t mmio_queue_max(struct virtio_device *dev, unsigned index)
     return max > VIRTQ_MAX_SIZE ? VIRTQ_MAX_SIZE : (uint16_t)max;
 }
 
-static int mmio_queue_enable(struct virtio_device *dev, unsigned index, const struct virtqueue *vq)
+static int mmio_queue_enable(struct virtio_device *dev, unsigned index, struct virtqueue *vq)
 {
+    if (vq->irq_cpu != dev->irq_cpu) { /* one line per device: one CPU */
+        printf("%s: one interrupt per virtio-mmio device: queue %u's to CPU %u too\n",
+               dev->driver->name, index, dev->irq_cpu);
+        vq->irq_cpu = (uint8_t)dev->irq_cpu;
+    }
     reg_write(dev, VIRTIO_MMIO_QUEUE_SEL, index);
     reg_write(dev, VIRTIO_MMIO_QUEUE_NUM, vq->size);
     uint64_t desc = vq_desc_addr(vq), avail = vq_avail_addr(vq), used = vq_used_addr(vq);
@@ -120,8 +125,9 @@ static void mmio_notify(struct virtio_device *dev, unsigned index)
 
 static int mmio_irq_enable(struct virtio_device *dev)
 {
-    /* QEMU's virtio-mmio line is level-triggered: high until acknowledged. */
-    return irq_route(mmio_of(dev)->irq, true, virtio_device_interrupt, dev);
+    /* QEMU's virtio-mmio line is level-triggered: high until acknowledged.
+     * One line for every queue (mmio_queue_enable said so). */
+    return irq_route(mmio_of(dev)->irq, true, dev->irq_cpu, virtio_device_interrupt, dev);
 }
 
 static void mmio_irq_disable(struct virtio_device *dev)

@@ -43,10 +43,11 @@ struct virtio_pci {
     struct pci_device *pci;
     struct virtio_pci_caps caps;
     uintptr_t common, isr, device_cfg;
-    uintptr_t notify[MAX_QUEUES]; /* checked notify address of each enabled queue */
-    unsigned nqueues;             /* highest enabled queue index + 1 */
-    bool msix;                    /* MSI-X enabled (else INTx) */
-    unsigned nvectors;            /* MSI-X entries in use */
+    uintptr_t notify[MAX_QUEUES];      /* checked notify address of each enabled queue */
+    struct virtqueue *vqs[MAX_QUEUES]; /* each enabled queue: its irq_cpu */
+    unsigned nqueues;                  /* highest enabled queue index + 1 */
+    bool msix;                         /* MSI-X enabled (else INTx) */
+    unsigned nvectors;                 /* MSI-X entries in use */
     struct vpci_vector vectors[MAX_VECTORS];
     unsigned gsi;              /* INTx: the IOAPIC pin */
     struct virtio_pci *shares; /* INTx: the next device on the same pin */
@@ -155,7 +156,7 @@ static void write64(struct virtio_device *dev, unsigned reg, uint64_t v)
 }
 
 /* §4.1.5.1.3: size, vector, ring addresses, then queue_enable. */
-static int vpci_queue_enable(struct virtio_device *dev, unsigned index, const struct virtqueue *vq)
+static int vpci_queue_enable(struct virtio_device *dev, unsigned index, struct virtqueue *vq)
 {
     struct virtio_pci *vp = vp_of(dev);
     if (index >= MAX_QUEUES)
@@ -185,6 +186,7 @@ static int vpci_queue_enable(struct virtio_device *dev, unsigned index, const st
         return -EIO;
     if (index >= vp->nqueues)
         vp->nqueues = index + 1;
+    vp->vqs[index] = vq;
     return 0;
 }
 
@@ -222,6 +224,33 @@ static void msix_release(struct virtio_pci *vp)
     vp->nvectors = 0;
 }
 
+/* The CPU MSI-X entry e interrupts: configuration changes (entry 0) go
+ * to the device's CPU, a queue's entry to its queue's (said when that is
+ * not the device's); a queue sharing an entry (a short table) goes where
+ * the entry's first user goes, and says so. */
+static unsigned entry_cpu(struct virtio_pci *vp, unsigned e)
+{
+    const char *driver = vp->dev.driver->name;
+    unsigned cpu = vp->dev.irq_cpu;
+    bool taken = e == 0;
+    for (unsigned q = 0; q < vp->nqueues; q++) {
+        struct virtqueue *vq = vp->vqs[q];
+        if (!vq || queue_entry(vp, q) != e)
+            continue;
+        if (!taken) {
+            cpu = vq->irq_cpu;
+            if (cpu != vp->dev.irq_cpu)
+                printf("%s: queue %u's interrupts to CPU %u\n", driver, q, cpu);
+        } else if (vq->irq_cpu != cpu) {
+            printf("%s: queue %u shares MSI-X entry %u: its interrupts to CPU %u, not %u\n", driver,
+                   q, e, cpu, vq->irq_cpu);
+        }
+        vq->irq_cpu = (uint8_t)cpu;
+        taken = true;
+    }
+    return cpu;
+}
+
 static int msix_enable(struct virtio_pci *vp)
 {
     unsigned n = vp->caps.msix_entries, want = 1 + vp->nqueues;
@@ -233,7 +262,7 @@ static int msix_enable(struct virtio_pci *vp)
         v->cause = e == 0 ? VIRTIO_INT_CONFIG_CHANGE : VIRTIO_INT_USED_BUFFER;
         if (vp->nvectors == 1)
             v->cause |= VIRTIO_INT_USED_BUFFER; /* every queue shares entry 0 */
-        int vector = irq_msi_alloc(irq_dest_apic(), msix_interrupt, v, &msg);
+        int vector = irq_msi_alloc(irq_cpu_apic(entry_cpu(vp, e)), msix_interrupt, v, &msg);
         if (vector < 0) {
             msix_release(vp);
             return vector;
@@ -277,10 +306,26 @@ static int intx_enable(struct virtio_pci *vp)
     vp->gsi = line < 16 ? acpi_isa_irq(line, &level, &active_low) : line;
     if (vp->gsi >= IRQ_MAX_GSI)
         return -ENODEV;
-    if (!intx_devices[vp->gsi]) {
-        int rc = irq_route(vp->gsi, true, intx_interrupt, (void *)(uintptr_t)vp->gsi);
+    struct virtio_pci *first = intx_devices[vp->gsi];
+    unsigned own = vp->dev.irq_cpu; /* the command line's for the device */
+    if (!first) {
+        int rc =
+            irq_route(vp->gsi, true, vp->dev.irq_cpu, intx_interrupt, (void *)(uintptr_t)vp->gsi);
         if (rc < 0)
             return rc;
+    } else if (first->dev.irq_cpu != vp->dev.irq_cpu) {
+        vp->dev.irq_cpu = first->dev.irq_cpu;
+        printf("%s: shares its interrupt line with %s: interrupts to CPU %u\n",
+               vp->dev.driver->name, first->dev.name, vp->dev.irq_cpu);
+    }
+    /* One line, one CPU: every queue goes where the line goes. */
+    for (unsigned q = 0; q < vp->nqueues; q++) {
+        struct virtqueue *vq = vp->vqs[q];
+        if (vq && vq->irq_cpu != own)
+            printf("%s: one interrupt per device without MSI-X: queue %u's to CPU %u too\n",
+                   vp->dev.driver->name, q, vp->dev.irq_cpu);
+        if (vq)
+            vq->irq_cpu = (uint8_t)vp->dev.irq_cpu;
     }
     vp->shares = intx_devices[vp->gsi];
     intx_devices[vp->gsi] = vp;
