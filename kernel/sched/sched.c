@@ -11,8 +11,11 @@
  *
  * Every CPU has its own run queue and timeouts, touched only by that CPU.
  * A thread stays on the CPU it was created for. Waking a thread of another
- * CPU pushes it on that CPU's inbox (lock-free) and sends it VECTOR_WAKE
- * when the inbox was empty; the owner moves it to its run queue. Wait queue
+ * CPU pushes it on that CPU's inbox (lock-free); the owner moves it to its
+ * run queue at its next schedule() or yield, or in the idle loop. Only an
+ * idle CPU (halted, or about to) is sent VECTOR_WAKE, and only by the push
+ * that found the inbox empty: a busy CPU would not run the thread before
+ * its next schedule() anyway, and an IPI costs both CPUs. Wait queue
  * lists and the woken flags are shared: sched_lock guards them (and the
  * state of mutexes and condition variables, which are wait queues).
  */
@@ -133,9 +136,21 @@ void sched_wake(struct thread *t)
         if (t->state == THREAD_BLOCKED)
             make_ready(c, t);
     } else if (!__atomic_exchange_n(&t->queued, true, __ATOMIC_ACQ_REL)) {
+        struct cpu *to = &cpus[t->cpu];
         c->remote_wakes++;
-        if (inbox_push(&cpus[t->cpu].inbox, &t->inbox_link))
-            smp_wake(t->cpu); /* else the wake-up sent for the first one is still due */
+        /* An IPI only to an idle CPU: a busy one drains its inbox at its next
+         * schedule(), which is as soon as the woken thread could run there
+         * anyway (cooperative). Pairs with sched_idle_loop: either it sees
+         * the push before it halts or this sees it sleeping. And only for
+         * the push that starts a batch: the first one's check covers the
+         * rest. */
+        if (inbox_push(&to->inbox, &t->inbox_link)) {
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&to->sleeping, __ATOMIC_RELAXED)) {
+                c->wake_ipis++;
+                smp_wake(t->cpu);
+            }
+        }
     }
     irq_restore(flags);
 }
@@ -262,6 +277,8 @@ static void schedule(void)
 {
     struct cpu *c = this_cpu();
     struct thread *prev = c->current;
+    if (!inbox_is_empty(&c->inbox)) /* woken from other CPUs without an IPI */
+        inbox_drain(c);
     struct list *n = list_pop_front(&c->runq);
     struct thread *next = n ? list_entry(n, struct thread, link) : c->idle;
     if (arch_cpu_locks())
@@ -400,6 +417,8 @@ void thread_yield(void)
 {
     uint64_t flags = irq_save();
     struct cpu *c = this_cpu();
+    if (!inbox_is_empty(&c->inbox)) /* threads other CPUs woke get their turn too */
+        inbox_drain(c);
     if (!list_empty(&c->runq)) {
         c->current->state = THREAD_READY;
         list_push_back(&c->runq, &c->current->link);
@@ -680,7 +699,14 @@ _Noreturn void sched_idle_loop(void)
             continue;
         }
         timer_program(c);
-        c->idle_halts++;
-        irq_enable_and_halt();
+        /* From here on remote wakes send an IPI (sched_wake); one pushed
+         * before they could see this is found by the look after it. */
+        __atomic_store_n(&c->sleeping, 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (inbox_is_empty(&c->inbox)) {
+            c->idle_halts++;
+            irq_enable_and_halt();
+        }
+        __atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
     }
 }

@@ -91,6 +91,8 @@ struct cpu {
     uint64_t context_switches;
     uint64_t idle_halts;
     uint64_t remote_wakes; /* threads of other CPUs this one woke */
+    uint64_t wake_ipis;    /* of which needed an IPI (that CPU was idle) */
+    int sleeping;          /* idle and about to halt: a remote wake sends an IPI */
 };
 
 static inline struct cpu *this_cpu(void)
