@@ -92,6 +92,7 @@ struct cpu {
     uint64_t idle_halts;
     uint64_t remote_wakes; /* threads of other CPUs this one woke */
     uint64_t wake_ipis;    /* of which needed an IPI (that CPU was idle) */
+    uint64_t coop_halts;   /* halts waiting for a cooperative section */
     int sleeping;          /* idle and about to halt: a remote wake sends an IPI */
 };
 
