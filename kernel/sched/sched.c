@@ -259,7 +259,8 @@ static void coop_take(struct coop_lock *l)
         uint64_t flags = irq_save();
         __atomic_fetch_or(&l->sleepers, me, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&l->locked, __ATOMIC_SEQ_CST)) {
-            this_cpu()->coop_halts++;
+            __atomic_store_n(&this_cpu()->coop_halts, this_cpu()->coop_halts + 1,
+                             __ATOMIC_RELAXED); /* others read it: sched_coop_halts */
             irq_enable_and_halt();
         }
         __atomic_fetch_and(&l->sleepers, ~me, __ATOMIC_RELAXED);
@@ -297,6 +298,11 @@ void coop_leave(unsigned section)
         panic("sched: leaving cooperative section %u not entered", section);
     if (--t->coop[section] == 0)
         coop_give(&coop_locks[section]);
+}
+
+uint64_t sched_coop_halts(unsigned cpu)
+{
+    return __atomic_load_n(&cpus[cpu].coop_halts, __ATOMIC_RELAXED);
 }
 
 bool coop_held(unsigned section)

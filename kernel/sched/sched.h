@@ -105,6 +105,8 @@ static inline struct cpu *this_cpu(void)
 
 void sched_init(void);
 void sched_init_cpu(unsigned id);
+/* How often `cpu` halted waiting for a cooperative section (any CPU may ask). */
+uint64_t sched_coop_halts(unsigned cpu);
 _Noreturn void sched_idle_loop(void);
 
 /*
