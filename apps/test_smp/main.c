@@ -19,6 +19,7 @@
 #include "miura/miura.h"
 #include "miura/thread.h"
 #include "mm/heap.h"
+#include "sched/sched.h"
 #include "smp.h"
 
 unsigned ncpu;
@@ -157,6 +158,45 @@ static void contention(void)
             thread_join(t[i], NULL);
     check("mutex", counter == COUNT_THREADS * COUNT_EACH && !overlap, "count %llu of %llu", counter,
           COUNT_THREADS * COUNT_EACH);
+}
+
+/* ---- a waiter for a cooperative section halts, and gets it when it is
+ * given up: this thread holds the application's section until the waiter
+ * on the last CPU has halted for it (or 10 s passed: a failure) */
+
+static int waiter_ready, holder_inside;
+
+static void *section_waiter(void *arg)
+{
+    (void)arg;
+    __atomic_store_n(&waiter_ready, 1, __ATOMIC_RELEASE);
+    thread_coop_enter();
+    int ok = !__atomic_load_n(&holder_inside, __ATOMIC_ACQUIRE);
+    thread_coop_leave();
+    return (void *)(uintptr_t)ok;
+}
+
+static void section_halt(void)
+{
+    unsigned last = ncpu - 1;
+    uint64_t before = sched_coop_halts(last), halts = before;
+    waiter_ready = 0;
+    thread_coop_enter();
+    __atomic_store_n(&holder_inside, 1, __ATOMIC_RELEASE);
+    thread_t *t = thread_create((int)last, 0, section_waiter, NULL);
+    uint64_t give_up = miura_clock_ns() + 10000000000ull;
+    while (t && miura_clock_ns() < give_up) { /* no sleeping: that gives the section up */
+        halts = sched_coop_halts(last);
+        if (halts != before && __atomic_load_n(&waiter_ready, __ATOMIC_ACQUIRE))
+            break;
+    }
+    __atomic_store_n(&holder_inside, 0, __ATOMIC_RELEASE);
+    thread_coop_leave();
+    void *ok = NULL;
+    if (t)
+        thread_join(t, &ok);
+    check("section-halt", t && halts > before && ok, "CPU %llu halted %llu times for it", last,
+          halts - before);
 }
 
 /* ---- remote frees: blocks allocated on CPU 0, freed on the others */
@@ -365,6 +405,8 @@ int main(int argc, char **argv)
     void *rv = NULL;
     check("cond-timeout", t && thread_join(t, &rv) == 0 && rv, "on CPU %llu%.0llu", ncpu - 1, 0);
     churn();
+    if (ncpu > 1)
+        section_halt();
     io_checks();
     printf("smp: done, %d failures\n", failures);
     return failures ? 1 : 0;

@@ -11,8 +11,11 @@
  *
  * Every CPU has its own run queue and timeouts, touched only by that CPU.
  * A thread stays on the CPU it was created for. Waking a thread of another
- * CPU pushes it on that CPU's inbox (lock-free) and sends it VECTOR_WAKE
- * when the inbox was empty; the owner moves it to its run queue. Wait queue
+ * CPU pushes it on that CPU's inbox (lock-free); the owner moves it to its
+ * run queue at its next schedule() or yield, or in the idle loop. Only an
+ * idle CPU (halted, or about to) is sent VECTOR_WAKE, and only by the push
+ * that found the inbox empty: a busy CPU would not run the thread before
+ * its next schedule() anyway, and an IPI costs both CPUs. Wait queue
  * lists and the woken flags are shared: sched_lock guards them (and the
  * state of mutexes and condition variables, which are wait queues).
  */
@@ -133,9 +136,21 @@ void sched_wake(struct thread *t)
         if (t->state == THREAD_BLOCKED)
             make_ready(c, t);
     } else if (!__atomic_exchange_n(&t->queued, true, __ATOMIC_ACQ_REL)) {
+        struct cpu *to = &cpus[t->cpu];
         c->remote_wakes++;
-        if (inbox_push(&cpus[t->cpu].inbox, &t->inbox_link))
-            smp_wake(t->cpu); /* else the wake-up sent for the first one is still due */
+        /* An IPI only to an idle CPU: a busy one drains its inbox at its next
+         * schedule(), which is as soon as the woken thread could run there
+         * anyway (cooperative). Pairs with sched_idle_loop: either it sees
+         * the push before it halts or this sees it sleeping. And only for
+         * the push that starts a batch: the first one's check covers the
+         * rest. */
+        if (inbox_push(&to->inbox, &t->inbox_link)) {
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&to->sleeping, __ATOMIC_RELAXED)) {
+                c->wake_ipis++;
+                smp_wake(t->cpu);
+            }
+        }
     }
     irq_restore(flags);
 }
@@ -201,25 +216,68 @@ static void finish_switch(struct cpu *c)
  * Not ticket locks: a vCPU whose VMM has descheduled it while it waits
  * would hold up every waiter behind its ticket (with 4 vCPUs on 2 host
  * cores, file I/O spread over the CPUs ran 15-150x slower than on one).
- * Here whichever waiter runs when the section comes free takes it. */
+ * Here whichever waiter runs when the section comes free takes it.
+ *
+ * A waiter spins for COOP_SPIN_NS, then halts until the holder gives the
+ * section up and sends it VECTOR_WAKE (the paravirtual-spinlock idea): a
+ * section held that long means its holder's vCPU is not running (the host
+ * preempted it, e.g. with more vCPUs than host cores), and spinning on
+ * would only keep a host core from it. Measured on 2 vCPUs under TCG, four
+ * fifths of the spinning was in waits over 20 us (100-200 us on average).
+ * Either the giver sees the waiter's bit in `sleepers` after it freed the
+ * section or the waiter sees the section free before it halts (a full
+ * fence on each side); the halt is entered with interrupts off and sti;hlt
+ * takes an IPI that came in between. */
+
+#define COOP_SPIN_NS 20000
 
 struct coop_lock {
     int locked;
+    uint64_t sleepers; /* CPUs halted waiting for it (bit per CPU) */
 };
 static struct coop_lock coop_locks[COOP_SECTIONS];
 
+static bool coop_try(struct coop_lock *l)
+{
+    return !__atomic_load_n(&l->locked, __ATOMIC_RELAXED) &&
+           !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
+}
+
 static void coop_take(struct coop_lock *l)
 {
-    while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
-            cpu_relax();
-            smp_poll(); /* the holder may be waiting for this CPU's TLB ack */
+    if (!__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+        return;
+    uint64_t since = clock_ns();
+    for (unsigned spins = 1;; spins++) {
+        cpu_relax();
+        smp_poll(); /* the holder may be waiting for this CPU's TLB ack */
+        if (coop_try(l))
+            return;
+        if (spins % 64 || clock_ns() - since < COOP_SPIN_NS)
+            continue;
+        uint64_t me = 1ull << this_cpu()->id;
+        uint64_t flags = irq_save();
+        __atomic_fetch_or(&l->sleepers, me, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&l->locked, __ATOMIC_SEQ_CST)) {
+            __atomic_store_n(&this_cpu()->coop_halts, this_cpu()->coop_halts + 1,
+                             __ATOMIC_RELAXED); /* others read it: sched_coop_halts */
+            irq_enable_and_halt();
         }
+        __atomic_fetch_and(&l->sleepers, ~me, __ATOMIC_RELAXED);
+        irq_restore(flags);
+        since = clock_ns();
+    }
 }
 
 static void coop_give(struct coop_lock *l)
 {
-    __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&l->locked, 0, __ATOMIC_SEQ_CST);
+    uint64_t waiting = __atomic_load_n(&l->sleepers, __ATOMIC_SEQ_CST);
+    while (waiting) {
+        unsigned cpu = (unsigned)__builtin_ctzll(waiting);
+        waiting &= waiting - 1;
+        smp_wake(cpu);
+    }
 }
 
 void coop_enter(unsigned section)
@@ -242,6 +300,11 @@ void coop_leave(unsigned section)
         coop_give(&coop_locks[section]);
 }
 
+uint64_t sched_coop_halts(unsigned cpu)
+{
+    return __atomic_load_n(&cpus[cpu].coop_halts, __ATOMIC_RELAXED);
+}
+
 bool coop_held(unsigned section)
 {
     return this_cpu()->current->coop[section] != 0;
@@ -262,6 +325,8 @@ static void schedule(void)
 {
     struct cpu *c = this_cpu();
     struct thread *prev = c->current;
+    if (!inbox_is_empty(&c->inbox)) /* woken from other CPUs without an IPI */
+        inbox_drain(c);
     struct list *n = list_pop_front(&c->runq);
     struct thread *next = n ? list_entry(n, struct thread, link) : c->idle;
     if (arch_cpu_locks())
@@ -400,6 +465,8 @@ void thread_yield(void)
 {
     uint64_t flags = irq_save();
     struct cpu *c = this_cpu();
+    if (!inbox_is_empty(&c->inbox)) /* threads other CPUs woke get their turn too */
+        inbox_drain(c);
     if (!list_empty(&c->runq)) {
         c->current->state = THREAD_READY;
         list_push_back(&c->runq, &c->current->link);
@@ -680,7 +747,14 @@ _Noreturn void sched_idle_loop(void)
             continue;
         }
         timer_program(c);
-        c->idle_halts++;
-        irq_enable_and_halt();
+        /* From here on remote wakes send an IPI (sched_wake); one pushed
+         * before they could see this is found by the look after it. */
+        __atomic_store_n(&c->sleeping, 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (inbox_is_empty(&c->inbox)) {
+            c->idle_halts++;
+            irq_enable_and_halt();
+        }
+        __atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
     }
 }

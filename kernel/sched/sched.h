@@ -91,6 +91,9 @@ struct cpu {
     uint64_t context_switches;
     uint64_t idle_halts;
     uint64_t remote_wakes; /* threads of other CPUs this one woke */
+    uint64_t wake_ipis;    /* of which needed an IPI (that CPU was idle) */
+    uint64_t coop_halts;   /* halts waiting for a cooperative section */
+    int sleeping;          /* idle and about to halt: a remote wake sends an IPI */
 };
 
 static inline struct cpu *this_cpu(void)
@@ -102,6 +105,8 @@ static inline struct cpu *this_cpu(void)
 
 void sched_init(void);
 void sched_init_cpu(unsigned id);
+/* How often `cpu` halted waiting for a cooperative section (any CPU may ask). */
+uint64_t sched_coop_halts(unsigned cpu);
 _Noreturn void sched_idle_loop(void);
 
 /*

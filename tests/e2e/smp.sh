@@ -72,6 +72,9 @@ for n in 1 2 4; do
     for c in "${checks[@]}"; do
         expect_grep "cpus$n/$c" "$out" "^$c: ok "
     done
+    if [ "$n" -gt 1 ]; then # a waiter for a cooperative section halts (apps/test_smp)
+        expect_grep "cpus$n/section-halt" "$out" "^section-halt: ok "
+    fi
     expect_grep "cpus$n/done" "$out" '^smp: done, 0 failures$'
     # On the host: the workers removed all they made, and read-only is read-only.
     left=$(find "$share/smp" -mindepth 1 | head -3 | tr '\n' ' ')
