@@ -7,8 +7,9 @@
  * has tag HEAP_TAG_LARGE and word = its page count (its other pages keep tag
  * 0, so pointers into them are foreign). A slab's alloc bitmap is written
  * only by its owner CPU; pending marks slots another CPU has pushed on the
- * owner's remote-free list and not yet been taken back, and is changed with
- * atomic read-modify-write by every CPU.
+ * owner's remote-free list and not yet been taken back, or that the owner
+ * is freeing right now, and is changed with atomic read-modify-write by
+ * every CPU: every free claims it first (slot_claim).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -213,6 +214,12 @@ static int slot_bit_set(const uint64_t *map, unsigned idx)
     return (__atomic_load_n(&map[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1;
 }
 
+static void report_freed(struct heap_cpu *hc, const char *op, const void *p, const void *caller)
+{
+    mm_report("%s(%p): memory already freed (double free?), caller %p", op, p, caller);
+    STAT_ADD(hc, double_frees, 1);
+}
+
 /* Takes back what other CPUs freed for hc. */
 static void remote_drain(struct heap_cpu *hc)
 {
@@ -228,9 +235,8 @@ static void remote_drain(struct heap_cpu *hc)
         unsigned idx = slot_index(s, (uintptr_t)((char *)node - ((char *)s + s->first)));
         uint64_t bit = 1ULL << (idx % 64);
 
-        if (!slot_bit_set(s->alloc, idx)) {
-            mm_report("free(%p): double free (found on the remote-free list)", node);
-            STAT_ADD(hc, double_frees, 1);
+        if (!slot_bit_set(s->alloc, idx)) { /* cannot be: every free claims first */
+            report_freed(hc, "free", node, NULL);
         } else {
             __atomic_store_n(&s->alloc[idx / 64], s->alloc[idx / 64] & ~bit, __ATOMIC_RELAXED);
             /* Release: a later free of this slot on another CPU that sees
@@ -415,8 +421,7 @@ static void *report_bad(struct heap_cpu *hc, const char *op, const void *p, enum
                         const void *caller)
 {
     if (r == BLOCK_FREED) {
-        mm_report("%s(%p): memory already freed (double free?), caller %p", op, p, caller);
-        STAT_ADD(hc, double_frees, 1);
+        report_freed(hc, op, p, caller);
     } else {
         mm_report("%s(%p): not a pointer from malloc, caller %p", op, p, caller);
         STAT_ADD(hc, invalid_frees, 1);
@@ -427,6 +432,21 @@ static void *report_bad(struct heap_cpu *hc, const char *op, const void *p, enum
 static int slot_live(const struct block *b)
 {
     return slot_bit_set(b->slab->alloc, b->idx) && !slot_bit_set(b->slab->pending, b->idx);
+}
+
+/* Claims slot idx of s for a free: sets its pending bit, so that a second
+ * free of it (on any CPU) finds the bit set. 0 when it was set already
+ * (pushed by another CPU, or being freed there) or the slot is free. */
+static int slot_claim(struct slab *s, unsigned idx)
+{
+    uint64_t bit = 1ULL << (idx % 64);
+
+    if (__atomic_fetch_or(&s->pending[idx / 64], bit, __ATOMIC_ACQ_REL) & bit)
+        return 0;
+    if (slot_bit_set(s->alloc, idx))
+        return 1;
+    __atomic_fetch_and(&s->pending[idx / 64], ~bit, __ATOMIC_RELEASE);
+    return 0;
 }
 
 static void free_large(struct heap_cpu *hc, void *p, struct block *b, const void *caller)
@@ -448,15 +468,8 @@ static void free_remote(struct heap_cpu *hc, void *p, struct block *b, const voi
 {
     struct slab *s = b->slab;
     struct heap_cpu *owner = &heap_cpus[s->cpu];
-    uint64_t bit = 1ULL << (b->idx % 64);
 
-    /* Claim the slot: a second free of it (here or anywhere) finds pending set. */
-    if (__atomic_fetch_or(&s->pending[b->idx / 64], bit, __ATOMIC_ACQ_REL) & bit) {
-        report_bad(hc, "free", p, BLOCK_FREED, caller);
-        return;
-    }
-    if (!slot_bit_set(s->alloc, b->idx)) {
-        __atomic_fetch_and(&s->pending[b->idx / 64], ~bit, __ATOMIC_RELEASE);
+    if (!slot_claim(s, b->idx)) {
         report_bad(hc, "free", p, BLOCK_FREED, caller);
         return;
     }
@@ -469,20 +482,26 @@ static void free_remote(struct heap_cpu *hc, void *p, struct block *b, const voi
     inbox_push(&owner->remote, p);
 }
 
+/* The owner claims the slot for the time it frees it, as free_remote
+ * does: of a free here and one on another CPU at once, exactly one gets
+ * the slot and the other is reported (without the claim both could pass
+ * their checks, and the remote-free list would hold a slot the owner may
+ * already have handed out again). Two uncontended atomics per free. */
 static void free_local(struct heap_cpu *hc, void *p, struct block *b, const void *caller)
 {
     struct slab *s = b->slab;
     uint64_t bit = 1ULL << (b->idx % 64);
-
     int emptied;
 
-    if (!slot_live(b)) {
+    if (!slot_claim(s, b->idx)) {
         report_bad(hc, "free", p, BLOCK_FREED, caller);
         return;
     }
     emptied = s->nfree + 1 == s->nslots; /* s may be released by slot_freed */
 
     __atomic_store_n(&s->alloc[b->idx / 64], s->alloc[b->idx / 64] & ~bit, __ATOMIC_RELAXED);
+    /* release: a free that claims it next sees alloc clear */
+    __atomic_fetch_and(&s->pending[b->idx / 64], ~bit, __ATOMIC_RELEASE);
     STAT_ADD(hc, bytes, -(int64_t)s->size);
     STAT_ADD(hc, live, -1);
     slot_freed(hc, s);

@@ -311,6 +311,72 @@ TEST(racing_remote_double_free_is_reported_once)
     CHECK_EQ(page_check(), 0);
 }
 
+/* The owner's own free of a block racing a free of it on another CPU:
+ * exactly one of the two frees it, the other is reported where it
+ * happens, and the remote-free list never holds a slot already free (a
+ * slot the owner could hand out again before it drains: the drain would
+ * then free the new block under its user). */
+static int local_race_failed = -1; /* the first round whose counts were wrong */
+
+static void *local_race_owner(void *arg)
+{
+    struct heap_stats st, start;
+    void *holder;
+
+    (void)arg;
+    mm_test_cpu = 0;
+    holder = miura_malloc(48); /* keeps the slab alive between rounds */
+    heap_stats(&start);
+    for (int r = 0; r < ROUNDS; r++) {
+        victim = miura_malloc(48);
+        if (victim == NULL)
+            thread_fail("owner: malloc failed");
+        pthread_barrier_wait(&barrier); /* CPU 1 frees victim now too */
+        miura_free(victim);
+        pthread_barrier_wait(&barrier);
+        int reports = __atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED);
+        heap_reclaim(); /* the drain finds nothing to report */
+        heap_stats(&st);
+        if (local_race_failed < 0 &&
+            (__atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED) != reports ||
+             st.double_frees != start.double_frees + (size_t)r + 1 ||
+             st.live_allocations != start.live_allocations))
+            local_race_failed = r;
+    }
+    miura_free(holder);
+    heap_trim();
+    return NULL;
+}
+
+TEST(owner_free_racing_a_remote_free_is_reported_once)
+{
+    struct snapshot before, after;
+    pthread_t t[2];
+
+    setup();
+    snapshot(&before);
+    thread_failure = NULL;
+    local_race_failed = -1;
+    CHECK(pthread_barrier_init(&barrier, NULL, 2) == 0);
+    CHECK(pthread_create(&t[0], NULL, local_race_owner, NULL) == 0);
+    CHECK(pthread_create(&t[1], NULL, double_free_racer, (void *)1) == 0);
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    pthread_barrier_destroy(&barrier);
+    CHECK(thread_failure == NULL);
+    CHECK_EQ(local_race_failed, -1);
+
+    snapshot(&after);
+    CHECK_EQ(after.heap.double_frees, before.heap.double_frees + ROUNDS);
+    CHECK_EQ(after.reports, before.reports + ROUNDS);
+    CHECK_EQ(after.heap.invalid_frees, before.heap.invalid_frees);
+    CHECK_EQ(after.heap.bytes_in_use, before.heap.bytes_in_use);
+    CHECK_EQ(after.heap.live_allocations, before.heap.live_allocations);
+    CHECK_EQ(after.heap.pages_held, before.heap.pages_held);
+    CHECK_EQ(after.free_pages, before.free_pages);
+    CHECK_EQ(page_check(), 0);
+}
+
 /* free(p) on a thread acting as CPU cpu (frees given twice when twice). */
 struct free_job {
     unsigned cpu, times;
