@@ -295,6 +295,15 @@ static int conn_connect(struct conn *c)
         }
         if (e != EINPROGRESS) {
             close(fd);
+            if (e == EACCES || e == EPERM) {
+                /* Every client would fail so: said without -v, once per 10 s. */
+                static struct log_limit denied_log;
+                uint64_t skipped;
+                if (log_due(&denied_log, monotonic_ms(), 10000, &skipped))
+                    log_error("connect to the VMM socket %s: %s; clients are closed (--user "
+                              "UID:GID of its owner; %llu more since the last line)",
+                              opt.c.uds_path, strerror(e), (unsigned long long)skipped);
+            }
             relay_fail(&c->r, "connect to the VMM socket", e);
             return -1;
         }

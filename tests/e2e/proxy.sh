@@ -4,7 +4,8 @@
 # miura-vsockd --uds, reached only through miura-proxy's TCP ports.
 # Checksummed echoes of 1 B, 1 MiB and 64 MiB, 100 concurrent connections,
 # half-close, a guest port without a listener, an absent (then late) Unix
-# socket, a silent VMM (--connect-timeout), running out of descriptors,
+# socket, a socket it may not connect to (said without -v), a silent VMM
+# (--connect-timeout), running out of descriptors,
 # --max-conns (clients beyond it wait and are served; stats on --control),
 # usage and listen errors, SIGTERM.
 SUITE=proxy
@@ -24,8 +25,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-base=$(free_port 6) || { fail setup "no free loopback ports"; finish; }
-P_ECHO=$base P_NOLISTEN=$((base + 1)) P_ABSENT=$((base + 2)) P_MAX=$((base + 3)) P_SILENT=$((base + 4))
+base=$(free_port 7) || { fail setup "no free loopback ports"; finish; }
+P_ECHO=$base P_NOLISTEN=$((base + 1)) P_ABSENT=$((base + 2)) P_MAX=$((base + 3)) P_SILENT=$((base + 4)) P_DENIED=$((base + 6))
 
 # Waits (bounded by 60 s, far beyond what it takes) until PORT listens.
 wait_listen() { for _ in $(seq 1200); do port_listening "$1" && return 0; sleep 0.05; done; return 1; }
@@ -132,6 +133,24 @@ grep -q 'connect to the VMM socket: No such file or directory' "$work/proxy2.log
     kill -0 $ppid2 2>/dev/null && pass uds-absent-alive || fail uds-absent-alive "$(tail -3 "$work/proxy2.log")"
 ln -s "$work/v.sock" "$work/late.sock" # the VMM's socket appears later
 client uds-late '^1/1 connections verified, 4096 bytes' --tcp "127.0.0.1:$P_ABSENT" --bytes 4096
+
+# A VMM socket the proxy may not connect to (as a launcher instance's
+# vsock.sock is, to a proxy run by root without that instance's --user):
+# clients are closed, and the cause is said without -v (every client would
+# fail so).
+socat UNIX-LISTEN:"$work/denied.sock" /dev/null >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1200); do [ -S "$work/denied.sock" ] && break; sleep 0.05; done
+chmod 000 "$work/denied.sock"
+"$PROXY" --uds "$work/denied.sock" --publish "127.0.0.1:$P_DENIED:5000" >"$work/proxy6.log" 2>&1 &
+ppid6=$!
+pids+=($ppid6)
+wait_listen $P_DENIED
+closed_promptly uds-denied-closed $P_DENIED
+grep -q "connect to the VMM socket $work/denied.sock: Permission denied" "$work/proxy6.log" &&
+    kill -0 $ppid6 2>/dev/null && pass uds-denied-logged || fail uds-denied-logged "$(tail -3 "$work/proxy6.log")"
+kill $ppid6 2>/dev/null
+wait $ppid6 2>/dev/null
 
 # A VMM that accepts and never answers: the client is closed after --connect-timeout.
 mkfifo "$work/fifo"
