@@ -39,7 +39,8 @@ endif
 # work: points-to analysis across the whole image drops dead loads and stores),
 # -fno-tree-loop-distribute-patterns (288: kernel/lib/string.c needs it, and
 # when every file has it the options match, so LTO inlines the one-instruction
-# memset (rep stosb) and the small string functions into their callers), -fno-partial-inlining (80: no split-off copies of function heads),
+# memcpy/memset (rep movsb/stosb) and the small string functions into their
+# callers), -fno-partial-inlining (80: no split-off copies of function heads),
 # -Oz instead of -Os (1,072: gcc 12's size level, e.g. small constants loaded
 # with push/pop; the host-compiled HTTP parse, date and path code under
 # callgrind runs 0.24% more instructions with it than with -Os). Per-file -Oz
