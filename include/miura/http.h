@@ -360,7 +360,8 @@ struct http_server_config {
     http_handler handler;
     const struct http_limits *limits; /* NULL: http_default_limits */
     unsigned methods;                 /* passed to the handler; others get 405 (0: all) */
-    unsigned idle_timeout_s;          /* a kept connection with no request [60] */
+    unsigned idle_timeout_s;          /* a kept connection with no request, or a client
+                                       * that takes no response bytes, this long [60] */
     unsigned request_timeout_s;       /* head and body of a request arrive within [10]: 408 */
     size_t stack_size;                /* of each connection's thread [8 KiB] */
     bool log;                         /* access-log the responses the loop itself sends */

@@ -249,6 +249,11 @@ int http_serve(int listen_fd, const struct http_server_config *cfg)
 {
     unsigned next_cpu = 0;
     server = cfg;
+    /* Accepted connections inherit it: a client that takes no bytes of a
+     * response for the idle timeout (a send that cannot move) is closed,
+     * and its memory comes back. */
+    struct timeval tv = {cfg->idle_timeout_s ? cfg->idle_timeout_s : 60, 0};
+    setsockopt(listen_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     for (;;) {
         int c = accept(listen_fd, NULL, NULL);
         if (c < 0) {

@@ -281,6 +281,56 @@ want_cpus=$(printf '[1-9][0-9]*/%.0s' $(seq "${CPUS:-1}"))
 grep -qE 'CRASH|panic' "$RT/web3/console.log" && fail overload-no-crash "$(grep -m1 -E 'CRASH|panic' "$RT/web3/console.log")" || pass overload-no-crash
 "$MIURA" stop web3 >/dev/null || fail overload-stop "miura stop web3 failed"
 
+# ---- a client that stops reading a response is closed after idle_timeout
+# (the send timeout): its connection and memory come back. The client asks
+# for 64 MiB (more than every buffer on the way holds), reads 1,000 bytes,
+# then nothing, with the socket open; once the guest has counted the
+# connection gone it reads on and must meet the end early.
+run_on p5 web6 --share "$s1" --append log=0 --append stats=1 --append idle_timeout=3 "$img" ||
+    fail send-timeout-start "$(echo "$out" | tail -1)"
+python3 - "$p5" "$RT/web6/console.log" >"$work/stall.out" 2>&1 <<'PY' &
+import re, socket, sys, time
+port, log = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(b"GET /m64.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+got = 0
+while got < 1000:
+    got += len(s.recv(1000 - got))
+def stats():
+    with open(log, errors="replace") as f:
+        return re.findall(r"webserver: stats: (\d+) connections", f.read())
+seen_open = seen_closed = None
+for _ in range(1200):  # 120 s at most: counted open, then a later line with 0
+    lines = stats()
+    if seen_open is None and "1" in lines:
+        seen_open = lines.index("1")
+    if seen_open is not None and "0" in lines[seen_open:]:
+        seen_closed = True
+        break
+    time.sleep(0.1)
+s.settimeout(60)
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += len(b)
+except OSError:
+    pass  # a reset after the close is an end too
+print("open", seen_open is not None, "closed", bool(seen_closed), "bytes", got)
+PY
+stall_pid=$!
+wait $stall_pid
+stall=$(cat "$work/stall.out")
+[[ $stall =~ ^open\ True\ closed\ True\ bytes\ ([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -lt $((64 * 1024 * 1024)) ] &&
+    pass send-timeout-closes || fail send-timeout-closes "$stall"
+got=$(curl -s --max-time 30 "http://127.0.0.1:$p5/k1.bin" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$(sha256sum <"$s1/k1.bin" | cut -d' ' -f1)" ] && pass send-timeout-still-serves ||
+    fail send-timeout-still-serves "sha $got"
+"$MIURA" stop web6 >/dev/null || fail send-timeout-stop "miura stop web6 failed"
+
 # ---- the connection threads' stacks (8 KiB) kept at least 2 KiB unused
 # through everything above: big files, ranges, errors, 200 at once, a 408
 deep=$(sed -n 's/^sched: stackcheck: deepest stack use \([0-9]*\) of 8192 bytes.*/\1/p' \
