@@ -11,7 +11,8 @@
  *   port=N          vsock port to listen on [80]
  *   root=PATH       directory of the share to serve [/]
  *   log=0|1         access log on the console [1]
- *   idle_timeout=S  close a keep-alive connection idle this long [60]
+ *   idle_timeout=S  close a keep-alive connection idle this long, or one
+ *                   whose client takes no response bytes this long [60]
  *   header_timeout=S  answer 408 when a request head is not complete within [10]
  *   backlog=N       listen backlog [128]
  */
