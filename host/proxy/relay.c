@@ -77,13 +77,31 @@ void relay_fail(struct relay *r, const char *why, int err)
     r->err = err;
 }
 
+/*
+ * A reset from the VMM socket while streaming (ECONNRESET, or EPIPE on a
+ * write) says the guest closed with some of our bytes unread, typically a
+ * server that answered a request before reading all of its body (a 405 or
+ * 413 to a POST). What it sent is still ours to read: the client gets it
+ * and the end of the stream, as it would connected to the VMM socket
+ * itself, while what the client sends on is dropped until its end.
+ */
+static bool vmm_stopped_reading(struct relay *r, enum relay_side side, int err)
+{
+    if (side != RELAY_VMM || r->state != RELAY_STREAM || (err != ECONNRESET && err != EPIPE))
+        return false;
+    r->up.dst_gone = true;
+    r->up.ring.head = r->up.ring.tail;
+    return true;
+}
+
 void relay_event(struct relay *r, enum relay_side side, uint32_t events)
 {
     struct relay_end *e = &r->end[side];
     if (events & EPOLLERR) {
         int err = 0;
         socklen_t len = sizeof(err);
-        if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+        if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err &&
+            !vmm_stopped_reading(r, side, err)) {
             relay_fail(r, side == RELAY_CLIENT ? "client socket error" : "VMM socket error", err);
             return;
         }
@@ -104,9 +122,12 @@ static ssize_t fill(struct relay *r, struct relay_dir *d, enum relay_side side)
         return -1;
     int cnt = ring_free_iov(&d->ring, iov);
     ssize_t n;
+    int resets = 0;
+    /* A reset is reported once, after the bytes before it: the EOF comes next. */
     do
         n = readv(e->fd, iov, cnt);
-    while (n < 0 && errno == EINTR);
+    while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0 &&
+                                        vmm_stopped_reading(r, side, errno))));
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             e->readable = false;
@@ -128,6 +149,8 @@ static ssize_t drain(struct relay *r, struct relay_dir *d, enum relay_side side)
 {
     struct relay_end *e = &r->end[side];
     struct iovec iov[2];
+    if (d->dst_gone)
+        d->ring.head = d->ring.tail; /* dropped */
     if (ring_used(&d->ring) == 0 || !e->writable)
         return -1;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)ring_used_iov(&d->ring, iov)};
@@ -138,7 +161,7 @@ static ssize_t drain(struct relay *r, struct relay_dir *d, enum relay_side side)
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             e->writable = false;
-        else
+        else if (!vmm_stopped_reading(r, side, errno))
             relay_fail(r, side == RELAY_CLIENT ? "write to the client" : "write to the VMM", errno);
         return -1;
     }

@@ -50,6 +50,7 @@ struct relay_dir {
     struct relay_ring ring;
     bool src_eof;   /* the source sent EOF */
     bool dst_shut;  /* shutdown(SHUT_WR) done on the destination */
+    bool dst_gone;  /* the destination stopped reading (reset): what comes is dropped */
     uint64_t bytes; /* carried so far */
 };
 

@@ -384,18 +384,56 @@ TEST(budget_leaves_work_for_later)
     fx_close(&f);
 }
 
-TEST(vmm_gone_is_an_error)
+/* The VMM goes while the client sends: the client gets the end of the
+ * stream (its bytes are dropped), and the relay ends with the client's. */
+TEST(vmm_gone_ends_the_stream)
 {
     struct fx f;
+    char buf[64];
+    int eof;
     CHECK_EQ(fx_init(&f, 5000), 0);
     CHECK_EQ(open_stream(&f, ""), 0);
     close(f.vmm);
     f.vmm = socket(AF_UNIX, SOCK_STREAM, 0); /* keep fx_close happy */
     CHECK_EQ(put(f.client, "data for nobody"), 0);
     run(&f);
-    CHECK_EQ(f.r.state, RELAY_FAILED);
-    CHECK_EQ(f.r.err, EPIPE);
-    CHECK(strstr(f.r.why, "write to the VMM") != NULL);
+    CHECK_EQ(f.r.state, RELAY_STREAM);
+    CHECK(f.r.up.dst_gone);
+    CHECK_EQ(take(f.client, buf, sizeof(buf), &eof), 0);
+    CHECK_EQ(eof, 1);
+    CHECK_EQ(put(f.client, "more for nobody"), 0);
+    shutdown(f.client, SHUT_WR);
+    run(&f);
+    CHECK_EQ(f.r.state, RELAY_DONE);
+    CHECK_EQ(f.r.up.bytes, 0);
+    fx_close(&f);
+}
+
+/* The guest answers and closes with the client's bytes unread (a 405 to a
+ * POST): the VMM socket reports a reset, and the client still gets the
+ * answer, then the end of the stream (not a reset). */
+TEST(vmm_reset_after_answer_delivers_it)
+{
+    struct fx f;
+    char buf[64] = {0};
+    int eof;
+    CHECK_EQ(fx_init(&f, 5000), 0);
+    CHECK_EQ(open_stream(&f, ""), 0);
+    CHECK_EQ(put(f.client, "POST / with a body the guest never reads"), 0);
+    run(&f);
+    CHECK_EQ(put(f.vmm, "HTTP/1.1 405"), 0);
+    close(f.vmm); /* unread bytes: the relay's end sees ECONNRESET */
+    f.vmm = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_EQ(put(f.client, "the rest of the body"), 0);
+    run(&f);
+    CHECK_EQ(f.r.state, RELAY_STREAM);
+    CHECK_EQ(take(f.client, buf, sizeof(buf) - 1, &eof), 12);
+    CHECK_STR(buf, "HTTP/1.1 405");
+    CHECK_EQ(take(f.client, buf, sizeof(buf), &eof), 0);
+    CHECK_EQ(eof, 1);
+    shutdown(f.client, SHUT_WR);
+    run(&f);
+    CHECK_EQ(f.r.state, RELAY_DONE);
     fx_close(&f);
 }
 
