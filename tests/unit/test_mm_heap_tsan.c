@@ -242,6 +242,20 @@ enum { ROUNDS = 2000 };
 static void *victim;
 static int round_failed = -1; /* the first round whose counts were wrong */
 
+/* After the round's barrier, every thread of the race spins until all have
+ * arrived, so that their frees start within a few hundred nanoseconds (a
+ * barrier's wake-ups alone are microseconds apart, and the windows the race
+ * needs are far shorter). */
+static unsigned race_threads, race_arrived;
+
+static void race_start(int round)
+{
+    unsigned want = race_threads * (unsigned)(round + 1);
+    __atomic_add_fetch(&race_arrived, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&race_arrived, __ATOMIC_ACQUIRE) < want)
+        ;
+}
+
 static void *double_free_owner(void *arg)
 {
     struct heap_stats st, start;
@@ -256,6 +270,7 @@ static void *double_free_owner(void *arg)
         if (victim == NULL)
             thread_fail("owner: malloc failed");
         pthread_barrier_wait(&barrier); /* CPUs 1 and 2 free victim */
+        race_start(r);
         pthread_barrier_wait(&barrier);
         heap_reclaim();
         heap_stats(&st);
@@ -274,41 +289,55 @@ static void *double_free_racer(void *arg)
     mm_test_cpu = (unsigned)(uintptr_t)arg;
     for (int r = 0; r < ROUNDS; r++) {
         pthread_barrier_wait(&barrier);
+        race_start(r);
         miura_free(victim);
         pthread_barrier_wait(&barrier);
     }
     return NULL;
 }
 
-TEST(racing_remote_double_free_is_reported_once)
+/* Runs `owner` (CPU 0) against `racers` threads on CPUs 1.. that free its
+ * victim each round, then checks: no round went wrong, every round's
+ * double free reported once, and the heap and the page allocator back
+ * where they were. */
+static void double_free_race(void *(*owner)(void *), unsigned racers, struct snapshot *before,
+                             struct snapshot *after)
 {
-    struct snapshot before, after;
     pthread_t t[3];
 
     setup();
-    snapshot(&before);
+    snapshot(before);
     thread_failure = NULL;
     round_failed = -1;
-    CHECK(pthread_barrier_init(&barrier, NULL, 3) == 0);
-    CHECK(pthread_create(&t[0], NULL, double_free_owner, NULL) == 0);
-    CHECK(pthread_create(&t[1], NULL, double_free_racer, (void *)1) == 0);
-    CHECK(pthread_create(&t[2], NULL, double_free_racer, (void *)2) == 0);
-    for (int i = 0; i < 3; i++)
+    race_threads = racers + 1;
+    race_arrived = 0;
+    CHECK(pthread_barrier_init(&barrier, NULL, racers + 1) == 0);
+    CHECK(pthread_create(&t[0], NULL, owner, NULL) == 0);
+    for (unsigned i = 1; i <= racers; i++)
+        CHECK(pthread_create(&t[i], NULL, double_free_racer, (void *)(uintptr_t)i) == 0);
+    for (unsigned i = 0; i <= racers; i++)
         CHECK(pthread_join(t[i], NULL) == 0);
     pthread_barrier_destroy(&barrier);
     CHECK(thread_failure == NULL);
     CHECK_EQ(round_failed, -1);
 
-    snapshot(&after);
-    CHECK_EQ(after.heap.double_frees, before.heap.double_frees + ROUNDS);
-    CHECK_EQ(after.reports, before.reports + ROUNDS);
-    CHECK_EQ(after.heap.remote_frees, before.heap.remote_frees + ROUNDS);
-    CHECK_EQ(after.heap.invalid_frees, before.heap.invalid_frees);
-    CHECK_EQ(after.heap.bytes_in_use, before.heap.bytes_in_use);
-    CHECK_EQ(after.heap.live_allocations, before.heap.live_allocations);
-    CHECK_EQ(after.heap.pages_held, before.heap.pages_held);
-    CHECK_EQ(after.free_pages, before.free_pages);
+    snapshot(after);
+    CHECK_EQ(after->heap.double_frees, before->heap.double_frees + ROUNDS);
+    CHECK_EQ(after->reports, before->reports + ROUNDS);
+    CHECK_EQ(after->heap.invalid_frees, before->heap.invalid_frees);
+    CHECK_EQ(after->heap.bytes_in_use, before->heap.bytes_in_use);
+    CHECK_EQ(after->heap.live_allocations, before->heap.live_allocations);
+    CHECK_EQ(after->heap.pages_held, before->heap.pages_held);
+    CHECK_EQ(after->free_pages, before->free_pages);
     CHECK_EQ(page_check(), 0);
+}
+
+TEST(racing_remote_double_free_is_reported_once)
+{
+    struct snapshot before, after;
+
+    double_free_race(double_free_owner, 2, &before, &after);
+    CHECK_EQ(after.heap.remote_frees, before.heap.remote_frees + ROUNDS);
 }
 
 /* The owner's own free of a block racing a free of it on another CPU:
@@ -316,8 +345,6 @@ TEST(racing_remote_double_free_is_reported_once)
  * happens, and the remote-free list never holds a slot already free (a
  * slot the owner could hand out again before it drains: the drain would
  * then free the new block under its user). */
-static int local_race_failed = -1; /* the first round whose counts were wrong */
-
 static void *local_race_owner(void *arg)
 {
     struct heap_stats st, start;
@@ -332,16 +359,16 @@ static void *local_race_owner(void *arg)
         if (victim == NULL)
             thread_fail("owner: malloc failed");
         pthread_barrier_wait(&barrier); /* CPU 1 frees victim now too */
+        race_start(r);
         miura_free(victim);
         pthread_barrier_wait(&barrier);
         int reports = __atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED);
         heap_reclaim(); /* the drain finds nothing to report */
         heap_stats(&st);
-        if (local_race_failed < 0 &&
-            (__atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED) != reports ||
-             st.double_frees != start.double_frees + (size_t)r + 1 ||
-             st.live_allocations != start.live_allocations))
-            local_race_failed = r;
+        if (round_failed < 0 && (__atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED) != reports ||
+                                 st.double_frees != start.double_frees + (size_t)r + 1 ||
+                                 st.live_allocations != start.live_allocations))
+            round_failed = r;
     }
     miura_free(holder);
     heap_trim();
@@ -351,30 +378,8 @@ static void *local_race_owner(void *arg)
 TEST(owner_free_racing_a_remote_free_is_reported_once)
 {
     struct snapshot before, after;
-    pthread_t t[2];
 
-    setup();
-    snapshot(&before);
-    thread_failure = NULL;
-    local_race_failed = -1;
-    CHECK(pthread_barrier_init(&barrier, NULL, 2) == 0);
-    CHECK(pthread_create(&t[0], NULL, local_race_owner, NULL) == 0);
-    CHECK(pthread_create(&t[1], NULL, double_free_racer, (void *)1) == 0);
-    for (int i = 0; i < 2; i++)
-        CHECK(pthread_join(t[i], NULL) == 0);
-    pthread_barrier_destroy(&barrier);
-    CHECK(thread_failure == NULL);
-    CHECK_EQ(local_race_failed, -1);
-
-    snapshot(&after);
-    CHECK_EQ(after.heap.double_frees, before.heap.double_frees + ROUNDS);
-    CHECK_EQ(after.reports, before.reports + ROUNDS);
-    CHECK_EQ(after.heap.invalid_frees, before.heap.invalid_frees);
-    CHECK_EQ(after.heap.bytes_in_use, before.heap.bytes_in_use);
-    CHECK_EQ(after.heap.live_allocations, before.heap.live_allocations);
-    CHECK_EQ(after.heap.pages_held, before.heap.pages_held);
-    CHECK_EQ(after.free_pages, before.free_pages);
-    CHECK_EQ(page_check(), 0);
+    double_free_race(local_race_owner, 1, &before, &after);
 }
 
 /* free(p) on a thread acting as CPU cpu (frees given twice when twice). */
