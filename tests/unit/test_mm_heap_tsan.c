@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,12 +258,15 @@ static void race_start(int round)
             sched_yield(); /* more threads than host cores: let the others run */
 }
 
+/* CPU 0, the owner: a victim each round for the racers to free, and with
+ * arg non-NULL the owner frees it too, at the same moment. Every round:
+ * one double free reported, nothing left live; the drain reports nothing
+ * (no free slot was pushed); with only remote racers one remote free. */
 static void *double_free_owner(void *arg)
 {
     struct heap_stats st, start;
     void *holder;
 
-    (void)arg;
     mm_test_cpu = 0;
     holder = miura_malloc(48); /* keeps the slab alive between rounds */
     heap_stats(&start);
@@ -270,13 +274,17 @@ static void *double_free_owner(void *arg)
         victim = miura_malloc(48);
         if (victim == NULL)
             thread_fail("owner: malloc failed");
-        pthread_barrier_wait(&barrier); /* CPUs 1 and 2 free victim */
+        pthread_barrier_wait(&barrier); /* the racers free victim now */
         race_start(r);
+        if (arg)
+            miura_free(victim);
         pthread_barrier_wait(&barrier);
+        int reports = __atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED);
         heap_reclaim();
         heap_stats(&st);
-        if (round_failed < 0 && (st.double_frees != start.double_frees + (size_t)r + 1 ||
-                                 st.remote_frees != start.remote_frees + (size_t)r + 1 ||
+        if (round_failed < 0 && (__atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED) != reports ||
+                                 st.double_frees != start.double_frees + (size_t)r + 1 ||
+                                 (!arg && st.remote_frees != start.remote_frees + (size_t)r + 1) ||
                                  st.live_allocations != start.live_allocations))
             round_failed = r;
     }
@@ -297,11 +305,10 @@ static void *double_free_racer(void *arg)
     return NULL;
 }
 
-/* Runs `owner` (CPU 0) against `racers` threads on CPUs 1.. that free its
- * victim each round, then checks: no round went wrong, every round's
- * double free reported once, and the heap and the page allocator back
- * where they were. */
-static void double_free_race(void *(*owner)(void *), unsigned racers, struct snapshot *before,
+/* Runs the owner (CPU 0; freeing the victim too when owner_frees) against
+ * `racers` threads on CPUs 1.. that free it each round, then checks: no round went wrong, every
+ * round's double free reported once, and the heap and the page allocator back where they were. */
+static void double_free_race(bool owner_frees, unsigned racers, struct snapshot *before,
                              struct snapshot *after)
 {
     pthread_t t[3];
@@ -313,7 +320,7 @@ static void double_free_race(void *(*owner)(void *), unsigned racers, struct sna
     race_threads = racers + 1;
     race_arrived = 0;
     CHECK(pthread_barrier_init(&barrier, NULL, racers + 1) == 0);
-    CHECK(pthread_create(&t[0], NULL, owner, NULL) == 0);
+    CHECK(pthread_create(&t[0], NULL, double_free_owner, owner_frees ? &t[0] : NULL) == 0);
     for (unsigned i = 1; i <= racers; i++)
         CHECK(pthread_create(&t[i], NULL, double_free_racer, (void *)(uintptr_t)i) == 0);
     for (unsigned i = 0; i <= racers; i++)
@@ -337,7 +344,7 @@ TEST(racing_remote_double_free_is_reported_once)
 {
     struct snapshot before, after;
 
-    double_free_race(double_free_owner, 2, &before, &after);
+    double_free_race(false, 2, &before, &after);
     CHECK_EQ(after.heap.remote_frees, before.heap.remote_frees + ROUNDS);
 }
 
@@ -346,41 +353,11 @@ TEST(racing_remote_double_free_is_reported_once)
  * happens, and the remote-free list never holds a slot already free (a
  * slot the owner could hand out again before it drains: the drain would
  * then free the new block under its user). */
-static void *local_race_owner(void *arg)
-{
-    struct heap_stats st, start;
-    void *holder;
-
-    (void)arg;
-    mm_test_cpu = 0;
-    holder = miura_malloc(48); /* keeps the slab alive between rounds */
-    heap_stats(&start);
-    for (int r = 0; r < ROUNDS; r++) {
-        victim = miura_malloc(48);
-        if (victim == NULL)
-            thread_fail("owner: malloc failed");
-        pthread_barrier_wait(&barrier); /* CPU 1 frees victim now too */
-        race_start(r);
-        miura_free(victim);
-        pthread_barrier_wait(&barrier);
-        int reports = __atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED);
-        heap_reclaim(); /* the drain finds nothing to report */
-        heap_stats(&st);
-        if (round_failed < 0 && (__atomic_load_n(&mm_test_reports, __ATOMIC_RELAXED) != reports ||
-                                 st.double_frees != start.double_frees + (size_t)r + 1 ||
-                                 st.live_allocations != start.live_allocations))
-            round_failed = r;
-    }
-    miura_free(holder);
-    heap_trim();
-    return NULL;
-}
-
 TEST(owner_free_racing_a_remote_free_is_reported_once)
 {
     struct snapshot before, after;
 
-    double_free_race(local_race_owner, 1, &before, &after);
+    double_free_race(true, 1, &before, &after);
 }
 
 /* free(p) on a thread acting as CPU cpu (frees given twice when twice). */
