@@ -137,8 +137,8 @@ expect_clean exit-clean
 mkdir -p "$work/static"
 printf '#include <stdio.h>\nint main(void) { puts("sandbox under runc"); return 0; }\n' |
     gcc -static -x c -o "$work/static/hello" - && printf 'FROM scratch\nCOPY hello /hello\nENTRYPOINT ["/hello"]\n' \
-    >"$work/static/Containerfile" && podman build -q -t "$IMG-static" "$work/static" >/dev/null 2>&1 ||
-    fail setup "static image"
+    >"$work/static/Containerfile" && podman build -q -t "$IMG-static" "$work/static" >"$work/static.log" 2>&1 ||
+    fail setup "static image: $(tail -2 "$work/static.log")"
 podman run --rm --name "$NAME-s" --runtime "$RUNTIME" --network none --ulimit nofile=4096:4096 \
     --ulimit nproc=4096:4096 --annotation io.kubernetes.cri.container-type=sandbox "$IMG-static" \
     >"$work/sandbox.out" 2>&1

@@ -26,6 +26,11 @@ exec $OCI --root $STATE "\$@"
 EOF
 chmod +x "$RUNTIME"
 export MIURA_RUNTIME_DIR=$RT
+# podman keeps its images, containers and state in the work directory too:
+# two runs on one host share no image layers (a build racing another run's
+# `podman rmi` of a shared layer fails in podman itself) and nothing of the
+# host's store is touched. The cleanup below unmounts and removes it.
+podman() { command podman --root "$work/podman" --runroot "$work/podman-run" "$@"; }
 NETNS=()
 CLEANUP=() # commands run first on exit
 QEMUS=()   # QEMU processes seen (qemu_of): as root their command line names no path of RT
