@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "common/options.h"
 
+#include <errno.h> /* program_invocation_short_name */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/number.h"
+#include "common/version.h"
 
 int opt_number(const char *name, const char *arg, uint64_t min, uint64_t max, const char *unit,
                uint64_t *out)
@@ -126,6 +128,9 @@ int common_option(int ch, const char *arg, struct common_opts *o, const char *us
         return 0;
     case 'h':
         fputs(usage, stdout);
+        exit(0);
+    case OPT_VERSION:
+        printf("%s %s\n", program_invocation_short_name, MIURA_VERSION);
         exit(0);
     default:
         fputs(usage, stderr);

@@ -37,6 +37,7 @@ struct common_opts {
 #define OPT_CONTROL      0x100 /* --control has no short form */
 #define OPT_USER         0x101 /* nor --user */
 #define OPT_UNCONFINED   0x102 /* nor --unconfined */
+#define OPT_VERSION      0x103 /* nor --version */
 /* clang-format off */
 #define COMMON_LONGOPTS                        \
     {"uds", required_argument, 0, 'u'},       \
@@ -46,13 +47,15 @@ struct common_opts {
     {"user", required_argument, 0, OPT_USER}, \
     {"unconfined", no_argument, 0, OPT_UNCONFINED}, \
     {"verbose", no_argument, 0, 'v'},         \
+    {"version", no_argument, 0, OPT_VERSION}, \
     {"help", no_argument, 0, 'h'}
 /* clang-format on */
 
 /*
  * Takes one getopt_long result that is not the program's own: a shared
  * option is checked and stored in *o (-v raises log_level; -h prints usage on
- * stdout and exits 0). Returns 0, or -1 for a bad value or an unknown option
+ * stdout and exits 0; --version prints the program's name and MIURA_VERSION
+ * and exits 0). Returns 0, or -1 for a bad value or an unknown option
  * (usage on stderr).
  */
 int common_option(int ch, const char *arg, struct common_opts *o, const char *usage);

@@ -30,6 +30,7 @@
 #include "common/vm_plan.h"
 #include "common/vm_programs.h"
 #include "common/vm_identity.h"
+#include "common/version.h"
 #include "launcher/instance.h"
 #include "launcher/manage.h"
 #include "launcher/new.h"
@@ -59,7 +60,8 @@ static const char usage_main[] =
     "                        IMAGE.elf, the unstripped image the build keeps)\n"
     "  new NAME [DIR]        make an appliance project from the SDK's template\n"
     "                        (miura new --help)\n"
-    "  help                  this text\n";
+    "  help                  this text\n"
+    "  version               the release (also --version)\n";
 
 static const char usage_run[] =
     "usage: miura run [options] IMAGE\n"
@@ -635,6 +637,10 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        puts("miura " MIURA_VERSION);
         return 0;
     }
     if (strcmp(argv[1], "run") == 0)

@@ -33,6 +33,7 @@
 #include "common/vm_parts.h"
 #include "common/vm_programs.h"
 #include "oci/cgroup.h"
+#include "common/version.h"
 #include "oci/commands.h"
 #include "oci/oci_log.h"
 #include "oci/spec.h"
@@ -40,7 +41,6 @@
 #include "oci/supervise.h"
 #include "oci/vmconfig.h"
 
-#define MIURA_OCI_VERSION "0.1.0"
 #define STOP_WAIT_MS      5000
 
 static const char usage[] =
@@ -540,7 +540,7 @@ static int parse_global(int argc, char **argv)
         case OPT_ROOTLESS:
             break;
         case 'v':
-            printf("miura-oci version " MIURA_OCI_VERSION "\nspec: 1.0.2\n");
+            printf("miura-oci version " MIURA_VERSION "\nspec: 1.0.2\n");
             exit(0);
         case 'h':
             fputs(usage, stdout);

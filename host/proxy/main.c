@@ -62,6 +62,7 @@ static const char usage[] =
     "                            allow-list (docs/security.md)\n"
     "  -v, --verbose             one log line per connection event\n"
     "  -h, --help                this text\n"
+    "      --version             the release\n"
     "\n"
     "SIGINT/SIGTERM close every connection and exit 0.\n";
 

@@ -66,6 +66,7 @@ static const char usage[] =
     "                        background (docs/vsockd.md, \"Pre-opened connections\")\n"
     "  -v, --verbose         log one line per connection event (-vv: more)\n"
     "  -h, --help            this text\n"
+    "      --version         the release\n"
     "\n"
     "QEMU (guest RAM must be shared memory):\n"
     "  qemu-system-x86_64 -M microvm,memory-backend=mem \\\n"

@@ -52,6 +52,9 @@ run_miura() { # OUT TIMEOUT args... ; sets RC, OUT (console with CR removed) and
 }
 # ---- usage and one-line causes
 "$MIURA" --help | grep -q '^usage: miura COMMAND' && pass help || fail help "miura --help"
+want="miura $(sed -n 's/^#define MIURA_VERSION "\(.*\)"$/\1/p' "$ROOT/host/common/version.h")"
+[ "$("$MIURA" --version)" = "$want" ] && [ "$("$MIURA" version)" = "$want" ] && pass version ||
+    fail version "miura --version: '$("$MIURA" --version 2>&1)', want '$want'"
 "$MIURA" run --help | grep -q -- '--publish \[ADDR:\]HOSTPORT:GUESTPORT' && pass run-help || fail run-help "miura run --help"
 "$MIURA" run >/dev/null 2>&1
 rc=$?

@@ -39,6 +39,8 @@ rc=$?
 "$PROXY" -h >"$work/out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q '^usage: miura-proxy' "$work/out" && pass help-exit-0 || fail help-exit-0 "rc $rc"
+want="miura-proxy $(sed -n 's/^#define MIURA_VERSION "\(.*\)"$/\1/p' "$ROOT/host/common/version.h")"
+[ "$("$PROXY" --version)" = "$want" ] && pass version || fail version "'$("$PROXY" --version 2>&1)', want '$want'"
 bad=0
 for args in "--uds x --publish 80" "--uds x --publish 8080:80 --max-conns 0" "--uds x --publish 1.2.3:8080:80" \
     "--publish 8080:80" "--uds x --publish 8080:80 --connect-timeout abc" "--uds x --publish 8080:80 extra" \

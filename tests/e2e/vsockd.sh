@@ -85,6 +85,8 @@ if command -v qemu-system-x86_64 >/dev/null; then
     fi
 fi
 
+want="miura-vsockd $(sed -n 's/^#define MIURA_VERSION "\(.*\)"$/\1/p' "$ROOT/host/common/version.h")"
+[ "$($daemon --version)" = "$want" ] && ok version || notok version "'$($daemon --version 2>&1)', want '$want'"
 $daemon --help | grep -q 'vhost-user-vsock-device,chardev=' && ok help_shows_qemu_flags || notok help_shows_qemu_flags "--help lacks the QEMU flags"
 $daemon --cid 3 >/dev/null 2>&1; [ $? -eq 2 ] && ok missing_socket_is_usage_error || notok missing_socket_is_usage_error "want status 2"
 $daemon --socket "$dir/x" --cid 3 --publish 1:2:3:4 >/dev/null 2>&1; [ $? -eq 2 ] && ok bad_publish_rejected || notok bad_publish_rejected "want status 2"
