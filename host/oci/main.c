@@ -41,7 +41,7 @@
 #include "oci/supervise.h"
 #include "oci/vmconfig.h"
 
-#define STOP_WAIT_MS      5000
+#define STOP_WAIT_MS 5000
 
 static const char usage[] =
     "usage: miura-oci [global options] COMMAND [options] ID\n"
