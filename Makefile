@@ -41,13 +41,16 @@ endif
 # when every file has it the options match, so LTO inlines the one-instruction
 # memcpy/memset (rep movsb/stosb) and the small string functions into their
 # callers), -fno-partial-inlining (80: no split-off copies of function heads),
+# -fno-tree-tail-merge (80 in session 10: gcc's GIMPLE tail merging leaves
+# larger code at -Oz than the RTL cross-jumping that still runs; hello −16,
+# webserver_pci −64),
 # -Oz instead of -Os (1,072: gcc 12's size level, e.g. small constants loaded
 # with push/pop; the host-compiled HTTP parse, date and path code under
 # callgrind runs 0.24% more instructions with it than with -Os). Per-file -Oz
 # for cold code only saves nothing: LTO then declines to inline across the
 # two levels.
 GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap -fipa-pta \
-	-fno-tree-loop-distribute-patterns -fno-partial-inlining
+	-fno-tree-loop-distribute-patterns -fno-partial-inlining -fno-tree-tail-merge
 CC       := gcc
 OBJCOPY  := objcopy
 STRIP    := strip
