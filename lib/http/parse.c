@@ -8,7 +8,8 @@
  * a prefix of a request either gives INCOMPLETE or the same answer as the whole
  * request (the pipelining tests split requests at every byte to check this):
  *   - a line is judged only once its LF is there, except that the size limits
- *     are also checked against the bytes of a still unterminated line;
+ *     are also checked against the bytes of a still unterminated line, and a
+ *     request line's method at its first byte that is not a token character;
  *   - for a complete line the size limit is checked before its syntax.
  */
 #include <string.h>
@@ -270,9 +271,16 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
             return fail(req, 400);
     }
 
-    /* The request line: content plus CR LF within max + 2 bytes. */
+    /* The request line: content plus CR LF within max + 2 bytes. A method
+     * that is not a token is judged at its first wrong byte, before the
+     * line ends (a TLS ClientHello gets its 400 at once, not a 408 when the
+     * request timeout runs out): the bytes up to the first byte that is not
+     * a token character decide it, so every prefix agrees with the whole. */
     avail = len - pos;
     scan = avail < limits->max_request_line + 2 ? avail : limits->max_request_line + 2;
+    for (size_t i = 0; i < scan && buf[pos + i] != ' '; i++)
+        if (!http_is_tchar((unsigned char)buf[pos + i]))
+            return fail(req, 400);
     if (!find_line(buf, pos, scan, &end, &next))
         return avail >= limits->max_request_line + 2 ? fail(req, 414) : HTTP_PARSE_INCOMPLETE;
     if (end - pos > limits->max_request_line)

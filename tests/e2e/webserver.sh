@@ -125,6 +125,26 @@ long=$(head -c 9000 /dev/zero | tr '\0' a)
 hargs=()
 for i in $(seq 80); do hargs+=(-H "X-Filler-$i: y"); done
 [ "$(status "${hargs[@]}" "$B1/")" = 431 ] && pass 431 || fail 431 "$(status "${hargs[@]}" "$B1/")"
+# A TLS ClientHello (https:// to the HTTP port) is no method: 400 at its
+# first byte, and the end of the connection (before: nothing until the
+# request timeout's 408, 10 s later).
+st=$(python3 - "$p1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+s.sendall(bytes.fromhex("16030100a5010000a10303") + bytes(32))
+got = b""
+while True:
+    try:
+        chunk = s.recv(4096)
+    except ConnectionResetError:
+        break
+    if not chunk:
+        break
+    got += chunk
+print(got.split(b"\r\n")[0].decode(errors="replace"))
+PY
+)
+[ "$st" = "HTTP/1.1 400 Bad Request" ] && pass tls-hello-400 || fail tls-hello-400 "got '$st'"
 loc=$(hdr "$B1/sub" | sed -n 's/^Location: //p')
 [ "$(status "$B1/sub")" = 301 ] && [ "$loc" = /sub/ ] && pass dir-301 || fail dir-301 "location '$loc'"
 [ "$(curl -s "$B1/sub/")" = "<h1>sub</h1>" ] && pass dir-index || fail dir-index "no index"

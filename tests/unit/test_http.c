@@ -224,6 +224,33 @@ TEST(malformed_request_lines)
     CHECK_EQ(req.error_status, 400);
 }
 
+/* A method that cannot be one is answered at its first wrong byte: a TLS
+ * ClientHello to the HTTP port gets 400 at once, not 408 after the request
+ * timeout. */
+TEST(method_judged_at_first_wrong_byte)
+{
+    struct http_request req;
+    static const char hello[] = "\x16\x03\x01";
+    CHECK_EQ(http_parse_request(hello, 1, NULL, &req), HTTP_PARSE_ERROR);
+    CHECK_EQ(req.error_status, 400);
+    CHECK_EQ(http_parse_request("G\x01", 2, NULL, &req), HTTP_PARSE_ERROR);
+    CHECK_EQ(req.error_status, 400);
+    CHECK_EQ(http_parse_request("GET\r", 4, NULL, &req), HTTP_PARSE_ERROR);
+    CHECK_EQ(http_parse_request("\r\n\x80", 3, NULL, &req), HTTP_PARSE_ERROR);
+    /* a token so far, or a space after one: the line decides */
+    CHECK_EQ(http_parse_request("GE", 2, NULL, &req), HTTP_PARSE_INCOMPLETE);
+    CHECK_EQ(http_parse_request("GET ", 4, NULL, &req), HTTP_PARSE_INCOMPLETE);
+    CHECK_EQ(http_parse_request("GET /\x01", 6, NULL, &req), HTTP_PARSE_INCOMPLETE);
+    CHECK_EQ(http_parse_request(" ", 1, NULL, &req), HTTP_PARSE_INCOMPLETE);
+    /* beyond the request line's limit a long token is still 414 */
+    const struct http_limits small = {24, 40, 3, 0};
+    char longer[30];
+    memset(longer, 'A', sizeof(longer));
+    longer[29] = '\x01';
+    CHECK_EQ(http_parse_request(longer, sizeof(longer), &small, &req), HTTP_PARSE_ERROR);
+    CHECK_EQ(req.error_status, 414);
+}
+
 TEST(leading_empty_lines)
 {
     struct http_request req;
@@ -542,6 +569,10 @@ TEST(split_at_every_byte)
         "GET / HTTP/9.9\r\n\r\n",
         "GET / HTTP/1.1\r\n\r\n",
         "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
+        "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+        "G(T / HTTP/1.1\r\n\r\n",
+        "\r\nGET\r\n\r\n",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh\x01 / HTTP/1.1\r\n\r\n",
     };
     const struct http_limits small = {24, 40, 3, 0};
     const struct http_limits *limits[] = {NULL, &small};
