@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The release every host program reports with --version (and miura-oci's
- * `version`); one number for the tools and the images they run. */
+/* The release that miura, miura-vsockd, miura-proxy and miura-oci report
+ * with --version: one number for the host tools of one build. */
 #ifndef MIURA_HOST_VERSION_H
 #define MIURA_HOST_VERSION_H
 
