@@ -53,7 +53,7 @@ uint32_t conn_peer_credit(const struct vsock_conn *c)
 
 struct vsock_conn *conn_new(struct vsock_dev *d, int fd, enum conn_kind kind)
 {
-    if (d->nconns >= d->max_conns)
+    if (d->nconns + d->nowed >= d->max_conns)
         return NULL;
     struct vsock_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -199,7 +199,7 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
         trace_done(d, c);
     close_host(c);
     if (rst && c->hashed)
-        device_queue_rst(d, c->host_port, c->guest_port);
+        device_owe_rst(d, c->host_port, c->guest_port);
     conn_unhash(d, c);
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
@@ -491,9 +491,9 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
 {
     int fd = -1;
     struct vsock_conn *c = NULL;
-    if (d->nconns >= d->max_conns) {
+    if (d->nconns + d->nowed >= d->max_conns) {
         log_event("guest port %u -> host port %u: refused, %u connections (--max-conns)",
-                  h->src_port, h->dst_port, d->nconns);
+                  h->src_port, h->dst_port, d->nconns + d->nowed);
         goto refuse;
     }
     fd = d->host->connect_guest_port(d, h->dst_port);

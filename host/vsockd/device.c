@@ -8,6 +8,7 @@
 #include "vsockd/device.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -105,6 +106,13 @@ void device_reset_conns(struct vsock_dev *d)
         conn_close(d, d->all, false, "device reset");
     d->resetting = false;
     d->rst_len = 0;
+    while (d->owed_head) { /* a reset guest has no connections to be told of */
+        struct rst_owed *o = d->owed_head;
+        d->owed_head = o->next;
+        free(o);
+    }
+    d->owed_last = NULL;
+    d->nowed = 0;
     retry_reset(d); /* a reset guest has no listeners until it accepts again */
     pool_reset(d);
 }
@@ -119,6 +127,22 @@ void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_po
     e->host_port = host_port;
     e->guest_port = guest_port;
     d->rst_len++;
+}
+
+void device_owe_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port)
+{
+    struct rst_owed *o = malloc(sizeof(*o));
+    if (!o) {
+        device_queue_rst(d, host_port, guest_port); /* out of memory: the bounded queue */
+        return;
+    }
+    *o = (struct rst_owed){NULL, host_port, guest_port};
+    if (d->owed_last)
+        d->owed_last->next = o;
+    else
+        d->owed_head = o;
+    d->owed_last = o;
+    d->nowed++;
 }
 
 bool vsock_parse_tx(const struct vq_chain *chain, struct vsock_hdr *hdr)
@@ -191,20 +215,34 @@ static void process_tx(struct vsock_dev *d)
     d->tx_kicked = true; /* budget spent: come back after other events */
 }
 
+/* The next RST into an rx chain: the owed ones first. */
 static void write_rst(struct vsock_dev *d, const struct vq_chain *chain)
 {
-    struct rst_entry *e = &d->rst[d->rst_head];
     struct vsock_hdr h = {
         .src_cid = VSOCK_CID_HOST,
         .dst_cid = d->guest_cid,
-        .src_port = e->host_port,
-        .dst_port = e->guest_port,
         .type = VSOCK_TYPE_STREAM,
         .op = VSOCK_OP_RST,
     };
+    struct rst_owed *o = d->owed_head;
+    if (o) {
+        h.src_port = o->host_port;
+        h.dst_port = o->guest_port;
+        d->owed_head = o->next;
+        if (!d->owed_head)
+            d->owed_last = NULL;
+        free(o);
+        d->nowed--;
+        /* The guest is told: its place under max_conns is free. */
+        gate_update(&d->gate, device_gate_count(d), d->host->now_ms());
+    } else {
+        struct rst_entry *e = &d->rst[d->rst_head];
+        h.src_port = e->host_port;
+        h.dst_port = e->guest_port;
+        d->rst_head = (d->rst_head + 1) % RST_QUEUE_SIZE;
+        d->rst_len--;
+    }
     iov_copy_to(chain->in, chain->n_in, 0, &h, sizeof(h));
-    d->rst_head = (d->rst_head + 1) % RST_QUEUE_SIZE;
-    d->rst_len--;
 }
 
 static void requeue_stalled(struct vsock_dev *d, struct vsock_conn *stalled)
@@ -224,7 +262,7 @@ static void pump_rx(struct vsock_dev *d)
     struct vq_chain chain;
     unsigned budget = RX_BUDGET;
     d->rx_more = false;
-    while (d->rst_len > 0 || d->rxq_head) {
+    while (d->owed_head || d->rst_len > 0 || d->rxq_head) {
         if (budget-- == 0) {
             d->rx_more = true; /* a guest refilling as fast as we fill: yield */
             break;
@@ -243,7 +281,7 @@ static void pump_rx(struct vsock_dev *d)
             queue_broken(d, VQ_RX);
             break;
         }
-        if (d->rst_len > 0) {
+        if (d->owed_head || d->rst_len > 0) {
             write_rst(d, &chain);
             vq_push(vq, chain.head, VSOCK_HDR_SIZE);
             continue;
@@ -341,6 +379,8 @@ size_t device_stats_text(struct vsock_dev *d, char *buf, size_t len)
     control_kv(buf, len, &off, "guest_connects", st->guest_connects);
     control_kv(buf, len, &off, "guest_refused", st->guest_refused);
     control_kv(buf, len, &off, "bad_packets", d->bad_packets);
+    control_kv(buf, len, &off, "rst_owed", d->nowed);
+    control_kv(buf, len, &off, "rst_dropped", d->rst_dropped);
     control_kv(buf, len, &off, "rx_kicks", d->vu.vq[VQ_RX].kicks);
     control_kv(buf, len, &off, "tx_kicks", d->vu.vq[VQ_TX].kicks);
     control_kv(buf, len, &off, "rx_calls", d->vu.vq[VQ_RX].calls);

@@ -174,6 +174,13 @@ struct rst_entry {
     uint32_t host_port, guest_port;
 };
 
+/* An RST owed to the guest for a connection the daemon closed (conn_close):
+ * never dropped, held until an rx buffer takes it (device_owe_rst). */
+struct rst_owed {
+    struct rst_owed *next;
+    uint32_t host_port, guest_port;
+};
+
 struct vsock_dev;
 
 /* Host-side actions the device needs; main provides real ones, tests fakes. */
@@ -238,8 +245,10 @@ struct vsock_dev {
     struct vsock_conn *hash[CONN_HASH_SIZE];
     struct vsock_conn *all; /* every connection, for timeouts and reset */
     struct vsock_conn *rxq_head, *rxq_tail;
-    struct rst_entry rst[RST_QUEUE_SIZE];
+    struct rst_entry rst[RST_QUEUE_SIZE]; /* replies to packets of no connection: droppable */
     unsigned rst_head, rst_len;
+    struct rst_owed *owed_head, *owed_last; /* RSTs owed for connections closed: kept */
+    unsigned nowed; /* their number, counted against max_conns until written */
     struct vsock_conn *dead;
     uint32_t next_host_port;
     /* counters, for logs and tests */
@@ -300,7 +309,12 @@ void conn_trace(struct vsock_dev *d, struct vsock_conn *c, enum trace_step s);
 void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char *why);
 void conn_free_dead(struct vsock_dev *d);
 void conn_timeouts(struct vsock_dev *d, uint64_t now_ms);
+/* An RST for a packet of no connection: dropped (counted) when RST_QUEUE_SIZE wait. */
 void device_queue_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
+/* The RST owed for a connection the daemon closes: the guest may be blocked on
+ * that connection (a sender waiting for credit), so it is never dropped; until
+ * an rx buffer takes it, it holds a place under max_conns. */
+void device_owe_rst(struct vsock_dev *d, uint32_t host_port, uint32_t guest_port);
 uint32_t conn_peer_credit(const struct vsock_conn *c);
 /* Sends (again) the REQUEST of a host client in CONNECTING. */
 void conn_send_request(struct vsock_dev *d, struct vsock_conn *c);

@@ -74,7 +74,7 @@ static uint64_t gap_ms(const struct preopen_pool *p)
 
 unsigned device_gate_count(const struct vsock_dev *d)
 {
-    return d->nconns - d->pool_ready;
+    return d->nconns + d->nowed - d->pool_ready; /* an owed RST holds its place */
 }
 
 struct preopen_pool *pool_add(struct vsock_dev *d, uint32_t guest_port)

@@ -335,3 +335,68 @@ TEST(early_clients_wait_for_the_rings)
     close(p);
     fake_fini(&f);
 }
+
+/*
+ * The RST the daemon owes for a connection it closes is never dropped, even
+ * when the guest gives no rx buffers for long and RSTs for stray packets
+ * (no connection) overflow their bounded queue: a guest thread may be
+ * blocked on that connection (sending, waiting for credit), and nothing else
+ * would ever tell it. Until it is written it holds a place under the limit.
+ */
+TEST(rst_owed_for_a_connection_is_never_dropped)
+{
+    struct fake f;
+    struct vsock_hdr h;
+    char text[2048];
+    int pa, pb;
+    fake_init(&f);
+    fake_limit(&f, 2);
+    fake_post_rx(&f, 2, VSOCK_HDR_SIZE + 4096);
+    struct vsock_conn *a = tcp_client(&f, &pa);
+    uint32_t ha = one_request(&f);
+    guest_says(&f, VSOCK_OP_RESPONSE, ha);
+    CHECK(a->state == CONN_ESTABLISHED);
+    /* One buffer left: the first stray packet's RST takes it, the next
+     * RST_QUEUE_SIZE wait, ten more are dropped. */
+    for (uint32_t i = 0; i < RST_QUEUE_SIZE + 11; i++)
+        fake_send(&f, VSOCK_OP_RW, 6000, 7000 + i, 0, NULL, 0, 65536, 0);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 1);
+    CHECK_EQ(f.dev.rst_len, RST_QUEUE_SIZE);
+    CHECK_EQ(f.dev.rst_dropped, 10);
+    /* The guest shuts a down both ways: the daemon closes it and owes an RST. */
+    fake_send(&f, VSOCK_OP_SHUTDOWN, GPORT, ha, VSOCK_SHUTDOWN_BOTH, NULL, 0, 65536, 0);
+    CHECK(conn_lookup(&f.dev, ha, GPORT) == NULL);
+    CHECK_EQ(f.dev.nconns, 0);
+    CHECK_EQ(f.dev.nowed, 1);
+    CHECK_EQ(f.dev.rst_dropped, 10);
+    CHECK_EQ(device_gate_count(&f.dev), 1);
+    device_stats_text(&f.dev, text, sizeof(text));
+    CHECK(strstr(text, "\nrst_owed 1\nrst_dropped 10\n") != NULL);
+    /* A second client fits (limit 2: one connection, one owed RST)... */
+    struct vsock_conn *b = tcp_client(&f, &pb);
+    CHECK(b != NULL);
+    CHECK(conn_new(&f.dev, -1, CONN_FROM_TCP) == NULL); /* ...a third does not */
+    /* Buffers come: the owed RST goes first, then the stray ones. */
+    unsigned owed = 0, rsts = 0, requests = 0;
+    for (int round = 0; round < 5; round++) { /* 320 buffers: 257 RSTs, b's REQUEST */
+        fake_post_rx(&f, FAKE_QNUM, VSOCK_HDR_SIZE + 4096);
+        device_run(&f.dev);
+        while (fake_recv(&f, &h, NULL, 0) == 1) {
+            if (h.op == VSOCK_OP_RST) {
+                rsts++;
+                if (h.src_port == ha && h.dst_port == GPORT)
+                    owed += rsts == 1; /* the first of them */
+            } else if (h.op == VSOCK_OP_REQUEST) {
+                requests++;
+            }
+        }
+    }
+    CHECK_EQ(owed, 1);
+    CHECK_EQ(rsts, RST_QUEUE_SIZE + 1);
+    CHECK_EQ(requests, 1); /* b's */
+    CHECK_EQ(f.dev.nowed, 0);
+    CHECK_EQ(device_gate_count(&f.dev), 1);
+    close(pa);
+    close(pb);
+    fake_fini(&f);
+}
