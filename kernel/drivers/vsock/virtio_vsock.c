@@ -85,7 +85,8 @@ struct virtio_vsock {
     struct virtio_device *dev;
     struct vsock_transport transport;
     struct virtqueue rx, tx, event;
-    struct waitq wake; /* the service thread sleeps here */
+    struct waitq wake;   /* the service thread sleeps here */
+    unsigned interrupts; /* taken so far: added to before the wake (waitq_wait_unless) */
     thread_t *service;
     bool tx_unkicked;           /* chains published, not yet notified */
     uint32_t tx_unkicked_bytes; /* their payload */
@@ -328,6 +329,10 @@ static void *vsock_service(void *arg)
     for (;;) {
         io_enter(); /* the rings and net, with the threads that send */
         uint64_t flags = irq_save();
+        /* An interrupt taken on another CPU (a queue routed there by
+         * irq_cpu.vsock.Q) after the drains below would wake nobody: it is
+         * counted, and the thread does not sleep if the count moved. */
+        unsigned seen = __atomic_load_n(&vs->interrupts, __ATOMIC_ACQUIRE);
         bool work = rx_drain(vs) | tx_drain(vs) | event_drain(vs);
         if (vs->tx_unkicked)
             tx_kick(vs, true); /* one notify for all this batch sent */
@@ -350,7 +355,7 @@ static void *vsock_service(void *arg)
             }
             if (vq_enable_cb(&vs->rx) && (!tx_irq || vq_enable_cb(&vs->tx)) &&
                 vq_enable_cb(&vs->event))
-                waitq_wait(&vs->wake, deadline);
+                waitq_wait_unless(&vs->wake, deadline, &vs->interrupts, seen);
         }
         irq_restore(flags);
         io_leave();
@@ -363,6 +368,7 @@ static void vsock_interrupt(struct virtio_device *dev, uint32_t cause)
 {
     struct virtio_vsock *vs = dev->driver_data;
     (void)cause; /* used buffers or a config change: the thread looks at all */
+    __atomic_add_fetch(&vs->interrupts, 1, __ATOMIC_RELEASE);
     waitq_wake_all(&vs->wake);
 }
 
