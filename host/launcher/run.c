@@ -141,6 +141,12 @@ struct run_state {
     bool ever_started;
     bool any_spawned; /* a part ran: its logs are worth keeping */
     struct start_trace trace;
+    /* Foreground: our own stdout lines ("serving ...") wait for the end of
+     * a console line the guest is in the middle of (say_line). */
+    bool console_mid;
+    char said[256];
+    size_t said_len;
+    int64_t said_at;
 };
 
 /* Signed, for deadline arithmetic. */
@@ -187,10 +193,51 @@ static void stop_parts(struct run_state *s)
     vm_stop(&s->qemu, d, 2);
 }
 
+#define SAY_HOLD_MS 250 /* a console line that long unfinished: ours go anyway */
+
+static void say_flush(struct run_state *s)
+{
+    if (s->said_len == 0)
+        return;
+    fwrite(s->said, 1, s->said_len, stdout);
+    s->said_len = 0;
+    fflush(stdout);
+}
+
+/* The console (through the crash filter): our held lines go out at the end
+ * of the line it is in. */
 static void to_stdout(void *ctx, const char *text, size_t len)
 {
-    (void)ctx;
-    fwrite(text, 1, len, stdout);
+    struct run_state *s = ctx;
+    while (len > 0) {
+        const char *nl = memchr(text, '\n', len);
+        size_t n = nl ? (size_t)(nl - text) + 1 : len;
+        fwrite(text, 1, n, stdout);
+        s->console_mid = !nl;
+        text += n;
+        len -= n;
+        if (nl)
+            say_flush(s);
+    }
+}
+
+/* One line of ours on stdout. In the foreground it shares the terminal with
+ * the guest's console, which comes a few bytes at a time: in the middle of
+ * a console line it waits for that line's end (SAY_HOLD_MS at most), so
+ * neither is cut in two. */
+static void say_line(struct run_state *s, const char *line)
+{
+    size_t n = strlen(line);
+    if (s->console_mid && s->said_len + n <= sizeof(s->said)) {
+        if (s->said_len == 0)
+            s->said_at = now_ms();
+        memcpy(s->said + s->said_len, line, n);
+        s->said_len += n;
+        return;
+    }
+    say_flush(s);
+    fputs(line, stdout);
+    fflush(stdout);
 }
 
 /* Foreground: what QEMU wrote to the console pipe goes to our stdout, crash
@@ -208,7 +255,10 @@ static void relay_console(struct run_state *s, bool to_end)
         crash_filter_end(&s->filter);
         close(s->console_pipe);
         s->console_pipe = -1;
+        s->console_mid = false;
     }
+    if (s->said_len && (s->console_pipe < 0 || now_ms() - s->said_at >= SAY_HOLD_MS))
+        say_flush(s);
     fflush(stdout);
 }
 
@@ -344,8 +394,10 @@ static void probe_round(struct run_state *s, struct probes *pr)
         if (pr->last[i] == PROBE_READY) {
             trace_mark(&s->trace, "served");
             trace_end(&s->trace, c->name);
-            printf("serving http://%s:%u\n", c->publish[i].addr, c->publish[i].host_port);
-            fflush(stdout);
+            char line[96];
+            snprintf(line, sizeof(line), "serving http://%s:%u\n", c->publish[i].addr,
+                     c->publish[i].host_port);
+            say_line(s, line);
             pr->done[i] = true;
             pr->pending--;
             pr->served++;
@@ -411,6 +463,8 @@ static void supervise(struct run_state *s)
             wake = pr.next;
         if (!s->started && settle > now_ms() && (wake < 0 || settle < wake))
             wake = settle; /* (a settle time already past must not make this loop spin) */
+        if (s->said_len && (wake < 0 || s->said_at + SAY_HOLD_MS < wake))
+            wake = s->said_at + SAY_HOLD_MS;
         int timeout = wake < 0 ? -1 : (int)(wake - now_ms() > 0 ? wake - now_ms() : 0);
         struct pollfd p[2] = {{.fd = s->sfd, .events = POLLIN},
                               {.fd = s->console_pipe, .events = POLLIN}};
@@ -787,7 +841,7 @@ int run_instance(struct run_request *r)
     char why[4400], used[4096];
     s.have_syms =
         elf_symbols_open(r->cfg.image, &s.syms, used, sizeof(used), why, sizeof(why)) == 0;
-    crash_filter_init(&s.filter, s.have_syms ? &s.syms : NULL, to_stdout, NULL);
+    crash_filter_init(&s.filter, s.have_syms ? &s.syms : NULL, to_stdout, &s);
     if (listeners_open(r->cfg.publish, r->cfg.npublish, s.listen_fd, o.cause, sizeof(o.cause)) < 0)
         goto out_plan;
     for (unsigned i = 0; i < r->cfg.npublish; i++)

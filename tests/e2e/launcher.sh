@@ -415,6 +415,30 @@ timeout 60 "$MIURA" stop fake >/dev/null 2>&1
 "$MIURA" rm fake >/dev/null 2>&1
 expect_clean serving/clean
 
+# ---- the foreground's "serving" line and the guest's console share the
+# terminal: neither is cut in two by the other (the console comes a few bytes
+# at a time; ours waits for the end of the console's line).
+wport=$(free_port)
+timeout -k 2 180 "$MIURA" run "${C[@]}" --name fg --share "$work/share" --publish "127.0.0.1:$wport:80" \
+    "$ROOT/build/apps/webserver/webserver" </dev/null >"$work/fg.out" 2>"$work/fg.err" &
+mpid=$!
+bg+=("$mpid")
+for _ in $(seq 1200); do # waits for the event (120 s at most)
+    grep -q '^serving' "$work/fg.out" && grep -q 'webserver: serving' "$work/fg.out" && break
+    kill -0 $mpid 2>/dev/null || break
+    sleep 0.1
+done
+kill -INT $mpid 2>/dev/null
+wait $mpid
+sed -i 's/\r$//' "$work/fg.out" # the guest's console ends its lines with CR LF
+if grep -qx "serving http://127.0.0.1:$wport" "$work/fg.out" &&
+    grep -qx "webserver: serving / on vsock port 80" "$work/fg.out"; then
+    pass foreground/lines-whole
+else
+    fail foreground/lines-whole "$(head -c 600 "$work/fg.out" | tr '\n' '|')"
+fi
+expect_clean foreground/clean
+
 # ---- supervision: a killed part ends the instance with a cause, and everything is removed
 supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REGEX
     local name=sv-$1
