@@ -467,11 +467,11 @@ void cgroup_kill(char dirs[][PATH_MAX], unsigned n, int sig)
     }
 }
 
-void cgroup_remove(char dirs[][PATH_MAX], unsigned n)
+void cgroup_remove(char dirs[][PATH_MAX], unsigned n, unsigned wait_ms)
 {
     for (unsigned i = 0; i < n; i++) {
         /* rmdir fails with EBUSY while a killed process is still leaving. */
-        for (int tries = 0; tries < 200; tries++) {
+        for (unsigned tries = 0; tries <= wait_ms / 10; tries++) {
             if (rmdir(dirs[i]) == 0 || errno == ENOENT)
                 break;
             if (errno != EBUSY)

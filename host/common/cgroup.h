@@ -75,7 +75,10 @@ void cgroup_read(const struct cgroup_set *set, const char *file, char *out, size
 /* Sends sig to every process in the given cgroup directories. */
 void cgroup_kill(char dirs[][PATH_MAX], unsigned n, int sig);
 
-/* Removes the directories (once empty; retries while killed processes leave). */
-void cgroup_remove(char dirs[][PATH_MAX], unsigned n);
+/* Removes the directories once empty, retrying for up to wait_ms while
+ * killed processes leave (CGROUP_LEAVE_MS after a cgroup_kill: a loaded host
+ * can take seconds to reap one). */
+#define CGROUP_LEAVE_MS 10000
+void cgroup_remove(char dirs[][PATH_MAX], unsigned n, unsigned wait_ms);
 
 #endif

@@ -738,7 +738,7 @@ static void cgroup_open(struct run_state *s)
     cgroup_make(&l, &s->cg, cannot, sizeof(cannot));
     if (s->cg.n && cgroup_procs_open(&s->cg, s->cg_fd) < 0) {
         snprintf(cannot, sizeof(cannot), "%.900s/cgroup.procs: %s", s->cg.dir[0], strerror(errno));
-        cgroup_remove(s->cg.dir, s->cg.n);
+        cgroup_remove(s->cg.dir, s->cg.n, 0); /* made just now: nothing in it */
         s->cg.n = 0;
     }
     if (cannot[0])
@@ -754,12 +754,15 @@ static void cgroup_open(struct run_state *s)
     }
 }
 
-/* Once the parts are gone. */
+/* Once the parts are gone. Whatever they left in the cgroup (a process of
+ * theirs still leaving, e.g. virtiofsd's sandboxed child after virtiofsd was
+ * killed) is killed, so that the directory can go. */
 static void cgroup_close(struct run_state *s)
 {
     for (unsigned i = 0; i < s->cg.n; i++)
         close(s->cg_fd[i]);
-    cgroup_remove(s->cg.dir, s->cg.n);
+    cgroup_kill(s->cg.dir, s->cg.n, SIGKILL);
+    cgroup_remove(s->cg.dir, s->cg.n, CGROUP_LEAVE_MS);
     s->cg.n = 0;
 }
 

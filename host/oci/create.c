@@ -264,7 +264,7 @@ struct reserved {
 static void release(struct reserved *rs, const struct oci_state *st)
 {
     if (st)
-        cgroup_remove((char(*)[PATH_MAX])st->cgroups, st->ncgroups);
+        cgroup_remove((char(*)[PATH_MAX])st->cgroups, st->ncgroups, 2000);
     if (rs->run_dir[0])
         rundir_remove(rs->run_dir);
     identity_release(rs->run_dir, false, &rs->id, rs->id_fd);

@@ -335,7 +335,7 @@ static int cmd_delete(int argc, char **argv)
             oci_warn("container %s: pid %d did not end after SIGKILL", argv[i], (int)st.pid);
     }
     cgroup_kill(st.cgroups, st.ncgroups, SIGKILL); /* anything left in them */
-    cgroup_remove(st.cgroups, st.ncgroups);
+    cgroup_remove(st.cgroups, st.ncgroups, CGROUP_LEAVE_MS);
     /* The run directory, CID and identity locks, if the supervisor could not remove them
      * (SIGKILL) and no other instance has taken the CID since. */
     if (runtime_base(base, sizeof(base)) == 0 && cid_lock(base, st.cid, &fd) == 0) {

@@ -90,7 +90,7 @@ cid_of() { sed -n 's/^cid //p' "$RT/$1/meta"; }
 
 # ---- a part killed, no --restart: the instance ends and says which part, and how
 killed_ends() { # PART CAUSE_REGEX WANT_STATUS
-    local name=end-$1 lp cid victim cg
+    local name=end-$1-$$ lp cid victim cg # $$: two runs at once never share a cgroup path
     start_web "$name" "$site" || return
     [ "$(http "$PORT" a.txt)" = 200 ] && pass "$1-killed/serving" || fail "$1-killed/serving" "no 200 before the kill"
     lp=$(launcher_pid "$name")
@@ -119,7 +119,7 @@ killed_ends qemu 'qemu was killed by signal 9 \(Killed\)' 137
 # ---- a part killed under --restart: the same name, CID and port serve again,
 # and clients that come during the restart are held back, then served.
 killed_restarts() { # PART POLICY
-    local name=re-$1 lp cid victim n=0 i cg
+    local name=re-$1-$$ lp cid victim n=0 i cg
     start_web "$name" "$site" --restart "$2" || return
     lp=$(launcher_pid "$name")
     cid=$(cid_of "$name")

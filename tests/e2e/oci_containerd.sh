@@ -30,7 +30,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOF
 containerd --config "$CTD/config.toml" >"$CTD/containerd.log" 2>&1 &
 ctd_pid=$!
-ctr() { command ctr -a "$CTD/containerd.sock" -n miura-test "$@"; }
+# The namespace names the containers' cgroups (/NAMESPACE/web): one of this
+# run's own, so that two runs at once never share (or kill) a cgroup.
+CNS=miura-test-$$
+ctr() { command ctr -a "$CTD/containerd.sock" -n "$CNS" "$@"; }
 CLEANUP+=("ctr task kill -s KILL web" "sleep 0.5" "ctr task delete -f web" "ctr container rm web"
     "kill $ctd_pid" "wait $ctd_pid" "podman rmi -f $IMG")
 wait_until 30 ctr version && pass containerd-up || { fail containerd-up "$(tail -3 "$CTD/containerd.log")"; finish; }
@@ -52,7 +55,7 @@ else
 fi
 wait_until 10 grep -q "GET /miura.svg HTTP/1.1 200 " "$work/web.log" && pass console-in-ctr-log ||
     fail console-in-ctr-log "$(tail -3 "$work/web.log" 2>/dev/null)"
-state=$RUNC_ROOT/miura-test/web/state.json
+state=$RUNC_ROOT/$CNS/web/state.json
 pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$state" 2>/dev/null)
 ctr task ls | grep -qE "^web +$pid +RUNNING" && pass task-running || fail task-running "$(ctr task ls)"
 cgroups=$(grep -o '"/sys/fs/cgroup[^"]*"' "$state" 2>/dev/null | tr -d '"')
@@ -72,7 +75,7 @@ ctr container rm web && pass container-rm || fail container-rm "ctr container rm
 left=
 for dir in $cgroups; do [ -e "$dir" ] && left+="$dir "; done
 grep -qF "$CTD/state/" /proc/mounts && left+="mount " # this test's containerd only
-[ -e "$RUNC_ROOT/miura-test/web" ] && left+="state "
+[ -e "$RUNC_ROOT/$CNS/web" ] && left+="state "
 [ -z "$left" ] && pass no-cgroup-mount-state || fail no-cgroup-mount-state "$left"
 expect_clean clean
 finish
