@@ -468,28 +468,29 @@ supervised() { # CHECK VICTIM(qemu|vsockd|launcher) SIGNAL WANT_STATUS CAUSE_REG
 }
 # A SIGKILLed launcher cannot tear down, but its parts die with it
 # (PR_SET_PDEATHSIG); what remains is a stale run directory that `stop` clears.
-timeout -k 2 180 "$MIURA" run "${C[@]}" --name sv-orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
+orphan=sv-orphan-$$ # a name of this run's own: the cgroup path is NAME-UID, host-wide
+timeout -k 2 180 "$MIURA" run "${C[@]}" --name $orphan --share "$work/share" "$sleeper" </dev/null >"$work/orphan.out" 2>&1 &
 mpid=$!
 bg+=("$mpid")
 if wait_grep "$work/orphan.out" '^sleep: up' 60; then
-    kill -KILL "$(launcher_pid sv-orphan)"
+    kill -KILL "$(launcher_pid $orphan)"
     { wait "$mpid"; } 2>/dev/null # (bash would report the kill)
     for _ in $(seq 1200); do pgrep -f "$RT/" >/dev/null || break; sleep 0.05; done
     procs=$(pgrep -af "$RT/" | cut -c1-100)
     [ -z "$procs" ] && pass launcher-killed/parts-gone || fail launcher-killed/parts-gone "$procs"
-    "$MIURA" ps | grep -q '^sv-orphan ' && fail launcher-killed/not-listed "listed" || pass launcher-killed/not-listed
-    "$MIURA" ps -a | grep -qE '^sv-orphan .*  gone: its launcher was killed \(no status\)$' &&
+    "$MIURA" ps | grep -q "^$orphan " && fail launcher-killed/not-listed "listed" || pass launcher-killed/not-listed
+    "$MIURA" ps -a | grep -qE "^$orphan .*  gone: its launcher was killed \\(no status\\)\$" &&
         pass launcher-killed/ps-a-gone || fail launcher-killed/ps-a-gone "$("$MIURA" ps -a)"
     # As root it had a cgroup (docs/security.md), recorded in the run directory.
-    cgs=$(cat "$RT/sv-orphan/cgroups" 2>/dev/null)
+    cgs=$(cat "$RT/$orphan/cgroups" 2>/dev/null)
     if [ "$(id -u)" = 0 ]; then
         [ -n "$cgs" ] && for d in $cgs; do [ -d "$d" ] || cgs="missing $d"; done
         [[ -n $cgs && $cgs != missing* ]] && pass launcher-killed/cgroup-left ||
             fail launcher-killed/cgroup-left "recorded: '$cgs'"
     fi
-    "$MIURA" stop sv-orphan >/dev/null 2>"$work/orphan.err"
+    "$MIURA" stop $orphan >/dev/null 2>"$work/orphan.err"
     rc=$?
-    [ $rc -eq 1 ] && grep -qx 'miura: sv-orphan is not running (removed what it left)' "$work/orphan.err" &&
+    [ $rc -eq 1 ] && grep -qx "miura: $orphan is not running (removed what it left)" "$work/orphan.err" &&
         pass launcher-killed/stop-clears || fail launcher-killed/stop-clears "status $rc: $(cat "$work/orphan.err")"
     if [ "$(id -u)" = 0 ]; then
         left=

@@ -238,15 +238,16 @@ grep -qx 'status 125' "$RT/sf/meta" && pass forbidden/status || fail forbidden/s
 # ---- a start that fails: the cgroup the stand-in QEMU ran in is gone after it
 printf '#!/bin/sh\ncat /proc/self/cgroup\nexit 3\n' >"$work/failing-qemu"
 chmod 755 "$work/failing-qemu"
-start sq "$(free_ports 1)" MIURA_QEMU="$work/failing-qemu"
-lp=$(launcher_pid sq)
+sq=sq-$$ # a name of this run's own: the cgroup path (NAME-UID) is host-wide
+start "$sq" "$(free_ports 1)" MIURA_QEMU="$work/failing-qemu"
+lp=$(launcher_pid "$sq")
 for _ in $(seq 1 200); do running "$lp" || break; sleep 0.05; done
-seen=$(grep -o '/miura.slice/sq-[0-9]*' "$RT/sq/console.log" | head -1)
+seen=$(grep -o "/miura.slice/$sq-[0-9]*" "$RT/$sq/console.log" | head -1)
 mdir=$(dirname "${memdir[sa]}")
 if [ -n "$seen" ] && ! running "$lp" && ! ls -d "$mdir/${seen##*/}" >/dev/null 2>&1 && [ -d "$mdir" ]; then
     pass failed-start/cgroup-removed
 else
-    fail failed-start/cgroup-removed "ran in '$seen'; $(ls "$mdir" 2>&1 | tr '\n' ' '); $(cat "$work/sq.err")"
+    fail failed-start/cgroup-removed "ran in '$seen'; $(ls "$mdir" 2>&1 | tr '\n' ' '); $(cat "$work/$sq.err")"
 fi
 
 # ---- stopped: identities released, kept run directories back to root
