@@ -25,7 +25,22 @@ check() { # kind, report pattern, function expected in the backtrace
     expect_status "$1/status" $CRASH_STATUS
     expect_grep "$1/report" "$out" "$2"
     # panic() is not a CPU exception: no trap frame, so no register dump.
-    [ "$1" = panic ] || expect_grep "$1/registers" "$out" '^ +RAX [0-9a-f]{16} RBX [0-9a-f]{16}'
+    if [ "$1" != panic ]; then
+        local h='[0-9a-f]{16}' lines
+        lines=$(grep -cE "^    (RAX $h RBX $h RCX $h RDX $h|RSI $h RDI $h RBP $h RSP $h|R8  $h R9  $h R10 $h R11 $h|R12 $h R13 $h R14 $h R15 $h)\$" "$out")
+        [ "$lines" = 4 ] && pass "$1/registers" || fail "$1/registers" "$lines of the 4 register lines"
+    fi
+    if [ "$1" = pagefault ] || [ "$1" = divide ]; then
+        # A frame-pointer kernel: the faulting function's RSP is at most its
+        # stack's size below its RBP (the two read from their own frame slots).
+        local rbp rsp
+        rbp=$(sed -nE 's/.* RBP ([0-9a-f]{16}) .*/\1/p' "$out" | head -1)
+        rsp=$(sed -nE 's/.* RSP ([0-9a-f]{16})$/\1/p' "$out" | head -1)
+        [ -n "$rbp" ] && [ -n "$rsp" ] && [ $((16#$rbp - 16#$rsp)) -ge 0 ] && [ $((16#$rbp - 16#$rsp)) -lt 65536 ] &&
+            pass "$1/rsp-below-rbp" || fail "$1/rsp-below-rbp" "RBP '$rbp' RSP '$rsp'"
+    fi
+    [ "$1" = pagefault ] && { grep -qE ' (RAX|RBX|RCX|RDX|RSI|RDI|R8 |R9 |R1[0-5]) 00000000dead0000( |$)' "$out" &&
+        pass pagefault/address-in-a-register || fail pagefault/address-in-a-register "$(grep -E '^    R' "$out")"; }
     expect_grep "$1/raw-addresses" "$out" '^    backtrace \(image [0-9a-f]{8}\):$'
     grep -qE '^      #[0-9]+ 0x[0-9a-f]{16} ' "$out" && fail "$1/no-names-in-guest" "$(grep -m1 -E '#[0-9]+ 0x' "$out")" ||
         pass "$1/no-names-in-guest"

@@ -8,6 +8,7 @@
  * registered for them (irq_route / irq_set_vector_handler) and send the EOI.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "arch/x86_64/arch.h"
@@ -186,14 +187,17 @@ _Noreturn void trap_crash(const struct trap_frame *f, const char *why)
         printf("    CR2 %#018llx\n", (unsigned long long)read_cr2());
     }
     printf("    RIP %#018llx\n", (unsigned long long)f->rip);
-    printf("    RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n", (unsigned long long)f->rax,
-           (unsigned long long)f->rbx, (unsigned long long)f->rcx, (unsigned long long)f->rdx);
-    printf("    RSI %016llx RDI %016llx RBP %016llx RSP %016llx\n", (unsigned long long)f->rsi,
-           (unsigned long long)f->rdi, (unsigned long long)f->rbp, (unsigned long long)f->rsp);
-    printf("    R8  %016llx R9  %016llx R10 %016llx R11 %016llx\n", (unsigned long long)f->r8,
-           (unsigned long long)f->r9, (unsigned long long)f->r10, (unsigned long long)f->r11);
-    printf("    R12 %016llx R13 %016llx R14 %016llx R15 %016llx\n", (unsigned long long)f->r12,
-           (unsigned long long)f->r13, (unsigned long long)f->r14, (unsigned long long)f->r15);
+    /* The general registers, four to a line: names and frame slots from tables
+     * (one format string instead of four). */
+#define SLOT(r) (offsetof(struct trap_frame, r) / 8)
+    static const char names[] = "RAXRBXRCXRDXRSIRDIRBPRSPR8 R9 R10R11R12R13R14R15";
+    static const uint8_t slots[16] = {
+        SLOT(rax), SLOT(rbx), SLOT(rcx), SLOT(rdx), SLOT(rsi), SLOT(rdi), SLOT(rbp), SLOT(rsp),
+        SLOT(r8),  SLOT(r9),  SLOT(r10), SLOT(r11), SLOT(r12), SLOT(r13), SLOT(r14), SLOT(r15)};
+#undef SLOT
+    for (unsigned i = 0; i < 16; i++)
+        printf("%s%.3s %016llx%s", i % 4 ? " " : "    ", names + 3 * i,
+               (unsigned long long)((const uint64_t *)f)[slots[i]], i % 4 == 3 ? "\n" : "");
     printf("    RFLAGS %016llx CS %04llx SS %04llx\n", (unsigned long long)f->rflags,
            (unsigned long long)f->cs, (unsigned long long)f->ss);
     /* A leaf function may not have set up a frame (gcc omits it in some leaf
