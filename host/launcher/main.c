@@ -343,8 +343,9 @@ static int resolve(struct run_options *o, char *image, char *share, char *qemu, 
     return 0;
 }
 
-/* A PVH image must have the transport --machine needs (its transports note);
- * anything else is left to QEMU to refuse, with its own message. */
+/* IMAGE must be a Miura image (a static x86-64 ELF with the PVH entry note)
+ * with the transport --machine needs (its transports note): said in one line
+ * before anything starts (QEMU's own words were "invalid kernel header"). */
 static int check_image(const char *image, enum machine machine)
 {
     struct pvh_image img;
@@ -363,8 +364,10 @@ static int check_image(const char *image, enum machine machine)
     free(buf);
     if (fd >= 0)
         close(fd);
-    if (rc < 0)
-        return 0; /* not a PVH image (why): QEMU says so, as before --machine */
+    if (rc < 0) {
+        fprintf(stderr, "miura: image %s: not a Miura image: %s\n", image, why);
+        return -1;
+    }
     const char *missing = plan_missing_transport(img.transports, machine);
     if (missing) {
         fprintf(stderr, "miura: image %s has no %s transport, which --machine %s needs (%s)\n",

@@ -96,10 +96,23 @@ rc=$?
 [ $rc -eq 125 ] && grep -q "^miura: image $work/no-such.elf: No such file or directory$" "$out.err" &&
     pass missing-image || fail missing-image "status $rc; $(cat "$out.err")"
 
+# Not a Miura image: said before anything starts.
 echo "not an ELF" >"$work/bogus.elf"
-run_miura "$work/bogus" 30 run "${C[@]}" "$work/bogus.elf"
-[ $RC -eq 125 ] && grep -qx 'miura: qemu failed (exit 1): qemu: invalid kernel header' "$work/bogus.err" &&
-    pass qemu-fails || fail qemu-fails "status $RC: $(cat "$work/bogus.err")"
+cp /bin/true "$work/dynamic.elf"
+for bad in "bogus:not an ELF file" "dynamic:not an executable ELF file (a Miura image is linked static, not PIE)"; do
+    f=$work/${bad%%:*}.elf
+    run_miura "$work/${bad%%:*}" 30 run "${C[@]}" "$f"
+    [ $RC -eq 125 ] && [ "$(cat "$work/${bad%%:*}.err")" = "miura: image $f: not a Miura image: ${bad#*:}" ] &&
+        pass "not-an-image/${bad%%:*}" || fail "not-an-image/${bad%%:*}" "status $RC: $(cat "$work/${bad%%:*}.err")"
+done
+expect_clean not-an-image/clean
+# QEMU failing at its start (a stand-in that fails as QEMU does on a bad
+# kernel): its status and last line are the cause, and nothing is left.
+printf '#!/bin/sh\necho "qemu: invalid kernel header" >&2\nexit 1\n' >"$work/failing-qemu"
+chmod 755 "$work/failing-qemu"
+MIURA_QEMU=$work/failing-qemu run_miura "$work/qfail" 30 run "${C[@]}" "$sleeper"
+[ $RC -eq 125 ] && grep -qx 'miura: qemu failed (exit 1): qemu: invalid kernel header' "$work/qfail.err" &&
+    pass qemu-fails || fail qemu-fails "status $RC: $(cat "$work/qfail.err")"
 expect_clean qemu-fails-clean
 
 # ---- --dry-run prints the exact command lines and starts nothing
