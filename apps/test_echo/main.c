@@ -7,8 +7,9 @@
  * and prints what the host answered. Port 5001 answers one line of
  * statistics (connections being served and served so far, heap bytes in use)
  * and closes: the host uses it to see that vanished clients were freed.
- * Port 5002 is a source: a client sends one line "BYTES SNDBUF SEED", and
- * the server sets SO_SNDBUF (unless 0) and sends BYTES bytes of the
+ * With `many_port=PORT many=N`, N connections out to the host at once
+ * (connect_many below). Port 5002 is a source: a client sends one line
+ * "BYTES SNDBUF SEED", and the server sets SO_SNDBUF (unless 0) and sends BYTES bytes of the
  * client's stream from SEED (tests/tools/vsock_client.c --source), then
  * closes; it reads nothing more, so only the device's completions and the
  * peer's credit updates wake a blocked send.
@@ -80,6 +81,56 @@ static void connect_out(unsigned port)
         reply[got - 1] = 0;
     printf("connect-out: host said '%s'\n", reply);
     close(fd);
+}
+
+/*
+ * many_port=PORT many=N: N threads connect to the host's PORT at once, each
+ * sends "hello I\n", half-closes and reads the answer; one line says how
+ * many were answered, refused (ECONNREFUSED/ECONNRESET) or failed otherwise.
+ */
+static unsigned many_port;
+static unsigned many_ok, many_refused, many_other;
+
+static void *connect_one(void *arg)
+{
+    int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm host = {
+        .svm_family = AF_VSOCK, .svm_port = many_port, .svm_cid = VMADDR_CID_HOST};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&host, sizeof(host)) < 0) {
+        if (errno == ECONNREFUSED || errno == ECONNRESET)
+            many_refused++;
+        else
+            many_other++;
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    char msg[32];
+    int n = snprintf(msg, sizeof(msg), "hello %u\n", (unsigned)(uintptr_t)arg);
+    send(fd, msg, (size_t)n, 0);
+    shutdown(fd, SHUT_WR);
+    char reply[128];
+    if (recv(fd, reply, sizeof(reply), 0) > 0)
+        many_ok++;
+    else
+        many_other++;
+    close(fd);
+    return NULL;
+}
+
+static void connect_many(unsigned port, unsigned n)
+{
+    thread_t *t[256];
+    many_port = port;
+    if (n > 256)
+        n = 256;
+    for (unsigned i = 0; i < n; i++)
+        t[i] = thread_create(THREAD_CPU_CURRENT, 16 * 1024, connect_one, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < n; i++)
+        if (t[i])
+            thread_join(t[i], NULL);
+    printf("connect-many: %u/%u answered, %u refused, %u other errors\n", many_ok, n, many_refused,
+           many_other);
 }
 
 #define STATS_PORT  5001
@@ -171,6 +222,10 @@ int main(int argc, char **argv)
     const char *out = miura_getarg("connect");
     if (out)
         connect_out((unsigned)strtoul(out, NULL, 10));
+    unsigned many = miura_getarg_uint("many", 0, 0, 256);
+    unsigned many_at = miura_getarg_uint("many_port", 0, 0, 0xfffffffeu);
+    if (many && many_at)
+        connect_many(many_at, many);
     int ls = miura_listen_port(ECHO_PORT, 1024);
     if (ls < 0) {
         printf("echo: cannot listen: error %d\n", errno);

@@ -19,6 +19,12 @@
  *                 host EOF               -> SHUTDOWN(SEND) to guest
  *                 host EOF + guest SEND  -> CLOSING, SHUTDOWN(both) to guest
  *                 host error             -> closed, RST to guest
+ *   CONNECTING    (guest-initiated: the host listener's accept queue was full)
+ *                 timer                  -> connect again: ESTABLISHED, RESPONSE to guest;
+ *                                           still full: again later; gone, or full for
+ *                                           the connect timeout: closed, RST to guest
+ *                 RST (the guest gave up)-> closed
+ *                 other op               -> closed, RST to guest
  *   CLOSING       RST                    -> closed
  *                 SHUTDOWN, timeout      -> closed, RST to guest
  *                 other                  -> ignored
@@ -218,7 +224,7 @@ void conn_close(struct vsock_dev *d, struct vsock_conn *c, bool rst, const char 
                       "such line)",
                       kind_names[c->kind], why, (unsigned long long)skipped);
     }
-    if (c->state == CONN_CONNECTING && !pooled)
+    if (c->state == CONN_CONNECTING && !pooled && c->kind != CONN_FROM_GUEST)
         retry_forget(d, c);
     c->dead = true;
     c->dead_next = d->dead;
@@ -389,6 +395,14 @@ static void write_host(struct vsock_dev *d, struct vsock_conn *c, const struct i
 
 static void recv_connecting(struct vsock_dev *d, struct vsock_conn *c, const struct vsock_hdr *h)
 {
+    if (c->kind == CONN_FROM_GUEST) {
+        /* Its REQUEST waits for a busy host listener: the guest gave up. */
+        d->stats.guest_refused++;
+        conn_close(d, c, h->op != VSOCK_OP_RST,
+                   h->op == VSOCK_OP_RST ? "the guest gave up waiting for the host listener"
+                                         : "unexpected packet while the host listener is busy");
+        return;
+    }
     if (c->waiting || (c->pending & PEND_REQUEST))
         return; /* no REQUEST of ours is out: a stray packet */
     if (c->pool) {
@@ -487,6 +501,27 @@ static void recv_closing(struct vsock_dev *d, struct vsock_conn *c, const struct
         conn_close(d, c, true, "closed (guest shut down too)");
 }
 
+/* A guest-initiated connection's host stream is connected: RESPONSE to the guest. */
+static void guest_connected(struct vsock_dev *d, struct vsock_conn *c)
+{
+    d->stats.guest_connects++;
+    c->state = CONN_ESTABLISHED;
+    c->deadline_ms = 0;
+    c->pending |= PEND_RESPONSE;
+    log_event("guest conn guest port %u -> host port %u: established", c->guest_port, c->host_port);
+    conn_update_rxq(d, c);
+}
+
+/* The gap before connecting to a busy host listener again: a quarter of the
+ * time waited so far, 5 to 25 ms (the host gives no sign when its queue has
+ * room; a guest gives up after its own connect timeout, 2 s for Linux and
+ * Miura, so the tries must be frequent enough for a burst to get through). */
+static uint64_t host_retry_gap(uint64_t waited_ms)
+{
+    uint64_t gap = waited_ms / 4;
+    return gap < 5 ? 5 : gap > 25 ? 25 : gap;
+}
+
 static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
 {
     int fd = -1;
@@ -497,27 +532,63 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
         goto refuse;
     }
     fd = d->host->connect_guest_port(d, h->dst_port);
-    if (fd < 0) {
-        log_event("guest port %u -> host port %u: refused, no listener", h->src_port, h->dst_port);
+    bool busy = fd < 0 && errno == EAGAIN;
+    if (fd < 0 && !busy) {
+        log_event("guest port %u -> host port %u: refused, no listener (%s)", h->src_port,
+                  h->dst_port, strerror(errno));
         goto refuse;
     }
     c = conn_new(d, fd, CONN_FROM_GUEST);
     if (!c) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         goto refuse;
     }
     conn_hash(d, c, h->dst_port, h->src_port);
-    d->stats.guest_connects++;
-    c->state = CONN_ESTABLISHED;
     c->peer_buf_alloc = h->buf_alloc;
     c->peer_fwd_cnt = h->fwd_cnt;
-    c->pending |= PEND_RESPONSE;
-    log_event("guest conn guest port %u -> host port %u: established", h->src_port, h->dst_port);
-    conn_update_rxq(d, c);
+    if (busy) {
+        /* The listener's accept queue is full: the guest's REQUEST waits
+         * (CONNECTING, no host stream yet) and the connect is tried again
+         * until it goes through, the guest gives up (RST) or the connect
+         * timeout. A burst of guest connections to a listener with a short
+         * backlog (socat's is 5) must not be refused. */
+        c->refused_at = d->host->now_ms();
+        c->deadline_ms = c->refused_at + host_retry_gap(0);
+        log_event("guest port %u -> host port %u: the listener's queue is full, waiting",
+                  h->src_port, h->dst_port);
+        return;
+    }
+    guest_connected(d, c);
     return;
 refuse:
     d->stats.guest_refused++;
     device_queue_rst(d, h->dst_port, h->src_port);
+}
+
+/* Timer of a guest REQUEST waiting for a busy host listener: connect again. */
+static void guest_connect_retry(struct vsock_dev *d, struct vsock_conn *c, uint64_t now_ms)
+{
+    int fd = d->host->connect_guest_port(d, c->host_port);
+    if (fd >= 0) {
+        c->w.fd = fd;
+        if (loop_add(&c->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+            d->stats.guest_refused++;
+            conn_close(d, c, true, "cannot watch the host stream");
+            return;
+        }
+        guest_connected(d, c);
+        return;
+    }
+    uint64_t waited = now_ms - c->refused_at;
+    if (errno == EAGAIN && waited < CONNECT_TIMEOUT_MS) {
+        c->deadline_ms = now_ms + host_retry_gap(waited);
+        return;
+    }
+    d->stats.guest_refused++;
+    conn_close(d, c, true,
+               errno == EAGAIN ? "the host listener's queue stayed full until the connect timeout"
+                               : "the host listener went away");
 }
 
 void conn_guest_packet(struct vsock_dev *d, const struct vsock_hdr *h, const struct iovec *payload,
@@ -675,7 +746,10 @@ void conn_timeouts(struct vsock_dev *d, uint64_t now_ms)
             conn_close(d, c, false, "no CONNECT line in time");
             break;
         case CONN_CONNECTING: /* RST for a REQUEST that is out, if one is */
-            conn_close(d, c, !c->waiting, "guest did not answer in time");
+            if (c->kind == CONN_FROM_GUEST)
+                guest_connect_retry(d, c, now_ms);
+            else
+                conn_close(d, c, !c->waiting, "guest did not answer in time");
             break;
         case CONN_CLOSING:
             conn_close(d, c, true, "no RST from guest in time");

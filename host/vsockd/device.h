@@ -131,7 +131,8 @@ struct vsock_conn {
     uint32_t buf_head, buf_len;
     struct port_line line; /* the CONNECT line of a --uds client */
     uint64_t deadline_ms;  /* 0: none */
-    uint64_t refused_at;   /* when the guest first refused it (0: never) */
+    uint64_t refused_at;   /* when the guest first refused it (0: never); guest-initiated:
+                            * when the host listener's full queue first refused it */
     bool waiting;          /* in its port's wait queue (retry.c), no REQUEST out */
     bool retried;          /* its REQUEST out is a retry (counted in its port's in_flight) */
     struct vsock_conn *wait_next;

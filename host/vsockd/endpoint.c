@@ -135,14 +135,19 @@ int endpoint_connect_unix_port(const char *uds_path, uint32_t port)
     if (!uds_path)
         return -1;
     int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", uds_path, port);
-    if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+    if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
         return -1;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    /* A Unix connect completes at once or fails (EAGAIN: backlog full). */
+    /* A Unix connect completes at once or fails (EAGAIN: backlog full; the
+     * caller tries again later, errno tells it). */
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
         close(fd);
+        errno = e;
         return -1;
     }
     return fd;

@@ -36,7 +36,8 @@ void endpoint_accept_uds(struct vsock_dev *d, int listen_fd);
 void endpoint_accept_tcp(struct vsock_dev *d, struct tcp_listener *l);
 /* Reads the CONNECT line of a Unix client (connection in CONN_CONNECT_LINE). */
 void endpoint_connect_line(struct vsock_dev *d, struct vsock_conn *c);
-/* Non-blocking connect to "<uds_path>_<port>"; fd or -1. */
+/* Non-blocking connect to "<uds_path>_<port>"; fd, or -1 with errno (EAGAIN: the
+ * listener's accept queue is full, try again later). */
 int endpoint_connect_unix_port(const char *uds_path, uint32_t port);
 
 #endif

@@ -8,6 +8,8 @@
 # (port 5002), with a 4 KiB SO_SNDBUF: a send blocked on its own packets is
 # woken by the device's completions alone (the guest asks for tx interrupts
 # only then), and miura-vsockd's tx_calls counter shows that it asked.
+# 32 guest connections at once to a host listener whose accept queue holds
+# one: the ones that find it full wait for room, none is refused.
 SUITE=vsock
 source "$(dirname "$0")/lib.sh"
 img=$(need_image test_echo)
@@ -28,6 +30,27 @@ trap cleanup EXIT
 socat UNIX-LISTEN:"$work/v.sock_7000",fork SYSTEM:'read line; echo "hello from host, you said: $line"' \
     >/dev/null 2>&1 &
 pids+=($!)
+# Host side of the guest's 32 connections at once (port 7001): backlog 1.
+python3 - "$work/v.sock_7001" <<'PY' >/dev/null 2>&1 &
+import socket, sys, threading
+l = socket.socket(socket.AF_UNIX)
+l.bind(sys.argv[1])
+l.listen(1)
+def serve(c):
+    d = b''
+    while True:
+        b = c.recv(256)
+        if not b:
+            break
+        d += b
+    c.sendall(b'hi ' + d)
+    c.close()
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+pids+=($!)
+for _ in $(seq 200); do [ -S "$work/v.sock_7001" ] && break; sleep 0.05; done
 # miura-vsockd binds the published port before it creates its socket; a port
 # another run took meanwhile is picked again.
 for _ in $(seq "$PORT_TRIES"); do
@@ -45,7 +68,7 @@ pids+=($vpid)
 
 out=$OUTDIR/vsock.log
 rm -f "$out"
-mapfile -t args < <(MEM=256M qemu_base_args "$img" "connect=7000")
+mapfile -t args < <(MEM=256M qemu_base_args "$img" "connect=7000 many_port=7001 many=32")
 args+=(-global virtio-mmio.force-legacy=false
     -object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem
     -chardev "socket,id=vs0,path=$work/vhost.sock" -device vhost-user-vsock-$VIRTIO_BUS,chardev=vs0$VIRTIO_OPTS)
@@ -60,6 +83,7 @@ fi
 # (the console log is live here: its lines still end in CR)
 CR=$'\r'
 expect_grep connect-out-to-host "$out" "^connect-out: host said .hello from host, you said: hello from guest.${CR}?\$"
+expect_grep connect-out-32-at-once-backlog-1 "$out" "^connect-many: 32/32 answered, 0 refused, 0 other errors${CR}?\$"
 
 client() { # name, expected summary pattern, args...
     local name=$1 want=$2

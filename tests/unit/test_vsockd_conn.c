@@ -542,6 +542,90 @@ TEST(timeouts)
     fake_fini(&f);
 }
 
+/* A guest REQUEST to a host listener whose accept queue is full waits for
+ * room (no RST, no RESPONSE), tried again at growing gaps, until the connect
+ * goes through, the guest gives up (RST), the listener goes, or the connect
+ * timeout. */
+TEST(guest_connect_busy_listener)
+{
+    struct fake f;
+    struct vsock_hdr h;
+    int sv[2];
+    uint8_t buf[64];
+    fake_init(&f);
+    fake_post_rx(&f, 32, VSOCK_HDR_SIZE + 4096);
+    fake_clock = 1000;
+    /* Full three times, then room. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    fake_listener_busy = 3;
+    fake_listener_fd = sv[0];
+    fake_connects = 0;
+    fake_send(&f, VSOCK_OP_REQUEST, 1234, 80, 0, NULL, 0, 4096, 0);
+    CHECK_EQ(fake_recv(&f, &h, NULL, 0), 0); /* nothing yet: it waits */
+    struct vsock_conn *c = conn_lookup(&f.dev, 80, 1234);
+    CHECK(c && c->kind == CONN_FROM_GUEST && c->state == CONN_CONNECTING && c->w.fd < 0);
+    CHECK_EQ(f.dev.stats.guest_refused, 0);
+    uint64_t last_gap = 0;
+    for (int i = 0; i < 3; i++) {
+        uint64_t next = device_next_deadline(&f.dev);
+        CHECK(next > fake_clock && next - fake_clock >= last_gap && next - fake_clock <= 25);
+        last_gap = next - fake_clock;
+        fake_clock = next;
+        device_timer(&f.dev, fake_clock);
+        device_run(&f.dev);
+    }
+    CHECK_EQ(fake_connects, 4);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RESPONSE, &h), 1);
+    CHECK(h.src_port == 80 && h.dst_port == 1234);
+    CHECK(conn_lookup(&f.dev, 80, 1234) == c && c->state == CONN_ESTABLISHED && c->w.fd == sv[0]);
+    CHECK_EQ(f.dev.stats.guest_connects, 1);
+    CHECK_EQ(device_next_deadline(&f.dev), 0);
+    fake_send(&f, VSOCK_OP_RW, 1234, 80, 0, "late hi", 7, 4096, 0);
+    CHECK_EQ(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 7);
+    CHECK(memcmp(buf, "late hi", 7) == 0);
+    close(sv[1]);
+    /* The guest gives up (its connect timeout, RST): closed, no RST back. */
+    fake_listener_busy = 1000000;
+    fake_send(&f, VSOCK_OP_REQUEST, 1235, 80, 0, NULL, 0, 4096, 0);
+    CHECK(conn_lookup(&f.dev, 80, 1235) != NULL);
+    fake_send(&f, VSOCK_OP_RST, 1235, 80, 0, NULL, 0, 4096, 0);
+    CHECK(conn_lookup(&f.dev, 80, 1235) == NULL);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 0);
+    CHECK_EQ(f.dev.stats.guest_refused, 1);
+    /* Full until the connect timeout: RST to the guest then, not before. */
+    uint64_t t0 = fake_clock;
+    fake_send(&f, VSOCK_OP_REQUEST, 1236, 80, 0, NULL, 0, 4096, 0);
+    unsigned tries = 0;
+    while (conn_lookup(&f.dev, 80, 1236) && tries < 10000) {
+        CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 0);
+        fake_clock = device_next_deadline(&f.dev);
+        device_timer(&f.dev, fake_clock);
+        device_run(&f.dev);
+        tries++;
+    }
+    CHECK(fake_clock - t0 >= CONNECT_TIMEOUT_MS && fake_clock - t0 <= CONNECT_TIMEOUT_MS + 25);
+    CHECK(tries >= CONNECT_TIMEOUT_MS / 25); /* tried again and again, gaps of at most 25 ms */
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, &h), 1);
+    CHECK(h.src_port == 80 && h.dst_port == 1236);
+    CHECK_EQ(f.dev.stats.guest_refused, 2);
+    /* The listener goes away while a REQUEST waits: RST at the next try. */
+    fake_listener_busy = 1;
+    fake_send(&f, VSOCK_OP_REQUEST, 1237, 80, 0, NULL, 0, 4096, 0);
+    CHECK(conn_lookup(&f.dev, 80, 1237) != NULL);
+    fake_clock = device_next_deadline(&f.dev);
+    device_timer(&f.dev, fake_clock);
+    device_run(&f.dev);
+    CHECK(conn_lookup(&f.dev, 80, 1237) == NULL);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 1);
+    CHECK_EQ(f.dev.stats.guest_refused, 3);
+    /* A device reset while one waits frees it. */
+    fake_listener_busy = 1;
+    fake_send(&f, VSOCK_OP_REQUEST, 1238, 80, 0, NULL, 0, 4096, 0);
+    CHECK_EQ(f.dev.nconns, 2); /* the established one and this one */
+    fake_listener_busy = 0;
+    fake_fini(&f);
+}
+
 TEST(hostile_headers)
 {
     struct fake f;

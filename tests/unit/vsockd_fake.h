@@ -7,6 +7,7 @@
 #ifndef VSOCKD_FAKE_H
 #define VSOCKD_FAKE_H
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +31,8 @@ struct fake {
 
 static uint64_t fake_clock;
 static int fake_listener_fd = -1; /* what connect_guest_port returns next (-1: refuse) */
+static int fake_listener_busy;    /* connect_guest_port fails with EAGAIN this many times first */
+static int fake_connects;         /* connect_guest_port calls */
 
 static uint64_t fake_now(void)
 {
@@ -40,8 +43,16 @@ static int fake_connect(struct vsock_dev *d, uint32_t port)
 {
     (void)d;
     (void)port;
+    fake_connects++;
+    if (fake_listener_busy > 0) {
+        fake_listener_busy--;
+        errno = EAGAIN; /* the listener's accept queue is full */
+        return -1;
+    }
     int fd = fake_listener_fd;
     fake_listener_fd = -1;
+    if (fd < 0)
+        errno = ECONNREFUSED;
     return fd;
 }
 
