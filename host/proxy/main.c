@@ -185,6 +185,13 @@ static int confine(void)
 }
 
 /* ---- options */
+/* A bad option value: its line is out; the usage follows, then exit status 2. */
+static int usage_error(void)
+{
+    fputs(usage, stderr);
+    return -1;
+}
+
 static int parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -194,13 +201,14 @@ static int parse_options(int argc, char **argv)
     };
     uint64_t v;
     int ch;
+    argv[0] = (char *)log_prog; /* getopt's lines name the program, not its path */
     while ((ch = getopt_long(argc, argv, "t:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (ch == 't') {
             if (opt_number("connect-timeout", optarg, 1, 3600000, "ms", &v))
-                return -1;
+                return usage_error();
             opt.connect_timeout_ms = (unsigned)v;
         } else if (common_option(ch, optarg, &opt.c, usage)) {
-            return -1;
+            return ch == '?' ? -1 : usage_error(); /* getopt's own line and the usage are out */
         }
     }
     if (opt_no_operands(argc, argv, optind, usage))

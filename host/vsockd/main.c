@@ -146,6 +146,13 @@ static const struct vsock_host_ops host_ops = {
 
 #define OPT_PREOPEN 0x200 /* long only, beyond common/options.h's */
 
+/* A bad option value: its line is out; the usage follows, then exit status 2. */
+static int usage_error(void)
+{
+    fputs(usage, stderr);
+    return -1;
+}
+
 static int parse_options(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -159,6 +166,7 @@ static int parse_options(int argc, char **argv)
     };
     uint64_t v;
     int ch;
+    argv[0] = (char *)log_prog; /* getopt's lines name the program, not its path */
     while ((ch = getopt_long(argc, argv, "s:c:P:S:" COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
@@ -166,17 +174,17 @@ static int parse_options(int argc, char **argv)
             break;
         case 'S':
             if (opt_number("socket-fd", optarg, 3, INT32_MAX, NULL, &v))
-                return -1;
+                return usage_error();
             opt.socket_fd = (int)v;
             break;
         case 'c':
             if (opt_number("cid", optarg, 3, UINT32_MAX - 1, NULL, &v))
-                return -1;
+                return usage_error();
             opt.cid = v;
             break;
         case OPT_PREOPEN:
             if (opt_number("preopen", optarg, 0, PREOPEN_MAX, NULL, &v))
-                return -1;
+                return usage_error();
             opt.preopen = (unsigned)v;
             break;
         case 'P': {
@@ -189,7 +197,7 @@ static int parse_options(int argc, char **argv)
                         "miura-vsockd: bad --publish-fd '%s': want FD:GUESTPORT (FD >= 3, "
                         "at most %d listeners)\n",
                         optarg, PUBLISH_MAX);
-                return -1;
+                return usage_error();
             }
             opt.inherited[opt.ninherited] = (struct publish_spec){.guest_port = (uint32_t)v};
             opt.inherited_fd[opt.ninherited++] = (int)fd;
@@ -197,7 +205,7 @@ static int parse_options(int argc, char **argv)
         }
         default:
             if (common_option(ch, optarg, &opt.c, usage))
-                return -1;
+                return ch == '?' ? -1 : usage_error(); /* getopt's own line and the usage are out */
         }
     }
     if (opt_no_operands(argc, argv, optind, usage))
@@ -205,7 +213,7 @@ static int parse_options(int argc, char **argv)
     if (opt.c.npublish + opt.ninherited > PUBLISH_MAX) {
         fprintf(stderr, "miura-vsockd: at most %d --publish and --publish-fd together\n",
                 PUBLISH_MAX);
-        return -1;
+        return usage_error();
     }
     if (!opt.socket_path || !opt.cid) {
         fprintf(stderr, "miura-vsockd: --socket and --cid are required\n%s", usage);

@@ -44,11 +44,15 @@ want="miura-proxy $(sed -n 's/^#define MIURA_VERSION "\(.*\)"$/\1/p' "$ROOT/host
 bad=0
 for args in "--uds x --publish 80" "--uds x --publish 8080:80 --max-conns 0" "--uds x --publish 1.2.3:8080:80" \
     "--publish 8080:80" "--uds x --publish 8080:80 --connect-timeout abc" "--uds x --publish 8080:80 extra" \
-    "--uds x --publish 8080:80 --bogus"; do
+    "--uds x --publish 8080:80 --bogus" "--uds x --publish 99999:80" "--uds x -p 8080:80 -p 8080:81" \
+    "--uds x --publish 8080:80 --user no-such-user-here" "--uds"; do
     # shellcheck disable=SC2086
-    timeout 30 "$PROXY" $args >/dev/null 2>&1
+    timeout 30 "$PROXY" $args >/dev/null 2>"$work/err"
     rc=$?
     [ $rc -eq 2 ] || { bad=1; fail usage-errors "'$args' exited $rc, want 2"; }
+    # the cause first, named by the program (not its path), then the usage
+    grep -q '^miura-proxy: ' <(head -1 "$work/err") && grep -q '^usage: miura-proxy' "$work/err" ||
+        { bad=1; fail usage-errors "'$args': want the cause, then the usage: $(head -2 "$work/err" | tr '\n' '|')"; }
 done
 [ $bad -eq 0 ] && pass usage-errors
 socat TCP-LISTEN:$P_MAX,bind=127.0.0.1,reuseaddr - </dev/null >/dev/null 2>&1 &

@@ -89,6 +89,20 @@ want="miura-vsockd $(sed -n 's/^#define MIURA_VERSION "\(.*\)"$/\1/p' "$ROOT/hos
 [ "$($daemon --version)" = "$want" ] && ok version || notok version "'$($daemon --version 2>&1)', want '$want'"
 $daemon --help | grep -q 'vhost-user-vsock-device,chardev=' && ok help_shows_qemu_flags || notok help_shows_qemu_flags "--help lacks the QEMU flags"
 $daemon --cid 3 >/dev/null 2>&1; [ $? -eq 2 ] && ok missing_socket_is_usage_error || notok missing_socket_is_usage_error "want status 2"
+# A bad value: exit 2, its cause first (named by the program, not its path), then the usage.
+for args in "--socket $dir/u.sock --cid 2" "--socket $dir/u.sock --cid 3 --publish 99999:80" \
+    "--socket $dir/u.sock --cid 3 --max-conns 0" "--socket $dir/u.sock --cid 3 --publish-fd 1:80" \
+    "--socket $dir/u.sock --cid 3 --bogus" "--socket"; do
+    n=$((${n:-0} + 1))
+    # shellcheck disable=SC2086
+    $daemon $args >/dev/null 2>"$dir/err"
+    rc=$?
+    if [ $rc -eq 2 ] && head -1 "$dir/err" | grep -q '^miura-vsockd: ' && grep -q '^usage: miura-vsockd' "$dir/err"; then
+        ok "bad_value_usage_$n"
+    else
+        notok "bad_value_usage_$n" "exit $rc, stderr: $(head -2 "$dir/err" | tr '\n' '|')"
+    fi
+done
 $daemon --socket "$dir/x" --cid 3 --publish 1:2:3:4 >/dev/null 2>&1; [ $? -eq 2 ] && ok bad_publish_rejected || notok bad_publish_rejected "want status 2"
 # --socket-fd: a number >= 3, an open descriptor, a listening Unix stream socket.
 $daemon --socket "$dir/x" --cid 3 --socket-fd 2 >/dev/null 2>&1; [ $? -eq 2 ] && ok socket_fd_range || notok socket_fd_range "want status 2"
