@@ -534,8 +534,19 @@ static void guest_connect(struct vsock_dev *d, const struct vsock_hdr *h)
     fd = d->host->connect_guest_port(d, h->dst_port);
     bool busy = fd < 0 && errno == EAGAIN;
     if (fd < 0 && !busy) {
+        int e = errno;
+        uint64_t skipped;
         log_event("guest port %u -> host port %u: refused, no listener (%s)", h->src_port,
-                  h->dst_port, strerror(errno));
+                  h->dst_port, strerror(e));
+        /* A listener this daemon may not connect to (its identity is not the
+         * listener's owner or group): said whatever the log level, since
+         * the guest sees only a refusal (rate-limited). */
+        if ((e == EACCES || e == EPERM) &&
+            log_due(&d->denied_log, d->host->now_ms(), 10000, &skipped))
+            log_error("guest connection to host port %u refused: connecting to its listener: "
+                      "%s (it must let this daemon's user connect; %llu more since the last "
+                      "such line)",
+                      h->dst_port, strerror(e), (unsigned long long)skipped);
         goto refuse;
     }
     c = conn_new(d, fd, CONN_FROM_GUEST);

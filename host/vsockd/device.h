@@ -241,6 +241,7 @@ struct vsock_dev {
     struct accept_gate gate; /* the host listeners, watched while nconns < max_conns */
     struct vsockd_stats stats;
     struct log_limit refused_log; /* "client refused", at most once a second */
+    struct log_limit denied_log;  /* a guest connect to PATH_P denied, at most once in 10 s */
     struct retry_port ports[RETRY_PORTS];
     unsigned nports;
     struct vsock_conn *hash[CONN_HASH_SIZE];

@@ -618,6 +618,17 @@ TEST(guest_connect_busy_listener)
     CHECK(conn_lookup(&f.dev, 80, 1237) == NULL);
     CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 1);
     CHECK_EQ(f.dev.stats.guest_refused, 3);
+    /* A listener this daemon may not connect to: refused at once, and said
+     * whatever the log level (rate-limited); no listener at all is not. */
+    CHECK(!f.dev.denied_log.said);
+    fake_send(&f, VSOCK_OP_REQUEST, 1239, 81, 0, NULL, 0, 4096, 0);
+    CHECK(!f.dev.denied_log.said);
+    fake_refuse_errno = EACCES;
+    fake_send(&f, VSOCK_OP_REQUEST, 1240, 81, 0, NULL, 0, 4096, 0);
+    fake_refuse_errno = 0;
+    CHECK(f.dev.denied_log.said);
+    CHECK_EQ(fake_count_op(&f, VSOCK_OP_RST, NULL), 2);
+    CHECK(conn_lookup(&f.dev, 81, 1240) == NULL);
     /* A device reset while one waits frees it. */
     fake_listener_busy = 1;
     fake_send(&f, VSOCK_OP_REQUEST, 1238, 80, 0, NULL, 0, 4096, 0);

@@ -33,6 +33,7 @@ static uint64_t fake_clock;
 static int fake_listener_fd = -1; /* what connect_guest_port returns next (-1: refuse) */
 static int fake_listener_busy;    /* connect_guest_port fails with EAGAIN this many times first */
 static int fake_connects;         /* connect_guest_port calls */
+static int fake_refuse_errno;     /* errno of a refusal (0: ECONNREFUSED) */
 
 static uint64_t fake_now(void)
 {
@@ -52,7 +53,7 @@ static int fake_connect(struct vsock_dev *d, uint32_t port)
     int fd = fake_listener_fd;
     fake_listener_fd = -1;
     if (fd < 0)
-        errno = ECONNREFUSED;
+        errno = fake_refuse_errno ? fake_refuse_errno : ECONNREFUSED;
     return fd;
 }
 
