@@ -69,9 +69,11 @@ int rundir_create(const char *base, const char *name, char *out, size_t len, pid
             return 0;
         if (errno != EEXIST)
             return -1;
-        if (meta_read(out, &m) == 0 ? launcher_alive(m.pid) : dir_is_young(out)) {
-            /* Live, or just created by a launcher that has not written meta yet. */
-            *holder = m.pid;
+        bool has_meta = meta_read(out, &m) == 0;
+        if (has_meta ? launcher_alive(m.pid) : dir_is_young(out)) {
+            /* Live, or just created by a launcher that has not written meta
+             * yet (its pid not known: 0). */
+            *holder = has_meta ? m.pid : 0;
             errno = EEXIST;
             return -1;
         }

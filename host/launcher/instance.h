@@ -48,7 +48,8 @@ struct instance_meta {
 
 /*
  * Creates BASE/NAME. A directory left by an instance whose launcher is gone
- * is removed first; a live one gives -1 with errno EEXIST and *holder set.
+ * is removed first; a live one gives -1 with errno EEXIST and *holder set
+ * (its launcher's pid, or 0 for one that is starting and has not said it).
  */
 int rundir_create(const char *base, const char *name, char *out, size_t len, pid_t *holder);
 

@@ -586,8 +586,12 @@ static int cmd_run(int argc, char **argv)
         return print_dry_run(c);
 
     if (rundir_create(base, name, run_dir, sizeof(run_dir), &holder) < 0) {
-        if (errno == EEXIST)
+        if (errno == EEXIST && holder > 0)
             fprintf(stderr, "miura: an instance named %s is running (pid %d)\n", name, (int)holder);
+        else if (errno == EEXIST)
+            fprintf(stderr,
+                    "miura: an instance named %s is starting (another miura run took the name)\n",
+                    name);
         else
             fprintf(stderr, "miura: run directory %s: %s\n", run_dir, strerror(errno));
         release(&req, c);

@@ -94,7 +94,9 @@ TEST(rundir_and_meta)
     struct stat st;
     CHECK(stat(rd, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
     /* Just created, no meta yet: taken (its launcher is about to write meta). */
+    holder = -1;
     CHECK(rundir_create(dir, "web", rd2, sizeof(rd2), &holder) < 0);
+    CHECK_EQ(holder, 0); /* no pid known yet (it was said as "pid <garbage>") */
     strcpy(m.name, "web");
     strcpy(m.image, "/img/web server.elf");
     strcpy(m.ports, "127.0.0.1:8080->80");
