@@ -81,12 +81,23 @@ int unix_listen(const char *path, char *err, size_t errlen)
         return -1;
     }
     strcpy(sa.sun_path, path);
-    /* Replace a stale socket left by a killed daemon, never any other file. */
+    /* Replace a stale socket left by a killed daemon, never any other file,
+     * nor a socket something still listens on (a connect that is not
+     * refused: taking its path would cut that listener off for good). */
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             snprintf(err, errlen, "%s exists and is not a socket", path);
             return -1;
         }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (probe >= 0 &&
+            (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN)) {
+            close(probe);
+            snprintf(err, errlen, "%s is in use: another process listens on it", path);
+            return -1;
+        }
+        if (probe >= 0)
+            close(probe);
         unlink(path);
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

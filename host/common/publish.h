@@ -34,7 +34,8 @@ int publish_parse(const char *s, struct publish_spec *p);
 int publish_listen(const struct publish_spec *p, char *err, size_t errlen);
 /*
  * A non-blocking Unix stream listener at path, replacing a stale socket file
- * (never any other kind of file); fd, or -1 with a message in err.
+ * (never any other kind of file, nor a socket a process listens on); fd, or
+ * -1 with a message in err.
  */
 int unix_listen(const char *path, char *err, size_t errlen);
 /*

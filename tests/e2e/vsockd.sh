@@ -44,6 +44,28 @@ rc=$?
 if kill -0 "$pid" 2>/dev/null; then ok daemon_alive_after_tests; else notok daemon_alive_after_tests "daemon died; $(tail -5 "$dir/daemon.log")"; fi
 grep -q 'established' "$dir/daemon.log" && ok logs_connection_events || notok logs_connection_events "no 'established' line at -v"
 
+# A second daemon given the live daemon's paths refuses them (exit 1, one
+# line) instead of taking them over; the first keeps serving.
+for which in socket uds; do
+    if [ $which = socket ]; then args=(--socket "$dir/vhost.sock" --cid 3); else args=(--socket "$dir/other.sock" --cid 3 --uds "$dir/v.sock"); fi
+    timeout -k 2 10 $daemon "${args[@]}" >/dev/null 2>"$dir/err2"
+    rc=$?
+    if [ $rc -eq 1 ] && [ "$(wc -l <"$dir/err2")" -eq 1 ] && grep -q 'is in use: another process listens on it$' "$dir/err2"; then
+        ok "second_daemon_refuses_live_$which"
+    else
+        notok "second_daemon_refuses_live_$which" "exit $rc: $(head -2 "$dir/err2" | tr '\n' '|')"
+    fi
+done
+[ ! -e "$dir/other.sock" ] && ok second_daemon_cleaned_up || notok second_daemon_cleaned_up "other.sock left"
+# (the paths still lead to the first daemon: a connect is accepted, not refused)
+if python3 -c 'import socket, sys
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX); s.connect(p); s.close()' "$dir/vhost.sock" "$dir/v.sock" 2>"$dir/err2"; then
+    ok first_daemon_keeps_its_paths
+else
+    notok first_daemon_keeps_its_paths "$(tail -1 "$dir/err2")"
+fi
+
 kill -TERM "$pid"
 for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then

@@ -388,6 +388,18 @@ TEST(unix_listener_replaces_only_sockets)
     snprintf(path, sizeof(path), "%s/s", dir);
     int fd = unix_listen(path, err, sizeof(err));
     CHECK(fd >= 0);
+    /* A socket something listens on is never taken (a second daemon given
+     * the same path used to cut the first off): the first keeps its path. */
+    CHECK_EQ(unix_listen(path, err, sizeof(err)), -1);
+    CHECK(strstr(err, "in use") != NULL);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int cl = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(cl >= 0 && connect(cl, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    int ac = accept(fd, NULL, NULL);
+    CHECK(ac >= 0); /* this probe's and the test's connections reach the first */
+    close(ac);
+    close(cl);
     close(fd); /* leaves a stale socket file behind, like a killed daemon */
     fd = unix_listen(path, err, sizeof(err));
     CHECK(fd >= 0);
