@@ -3,12 +3,14 @@
  * Fuzz: the hybrid vsock port-line parser ("CONNECT <port>\n" or
  * "OK <port>\n", by the first byte's top bit), fed whole and in pieces of a
  * size the first byte picks; both must agree on the outcome, the port and the
- * bytes consumed, a DONE line must really be "<WORD> <digits>[\r]\n", and the
+ * bytes consumed, a DONE line must really be blanks, the word in any case,
+ * blanks, digits, blanks or CRs and "\n" (read again another way), and the
  * bound must hold.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/port_line.h"
 
@@ -36,17 +38,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (whole.status == PORT_LINE_MORE && used_whole != size)
         abort(); /* MORE consumes everything */
     if (whole.status == PORT_LINE_DONE) {
-        if (whole.port > UINT32_MAX || whole.port != pieces.port || used_whole < plen + 2 ||
-            memcmp(data, prefix, plen) != 0 || data[used_whole - 1] != '\n')
+        /* Read the line again another way: blanks, the word in any case,
+         * blanks, digits, blanks or CRs, the newline. */
+        size_t i = 0, wlen = plen - 1;
+        while (i < used_whole && (data[i] == ' ' || data[i] == '\t'))
+            i++;
+        if (whole.port > UINT32_MAX || whole.port != pieces.port || used_whole - i < wlen + 3 ||
+            strncasecmp((const char *)data + i, prefix, wlen) != 0 || data[used_whole - 1] != '\n')
             abort();
-        /* Recompute the port from the digits. */
+        i += wlen;
+        size_t blanks = i;
+        while (data[i] == ' ' || data[i] == '\t')
+            i++;
+        if (i == blanks)
+            abort();
         uint64_t port = 0;
-        size_t i = plen;
+        size_t digits = i;
         for (; i < used_whole && data[i] >= '0' && data[i] <= '9'; i++)
             port = port * 10 + (uint64_t)(data[i] - '0');
-        if (i == plen || port != whole.port)
+        if (i == digits || port != whole.port)
             abort();
-        if (!(i == used_whole - 1 || (i == used_whole - 2 && data[i] == '\r')))
+        while (data[i] == ' ' || data[i] == '\t' || data[i] == '\r')
+            i++;
+        if (i != used_whole - 1)
             abort();
     }
     return 0;

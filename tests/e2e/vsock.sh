@@ -131,6 +131,13 @@ for _ in $(seq 300); do
 done
 [[ $stats =~ ^active\ 0\ served\ [0-9]+ ]] && pass vanished-freed || fail vanished-freed "stats: '$stats'"
 
+# The CONNECT line as Firecracker's muxer also reads it (any case, blanks,
+# leading zeros, CR LF), with stream bytes behind it in the same write.
+res=$(printf ' connect\t 05000 \r\nvariant-line\n' | timeout 10 socat -t 5 - UNIX-CONNECT:"$work/v.sock" 2>&1)
+[[ $res =~ ^OK\ [0-9]+$'\n'variant-line$ ]] && pass connect-line-variants || fail connect-line-variants "got '$res'"
+res=$(printf 'CONNECT 5000 6\n' | timeout 10 socat -t 5 - UNIX-CONNECT:"$work/v.sock" 2>&1)
+[ -z "$res" ] && pass connect-line-second-word-refused || fail connect-line-second-word-refused "got '$res'"
+
 # No listener on a port: the host connection is closed without OK.
 res=$(printf 'CONNECT 4999\n' | timeout 5 socat - UNIX-CONNECT:"$work/v.sock" 2>&1)
 [ -z "$res" ] && pass no-listener-closed || fail no-listener-closed "got '$res'"
