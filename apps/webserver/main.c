@@ -36,6 +36,7 @@
 #define FCACHE_SLOTS    32          /* files kept open or in memory */
 #define FCACHE_FILE_MAX (64 * 1024) /* the largest file whose content is kept */
 #define PATH_MAX_LEN    1024
+#define SENDFILE_MAX    0x7ffff000 /* the most one sendfile() moves, as Linux */
 
 struct config {
     unsigned port;
@@ -145,10 +146,10 @@ static int send_file_range(int sock, struct fc_entry *f, uint64_t offset, uint64
         return send_all(sock, f->data + offset, (size_t)length);
     }
     while (length > 0) {
-        ssize_t n = sendfile(sock, f->fd, &off, (size_t)length);
-        if (n <= 0)
-            return -1; /* shrank under us: the promised length cannot be kept */
-        length -= (uint64_t)n;
+        size_t want = length < SENDFILE_MAX ? (size_t)length : SENDFILE_MAX;
+        if (sendfile(sock, f->fd, &off, want) != (ssize_t)want)
+            return -1; /* shrank under us, or the client took nothing for SO_SNDTIMEO */
+        length -= want;
     }
     return 0;
 }

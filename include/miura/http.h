@@ -392,7 +392,8 @@ struct http_server_stats {
 };
 void http_server_stats(struct http_server_stats *s);
 
-/* Sends all of buf; 0, or -1 when the connection failed. */
+/* Sends all of buf; 0, or -1 when the connection failed or a send stopped
+ * short (the client took nothing for SO_SNDTIMEO: the connection is given up). */
 int http_send_all(int sock, const void *buf, size_t len);
 
 /* ---- routing ---- */

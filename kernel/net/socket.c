@@ -229,8 +229,10 @@ static ssize_t do_send(struct vsock_sock *s, const uint8_t *buf, size_t n, int f
         done += (size_t)r;
         if (done == n)
             return (ssize_t)done;
-        if (r > 0)
+        if (r > 0) {
+            deadline = deadline_after(s->sndtimeo); /* SO_SNDTIMEO: since the last progress */
             continue;
+        }
         if (!vsock_credit_free(s->peer_buf_alloc, s->peer_fwd_cnt, s->tx_cnt))
             vsock_request_credit(s);
         if (nonblock)
@@ -609,6 +611,7 @@ static int64_t do_sendfile(struct vsock_sock *s, struct fd_object *in, fd_read_o
         if (rc < 0)
             return sent_or_error(s, done, rc);
         done += (size_t)r;
+        deadline = deadline_after(s->sndtimeo); /* SO_SNDTIMEO: since the last progress */
         if (pos)
             *pos += r;
         if ((uint32_t)r < cap)

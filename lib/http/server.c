@@ -47,18 +47,15 @@ static void count(unsigned *n, int by)
 
 int http_send_all(int sock, const void *buf, size_t len)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(sock, p, len, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+    for (;;) {
+        ssize_t n = send(sock, buf, len, 0);
+        if (n == (ssize_t)len)
+            return 0;
+        /* A blocking send stops short only when the client took nothing
+         * for SO_SNDTIMEO (or on an error): the connection is given up. */
+        if (n >= 0 || errno != EINTR)
             return -1;
-        }
-        p += n;
-        len -= (size_t)n;
     }
-    return 0;
 }
 
 static void set_timeout(int fd, uint64_t ms)

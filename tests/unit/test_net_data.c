@@ -398,6 +398,36 @@ TEST(send_timeout_gives_eagain_or_the_partial_count)
     CHECK(fake_teardown());
 }
 
+/* The first wait: 0.9 s pass, then the peer reads all and gives 100 more; later: nothing. */
+static unsigned late_waits;
+static void late_credit_hook(struct net_waitq *wq, uint64_t deadline)
+{
+    (void)wq, (void)deadline;
+    if (late_waits++ == 0) {
+        fake.now += 900000000ull;
+        credit_hook(wq, deadline);
+    }
+}
+
+TEST(send_timeout_counts_from_the_last_progress)
+{
+    /* 100 bytes at once, 100 more after 0.9 s, then no credit: the send
+     * gives up 1 s after that progress (1.9 s), with the partial count. */
+    int fd = setup(0);
+    fake_inject(VSOCK_OP_CREDIT_UPDATE, PEER, PORT, 0, 100, 0, NULL, 0);
+    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+    CHECK_EQ(miura_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+    static uint8_t msg[300];
+    late_waits = 0;
+    fake.now = 0;
+    fake.wait_hook = late_credit_hook;
+    CHECK_EQ(miura_send(fd, msg, sizeof(msg), 0), 200);
+    fake.wait_hook = NULL;
+    CHECK_EQ(late_waits, 2);
+    CHECK_EQ(fake.now, 1900000000ull);
+    CHECK(fake_teardown());
+}
+
 TEST(credit_survives_u32_wraparound)
 {
     uint32_t start = 0xffffff00u;

@@ -293,6 +293,39 @@ TEST(blocking_sendfile_on_a_full_sndbuf_asks_for_its_packets_back)
     CHECK(fake_teardown());
 }
 
+/* The first wait: 0.9 s pass, then the peer reads everything; later waits: nothing. */
+static unsigned late_waits;
+static void late_reader_hook(struct net_waitq *wq, uint64_t deadline)
+{
+    (void)wq, (void)deadline;
+    if (late_waits++ == 0) {
+        fake.now += 900000000ull;
+        device_and_peer_catch_up();
+    }
+}
+
+TEST(sendfile_timeout_counts_from_the_last_progress)
+{
+    /* SO_SNDTIMEO bounds a wait without progress (the web server's send
+     * timeout: a client that takes nothing for idle_timeout), not the whole
+     * call: 64 KiB at once, 64 KiB more after 0.9 s, then nothing: the call
+     * gives up 1 s after that progress, at 1.9 s, not at 1 s. */
+    int fd = setup();
+    int in = open_file(200 * KIB);
+    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+    CHECK_EQ(miura_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+    off_t off = 0;
+    late_waits = 0;
+    fake.now = 0;
+    fake.wait_hook = late_reader_hook;
+    CHECK_EQ(miura_sendfile(fd, in, &off, file.size), 128 * KIB);
+    fake.wait_hook = NULL;
+    CHECK_EQ(off, 128 * KIB);
+    CHECK_EQ(late_waits, 2);
+    CHECK_EQ(fake.now, 1900000000ull);
+    CHECK(fake_teardown());
+}
+
 TEST(sendfile_waiting_for_credit_does_not_ask)
 {
     int fd = setup();
