@@ -221,13 +221,17 @@ static void to_stdout(void *ctx, const char *text, size_t len)
     }
 }
 
+static void relay_console(struct run_state *s, bool to_end);
+
 /* One line of ours on stdout. In the foreground it shares the terminal with
- * the guest's console, which comes a few bytes at a time: in the middle of
- * a console line it waits for that line's end (SAY_HOLD_MS at most), so
- * neither is cut in two. */
+ * the guest's console, which comes a few bytes at a time: what the guest
+ * printed before goes first (still in the pipe while we probed), and in the
+ * middle of a console line ours waits for that line's end (SAY_HOLD_MS at
+ * most), so neither is cut in two. */
 static void say_line(struct run_state *s, const char *line)
 {
     size_t n = strlen(line);
+    relay_console(s, false);
     if (s->console_mid && s->said_len + n <= sizeof(s->said)) {
         if (s->said_len == 0)
             s->said_at = now_ms();

@@ -450,6 +450,12 @@ if grep -qx "serving http://127.0.0.1:$wport" "$work/fg.out" &&
 else
     fail foreground/lines-whole "$(head -c 600 "$work/fg.out" | tr '\n' '|')"
 fi
+# and in order: the guest printed its line before it accepted the probe that
+# made ours (it waited in the console pipe while miura probed).
+gl=$(grep -nx "webserver: serving / on vsock port 80" "$work/fg.out" | cut -d: -f1 | head -1)
+ml=$(grep -nx "serving http://127.0.0.1:$wport" "$work/fg.out" | cut -d: -f1 | head -1)
+[ -n "$gl" ] && [ -n "$ml" ] && [ "$gl" -lt "$ml" ] && pass foreground/lines-in-order ||
+    fail foreground/lines-in-order "$(head -c 600 "$work/fg.out" | tr '\n' '|')"
 expect_clean foreground/clean
 
 # ---- supervision: a killed part ends the instance with a cause, and everything is removed
