@@ -343,6 +343,10 @@ static struct vsock_pkt *ctrl_get(void)
 
 static void ctrl_put(struct vsock_pkt *p)
 {
+    if (p->cap) { /* an RST reply from the heap (vsock_send_rst_reply) */
+        vsock_pkt_free(p);
+        return;
+    }
     vsock_net_stats.ctrl_in_use--;
     list_push_front(&ctrl_free, &p->link);
 }
@@ -434,7 +438,11 @@ void vsock_send_rst_reply(const struct vsock_hdr *in)
     struct vsock_pkt *p;
     if (!t || in->op == VSOCK_OP_RST)
         return;
-    if (!(p = ctrl_get())) {
+    uint32_t cap;
+    /* The pool empty (a burst of refusals): one from the heap (cap 1, so
+     * that ctrl_put frees it). Dropped, the RST would leave the peer waiting
+     * for its connect timeout. */
+    if (!(p = ctrl_get()) && !(p = vsock_pkt_alloc(1, &cap))) {
         vsock_net_stats.rst_dropped++; /* the peer's timeout ends it instead */
         return;
     }

@@ -286,8 +286,8 @@ void coop_enter(unsigned section)
     if (t->coop[section]++)
         return;
     if (arch_cpu_locks() || (section == COOP_APP && t->coop[COOP_IO]))
-        panic("sched: cooperative section %u entered with spinlocks %#x held or out of order",
-              section, arch_cpu_locks());
+        panic("sched: section %u entered with spinlocks %#x held or out of order", section,
+              arch_cpu_locks());
     coop_take(&coop_locks[section]);
 }
 
@@ -295,7 +295,7 @@ void coop_leave(unsigned section)
 {
     struct thread *t = this_cpu()->current;
     if (!t->coop[section])
-        panic("sched: leaving cooperative section %u not entered", section);
+        panic("sched: leaving section %u not entered", section);
     if (--t->coop[section] == 0)
         coop_give(&coop_locks[section]);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The packets net hands the device: control packets come from a pool and
- * never from an allocation (owed ones wait for the pool, in protocol order,
+ * never from an allocation, but for an RST reply to a packet of no
+ * connection when the pool is empty (owed ones wait for the pool, in protocol order,
  * and data never overtakes them), and each socket's wait queue wakes only
  * its own waiters and pollers. The fake device (net_fake.c) keeps every
  * packet until the test completes it and checks then that it is unchanged.
@@ -58,10 +59,19 @@ TEST(control_packets_wait_for_the_pool_and_data_never_overtakes_them)
     CHECK_EQ(errno, EAGAIN);
     struct pollfd p = {.fd = last, .events = POLLOUT};
     CHECK_EQ(miura_poll(&p, 1, 0), 0);
-    /* an RST owed to nowhere is dropped, not queued */
-    uint64_t dropped = vsock_net_stats.rst_dropped;
-    fake_inject(VSOCK_OP_RW, 9999, 4321, 0, 0, 0, "?", 1);
-    CHECK_EQ(vsock_net_stats.rst_dropped, dropped + 1);
+    /* an RST reply to a packet of no connection is not owed (no socket to
+     * owe it) nor dropped (the peer would wait for its connect timeout, as
+     * a refused REQUEST's client did): it comes from the heap and is freed
+     * when the device hands it back */
+    uint64_t dropped = vsock_net_stats.rst_dropped, mem = vsock_net_stats.mem_bytes;
+    unsigned n = fake.nsent;
+    fake_inject(VSOCK_OP_REQUEST, 9999, 4321, 0, VSOCK_BUF_DEFAULT, 0, NULL, 0);
+    CHECK_EQ(vsock_net_stats.rst_dropped, dropped);
+    CHECK_EQ(fake.nsent, n + 1);
+    CHECK_EQ(fake.sent[n].hdr.op, VSOCK_OP_RST);
+    CHECK_EQ(fake.sent[n].hdr.dst_port, 9999);
+    CHECK_EQ(vsock_net_stats.ctrl_in_use, VSOCK_CTRL_POOL);
+    CHECK(vsock_net_stats.mem_bytes > mem);
     /* the device hands the pool back: the RESPONSE goes, then data may */
     unsigned before = fake.nsent;
     fake.hold_ctrl = false;
@@ -71,7 +81,7 @@ TEST(control_packets_wait_for_the_pool_and_data_never_overtakes_them)
     CHECK_EQ(miura_poll(&p, 1, 0), 1);
     CHECK_EQ(miura_send(last, "x", 1, MSG_DONTWAIT), 1);
     CHECK_EQ(vsock_net_stats.ctrl_in_use, 0);
-    CHECK(fake_teardown());
+    CHECK(fake_teardown()); /* net's memory back to 0: the heap RST was freed */
 }
 
 TEST(owed_control_packets_go_in_protocol_order)
