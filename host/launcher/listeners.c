@@ -128,7 +128,9 @@ int tcp_diag_count(const void *buf, size_t len, const uint16_t *ports, unsigned 
                 }
                 bool idle = held && m.idiag_state == TCP_STATE_ESTABLISHED && have_info &&
                             m.idiag_rqueue == 0 && m.idiag_wqueue == 0 &&
-                            ti.tcpi_last_data_recv > ti.tcpi_last_data_sent &&
+                            /* >=: a response sent within the request's
+                             * tick shows the same times (jiffies) */
+                            ti.tcpi_last_data_recv >= ti.tcpi_last_data_sent &&
                             ti.tcpi_last_data_sent >= TCP_IDLE_QUIET_MS;
                 if (!idle)
                     (*count)++;

@@ -53,7 +53,9 @@ unsigned tcp_inflight_parse(const char *text, const uint16_t *ports, unsigned n)
  * The same from the kernel's socket diagnostics (NETLINK_SOCK_DIAG, with
  * TCP_INFO), which also tell an idle keep-alive connection from a busy one:
  * ESTABLISHED, nothing queued either way, the last data was ours (sent after
- * the last received) and nothing moved for TCP_IDLE_QUIET_MS. Such a
+ * the last received, or in the same clock tick: the kernel keeps these times
+ * in scheduler ticks, and a fast answer shows the same time as its request)
+ * and nothing moved for TCP_IDLE_QUIET_MS. Such a
  * connection waits for a next request that may never come (a browser keeps
  * one open for minutes) and does not hold a stop. tcp_diag_count counts the
  * busy ones in one buffer of the dump's netlink messages (pure: lengths are

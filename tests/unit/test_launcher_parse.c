@@ -523,7 +523,10 @@ TEST(tcp_diag_tells_idle_keepalive_from_busy)
     diag_msg(buf, &off, 24001, close_wait, 15, 0, 0, 900, 2000); /* client closed, held */
     diag_msg(buf, &off, 24001, est, 16, 0, 0, -1, 0);            /* no TCP_INFO: busy */
     /* not counted: */
-    diag_msg(buf, &off, 24001, est, 17, 0, 0, 900, 2000);      /* idle keep-alive */
+    diag_msg(buf, &off, 24001, est, 17, 0, 0, 900, 2000); /* idle keep-alive */
+    /* answered within the request's clock tick (the kernel keeps these
+     * times in scheduler ticks, 4 ms at HZ=250): both the same */
+    diag_msg(buf, &off, 24001, est, 20, 0, 0, 1012, 1012);
     diag_msg(buf, &off, 24001, listen, 18, 0, 0, 0, 0);        /* the listener */
     diag_msg(buf, &off, 24001, fin_wait1, 0, 0, 0, 900, 2000); /* the kernel finishes it */
     diag_msg(buf, &off, 9999, est, 19, 0, 4096, 900, 2000);    /* another port */
