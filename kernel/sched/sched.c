@@ -56,12 +56,28 @@ static void timer_program(struct cpu *c)
     }
 }
 
+/* The list is in deadline order, equal deadlines first come first. It is
+ * searched from both ends at once: most deadlines are "now + the same
+ * timeout" (a connection's idle timeout: the latest, found at the back in one
+ * step) or short ones (a driver's reaping: near the front), and a walk from
+ * one end made each wait of a server with n connections cost n steps. */
 static void timer_add(struct cpu *c, struct thread *t, uint64_t deadline)
 {
     t->wake_at = deadline;
-    struct list *pos = c->timers.next;
-    while (pos != &c->timers && list_entry(pos, struct thread, timer_link)->wake_at <= deadline)
-        pos = pos->next;
+    struct list *front = c->timers.next, *back = c->timers.prev, *pos;
+    for (;;) {
+        if (back == &c->timers ||
+            list_entry(back, struct thread, timer_link)->wake_at <= deadline) {
+            pos = back->next;
+            break;
+        }
+        if (list_entry(front, struct thread, timer_link)->wake_at > deadline) {
+            pos = front;
+            break;
+        }
+        front = front->next;
+        back = back->prev;
+    }
     list_insert_before(pos, &t->timer_link);
     if (c->timers.next == &t->timer_link)
         timer_program(c);

@@ -872,3 +872,83 @@ TEST(cooperative_section_excludes_across_cpus)
     CHECK_EQ(coop_total, COOP_CPUS * COOP_PER_CPU * COOP_ITERATIONS + nested);
     CHECK_EQ(coop_inside, 0);
 }
+
+/*
+ * ---- (8) timeouts expire in deadline order, equal deadlines first come
+ * first served
+ *
+ * CPU 0 (of two): the root makes the threads, each of which waits on a condition
+ * nobody signals until its deadline (one shared base plus an offset, in an
+ * order that lands some at the list's front, some at its back and some in
+ * its middle, each offset twice). The cooperative CPU runs them all into
+ * their waits before the first deadline (the base is 300 ms ahead); the
+ * timer then makes them ready in list order, so the order they wake in is
+ * the list's. The list is searched from both ends (sched.c, timer_add).
+ */
+enum { ORDERED = 48 };
+
+static thread_mutex_t order_mutex;
+static thread_cond_t order_cond;
+static uint64_t order_base, order_woke_at[ORDERED];
+static unsigned order_seq[ORDERED], order_next, order_enqueued;
+
+static uint64_t order_deadline(unsigned i)
+{
+    /* 0, 23, 2, 21, ...: offsets alternately low and high, each twice */
+    unsigned k = i % (ORDERED / 2), off = k % 2 ? ORDERED / 2 - k : k;
+    return order_base + off * 1000000ull;
+}
+
+static void *order_main(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg;
+    uint64_t deadline = order_deadline(me);
+    int rc;
+
+    thread_mutex_lock(&order_mutex);
+    order_enqueued++;
+    do /* 0 is a spurious return (allowed): it ends only by timing out */
+        rc = thread_cond_timedwait(&order_cond, &order_mutex, deadline);
+    while (rc == 0);
+    if (rc != -ETIMEDOUT)
+        thread_fail("thread_cond_timedwait: not -ETIMEDOUT");
+    order_woke_at[me] = clock_ns();
+    order_seq[order_next++] = me;
+    thread_mutex_unlock(&order_mutex);
+    return NULL;
+}
+
+static void *order_root(void *arg)
+{
+    thread_t *t[ORDERED];
+
+    (void)arg;
+    thread_mutex_init(&order_mutex);
+    thread_cond_init(&order_cond);
+    order_next = order_enqueued = 0;
+    order_base = clock_ns() + 300000000ull;
+    for (unsigned i = 0; i < ORDERED; i++)
+        t[i] = spawn(0, order_main, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < ORDERED; i++)
+        join(t[i]);
+    return NULL;
+}
+
+TEST(timeouts_expire_in_deadline_order)
+{
+    begin();
+    sched_host_run(2, order_root, NULL);
+    CHECK_NOTHING_LEFT();
+    CHECK_EQ(order_enqueued, ORDERED);
+    CHECK_EQ(order_next, ORDERED);
+    for (unsigned n = 0; n < ORDERED; n++) {
+        unsigned i = order_seq[n];
+        CHECK(order_woke_at[i] >= order_deadline(i));
+        if (n == 0)
+            continue;
+        unsigned p = order_seq[n - 1];
+        /* deadline order; equal deadlines in the order they waited (by index) */
+        CHECK(order_deadline(p) < order_deadline(i) ||
+              (order_deadline(p) == order_deadline(i) && p < i));
+    }
+}
