@@ -44,13 +44,18 @@ endif
 # -fno-tree-tail-merge (80 in session 10: gcc's GIMPLE tail merging leaves
 # larger code at -Oz than the RTL cross-jumping that still runs; hello −16,
 # webserver_pci −64),
+# -fno-expensive-optimizations -fno-move-loop-invariants (512 in session 12:
+# gcc's extra CSE and register-allocation passes and the hoisting of loop
+# invariants grow -Oz code; the guest CPU per 1 KiB request was the same
+# with and without them, bench numbers in docs/benchmarks.md),
 # -Oz instead of -Os (1,072: gcc 12's size level, e.g. small constants loaded
 # with push/pop; the host-compiled HTTP parse, date and path code under
 # callgrind runs 0.24% more instructions with it than with -Os). Per-file -Oz
 # for cold code only saves nothing: LTO then declines to inline across the
 # two levels.
 GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap -fipa-pta \
-	-fno-tree-loop-distribute-patterns -fno-partial-inlining -fno-tree-tail-merge
+	-fno-tree-loop-distribute-patterns -fno-partial-inlining -fno-tree-tail-merge \
+	-fno-expensive-optimizations -fno-move-loop-invariants
 CC       := gcc
 OBJCOPY  := objcopy
 STRIP    := strip

@@ -320,7 +320,7 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
             }
         }
         http_out_head_start(&b, status, now);
-        http_out_fmt(&b, "Content-Type: %s\r\n", http_mime_type(path->path, path->len));
+        http_out_header(&b, "Content-Type", http_mime_type(path->path, path->len));
         http_out_fmt(&b, "Content-Length: %llu\r\n", (unsigned long long)length);
         if (status == 206)
             http_out_fmt(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)start,
@@ -328,8 +328,8 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
         http_out_str(&b, "Accept-Ranges: bytes\r\n");
     }
     if (http_date_format(last_modified, date))
-        http_out_fmt(&b, "Last-Modified: %s\r\n", date);
-    http_out_fmt(&b, "ETag: %s\r\n", etag);
+        http_out_header(&b, "Last-Modified", date);
+    http_out_header(&b, "ETag", etag);
     http_out_head_end(&b, req, req->keep_alive);
     http_out_finish(&b, status, req->keep_alive, 0, now, resp);
     if (!b.overflow && !unchanged && req->method == HTTP_METHOD_GET) {

@@ -58,6 +58,8 @@ static void emit_repeat(struct formatter *f, char c, size_t n)
     char fill[16];
     const size_t chunk = sizeof(fill);
 
+    if (n == 0) /* most conversions: no padding, no fill to make */
+        return;
     __builtin_memset(fill, c, sizeof(fill));
     while (n > 0) {
         size_t k = n < chunk ? n : chunk;

@@ -38,19 +38,31 @@ void http_out_str(struct http_out *b, const char *s)
     http_out_bytes(b, s, strlen(s));
 }
 
+void http_out_header(struct http_out *b, const char *name, const char *value)
+{
+    http_out_str(b, name);
+    http_out_str(b, ": ");
+    http_out_str(b, value);
+    http_out_str(b, "\r\n");
+}
+
+/* Formats straight into the buffer: what does not fit is cut off there and
+ * the head marked as overflowed. */
 void http_out_fmt(struct http_out *b, const char *fmt, ...)
 {
-    char tmp[128];
     va_list ap;
     int n;
+    if (b->overflow)
+        return;
     va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+    if (n < 0 || (size_t)n >= b->size - b->len) {
         b->overflow = true;
+        b->p[b->len] = '\0';
         return;
     }
-    http_out_bytes(b, tmp, (size_t)n);
+    b->len += (size_t)n;
 }
 
 /* "CCCReason" entries, each its own literal (a "\0" before a digit would
@@ -94,7 +106,7 @@ void http_out_head_start(struct http_out *b, int status, int64_t now)
     char date[HTTP_DATE_LEN + 1];
     http_out_fmt(b, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
     if (now != HTTP_NO_CLOCK && http_date_format(now, date))
-        http_out_fmt(b, "Date: %s\r\n", date);
+        http_out_header(b, "Date", date);
     http_out_str(b, "Server: Miura\r\n");
 }
 
@@ -146,7 +158,7 @@ void http_respond(const struct http_request *req, int status, const char *header
     if (headers)
         http_out_str(&b, headers);
     if (content_type)
-        http_out_fmt(&b, "Content-Type: %s\r\n", content_type);
+        http_out_header(&b, "Content-Type", content_type);
     if (!no_body)
         http_out_fmt(&b, "Content-Length: %zu\r\n", body_len);
     http_out_head_end(&b, req, keep_alive);

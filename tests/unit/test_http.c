@@ -1149,6 +1149,47 @@ TEST(small_response_buffer)
     CHECK(!resp.keep_alive);
 }
 
+/* struct http_out: a piece that fits goes in whole; one that does not marks
+ * the head overflowed and leaves what was there, NUL-terminated. */
+TEST(http_out_pieces)
+{
+    char buf[200], big[150];
+    struct http_out b;
+    memset(big, 'y', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+
+    http_out_init(&b, buf, 12);
+    http_out_fmt(&b, "%d-%s", 42, "abc");
+    CHECK(!b.overflow);
+    CHECK_EQ(b.len, 6);
+    CHECK_STR(buf, "42-abc");
+    http_out_fmt(&b, "%s", "12345"); /* 11 bytes and the NUL: fits exactly */
+    CHECK(!b.overflow);
+    CHECK_STR(buf, "42-abc12345");
+    http_out_fmt(&b, "%c", 'z'); /* no room for it and the NUL */
+    CHECK(b.overflow);
+    CHECK_EQ(b.len, 11);
+    CHECK_STR(buf, "42-abc12345");
+    http_out_str(&b, ""); /* nothing more once overflowed */
+    CHECK(b.overflow);
+
+    /* a piece longer than 128 bytes (once the limit of a formatted piece) */
+    http_out_init(&b, buf, sizeof(buf));
+    http_out_str(&b, "X: ");
+    http_out_fmt(&b, "%s\r\n", big);
+    CHECK(!b.overflow);
+    CHECK_EQ(b.len, 3 + strlen(big) + 2);
+    CHECK_EQ(strlen(buf), b.len);
+    http_out_fmt(&b, "%s", big); /* does not fit */
+    CHECK(b.overflow);
+    CHECK_EQ(strlen(buf), 3 + strlen(big) + 2);
+
+    http_out_init(&b, buf, 0); /* no room at all */
+    CHECK(b.overflow);
+    http_out_fmt(&b, "%d", 1);
+    CHECK(b.overflow);
+}
+
 /* ---- dates ---- */
 
 TEST(date_known_values)
