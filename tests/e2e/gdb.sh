@@ -62,6 +62,18 @@ else
 fi
 [ "$(curl -s --max-time 60 "http://127.0.0.1:$port/")" = "under gdb" ] && pass serves-after-detach ||
     fail serves-after-detach "no page after gdb detached"
+# tools/guest-profile.py (bench/profile) samples the guest through the stub:
+# an idle web server is halted in its idle loop, which runs on kmain's stack.
+timeout -k 2 60 python3 "$ROOT/tools/guest-profile.py" "$gport" 3 "$web" 20 >"$work/profile.out" 2>&1
+samples=$(awk '/ samples of 1 vCPU/ {print $1}' "$work/profile.out")
+idle_self=$(awk '$3 == "sched_idle_loop" {print int($2); exit}' "$work/profile.out")
+kmain_inc=$(awk '$3 == "kmain" {print int($1); exit}' "$work/profile.out")
+if [ "${samples:-0}" -ge 20 ] && [ "${idle_self:-0}" -ge 50 ] && [ "${kmain_inc:-0}" -ge 50 ] &&
+    [ "$(curl -s --max-time 60 "http://127.0.0.1:$port/")" = "under gdb" ]; then
+    pass profile-samples
+else
+    fail profile-samples "samples ${samples:-none}, idle self ${idle_self:-?} %, kmain ${kmain_inc:-?} %: $(head -c 1500 "$work/profile.out")"
+fi
 n=$(grep -c '^webserver: serving ' "$RT/dbg/console.log")
 [ "$n" = 1 ] && pass started-once || fail started-once "the web server started $n times: $(head -c 600 "$RT/dbg/console.log")"
 timeout 30 "$MIURA" stop dbg >/dev/null
