@@ -5,6 +5,7 @@ pointer and frame-pointer call chain through QEMU's gdbstub (the GDB remote
 protocol), then names them from the image's .elf.
 
 usage: guest-profile.py PORT SECONDS ELF [INTERVAL_MS]
+       (CALLERS=f,g in the environment: also who called f and g when they ran)
 
 Every INTERVAL_MS (default 50, randomised +-50 %) the VM is stopped (as gdb's
 Ctrl-C), each vCPU's registers are read, its frame chain is walked through
@@ -15,6 +16,7 @@ hlt. The stops slow the guest down: read shares, not rates.
 """
 import bisect
 import collections
+import os
 import random
 import socket
 import subprocess
@@ -148,6 +150,11 @@ def main():
     print("by self time:")
     for f, c in own.most_common(20):
         print(f"{100 * inc[f] / n:8.1f}% {100 * c / n:5.1f}%  {f}")
+    for f in filter(None, os.environ.get("CALLERS", "").split(",")):
+        callers = collections.Counter(name(st[1]) for st in stacks if len(st) > 1 and name(st[0]) == f)
+        print(f"callers of {f} while it ran:")
+        for c, k in callers.most_common(10):
+            print(f"{100 * k / n:8.1f}%  {c}")
 
 
 if __name__ == "__main__":

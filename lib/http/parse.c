@@ -70,8 +70,11 @@ static int parse_request_line(const char *line, size_t len, struct http_request 
     req->method = HTTP_METHOD_OTHER;
     for (unsigned m = HTTP_METHOD_GET; m < HTTP_METHOD_OTHER; m++) {
         const char *name = method_names[m - HTTP_METHOD_GET];
-        if (strlen(name) == req->method_name.len && memcmp(line, name, req->method_name.len) == 0)
+        /* most names differ at their first byte: no strlen of each */
+        if (strncmp(name, line, req->method_name.len) == 0 && name[req->method_name.len] == '\0') {
             req->method = (enum http_method)m;
+            break;
+        }
     }
 
     /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.6) */
