@@ -321,7 +321,7 @@ void http_respond_file(const struct http_request *req, const struct http_path *p
         }
         http_out_head_start(&b, status, now);
         http_out_header(&b, "Content-Type", http_mime_type(path->path, path->len));
-        http_out_fmt(&b, "Content-Length: %llu\r\n", (unsigned long long)length);
+        http_out_header_uint(&b, "Content-Length", length);
         if (status == 206)
             http_out_fmt(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)start,
                          (unsigned long long)(start + length - 1), (unsigned long long)file->size);

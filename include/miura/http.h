@@ -278,7 +278,9 @@ void http_out_str(struct http_out *b, const char *s);
 __attribute__((format(printf, 2, 3))) void http_out_fmt(struct http_out *b, const char *fmt, ...);
 /* "Name: value\r\n", without the formatter (the heads of every response). */
 void http_out_header(struct http_out *b, const char *name, const char *value);
-/* "HTTP/1.1 STATUS Reason", Date (unless now is HTTP_NO_CLOCK), Server. */
+/* "Name: value\r\n" with value in decimal. */
+void http_out_header_uint(struct http_out *b, const char *name, uint64_t value);
+/* "HTTP/1.1 STATUS Reason" (STATUS: 100..999), Date (unless now is HTTP_NO_CLOCK), Server. */
 void http_out_head_start(struct http_out *b, int status, int64_t now);
 /* Connection (close, or keep-alive for an HTTP/1.0 client that keeps the
  * connection; req may be NULL) and the empty line that ends the head. */

@@ -46,6 +46,16 @@ void http_out_header(struct http_out *b, const char *name, const char *value)
     http_out_str(b, "\r\n");
 }
 
+void http_out_header_uint(struct http_out *b, const char *name, uint64_t value)
+{
+    char digits[21], *p = digits + sizeof(digits) - 1;
+    *p = '\0';
+    do
+        *--p = (char)('0' + value % 10);
+    while (value /= 10);
+    http_out_header(b, name, p);
+}
+
 /* Formats straight into the buffer: what does not fit is cut off there and
  * the head marked as overflowed. */
 void http_out_fmt(struct http_out *b, const char *fmt, ...)
@@ -103,8 +113,13 @@ const char *http_reason(int status)
 
 void http_out_head_start(struct http_out *b, int status, int64_t now)
 {
-    char date[HTTP_DATE_LEN + 1];
-    http_out_fmt(b, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+    char date[HTTP_DATE_LEN + 1], line[] = "HTTP/1.1 000 ";
+    line[9] = (char)('0' + status / 100 % 10); /* a status has three digits */
+    line[10] = (char)('0' + status / 10 % 10);
+    line[11] = (char)('0' + status % 10);
+    http_out_str(b, line);
+    http_out_str(b, http_reason(status));
+    http_out_str(b, "\r\n");
     if (now != HTTP_NO_CLOCK && http_date_format(now, date))
         http_out_header(b, "Date", date);
     http_out_str(b, "Server: Miura\r\n");
@@ -160,7 +175,7 @@ void http_respond(const struct http_request *req, int status, const char *header
     if (content_type)
         http_out_header(&b, "Content-Type", content_type);
     if (!no_body)
-        http_out_fmt(&b, "Content-Length: %zu\r\n", body_len);
+        http_out_header_uint(&b, "Content-Length", body_len);
     http_out_head_end(&b, req, keep_alive);
     if (no_body || is_head(req))
         body_len = 0;

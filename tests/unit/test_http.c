@@ -1184,6 +1184,17 @@ TEST(http_out_pieces)
     CHECK(b.overflow);
     CHECK_EQ(strlen(buf), 3 + strlen(big) + 2);
 
+    /* the status line and number headers, written without the formatter */
+    http_out_init(&b, buf, sizeof(buf));
+    http_out_head_start(&b, 505, HTTP_NO_CLOCK);
+    http_out_header_uint(&b, "Content-Length", 0);
+    http_out_header_uint(&b, "X", UINT64_MAX);
+    http_out_head_start(&b, 100, HTTP_NO_CLOCK);
+    CHECK(!b.overflow);
+    CHECK_STR(buf, "HTTP/1.1 505 HTTP Version Not Supported\r\nServer: Miura\r\n"
+                   "Content-Length: 0\r\nX: 18446744073709551615\r\n"
+                   "HTTP/1.1 100 Continue\r\nServer: Miura\r\n");
+
     http_out_init(&b, buf, 0); /* no room at all */
     CHECK(b.overflow);
     http_out_fmt(&b, "%d", 1);
