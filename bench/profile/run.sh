@@ -25,7 +25,10 @@ export MIURA_RUNTIME_DIR=$work/rt
 name=prof-$$
 cleanup() {
     [ -n "${wrk_pid:-}" ] && kill "$wrk_pid" 2>/dev/null
-    "$MIURA" stop "$name" >/dev/null 2>&1 || true
+    if ! "$MIURA" stop "$name" >/dev/null 2>&1 && "$MIURA" ps 2>/dev/null | grep -qw "^$name"; then
+        echo "bench/profile: $name did not stop; its run directory stays: MIURA_RUNTIME_DIR=$work/rt" >&2
+        return
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
