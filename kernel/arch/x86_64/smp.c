@@ -190,14 +190,21 @@ void smp_wake(unsigned cpu)
     lapic_ipi(cpu_apic[cpu], VECTOR_WAKE);
 }
 
+/* With interrupts off: a spin loop's call (coop_take spins with them on)
+ * that read the generation before a shootdown's IPI came in, and was
+ * interrupted by it after, stored its older generation over the newer one
+ * the IPI had acknowledged; the shooting CPU then waited for ever (a thread
+ * creation at --cpus 2 under connection churn hung the web server). */
 void smp_poll(void)
 {
+    uint64_t flags = irq_save();
     unsigned me = arch_cpu_index();
     uint64_t gen = tlb_gen;
     if (tlb_done[me] != gen) {
         write_cr3(read_cr3());
         tlb_done[me] = gen;
     }
+    irq_restore(flags);
 }
 
 static void tlb_interrupt(void *arg)
