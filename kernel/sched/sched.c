@@ -205,6 +205,42 @@ static void stack_check_measure(const struct thread *t)
     }
 }
 
+/* Spare stacks. Setting a stack's guard page and clearing it again are a
+ * TLB shootdown each with several CPUs, two per thread: with a thread per
+ * connection, most of the cost of a connection at 4 CPUs. So each CPU keeps
+ * the last stack a thread of it exited from, guard still set, its size in
+ * pages in its first word above the guard, and the next thread created on
+ * that CPU with the same size takes it (an atomic exchange: the creator
+ * may run on another CPU). Anything else goes back to the page allocator. */
+static void stack_release(void *stack, size_t pages)
+{
+    paging_set_guard((uintptr_t)stack, false);
+    page_free(stack, pages);
+}
+
+static void stack_park(struct cpu *c, void *stack, size_t pages)
+{
+    *(size_t *)((uint8_t *)stack + PAGE_SIZE) = pages;
+    void *old = __atomic_exchange_n(&c->spare_stack, stack, __ATOMIC_ACQ_REL);
+    if (old)
+        stack_release(old, *(size_t *)((uint8_t *)old + PAGE_SIZE));
+}
+
+static void *stack_get(struct cpu *c, size_t pages)
+{
+    void *s = __atomic_exchange_n(&c->spare_stack, NULL, __ATOMIC_ACQ_REL);
+    if (s && *(size_t *)((uint8_t *)s + PAGE_SIZE) == pages)
+        return s;
+    if (s)
+        stack_park(c, s, *(size_t *)((uint8_t *)s + PAGE_SIZE));
+    s = page_alloc(pages);
+    if (s && paging_set_guard((uintptr_t)s, true) < 0) {
+        page_free(s, pages);
+        s = NULL;
+    }
+    return s;
+}
+
 static void finish_switch(struct cpu *c)
 {
     struct thread *dead = c->dead;
@@ -214,8 +250,7 @@ static void finish_switch(struct cpu *c)
         stack_check_measure(dead);
     c->dead = NULL;
     inbox_drain(c); /* a late wake of the dead thread may be there */
-    paging_set_guard((uintptr_t)dead->stack, false);
-    page_free(dead->stack, dead->stack_pages);
+    stack_park(c, dead->stack, dead->stack_pages);
     /* Under the lock: a joiner on another CPU frees the thread once it sees
      * the stack gone, so nothing here touches it after the unlock. */
     uint64_t flags = spin_lock(&sched_lock);
@@ -397,10 +432,8 @@ thread_t *thread_create(int cpu, size_t stack_size, thread_fn fn, void *arg)
         return NULL;
     }
     t->stack_pages = (stack_size + PAGE_SIZE - 1) / PAGE_SIZE + 1;
-    t->stack = page_alloc(t->stack_pages);
-    if (!t->stack || paging_set_guard((uintptr_t)t->stack, true) < 0) {
-        if (t->stack)
-            page_free(t->stack, t->stack_pages);
+    t->stack = stack_get(&cpus[cpu], t->stack_pages);
+    if (!t->stack) {
         free(t);
         errno = ENOMEM;
         return NULL;

@@ -94,6 +94,7 @@ struct cpu {
     uint64_t wake_ipis;    /* of which needed an IPI (that CPU was idle) */
     uint64_t coop_halts;   /* halts waiting for a cooperative section */
     int sleeping;          /* idle and about to halt: a remote wake sends an IPI */
+    void *spare_stack;     /* an exited thread's, guard still set (sched.c) */
 };
 
 static inline struct cpu *this_cpu(void)

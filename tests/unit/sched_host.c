@@ -13,7 +13,8 @@
  * switch back finds it; a new thread's rsp points into its stack (the frame
  * sched.c built for switch.S, unused here) and its fiber starts in
  * thread_entry. The fiber of an exited thread goes with its stack
- * (page_free, after the switch away from it).
+ * (page_free, after the switch away from it), or when a new thread starts
+ * on that stack (sched.c keeps an exited thread's stack for the next).
  */
 #include <asm/prctl.h>
 #include <linux/futex.h>
@@ -71,6 +72,7 @@ static struct {
     void *arg;
 } handlers[2]; /* VECTOR_TIMER, VECTOR_WAKE: set by sched_init on CPU 0 */
 static long threads_live, stack_pages, timers_left;
+static unsigned long stack_allocs;
 static unsigned long ipis, halts;
 
 /* ---- futex: a raw system call, which TSan does not see as synchronisation */
@@ -300,6 +302,7 @@ void *page_alloc(size_t npages)
     if (p) {
         memset(p, 0, PAGE_SIZE); /* the guard page: no fiber yet */
         __atomic_fetch_add(&stack_pages, (long)npages, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&stack_allocs, 1, __ATOMIC_RELAXED);
     }
     return p;
 }
@@ -365,20 +368,24 @@ void switch_context(uint64_t *save_rsp, uint64_t new_rsp)
 
     if (next->rsp != new_rsp || next == prev)
         panic("switch_context: not to this CPU's current thread");
-    if (!to->tsan) {
-        /* A new thread: new_rsp is the top of the frame sched.c built. */
+    if (new_rsp != (uint64_t)to) {
+        /* A new thread: new_rsp is the top of the frame sched.c built. Its
+         * stack may be an exited thread's (sched.c's spare stacks): that
+         * thread's fiber, never to run again, goes first. */
         char *base = (char *)next->stack + PAGE_SIZE;
         if (new_rsp <= (uint64_t)base ||
             new_rsp > (uint64_t)next->stack + next->stack_pages * PAGE_SIZE)
             panic("switch_context: a new thread's rsp outside its stack");
+        if (to->tsan)
+            __tsan_destroy_fiber(to->tsan);
         getcontext(&to->context);
         to->context.uc_stack.ss_sp = base;
         to->context.uc_stack.ss_size = new_rsp - (uint64_t)base;
         to->context.uc_link = NULL;
         makecontext(&to->context, host_fiber_main, 0);
         to->tsan = __tsan_create_fiber(0);
-    } else if (new_rsp != (uint64_t)to) {
-        panic("switch_context: a thread's rsp is not its fiber");
+    } else if (!to->tsan) {
+        panic("switch_context: a thread's rsp is its fiber before it ran");
     }
     *save_rsp = (uint64_t)from;
     /* Synchronising switch: one CPU runs its threads one after the other. */
@@ -411,8 +418,15 @@ static void *host_cpu_main(void *arg)
     h->irq_on = false; /* as a CPU comes up */
     h->timer_deadline = 0;
     h->idle.tsan = __tsan_get_current_fiber();
-    if (setjmp(h->stop))
+    if (setjmp(h->stop)) {
+        /* The machine stops: the CPU's spare stack (sched.c) goes with it,
+         * its size in pages in its first word above the guard. */
+        struct cpu *c = this_cpu();
+        if (c->spare_stack)
+            page_free(c->spare_stack, *(size_t *)((char *)c->spare_stack + PAGE_SIZE));
+        c->spare_stack = NULL;
         return NULL;
+    }
     /* As kmain and kmain_ap: CPU 0 first (it sets the vector handlers),
      * then the others; root is created once every CPU runs threads. */
     if (h->id == 0)
@@ -463,6 +477,7 @@ void sched_host_stats(struct sched_host_stats *s)
 {
     s->threads_live = __atomic_load_n(&threads_live, __ATOMIC_RELAXED);
     s->stack_pages = __atomic_load_n(&stack_pages, __ATOMIC_RELAXED);
+    s->stack_allocs = __atomic_load_n(&stack_allocs, __ATOMIC_RELAXED);
     s->ipis = __atomic_load_n(&ipis, __ATOMIC_RELAXED);
     s->halts = __atomic_load_n(&halts, __ATOMIC_RELAXED);
     s->timers_left = (unsigned)__atomic_load_n(&timers_left, __ATOMIC_RELAXED);

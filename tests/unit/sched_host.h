@@ -31,11 +31,12 @@
 void sched_host_run(unsigned ncpus, thread_fn root, void *arg);
 
 struct sched_host_stats {
-    long threads_live;    /* thread descriptors allocated and not freed */
-    long stack_pages;     /* stack pages allocated and not freed */
-    unsigned long ipis;   /* smp_wake calls */
-    unsigned long halts;  /* futex waits of halted CPUs */
-    unsigned timers_left; /* CPUs that stopped with their timer armed */
+    long threads_live;          /* thread descriptors allocated and not freed */
+    long stack_pages;           /* stack pages allocated and not freed */
+    unsigned long stack_allocs; /* page_alloc calls (stacks taken from the allocator) */
+    unsigned long ipis;         /* smp_wake calls */
+    unsigned long halts;        /* futex waits of halted CPUs */
+    unsigned timers_left;       /* CPUs that stopped with their timer armed */
 };
 /* Counters since the process started; call between runs. */
 void sched_host_stats(struct sched_host_stats *s);

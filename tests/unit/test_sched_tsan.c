@@ -952,3 +952,68 @@ TEST(timeouts_expire_in_deadline_order)
               (order_deadline(p) == order_deadline(i) && p < i));
     }
 }
+
+/*
+ * ---- (9) an exited thread's stack is the next one's (sched.c's spare stacks)
+ *
+ * Root on CPU 0 creates threads on CPU 1 one after another, each joined
+ * before the next: after the first, each takes the stack the one before
+ * left (no page_alloc, the same addresses), and runs on it from a clean
+ * frame (its argument, its return value). A thread of another size does
+ * not take it: it gets stack pages of its own, and the next thread of the
+ * first size allocates again (one spare per CPU, the last one parked).
+ */
+enum { REUSES = 50 };
+
+static uintptr_t reuse_frame[REUSES + 2];
+static unsigned long reuse_allocs[3];
+
+static void *reuse_main(void *arg)
+{
+    volatile unsigned here = (unsigned)(uintptr_t)arg;
+    reuse_frame[here] = (uintptr_t)&here & ~(uintptr_t)(PAGE_SIZE - 1);
+    return (void *)(uintptr_t)(here * 3 + 1);
+}
+
+static unsigned long stack_allocs_now(void)
+{
+    struct sched_host_stats s;
+    sched_host_stats(&s);
+    return s.stack_allocs;
+}
+
+static void *reuse_root(void *arg)
+{
+    (void)arg;
+    unsigned long at = stack_allocs_now();
+    for (unsigned i = 0; i < REUSES; i++) {
+        thread_t *t = thread_create(1, 8192, reuse_main, (void *)(uintptr_t)i);
+        if (!t)
+            thread_fail("thread_create failed");
+        else if ((uintptr_t)join(t) != i * 3 + 1)
+            thread_fail("a thread on a reused stack returned the wrong value");
+    }
+    reuse_allocs[0] = stack_allocs_now() - at;
+    thread_t *big = thread_create(1, 32768, reuse_main, (void *)(uintptr_t)REUSES);
+    if ((uintptr_t)join(big) != REUSES * 3 + 1)
+        thread_fail("the other size's thread returned the wrong value");
+    reuse_allocs[1] = stack_allocs_now() - at;
+    thread_t *small = thread_create(1, 8192, reuse_main, (void *)(uintptr_t)(REUSES + 1));
+    if ((uintptr_t)join(small) != (REUSES + 1) * 3 + 1)
+        thread_fail("the last thread returned the wrong value");
+    reuse_allocs[2] = stack_allocs_now() - at;
+    return NULL;
+}
+
+TEST(exited_threads_stack_is_reused_by_the_next_of_its_size)
+{
+    begin();
+    sched_host_run(2, reuse_root, NULL);
+    CHECK_NOTHING_LEFT(); /* the spare went back when the machine stopped */
+    CHECK_EQ(reuse_allocs[0], 1);
+    CHECK_EQ(reuse_allocs[1], 2);
+    CHECK_EQ(reuse_allocs[2], 3);
+    for (unsigned i = 1; i < REUSES; i++)
+        CHECK_EQ(reuse_frame[i], reuse_frame[0]);
+    CHECK(reuse_frame[REUSES] != reuse_frame[0]);
+}
