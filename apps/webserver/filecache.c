@@ -49,11 +49,16 @@ static bool same_version(const struct file_version *a, const struct file_version
     return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
-static struct fc_entry *lookup(const char *path, const struct file_version *v)
+/* The entry for this version of path; with no version, the entry for path
+ * that a stat showed less than FC_TRUST_NS before now. */
+static struct fc_entry *lookup(const char *path, const struct file_version *v, uint64_t now)
 {
-    for (unsigned i = 0; i < nslots; i++)
-        if (slots[i].path && same_version(&slots[i].version, v) && !strcmp(slots[i].path, path))
-            return &slots[i];
+    for (unsigned i = 0; i < nslots; i++) {
+        struct fc_entry *e = &slots[i];
+        if (e->path && (v ? same_version(&e->version, v) : now - e->checked_ns < FC_TRUST_NS) &&
+            !strcmp(e->path, path))
+            return e;
+    }
     return NULL;
 }
 
@@ -128,13 +133,17 @@ static bool read_whole(int fd, char *buf, size_t size)
     return true;
 }
 
-struct fc_entry *fc_get(const char *path, const struct file_version *v)
+struct fc_entry *fc_get(const char *path, const struct file_version *v, uint64_t now_ns)
 {
-    struct fc_entry *e = lookup(path, v);
+    struct fc_entry *e = lookup(path, v, now_ns);
     if (e) {
         hits++;
+        if (v)
+            e->checked_ns = now_ns;
         return take(e);
     }
+    if (!v)
+        return NULL;
     misses++;
     int fd = open(path, O_RDONLY); /* blocks */
     if (fd < 0)
@@ -159,8 +168,9 @@ struct fc_entry *fc_get(const char *path, const struct file_version *v)
         }
     }
     /* Others ran while this blocked: one may have put the same version in. */
-    if ((e = lookup(path, v)) != NULL) {
+    if ((e = lookup(path, v, now_ns)) != NULL) {
         hits++;
+        e->checked_ns = now_ns;
         take(e);
         release(mine);
         return e;
@@ -199,6 +209,7 @@ struct fc_entry *fc_get(const char *path, const struct file_version *v)
     slot->fd = mine.data ? -1 : fd;
     slot->data = mine.data;
     slot->version = *v;
+    slot->checked_ns = now_ns;
     slot->users = 0;
     if (mine.data)
         loads++;

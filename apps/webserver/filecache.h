@@ -30,6 +30,7 @@ struct fc_entry {
     struct file_version version; /* what it was opened as */
     unsigned users;              /* fc_get without fc_put yet */
     uint64_t last_use;           /* for replacement */
+    uint64_t checked_ns;         /* when a caller's stat last showed this version */
     bool temporary;              /* every slot was busy: freed by its last fc_put */
 };
 
@@ -43,9 +44,19 @@ int fc_init(unsigned slots, size_t budget, size_t file_max);
 /* The entry for this version of path, opened (and for a small file, read) on
  * a miss. NULL with errno set when the file cannot be opened, or a small
  * file's read fails (not when it merely shrank: then it is kept open and
- * streamed, and the short read ends the connection). Every non-NULL
- * result must be given back with fc_put. */
-struct fc_entry *fc_get(const char *path, const struct file_version *v);
+ * streamed, and the short read ends the connection). now_ns: a monotonic
+ * time, when the caller's stat showed v.
+ *
+ * v NULL: the entry for path that a stat showed less than FC_TRUST_NS before
+ * now_ns, without opening anything (NULL if none; not counted as a miss): a
+ * caller that trusts what it saw that recently skips its stat (nginx's
+ * open_file_cache_valid). A file changed or removed on the host is thus
+ * served as it was for at most FC_TRUST_NS after the stat that last showed
+ * it (beyond the attribute cache that answered that stat).
+ *
+ * Every non-NULL result must be given back with fc_put. */
+#define FC_TRUST_NS 100000000u /* 100 ms */
+struct fc_entry *fc_get(const char *path, const struct file_version *v, uint64_t now_ns);
 void fc_put(struct fc_entry *e);
 
 struct fc_stats {

@@ -104,10 +104,8 @@ static int file_info(const char *full, struct http_file_info *info, struct file_
     info->kind = S_ISREG(st.st_mode)   ? HTTP_FILE_REGULAR
                  : S_ISDIR(st.st_mode) ? HTTP_FILE_DIRECTORY
                                        : HTTP_FILE_FORBIDDEN;
-    info->size = (uint64_t)st.st_size;
-    info->mtime = st.st_mtim.tv_sec;
     v->ino = st.st_ino;
-    v->size = info->size;
+    v->size = (uint64_t)st.st_size;
     v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
     return 0;
 }
@@ -119,10 +117,11 @@ static void count_copied(uint64_t n)
     __atomic_add_fetch(&file_bytes_copied, n, __ATOMIC_RELAXED);
 }
 
-static struct fc_entry *cache_get(const char *path, const struct file_version *v)
+__attribute__((noinline)) static struct fc_entry *
+cache_get(const char *path, const struct file_version *v, uint64_t now)
 {
     thread_coop_enter();
-    struct fc_entry *f = fc_get(path, v);
+    struct fc_entry *f = fc_get(path, v, now);
     thread_coop_leave();
     return f;
 }
@@ -188,9 +187,20 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
         log_request(req, &resp);
         return resp.keep_alive;
     }
-    struct http_file_info info;
+    struct http_file_info info = {HTTP_FILE_REGULAR, 0, 0};
     struct file_version version = {0, 0, 0};
-    int failed = file_info(full, &info, &version);
+    uint64_t now = miura_clock_ns();
+    int failed = 0;
+    /* A file whose version a stat showed within FC_TRUST_NS is served from
+     * its entry without another stat (a hot file is stat'ed once per 100 ms,
+     * not once per request). */
+    struct fc_entry *f = cache_get(full, NULL, now);
+    if (f)
+        version = f->version;
+    else
+        failed = file_info(full, &info, &version);
+    info.size = version.size;
+    info.mtime = (int64_t)(version.mtime_ns / 1000000000u);
     if (cfg.listing && path.index_appended && info.kind == HTTP_FILE_MISSING) {
         size_t cut = cfg.root_len + path.len - (sizeof(HTTP_INDEX_FILE) - 1);
         full[cut] = '\0';                                           /* the directory itself */
@@ -205,8 +215,8 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
         /* unreadable: the 404 below */
     }
     http_respond_file(req, &path, &info, miura_realtime_s(), out, out_size, &resp);
-    struct fc_entry *f = NULL;
-    if (failed || (resp.send_file && resp.file_length > 0 && !(f = cache_get(full, &version)))) {
+    if (failed ||
+        (resp.send_file && resp.file_length > 0 && !f && !(f = cache_get(full, &version, now)))) {
         /* the host failed us, or the file went (or became unreadable) since
          * the stat: nothing is sent yet, so say so */
         http_respond_error(req, failed ? failed : status_for_errno(errno), miura_realtime_s(), out,

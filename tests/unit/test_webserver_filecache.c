@@ -76,12 +76,12 @@ TEST(small_file_is_held_in_memory_and_hit)
     const char *p = make_file("small", 100, 7);
     struct file_version v = version_of(p);
     CHECK_EQ(fc_init(4, 1000, 400), 0);
-    struct fc_entry *a = fc_get(p, &v);
+    struct fc_entry *a = fc_get(p, &v, 1);
     CHECK(a != NULL);
     CHECK(a->data != NULL);
     CHECK_EQ(a->fd, -1);
     CHECK(content_is(a->data, 100, 7));
-    struct fc_entry *b = fc_get(p, &v);
+    struct fc_entry *b = fc_get(p, &v, 1);
     CHECK(b == a);
     struct fc_stats st;
     fc_stats(&st);
@@ -100,7 +100,7 @@ TEST(large_file_stays_open_not_read)
     const char *p = make_file("large", 5000, 3);
     struct file_version v = version_of(p);
     CHECK_EQ(fc_init(4, 100000, 4096), 0);
-    struct fc_entry *a = fc_get(p, &v);
+    struct fc_entry *a = fc_get(p, &v, 1);
     CHECK(a != NULL);
     CHECK(a->data == NULL);
     CHECK(a->fd >= 0);
@@ -118,13 +118,13 @@ TEST(a_new_version_is_loaded_and_replaces_the_old)
     const char *p = make_file("changing", 200, 1);
     struct file_version v1 = version_of(p);
     CHECK_EQ(fc_init(4, 1000, 400), 0);
-    struct fc_entry *a = fc_get(p, &v1);
+    struct fc_entry *a = fc_get(p, &v1, 1);
     CHECK(a && a->data && content_is(a->data, 200, 1));
     fc_put(a);
     make_file("changing", 200, 50); /* same size: only the version tells */
     struct file_version v2 = v1;
     v2.mtime_ns += 1;
-    struct fc_entry *b = fc_get(p, &v2);
+    struct fc_entry *b = fc_get(p, &v2, 1);
     CHECK(b && b->data && content_is(b->data, 200, 50));
     struct fc_stats st;
     fc_stats(&st);
@@ -143,7 +143,7 @@ TEST(content_budget_is_never_exceeded)
         snprintf(name, sizeof(name), "b%u", i);
         const char *p = make_file(name, 300, i);
         struct file_version v = version_of(p);
-        struct fc_entry *e = fc_get(p, &v);
+        struct fc_entry *e = fc_get(p, &v, 1);
         CHECK(e && e->data && content_is(e->data, 300, i));
         struct fc_stats st;
         fc_stats(&st);
@@ -163,8 +163,8 @@ TEST(in_use_content_is_not_evicted_for_the_budget)
     CHECK_EQ(fc_init(8, 500, 400), 0);
     const char *p1 = make_file("u1", 300, 1), *p2 = make_file("u2", 300, 2);
     struct file_version v1 = version_of(p1), v2 = version_of(p2);
-    struct fc_entry *a = fc_get(p1, &v1);
-    struct fc_entry *b = fc_get(p2, &v2); /* no room while a is in use: kept open */
+    struct fc_entry *a = fc_get(p1, &v1, 1);
+    struct fc_entry *b = fc_get(p2, &v2, 1); /* no room while a is in use: kept open */
     CHECK(a && a->data && content_is(a->data, 300, 1));
     CHECK(b && !b->data && b->fd >= 0 && fd_content_is(b->fd, 300, 2));
     fc_put(a);
@@ -179,7 +179,7 @@ TEST(busy_slots_give_a_temporary_entry)
     struct fc_entry *e[3];
     for (int i = 0; i < 3; i++) {
         struct file_version v = version_of(p[i]);
-        e[i] = fc_get(p[i], &v);
+        e[i] = fc_get(p[i], &v, 1);
         CHECK(e[i] && e[i]->data && content_is(e[i]->data, 10 * (size_t)(i + 1), (unsigned)i));
     }
     CHECK(!e[0]->temporary && !e[1]->temporary && e[2]->temporary);
@@ -199,13 +199,13 @@ TEST(missing_and_shrunk_files)
     errno = 0;
     char path[128];
     snprintf(path, sizeof(path), "%s/does-not-exist", dir[0] ? dir : "/tmp");
-    CHECK(fc_get(path, &none) == NULL);
+    CHECK(fc_get(path, &none, 1) == NULL);
     CHECK_EQ(errno, ENOENT);
     /* The stat said 200 bytes, the file has 100 now: not held in memory. */
     const char *p = make_file("shrunk", 100, 9);
     struct file_version v = version_of(p);
     v.size = 200;
-    struct fc_entry *e = fc_get(p, &v);
+    struct fc_entry *e = fc_get(p, &v, 1);
     CHECK(e && !e->data && e->fd >= 0);
     struct fc_stats st;
     fc_stats(&st);
@@ -219,10 +219,56 @@ TEST(zero_budget_keeps_files_open_only)
     CHECK_EQ(fc_init(4, 0, 65536), 0);
     const char *p = make_file("z", 10, 4);
     struct file_version v = version_of(p);
-    struct fc_entry *e = fc_get(p, &v);
+    struct fc_entry *e = fc_get(p, &v, 1);
     CHECK(e && !e->data && e->fd >= 0 && fd_content_is(e->fd, 10, 4));
     fc_put(e);
     CHECK_EQ(fc_init(4, 0, 0), -1); /* once only */
     CHECK_EQ(errno, EINVAL);
+    fc_reset();
+}
+
+/* fc_get without a version: an entry serves without a stat only within
+ * FC_TRUST_NS of the last stat that showed its version; an older version
+ * kept beside a newer one (still being sent from) stops being served once
+ * its own window is over, and nothing is opened for such a call. */
+TEST(entry_served_without_stat_only_within_its_trust_window)
+{
+    const char *p = make_file("recent", 100, 3);
+    struct file_version v1 = version_of(p);
+    const uint64_t t0 = 5000000000ull, w = FC_TRUST_NS;
+    CHECK_EQ(fc_init(4, 1000, 400), 0);
+    CHECK(fc_get(p, NULL, t0) == NULL); /* nothing yet, and nothing opened */
+    struct fc_stats st;
+    fc_stats(&st);
+    CHECK_EQ(st.entries, 0);
+    CHECK_EQ(st.misses, 0);
+    struct fc_entry *a = fc_get(p, &v1, t0);
+    CHECK(a && a->data && content_is(a->data, 100, 3));
+    fc_put(a);
+    struct fc_entry *r = fc_get(p, NULL, t0 + w - 1);
+    CHECK(r == a);
+    fc_put(r);
+    CHECK(fc_get(p, NULL, t0 + w) == NULL); /* the window is over: stat again */
+    CHECK(fc_get("/no/such/path", NULL, t0 + 1) == NULL);
+    fc_stats(&st);
+    CHECK_EQ(st.hits, 1);
+    CHECK_EQ(st.misses, 1);
+    /* a stat showing the same version again opens a new window */
+    struct fc_entry *old = fc_get(p, &v1, t0 + 2 * w);
+    CHECK(old == a);
+    r = fc_get(p, NULL, t0 + 3 * w - 1);
+    CHECK(r == a);
+    fc_put(r);
+    /* a new version while the old one is being sent from */
+    make_file("recent", 100, 9);
+    struct file_version v2 = v1;
+    v2.mtime_ns += 1;
+    struct fc_entry *b = fc_get(p, &v2, t0 + 4 * w);
+    CHECK(b && b != old && b->data && content_is(b->data, 100, 9));
+    fc_put(b);
+    r = fc_get(p, NULL, t0 + 4 * w + 1); /* the old one's window is over */
+    CHECK(r == b);
+    fc_put(r);
+    fc_put(old);
     fc_reset();
 }
