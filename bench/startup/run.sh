@@ -9,7 +9,10 @@
 #           "serving" (its published port answered a real HTTP request), with
 #           MIURA_START_TRACE=1: when each start step ended (docs/launcher.md);
 #   base    the same with the launcher named by MIURA_BASE (optional: another
-#           build of miura, e.g. main's, for a before/after in one run).
+#           build of miura, e.g. main's, for a before/after in one run);
+#   unconfined  this launcher with --unconfined (UNCONFINED=0: not run): what
+#           the confinement (own uid, cgroup, namespaces, QEMU's -sandbox)
+#           costs on the way to the first response.
 # Prints medians; the target (issue 11) is miura <= floor + 15 ms.
 #
 #   ROUNDS=9 bash bench/startup/run.sh
@@ -40,11 +43,11 @@ floor_once() {
     echo $((($(date +%s%N) - a) / 1000))
 }
 
-# miura_once LAUNCHER TAG: microseconds to "serving"; the trace line to $work/trace-TAG
+# miura_once LAUNCHER TAG [OPTION]: microseconds to "serving"; the trace line to $work/trace-TAG
 miura_once() {
     local a line
     a=$(date +%s%N)
-    MIURA_START_TRACE=1 timeout -k 2 120 "$1" run --name "bench-startup-$2" --share "$work/site" \
+    MIURA_START_TRACE=1 timeout -k 2 120 "$1" run ${3:+"$3"} --name "bench-startup-$2" --share "$work/site" \
         --publish "127.0.0.1:$port:80" --append log=0 build/apps/webserver/webserver 2>&1 |
         while IFS= read -r line; do
             case $line in
@@ -59,10 +62,12 @@ miura_once() {
 
 tags=(miura)
 [ -n "${MIURA_BASE:-}" ] && tags+=(base)
+[ "${UNCONFINED:-1}" = 1 ] && tags+=(unconfined)
 for _ in $(seq "$ROUNDS"); do
     floor_once >>"$work/floor"
     miura_once "$MIURA" miura
     [ -n "${MIURA_BASE:-}" ] && miura_once "$MIURA_BASE" base
+    [ "${UNCONFINED:-1}" = 1 ] && miura_once "$MIURA" unconfined --unconfined
 done
 
 ms() { awk '{printf "%.1f", $1 / 1000}'; }
