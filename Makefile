@@ -48,9 +48,6 @@ endif
 # gcc's extra CSE and register-allocation passes and the hoisting of loop
 # invariants grow -Oz code; the guest CPU per 1 KiB request was the same
 # with and without them, bench numbers in docs/benchmarks.md),
-# --param=max-inline-insns-single=35 -fno-tree-copy-prop (128 in session 13:
-# LTO inlines fewer large single-caller-less functions; 30-45 all gave the
-# same, 60 and up nothing; copy propagation on GIMPLE grows -Oz code by 16),
 # -Oz instead of -Os (1,072: gcc 12's size level, e.g. small constants loaded
 # with push/pop; the host-compiled HTTP parse, date and path code under
 # callgrind runs 0.24% more instructions with it than with -Os). Per-file -Oz
@@ -58,8 +55,7 @@ endif
 # two levels.
 GUEST_SIZE_FLAGS := -fno-jump-tables -malign-data=abi -mpreferred-stack-boundary=3 -fno-shrink-wrap -fipa-pta \
 	-fno-tree-loop-distribute-patterns -fno-partial-inlining -fno-tree-tail-merge \
-	-fno-expensive-optimizations -fno-move-loop-invariants --param=max-inline-insns-single=35 \
-	-fno-tree-copy-prop
+	-fno-expensive-optimizations -fno-move-loop-invariants
 CC       := gcc
 OBJCOPY  := objcopy
 STRIP    := strip

@@ -90,8 +90,10 @@ static int status_for_errno(int e)
                                                             : 500;
 }
 
-/* Fills info from stat; returns 0, or the error status when stat failed
- * for a reason other than the file's absence (info says MISSING then). */
+/* Fills info's kind and the version from stat (the caller takes info's size
+ * and mtime from the version); returns 0, or the error status when stat
+ * failed for a reason other than the file's absence (info says MISSING
+ * then, and the version stays zero). */
 static int file_info(const char *full, struct http_file_info *info, struct file_version *v)
 {
     struct stat st;
@@ -187,7 +189,7 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
         log_request(req, &resp);
         return resp.keep_alive;
     }
-    struct http_file_info info = {HTTP_FILE_REGULAR, 0, 0};
+    struct http_file_info info;
     struct file_version version = {0, 0, 0};
     uint64_t now = miura_clock_ns();
     int failed = 0;
@@ -195,10 +197,12 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
      * its entry without another stat (a hot file is stat'ed once per 100 ms,
      * not once per request). */
     struct fc_entry *f = cache_get(full, NULL, now);
-    if (f)
+    if (f) {
         version = f->version;
-    else
+        info.kind = HTTP_FILE_REGULAR;
+    } else {
         failed = file_info(full, &info, &version);
+    }
     info.size = version.size;
     info.mtime = (int64_t)(version.mtime_ns / 1000000000u);
     if (cfg.listing && path.index_appended && info.kind == HTTP_FILE_MISSING) {
@@ -291,8 +295,7 @@ int main(int argc, char **argv)
     }
     printf("webserver: serving %s on vsock port %u\n", cfg.root_len ? cfg.root : "/", cfg.port);
     if (cfg.listing && !&webserver_has_listing)
-        printf("webserver: listing=1 ignored: this image has no directory listings (the "
-               "webserver_listing image has)\n");
+        printf("webserver: listing=1 ignored: no listings in this image\n");
     if (cfg.stats_s) {
         thread_t *t = thread_create(THREAD_CPU_CURRENT, 0, stats_thread, NULL);
         if (t)
