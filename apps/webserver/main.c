@@ -161,17 +161,6 @@ static void log_request(const struct http_request *req, const struct http_respon
         http_log(req, resp);
 }
 
-/* Directory listings live in listing.c, linked only into the
- * webserver_listing image (they pull in the directory-reading half of the
- * Filesystem unit, ~4 KiB). Here, without them: none. */
-__attribute__((weak)) int serve_listing(int sock, const struct http_request *req, const char *dir,
-                                        const char *url_dir, char *out, size_t out_size,
-                                        struct http_response *resp)
-{
-    (void)sock, (void)req, (void)dir, (void)url_dir, (void)out, (void)out_size, (void)resp;
-    return 0;
-}
-
 /* Serves one parsed request. Returns false when the connection must close. */
 static bool serve(int sock, const struct http_request *req, char *out, size_t out_size)
 {
@@ -205,7 +194,11 @@ static bool serve(int sock, const struct http_request *req, char *out, size_t ou
     }
     info.size = version.size;
     info.mtime = (int64_t)(version.mtime_ns / 1000000000u);
-    if (cfg.listing && path.index_appended && info.kind == HTTP_FILE_MISSING) {
+    /* Directory listings: listing.c, linked only into the webserver_listing
+     * image (with the directory-reading half of the Filesystem unit, ~4 KiB);
+     * elsewhere the flag is a constant 0 and this branch is compiled out. */
+    if (webserver_has_listing && cfg.listing && path.index_appended &&
+        info.kind == HTTP_FILE_MISSING) {
         size_t cut = cfg.root_len + path.len - (sizeof(HTTP_INDEX_FILE) - 1);
         full[cut] = '\0';                                           /* the directory itself */
         path.path[path.len - (sizeof(HTTP_INDEX_FILE) - 1)] = '\0'; /* its URL path */
@@ -294,7 +287,7 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("webserver: serving %s on vsock port %u\n", cfg.root_len ? cfg.root : "/", cfg.port);
-    if (cfg.listing && !&webserver_has_listing)
+    if (cfg.listing && !webserver_has_listing)
         printf("webserver: listing=1 ignored: no listings in this image\n");
     if (cfg.stats_s) {
         thread_t *t = thread_create(THREAD_CPU_CURRENT, 0, stats_thread, NULL);

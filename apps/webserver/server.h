@@ -15,11 +15,12 @@ static inline int send_all(int fd, const void *buf, size_t len)
 
 /* listing=1, and dir (url_dir in the URL) has no index.html: answers with its
  * entries. 1 when answered, 0 when there is nothing to list (the caller
- * answers 404), -1 when the connection must be dropped. listing.c has it; the
- * image without listing.c has a stub that returns 0. */
+ * answers 404), -1 when the connection must be dropped. listing.c has it; an
+ * image without listing.c links listing_none.c's stub, which returns 0. */
 int serve_listing(int sock, const struct http_request *req, const char *dir, const char *url_dir,
                   char *out, size_t out_size, struct http_response *resp);
-/* Defined (as 1) only where listing.c is linked. */
-extern const int webserver_has_listing __attribute__((weak));
+/* 1 where listing.c is linked, 0 where listing_none.c is: a constant that
+ * LTO folds, so that the image without listings has no listing code. */
+extern const int webserver_has_listing;
 
 #endif

@@ -224,16 +224,26 @@ int plan_build(const struct launch_config *c, struct argv_list *virtiofsd, struc
         add(qemu, "-sandbox");
         add(qemu, PLAN_QEMU_SANDBOX);
     }
-    add(qemu, "-serial");
+    /* One console, two ways in: the UART (boot, crash reports) and a
+     * virtio-console the guest takes over once it is up (a write per line,
+     * not a VM exit per byte; docs/kernel.md). mux=on lets both front ends
+     * share the one back end; input goes nowhere (the guest reads none). */
+    add(qemu, "-chardev");
     if (c->console_file) {
         if (qemu_escape(c->console_file, esc, sizeof(esc)) < 0) {
             *err = "the console path is too long";
             goto fail;
         }
-        add(qemu, "file:%s", esc);
+        add(qemu, "file,id=con0,mux=on,path=%s", esc);
     } else {
-        add(qemu, "stdio");
+        add(qemu, "stdio,id=con0,mux=on");
     }
+    add(qemu, "-serial");
+    add(qemu, "chardev:con0");
+    add(qemu, "-device");
+    add(qemu, "virtio-serial-%s,max_ports=1", bus);
+    add(qemu, "-device");
+    add(qemu, "virtconsole,chardev=con0");
     add(qemu, "-device");
     add(qemu, "isa-debug-exit,iobase=0xf4,iosize=4");
     if (c->share_dir) {

@@ -524,9 +524,10 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
     /* Each run appends to the logs; the causes read only its own part. */
     const unsigned daemon =
         VM_SPAWN_OWN_GROUP | VM_SPAWN_QUIET_STDIN | VM_SPAWN_STDOUT_TO_LOG | VM_SPAWN_APPEND_LOG;
-    /* Foreground: QEMU shares our stdin/stdout (-serial stdio); detached, its
-     * stdout is console.log. Its stderr goes to qemu.log. Unless --unconfined,
-     * it starts confined (common/vm_identity.h). */
+    /* Foreground: QEMU's stdout is a pipe we relay (the console, stdio);
+     * detached, it is console.log. Never our stdin: the guest reads no
+     * console input, and the console's mux would take Ctrl-A as its own. Its stderr goes to
+     * qemu.log. Unless --unconfined, it starts confined (common/vm_identity.h). */
     struct vm_confine conf;
     identity_qemu_confine(c, &conf);
     struct vm_spawn_io console = {.stdout_fd = s->console_fd,
@@ -588,8 +589,7 @@ static int start_parts(struct run_state *s, struct argv_list *vfs, struct argv_l
         s->console_pipe = out[0];
     }
     int rc =
-        vm_spawn_io(&s->qemu, qemu->argv,
-                    VM_SPAWN_APPEND_LOG | (s->req->detached ? VM_SPAWN_QUIET_STDIN : 0), &console);
+        vm_spawn_io(&s->qemu, qemu->argv, VM_SPAWN_APPEND_LOG | VM_SPAWN_QUIET_STDIN, &console);
     int e = errno;
     for (unsigned i = 0; i < nfds; i++)
         close(fds[i]);

@@ -24,6 +24,7 @@ cleanup() {
     "$MIURA" stop web3 >/dev/null 2>&1
     "$MIURA" stop web4 >/dev/null 2>&1
     "$MIURA" stop web5 >/dev/null 2>&1
+    "$MIURA" stop web7 >/dev/null 2>&1
     for p in $(pgrep -f "$RT/" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     rm -rf "$work"
 }
@@ -357,6 +358,43 @@ deep=$(sed -n 's/^sched: stackcheck: deepest stack use \([0-9]*\) of 8192 bytes.
     "$RT/web1/console.log" | tail -1)
 [ -n "$deep" ] && [ "$deep" -gt 1024 ] && [ "$deep" -le 6144 ] && pass stack-depth ||
     fail stack-depth "deepest connection stack use '${deep:-none reported}' (want 1025..6144 of 8192)"
+
+# ---- the access log (log=1, the default) on the console's virtio device
+# (miura run gives QEMU a virtconsole beside the UART, one chardev): a line
+# for every request, none lost or torn, with 8 clients at once
+p7=$(free_port) || fail access-log "no free loopback port"
+if run_on p7 web7 --share "$s1" "$img"; then
+    ab -q -n 400 -c 8 "http://127.0.0.1:$p7/k1.bin" >"$work/ab7.out" 2>&1
+    for _ in $(seq 600); do # until the 400th line is there, 60 s at most
+        n=$(grep -cE $'^GET /k1.bin HTTP/1.0 200 1024\r?$' "$RT/web7/console.log")
+        [ "$n" -ge 400 ] && break
+        sleep 0.1
+    done
+    torn=$(grep -E '^GET /' "$RT/web7/console.log" | grep -cvE $'^GET /k1.bin HTTP/1.0 200 1024\r?$')
+    [ "$n" = 400 ] && [ "$torn" = 0 ] && pass access-log-every-request ||
+        fail access-log-every-request "$n of 400 lines, $torn torn ($(grep Failed "$work/ab7.out"))"
+    "$MIURA" stop web7 >/dev/null || fail access-log-stop "miura stop web7 failed"
+else
+    fail access-log-every-request "start: $(echo "$out" | tail -1)"
+fi
+
+# ---- once its driver has probed, the guest's console is the virtio one;
+# the UART keeps only what came before. Booted by hand, each front end on a
+# file of its own, no share or vsock device: the web server still says it
+# serves (the UART must not have that line), and is killed.
+mapfile -t cargs < <(qemu_base_args "$img" "")
+[ "$MACHINE" = microvm ] && cargs+=(-global virtio-mmio.force-legacy=false)
+timeout -k 2 120 "$QEMU" "${cargs[@]}" -serial "file:$work/uart.out" \
+    -device "virtio-serial-$VIRTIO_BUS,max_ports=1$VIRTIO_OPTS" \
+    -chardev "file,id=vc,path=$work/vc.out" -device virtconsole,chardev=vc </dev/null >"$work/vc.qemu" 2>&1 &
+cpid=$!
+if wait_grep "$work/vc.out" $'^webserver: serving / on vsock port 80\r$' 60 && ! grep -q webserver "$work/uart.out"; then
+    pass console-on-virtio
+else
+    fail console-on-virtio "virtconsole: '$(head -c 300 "$work/vc.out" | tr '\r\n' '  ')'; uart: '$(head -c 300 "$work/uart.out" | tr '\n' ' ')'"
+fi
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
 
 # ---- teardown
 "$MIURA" stop web1 >/dev/null && "$MIURA" stop web2 >/dev/null && pass stop || fail stop "miura stop failed"

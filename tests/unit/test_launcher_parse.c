@@ -237,7 +237,8 @@ TEST(plan_minimal)
                     "memory-backend-memfd,id=mem,size=128M,share=on -nodefaults -no-user-config "
                     "-display none -no-reboot -name hello-3,debug-threads=on -sandbox "
                     "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
-                    "-serial stdio -device "
+                    "-chardev stdio,id=con0,mux=on -serial chardev:con0 -device "
+                    "virtio-serial-device,max_ports=1 -device virtconsole,chardev=con0 -device "
                     "isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
                     "socket,id=vs0,path=/run/miura/hello-3/vhost.sock -device "
                     "vhost-user-vsock-device,chardev=vs0 -kernel /img/hello.elf -append ''");
@@ -290,7 +291,9 @@ TEST(plan_full)
     CHECK(strstr(line, " -accel kvm -cpu host,-arch-capabilities -m 1024M -smp 2 ") != NULL);
     CHECK(strstr(line, " size=1024M,share=on ") == NULL); /* it is one word with the backend */
     CHECK(strstr(line, "memory-backend-memfd,id=mem,size=1024M,share=on") != NULL);
-    CHECK(strstr(line, " -serial file:/r,,x/console.log ") != NULL);
+    CHECK(strstr(line,
+                 " -chardev file,id=con0,mux=on,path=/r,,x/console.log -serial chardev:con0 ") !=
+          NULL);
     CHECK(strstr(line, " -gdb tcp:127.0.0.2:1234 -S -kernel ") != NULL);
     CHECK(strstr(line, " -chardev socket,id=fs0,path=/r/fs.sock -device "
                        "vhost-user-fs-device,chardev=fs0,tag=share ") != NULL);
@@ -610,7 +613,9 @@ TEST(plan_pci_machines)
                     "-nodefaults -no-user-config -display none -no-reboot -name "
                     "hello-3,debug-threads=on -sandbox "
                     "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
-                    "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
+                    "-chardev stdio,id=con0,mux=on -serial chardev:con0 -device "
+                    "virtio-serial-pci,max_ports=1 -device virtconsole,chardev=con0 -device "
+                    "isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
                     "socket,id=fs0,path=/r/fs.sock -device "
                     "vhost-user-fs-pci,chardev=fs0,tag=share -chardev "
                     "socket,id=vs0,path=/r/vhost.sock -device vhost-user-vsock-pci,chardev=vs0 "

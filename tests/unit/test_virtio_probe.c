@@ -266,9 +266,43 @@ static struct {
     struct {
         uint32_t num_max, num, ready;
         bool refuse_ready;
+        uint64_t desc, avail, used; /* ring addresses, as the driver set them */
     } q[4];
     uint8_t config[256];
 } dev;
+
+/* The console's transmit queue (1), as a device: what the driver queued is
+ * appended to `out`, one buffer at a time, while `takes` says so; a buffer
+ * is handed back (used ring) once taken. `bad_id` hands back an id the
+ * driver never gave (a broken device). */
+#define VIRTIO_ID_CONSOLE_TEST 3
+static struct {
+    char out[4096];
+    size_t len;
+    uint16_t next_avail;
+    unsigned buffers, longest;
+    bool takes, bad_id;
+} con;
+
+static void console_device_run(void)
+{
+    struct virtq_desc *desc = (void *)(uintptr_t)dev.q[1].desc;
+    struct virtq_avail *avail = (void *)(uintptr_t)dev.q[1].avail;
+    struct virtq_used *used = (void *)(uintptr_t)dev.q[1].used;
+    while (con.takes && con.next_avail != __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE)) {
+        uint16_t head = avail->ring[con.next_avail++ % dev.q[1].num];
+        uint32_t n = desc[head].len;
+        if (desc[head].flags != 0 || con.len + n > sizeof(con.out))
+            abort(); /* one device-readable buffer per chain */
+        memcpy(con.out + con.len, (void *)(uintptr_t)desc[head].addr, n);
+        con.len += n;
+        con.buffers++;
+        con.longest = n > con.longest ? n : con.longest;
+        used->ring[used->idx % dev.q[1].num] =
+            (struct virtq_used_elem){.id = con.bad_id ? 999u : head, .len = 0};
+        __atomic_store_n(&used->idx, (uint16_t)(used->idx + 1), __ATOMIC_RELEASE);
+    }
+}
 
 uint32_t mmio_read32(uintptr_t addr)
 {
@@ -329,8 +363,26 @@ void mmio_write32(uintptr_t addr, uint32_t v)
     case VIRTIO_MMIO_QUEUE_READY:
         dev.q[sel].ready = dev.q[sel].refuse_ready ? 0 : v;
         break;
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: {
+        unsigned off = (unsigned)(addr - BASE);
+        uint64_t *a = off < VIRTIO_MMIO_QUEUE_DRIVER_LOW   ? &dev.q[sel].desc
+                      : off < VIRTIO_MMIO_QUEUE_DEVICE_LOW ? &dev.q[sel].avail
+                                                           : &dev.q[sel].used;
+        if (off & 4)
+            *a = (*a & 0xffffffffull) | (uint64_t)v << 32;
+        else
+            *a = (*a & ~0xffffffffull) | v;
+        break;
+    }
     case VIRTIO_MMIO_QUEUE_NOTIFY:
         dev.notifies++;
+        if (v == 1 && dev.id == VIRTIO_ID_CONSOLE_TEST)
+            console_device_run();
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK:
         dev.isr &= ~v;
@@ -663,4 +715,90 @@ TEST(vsock_interrupt_cpu_on_mmio)
     CHECK_EQ(routes[GSI].cpu, 0);
     CHECK_EQ(thread_cpu, 0);
     nargs = 0;
+}
+
+/* ---- the virtio console (transmit only) */
+
+size_t console_fast_write(const char *s, size_t n);
+
+static void console_fresh(void)
+{
+    fresh(VIRTIO_ID_CONSOLE_TEST);
+    dev.q[0].num_max = dev.q[1].num_max = 8;
+    memset(&con, 0, sizeof(con));
+    con.takes = true;
+}
+
+static bool con_is(const char *want)
+{
+    return con.len == strlen(want) && memcmp(con.out, want, con.len) == 0;
+}
+
+TEST(console_writes_a_buffer_and_a_notification_per_call)
+{
+    console_fresh();
+    CHECK_EQ(console_fast_write("early", 5), 0); /* no device yet: the UART's */
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    CHECK_EQ(dev.status, READY | VIRTIO_STATUS_DRIVER_OK);
+    CHECK_EQ(dev.driver_features, VIRTIO_FEATURE(VIRTIO_F_VERSION_1)); /* not MULTIPORT */
+    CHECK_EQ(dev.q[1].ready, 1);
+    CHECK_EQ(dev.q[0].ready, 0);   /* nothing is read */
+    CHECK(routes[GSI].fn == NULL); /* and no interrupt wanted */
+    CHECK_EQ(console_fast_write("GET / HTTP/1.1 200 6\n", 21), 21);
+    CHECK_EQ(console_fast_write("b\n\n", 3), 3);
+    CHECK(con_is("GET / HTTP/1.1 200 6\r\nb\r\n\r\n")); /* CR LF, as the UART writes */
+    CHECK_EQ(con.buffers, 2);
+    CHECK_EQ(dev.notifies, 2);
+    /* more than the queue holds, over and over: buffers are taken back */
+    for (int i = 0; i < 40; i++)
+        CHECK_EQ(console_fast_write("x", 1), 1);
+    CHECK_EQ(con.buffers, 42);
+    CHECK_EQ(console_fast_write(NULL, 0), 0); /* nothing in flight: returns at once */
+}
+
+TEST(console_splits_a_long_write_into_buffers_in_order)
+{
+    char line[1000], want[2000];
+    size_t w = 0;
+    console_fresh();
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    for (size_t i = 0; i < sizeof(line); i++) {
+        line[i] = i % 50 == 49 ? '\n' : (char)('a' + i % 26);
+        if (line[i] == '\n')
+            want[w++] = '\r';
+        want[w++] = line[i];
+    }
+    want[w] = '\0';
+    CHECK_EQ(console_fast_write(line, sizeof(line)), sizeof(line));
+    CHECK(con_is(want));
+    CHECK_EQ(con.buffers, 4); /* 1,020 B, at most 255 (and a CR) each */
+    CHECK(con.longest <= 256);
+}
+
+TEST(console_device_that_stops_taking_gets_the_rest_to_the_uart)
+{
+    console_fresh();
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    con.takes = false; /* the VMM stopped reading (its output blocked) */
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ(console_fast_write("abcd", 4), 4); /* eight buffers in flight */
+    CHECK_EQ(console_fast_write("efgh", 4), 0);     /* none free: bounded wait, then the UART */
+    CHECK_EQ(console_fast_write(NULL, 0), 0);       /* a drain gives up too, bounded */
+    con.takes = true;
+    console_device_run();
+    CHECK_EQ(con.buffers, 8);
+    CHECK_EQ(console_fast_write("ijkl", 4), 4); /* the device is used again */
+    CHECK(con_is("abcdabcdabcdabcdabcdabcdabcdabcdijkl"));
+}
+
+TEST(console_device_that_breaks_the_ring_loses_the_console)
+{
+    console_fresh();
+    CHECK_EQ(virtio_mmio_probe(SPEC), 0);
+    con.bad_id = true;
+    CHECK_EQ(console_fast_write("one", 3), 3);
+    CHECK_EQ(console_fast_write("two", 3), 0); /* the bad used id seen: the UART's */
+    con.bad_id = false;
+    CHECK_EQ(console_fast_write("three", 5), 0); /* for good */
+    CHECK(con_is("one"));
 }
