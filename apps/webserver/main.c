@@ -259,15 +259,21 @@ static void *stats_thread(void *arg)
             at += (size_t)snprintf(by_cpu + at, sizeof(by_cpu) - at, "%s%u", i ? "/" : "",
                                    hs.by_cpu[i]);
         char irqs[96]; /* interrupts by device and CPU: "fs a/b vsock c/d" */
-        printf("webserver: stats: %u connections (peak %u, %u dropped, %u idle closed for "
-               "memory), %llu of %llu KiB free (lowest %llu), cache %u files %zu KiB, %llu "
-               "hits %llu misses, %llu bytes of files copied, by CPU %s, interrupts %s\n",
-               hs.open, hs.peak, hs.dropped, hs.reclaimed_idle,
-               (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
-               (unsigned long long)(m.min_free_bytes >> 10), fs.entries, fs.bytes >> 10,
-               (unsigned long long)fs.hits, (unsigned long long)fs.misses,
-               (unsigned long long)__atomic_load_n(&file_bytes_copied, __ATOMIC_RELAXED), by_cpu,
-               miura_irq_counts(irqs, sizeof(irqs)));
+        /* formatted whole and written in one write: printf's console output
+         * goes out 128 bytes at a time, and a reader could see half a line */
+        char line[400];
+        int n = snprintf(
+            line, sizeof(line),
+            "webserver: stats: %u connections (peak %u, %u dropped, %u idle closed for "
+            "memory), %llu of %llu KiB free (lowest %llu), cache %u files %zu KiB, %llu "
+            "hits %llu misses, %llu bytes of files copied, by CPU %s, interrupts %s\n",
+            hs.open, hs.peak, hs.dropped, hs.reclaimed_idle,
+            (unsigned long long)(m.free_bytes >> 10), (unsigned long long)(m.total_bytes >> 10),
+            (unsigned long long)(m.min_free_bytes >> 10), fs.entries, fs.bytes >> 10,
+            (unsigned long long)fs.hits, (unsigned long long)fs.misses,
+            (unsigned long long)__atomic_load_n(&file_bytes_copied, __ATOMIC_RELAXED), by_cpu,
+            miura_irq_counts(irqs, sizeof(irqs)));
+        (void)!write(STDOUT_FILENO, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
     }
     return NULL;
 }

@@ -346,7 +346,7 @@ const char *http_reason(int status);
 size_t http_log_format(char *out, size_t size, const struct http_request *req, int status,
                        uint64_t body_bytes);
 
-/* Prints that line and a newline on the console (stdout). */
+/* Writes that line and a newline on the console (stdout) in one write(). */
 void http_log(const struct http_request *req, const struct http_response *resp);
 
 /* ---- the connection loop ---- */

@@ -80,7 +80,8 @@ if grep -q "^serving http://127.0.0.1:$port" "$work/start"; then
             cmp -s "$work/got" "$work/site/m4.bin" && pass irq-queues-serve || fail irq-queues-serve "m4.bin differs"
         fi
         for _ in $(seq 30); do # the first stats line after the download (one a second)
-            line=$(tail -n +$((seen + 1)) "$con" | grep 'webserver: stats: 0 connections' | tail -1 | tr -d '\r')
+            # a complete line (CR LF ended), not one being written
+            line=$(tail -n +$((seen + 1)) "$con" | grep -a $'^webserver: stats: 0 connections.*\r$' | tail -1 | tr -d '\r')
             [ -n "$line" ] && break
             sleep 1
         done

@@ -35,7 +35,7 @@
 static struct {
     struct virtio_device *dev; /* set once the queue runs */
     struct virtqueue tx;
-    uint32_t free;             /* bit i: slot i is ours */
+    uint32_t free; /* bit i: slot i is ours */
     char slot[SLOTS][SLOT_BYTES];
 } vcon;
 
@@ -78,6 +78,9 @@ static int vcon_probe(struct virtio_device *dev)
     int rc = virtio_queue_create(dev, QUEUE_PORT0_TX, SLOTS, &vcon.tx);
     if (rc < 0)
         return rc;
+    /* No interrupts: besides, the device then does not raise its line (under
+     * KVM an ioctl by the VMM) for each line. */
+    vq_disable_cb(&vcon.tx);
     vcon.free = (1u << vcon.tx.size) - 1;
     virtio_device_ready(dev);
     __atomic_store_n(&vcon.dev, dev, __ATOMIC_RELEASE); /* writers may use it */
