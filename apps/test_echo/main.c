@@ -12,7 +12,11 @@
  * "BYTES SNDBUF SEED", and the server sets SO_SNDBUF (unless 0) and sends BYTES bytes of the
  * client's stream from SEED (tests/tools/vsock_client.c --source), then
  * closes; it reads nothing more, so only the device's completions and the
- * peer's credit updates wake a blocked send.
+ * peer's credit updates wake a blocked send. `backlog=N` sets port 5000's
+ * listen backlog (default 1024) and `accept_gap_ms=N` makes its accept loop
+ * sleep N ms after each connection: with backlog=1, a burst of clients
+ * overflows the accept queue whatever the machine's speed (tests/e2e/
+ * backpressure.sh: the guest refuses, miura-vsockd retries).
  */
 #include <errno.h>
 #include <linux/vm_sockets.h>
@@ -226,7 +230,8 @@ int main(int argc, char **argv)
     unsigned many_at = miura_getarg_uint("many_port", 0, 0, 0xfffffffeu);
     if (many && many_at)
         connect_many(many_at, many);
-    int ls = miura_listen_port(ECHO_PORT, 1024);
+    unsigned gap_ms = miura_getarg_uint("accept_gap_ms", 0, 0, 10000);
+    int ls = miura_listen_port(ECHO_PORT, (int)miura_getarg_uint("backlog", 1024, 1, 4096));
     if (ls < 0) {
         printf("echo: cannot listen: error %d\n", errno);
         return 1;
@@ -243,5 +248,7 @@ int main(int argc, char **argv)
         }
         active++;
         thread_detach(t);
+        if (gap_ms)
+            thread_sleep_ms(gap_ms);
     }
 }

@@ -17,23 +17,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CPUS=${CPUS:-1}
 BEFORE=${BEFORE:-}
-bash tools/deps.sh bench
-make --no-print-directory -s all
-if [ -n "$BEFORE" ] && [ ! -x "$BEFORE/build/bin/miura" ]; then
-    echo "bench/console: BEFORE=$BEFORE has no build/bin/miura (build it first)" >&2
-    exit 1
-fi
-work=$(mktemp -d /tmp/miura-bench-console.XXXXXX)
-export MIURA_RUNTIME_DIR=$work/rt
-running=
-cleanup() {
-    [ -n "$running" ] && "$running/build/bin/miura" stop conb >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-bench_site "$work/site"
-chmod -R a+rX "$work"
-port=$(free_port)
+ab_setup bench/console conb
 
 # one TREE TAG LOG ROUND: prints the run's rate (and lines); the rate to $work/TAG-LOG
 one() {
@@ -60,19 +44,7 @@ one() {
     echo "${rps:-0}" >>"$work/$tag-$log"
 }
 
-for r in $(seq "$ROUNDS"); do
-    for log in 0 1; do
-        if [ -z "$BEFORE" ]; then
-            one . after "$log" "$r"
-        elif [ $((r % 2)) = 1 ]; then
-            one . after "$log" "$r"
-            one "$BEFORE" before "$log" "$r"
-        else
-            one "$BEFORE" before "$log" "$r"
-            one . after "$log" "$r"
-        fi
-    done
-done
+ab_rounds "$ROUNDS" 0 1
 
 ratio() { paste "$work/$1" "$work/$2" | awk '$2 > 0 {print $1 / $2}' | median; }
 echo "medians of $ROUNDS rounds, wrk -t1 -c32 -d${DURATION}s, 1 KiB keep-alive, --cpus $CPUS ($(git rev-parse --short HEAD))"

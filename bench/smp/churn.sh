@@ -16,23 +16,7 @@ CPUS=${CPUS:-1 2 4}
 N=${N:-5000}
 ROUNDS=${ROUNDS:-3}
 BEFORE=${BEFORE:-}
-bash tools/deps.sh bench
-make --no-print-directory -s all
-if [ -n "$BEFORE" ] && [ ! -x "$BEFORE/build/bin/miura" ]; then
-    echo "bench/smp/churn: BEFORE=$BEFORE has no build/bin/miura (build it first)" >&2
-    exit 1
-fi
-work=$(mktemp -d /tmp/miura-bench-churn.XXXXXX)
-export MIURA_RUNTIME_DIR=$work/rt
-running=
-cleanup() {
-    [ -n "$running" ] && "$running/build/bin/miura" stop churnb >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-bench_site "$work/site"
-chmod -R a+rX "$work"
-port=$(free_port)
+ab_setup bench/smp/churn churnb
 
 # one TREE TAG CPUS ROUND: prints "round R cpus C TAG req/s failed"; the rate to $work/TAG-C
 one() {
@@ -51,19 +35,7 @@ one() {
     echo "${rps:-0}" >>"$work/$tag-$cpus"
 }
 
-for r in $(seq "$ROUNDS"); do
-    for c in $CPUS; do
-        if [ -z "$BEFORE" ]; then
-            one . after "$c" "$r"
-        elif [ $((r % 2)) = 1 ]; then
-            one . after "$c" "$r"
-            one "$BEFORE" before "$c" "$r"
-        else
-            one "$BEFORE" before "$c" "$r"
-            one . after "$c" "$r"
-        fi
-    done
-done
+ab_rounds "$ROUNDS" $CPUS
 
 echo "medians of $ROUNDS rounds, ab -n $N -c 32, a new connection per request ($(git rev-parse --short HEAD))"
 for c in $CPUS; do
