@@ -23,7 +23,7 @@ ab_setup() { # BENCH NAME
         echo "$1: BEFORE=$BEFORE has no build/bin/miura (build it first)" >&2
         exit 1
     fi
-    work=$(mktemp -d "/tmp/miura-$1.XXXXXX")
+    work=$(mktemp -d "/tmp/miura-${1//\//-}.XXXXXX")
     export MIURA_RUNTIME_DIR=$work/rt
     running=
     ab_name=$2
