@@ -13,8 +13,9 @@
  * use (a VMM that stopped reading) before it hands the bytes to the UART.
  * The arch's console_write calls us under its console lock, so one writer
  * at a time uses the queue (the virtqueue contract). Before a crash report
- * (other CPUs stopped: the UART only) console_drain waits, bounded, for the
- * device to take what is in flight, so the report comes after it.
+ * (other CPUs stopped: the UART only) it is called with nothing to write
+ * and waits, bounded, for the device to take what is in flight, so the
+ * report comes after it.
  *
  * CRs go before LFs as on the UART: the console's bytes are the same
  * whichever way they leave.
